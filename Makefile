@@ -1,0 +1,31 @@
+# Everything a fresh machine needs is set up here: Python 3.11 and make are the only prerequisites.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test run proto bench demo clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+# Until the replicated node lands, `make run` replays a short demo through the pure ledger.
+run: $(STAMP)
+	$(PY) -m cluster.ledger_demo
+
+proto: $(STAMP)
+	$(PY) -m node.api.generate
+
+bench: $(STAMP)
+	$(PY) -m cluster.bench_ledger
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
