@@ -1,0 +1,1 @@
+"""Fail-safe settlement node. See README.md and ../shared/DESIGN.md for the layering."""

@@ -1,0 +1,93 @@
+from node.api.settlement.v1 import state_pb2 as _state_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
+    LIQUIDATION: _ClassVar[EventKind]
+    BREAKER_TRIPPED: _ClassVar[EventKind]
+    MARKET_STATUS_CHANGED: _ClassVar[EventKind]
+    GLOBAL_MODE_CHANGED: _ClassVar[EventKind]
+    CHECKPOINT_CERTIFIED: _ClassVar[EventKind]
+EVENT_KIND_UNSPECIFIED: EventKind
+LIQUIDATION: EventKind
+BREAKER_TRIPPED: EventKind
+MARKET_STATUS_CHANGED: EventKind
+GLOBAL_MODE_CHANGED: EventKind
+CHECKPOINT_CERTIFIED: EventKind
+
+class Liquidation(_message.Message):
+    __slots__ = ("account", "market", "size", "price", "fee", "fund_paid")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    FEE_FIELD_NUMBER: _ClassVar[int]
+    FUND_PAID_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    market: str
+    size: int
+    price: int
+    fee: int
+    fund_paid: int
+    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., fee: _Optional[int] = ..., fund_paid: _Optional[int] = ...) -> None: ...
+
+class BreakerTripped(_message.Message):
+    __slots__ = ("market", "reason", "until_ms")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    reason: str
+    until_ms: int
+    def __init__(self, market: _Optional[str] = ..., reason: _Optional[str] = ..., until_ms: _Optional[int] = ...) -> None: ...
+
+class MarketStatusChanged(_message.Message):
+    __slots__ = ("market", "status", "reason")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    status: _state_pb2.Market.Status
+    reason: str
+    def __init__(self, market: _Optional[str] = ..., status: _Optional[_Union[_state_pb2.Market.Status, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GlobalModeChanged(_message.Message):
+    __slots__ = ("mode", "reason")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    mode: _state_pb2.Guards.Mode
+    reason: str
+    def __init__(self, mode: _Optional[_Union[_state_pb2.Guards.Mode, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CheckpointCertified(_message.Message):
+    __slots__ = ("index", "state_hash")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    state_hash: bytes
+    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("applied_index", "time_ms", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified")
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATION_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_TRIPPED_FIELD_NUMBER: _ClassVar[int]
+    MARKET_STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_MODE_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_CERTIFIED_FIELD_NUMBER: _ClassVar[int]
+    applied_index: int
+    time_ms: int
+    liquidation: Liquidation
+    breaker_tripped: BreakerTripped
+    market_status_changed: MarketStatusChanged
+    global_mode_changed: GlobalModeChanged
+    checkpoint_certified: CheckpointCertified
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ...) -> None: ...

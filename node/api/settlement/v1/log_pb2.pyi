@@ -1,0 +1,24 @@
+from node.api.settlement.v1 import commands_pb2 as _commands_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class LogEntry(_message.Message):
+    __slots__ = ("version", "timestamp_ms", "commands", "key_id", "sequence", "signature")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    COMMANDS_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    timestamp_ms: int
+    commands: _containers.RepeatedCompositeFieldContainer[_commands_pb2.Command]
+    key_id: str
+    sequence: int
+    signature: bytes
+    def __init__(self, version: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[_commands_pb2.Command, _Mapping]]] = ..., key_id: _Optional[str] = ..., sequence: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...

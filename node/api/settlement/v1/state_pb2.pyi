@@ -1,0 +1,135 @@
+from node.api.settlement.v1 import commands_pb2 as _commands_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Position(_message.Message):
+    __slots__ = ("market", "size", "cost_basis", "realized_pnl", "funding_index")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    COST_BASIS_FIELD_NUMBER: _ClassVar[int]
+    REALIZED_PNL_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_INDEX_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    size: int
+    cost_basis: int
+    realized_pnl: int
+    funding_index: int
+    def __init__(self, market: _Optional[str] = ..., size: _Optional[int] = ..., cost_basis: _Optional[int] = ..., realized_pnl: _Optional[int] = ..., funding_index: _Optional[int] = ...) -> None: ...
+
+class Account(_message.Message):
+    __slots__ = ("id", "collateral", "status", "positions", "applied_index")
+    class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATUS_UNSPECIFIED: _ClassVar[Account.Status]
+        ACTIVE: _ClassVar[Account.Status]
+        LIQUIDATING: _ClassVar[Account.Status]
+        BANKRUPT: _ClassVar[Account.Status]
+        FROZEN: _ClassVar[Account.Status]
+    STATUS_UNSPECIFIED: Account.Status
+    ACTIVE: Account.Status
+    LIQUIDATING: Account.Status
+    BANKRUPT: Account.Status
+    FROZEN: Account.Status
+    ID_FIELD_NUMBER: _ClassVar[int]
+    COLLATERAL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    collateral: int
+    status: Account.Status
+    positions: _containers.RepeatedCompositeFieldContainer[Position]
+    applied_index: int
+    def __init__(self, id: _Optional[str] = ..., collateral: _Optional[int] = ..., status: _Optional[_Union[Account.Status, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+
+class Breaker(_message.Message):
+    __slots__ = ("market", "tripped_at_ms", "until_ms", "reason")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    TRIPPED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    tripped_at_ms: int
+    until_ms: int
+    reason: str
+    def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Market(_message.Message):
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index")
+    class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STATUS_UNSPECIFIED: _ClassVar[Market.Status]
+        ACTIVE: _ClassVar[Market.Status]
+        REDUCE_ONLY: _ClassVar[Market.Status]
+        HALTED: _ClassVar[Market.Status]
+        SETTLED: _ClassVar[Market.Status]
+    STATUS_UNSPECIFIED: Market.Status
+    ACTIVE: Market.Status
+    REDUCE_ONLY: Market.Status
+    HALTED: Market.Status
+    SETTLED: Market.Status
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
+    MARK_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MARK_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    OPEN_INTEREST_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    params: _commands_pb2.CreateMarket
+    status: Market.Status
+    status_reason: str
+    mark_price: int
+    mark_time_ms: int
+    open_interest: int
+    breaker: Breaker
+    applied_index: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+
+class Guards(_message.Message):
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index")
+    class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
+        NORMAL: _ClassVar[Guards.Mode]
+        REDUCE_ONLY: _ClassVar[Guards.Mode]
+        HALTED: _ClassVar[Guards.Mode]
+    MODE_UNSPECIFIED: Guards.Mode
+    NORMAL: Guards.Mode
+    REDUCE_ONLY: Guards.Mode
+    HALTED: Guards.Mode
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    INSURANCE_FUND_FIELD_NUMBER: _ClassVar[int]
+    BREAKERS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    mode: Guards.Mode
+    insurance_fund: int
+    breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
+    applied_index: int
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+
+class CheckpointSignature(_message.Message):
+    __slots__ = ("node", "signature")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    signature: bytes
+    def __init__(self, node: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class Checkpoint(_message.Message):
+    __slots__ = ("index", "state_hash", "signatures", "epoch")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    state_hash: bytes
+    signatures: _containers.RepeatedCompositeFieldContainer[CheckpointSignature]
+    epoch: int
+    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[CheckpointSignature, _Mapping]]] = ..., epoch: _Optional[int] = ...) -> None: ...

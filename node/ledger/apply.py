@@ -1,0 +1,84 @@
+"""apply(state, entry) -> EntryOutcome: the ledger's one entry point.
+
+Deterministic and sans-IO: everything a decision needs is in the state and the entry (including
+the leader's timestamp). Business failures are per-command results; only a broken invariant
+raises, and that must stop the node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .checkpoints import checkpoint_vote
+from .collateral import deposit, withdraw
+from .commands import (
+    CheckpointVote,
+    Command,
+    CreateMarket,
+    Deposit,
+    EmergencyAction,
+    LogEntry,
+    PriceUpdate,
+    SettleTrade,
+    Withdraw,
+)
+from .emergency import emergency_action
+from .events import Event
+from .invariants import check_entry
+from .limits import batch_commands_max, command_id_bytes_max
+from .markets import create_market
+from .oracle import price_update
+from .records import DedupRecord
+from .results import Result, ResultCode
+from .state import META_LEDGER_TIME, LedgerState
+from .trades import settle_trade
+from .validation import is_int64, is_valid_id
+
+Handler = Callable[[LedgerState, Command, list[Event]], Result]
+
+# One handler per command kind; a schema test checks every proto oneof member is here.
+HANDLERS: dict[type, Handler] = {
+    CreateMarket: lambda state, cmd, events: create_market(state, cmd),
+    Deposit: lambda state, cmd, events: deposit(state, cmd),
+    Withdraw: lambda state, cmd, events: withdraw(state, cmd),
+    SettleTrade: lambda state, cmd, events: settle_trade(state, cmd),
+    PriceUpdate: price_update,
+    EmergencyAction: lambda state, cmd, events: emergency_action(state, cmd),
+    CheckpointVote: lambda state, cmd, events: checkpoint_vote(state, cmd),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    results: tuple[Result, ...]
+    events: tuple[Event, ...]
+
+
+def apply_command(state: LedgerState, cmd: Command, events: list[Event]) -> Result:
+    if not is_valid_id(cmd.id, command_id_bytes_max):
+        return Result(str(cmd.id)[:command_id_bytes_max], ResultCode.INVALID_ID, "command id must be 1-64 bytes of [A-Za-z0-9._:-]")
+    first = state.dedup.get(cmd.id)
+    if first is not None:
+        return Result(
+            cmd.id, ResultCode.DUPLICATE, "command id was applied before",
+            collateral=first.collateral, counterparty_collateral=first.counterparty_collateral,
+            original_code=ResultCode(first.code),
+        )
+    result = HANDLERS[type(cmd)](state, cmd, events)
+    state.put_dedup(cmd.id, DedupRecord(result.code, result.collateral, result.counterparty_collateral))
+    return result
+
+
+def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
+    assert entry.index > state.applied_index, (entry.index, state.applied_index)
+    assert len(entry.commands) <= batch_commands_max, len(entry.commands)
+    assert is_int64(entry.timestamp_ms), entry.timestamp_ms
+    state.begin_entry()
+    # Ledger time never runs backwards, whatever a (new) leader's clock says.
+    state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
+    events: list[Event] = []
+    results = tuple(apply_command(state, cmd, events) for cmd in entry.commands)
+    state.applied_index = entry.index
+    check_entry(state)
+    return EntryOutcome(results, tuple(events))

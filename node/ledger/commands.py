@@ -1,0 +1,137 @@
+"""The commands a log entry carries: small immutable records, one type per command kind.
+
+Integers only: collateral in quote minor units (1e-6 USD), prices in quote minor units per
+contract, quantities in whole contracts, ratios in basis points, times in milliseconds.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class MarketKind(enum.IntEnum):
+    PERPETUAL = 1
+    FUTURE = 2
+    OPTION = 3
+
+
+class OptionType(enum.IntEnum):
+    NONE = 0
+    CALL = 1
+    PUT = 2
+
+
+class ActionKind(enum.IntEnum):
+    HALT_MARKET = 1
+    RESUME_MARKET = 2
+    GLOBAL_HALT = 3
+    GLOBAL_RESUME = 4
+    SET_MARKET_PARAMS = 5
+    EMERGENCY_SETTLE = 6
+    SET_SIGNERS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class CreateMarket:
+    id: str
+    market: str
+    kind: MarketKind
+    tick_size: int  # price must be a multiple of this
+    lot_size: int  # quantity must be a multiple of this
+    initial_margin_bps: int
+    maintenance_margin_bps: int
+    liquidation_fee_bps: int
+    open_interest_cap: int  # contracts, one side; 0 = no new exposure allowed
+    trade_band_bps: int  # fat-finger band around the mark
+    band_bps: int  # price-band breaker: max mark move within band_window_ms
+    band_window_ms: int
+    cooldown_ms: int
+    expiry_ms: int = 0  # FUTURE / OPTION only
+    strike_price: int = 0  # OPTION only
+    option_type: OptionType = OptionType.NONE
+
+
+@dataclass(frozen=True, slots=True)
+class Deposit:
+    id: str
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    id: str
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class SettleTrade:
+    id: str
+    market: str
+    buyer: str
+    seller: str
+    price: int
+    quantity: int
+    buyer_fee: int = 0
+    seller_fee: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    id: str
+    market: str
+    source: str
+    price: int
+    source_time_ms: int
+    signature: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyAction:
+    id: str
+    kind: ActionKind
+    canonical_bytes: bytes  # what the signers signed: domain tag, cluster id, action, nonce, ...
+    nonce: int
+    not_after_ms: int
+    signatures: tuple[Signature, ...] = ()
+    market: str = ""
+    price: int = 0  # EMERGENCY_SETTLE
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointVote:
+    id: str
+    node: str
+    index: int
+    state_hash: bytes
+    signature: bytes
+
+
+Command = CreateMarket | Deposit | Withdraw | SettleTrade | PriceUpdate | EmergencyAction | CheckpointVote
+
+COMMAND_TYPES: tuple[type, ...] = (
+    CreateMarket,
+    Deposit,
+    Withdraw,
+    SettleTrade,
+    PriceUpdate,
+    EmergencyAction,
+    CheckpointVote,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One Raft entry: the leader's timestamp and one batch of commands, applied in order."""
+
+    index: int
+    timestamp_ms: int
+    commands: tuple[Command, ...]

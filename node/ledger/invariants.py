@@ -1,0 +1,78 @@
+"""The ledger's invariants. A broken one raises LedgerInvariantError: the node must stop loudly
+rather than serve a wrong balance.
+
+`check_entry` runs after every entry in production; it compares running totals and looks only at
+records the entry touched, so it costs O(touched records). `check_full` recomputes everything from
+scratch (totals, net positions, the state hash) and is what tests run after every step.
+"""
+
+from __future__ import annotations
+
+from . import records as r
+from .records import AccountStatus
+from .state import META_DEPOSITS_TOTAL, META_FEES_COLLECTED, META_WITHDRAWALS_TOTAL, LedgerState
+from .state_hash import hash_modulus, record_hash
+
+
+class LedgerInvariantError(AssertionError):
+    pass
+
+
+def _fail(what: str) -> None:
+    raise LedgerInvariantError(what)
+
+
+def _conservation(state: LedgerState, total_collateral: int, total_cost_basis: int) -> None:
+    # Open positions' cost basis is pnl in flight between accounts of one market (see fills.py):
+    # collateral - cost basis + fees is exactly what came in minus what went out.
+    held = total_collateral - total_cost_basis + state.meta[META_FEES_COLLECTED]
+    external = state.meta[META_DEPOSITS_TOTAL] - state.meta[META_WITHDRAWALS_TOTAL]
+    if held != external:
+        _fail(f"conservation: collateral - cost basis + fees = {held}, deposits - withdrawals = {external}")
+
+
+def _account_solvent(state: LedgerState, account_id: str) -> None:
+    account = state.accounts[account_id]
+    if account.status == AccountStatus.ACTIVE and account.collateral < 0:
+        _fail(f"active account {account_id} has negative collateral {account.collateral}")
+
+
+def check_entry(state: LedgerState) -> None:
+    _conservation(state, state.total_collateral, state.total_cost_basis)
+    for table, key in state.touched:
+        if table == r.TABLE_ACCOUNT:
+            _account_solvent(state, key)
+        elif table == r.TABLE_POSITION:
+            account_id, market_id = key.split(r.position_key_separator)
+            if state.net_size[market_id] != 0:
+                _fail(f"market {market_id} net position {state.net_size[market_id]}")
+            position = state.positions[account_id][market_id]
+            if position.size == 0 and position.cost_basis != 0:
+                _fail(f"flat position {key} keeps cost basis {position.cost_basis}")
+    if not 0 <= state.state_hash < hash_modulus:
+        _fail("state hash out of range")
+
+
+def check_full(state: LedgerState) -> None:
+    total_collateral = sum(a.collateral for a in state.accounts.values())
+    total_cost_basis = 0
+    net: dict[str, int] = {}
+    longs: dict[str, int] = {}
+    for by_market in state.positions.values():
+        for market_id, position in by_market.items():
+            total_cost_basis += position.cost_basis
+            net[market_id] = net.get(market_id, 0) + position.size
+            longs[market_id] = longs.get(market_id, 0) + max(position.size, 0)
+    if total_collateral != state.total_collateral or total_cost_basis != state.total_cost_basis:
+        _fail("running totals drifted from the records")
+    _conservation(state, total_collateral, total_cost_basis)
+    for market_id in state.markets:
+        if net.get(market_id, 0) != 0:
+            _fail(f"market {market_id} net position {net[market_id]}")
+        if longs.get(market_id, 0) != state.open_interest[market_id]:
+            _fail(f"market {market_id} open interest {state.open_interest[market_id]} != longs {longs.get(market_id, 0)}")
+    for account_id in state.accounts:
+        _account_solvent(state, account_id)
+    recomputed = sum(record_hash(t, k, v) for t, k, v in state.records()) % hash_modulus
+    if recomputed != state.state_hash:
+        _fail("incremental state hash differs from a full recomputation")

@@ -1,0 +1,30 @@
+"""Every limit of the ledger, named once, with its unit in its name.
+
+The shells (server, replica) enforce the same limits before a command reaches the log; the
+ledger asserts them again, because a bug or a rogue leader upstream must not reach state.
+"""
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+command_id_bytes_max = 64
+account_id_bytes_max = 64
+market_id_bytes_max = 32
+source_id_bytes_max = 64
+# Allowed characters of every client-chosen id: [A-Za-z0-9._:-]
+id_charset = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-")
+# Ids with this prefix belong to the ledger itself (the insurance fund account) and are refused
+# in client commands.
+reserved_id_prefix = "sys:"
+
+batch_commands_max = 1_000
+message_bytes_max = 256
+signature_bytes_max = 128
+signatures_per_action_max = 32
+
+bps_denominator = 10_000
+margin_bps_max = 10_000
+trade_band_bps_max = 100_000
+liquidation_fee_bps_max = 1_000
+markets_max = 1_000
+positions_per_account_max = 64

@@ -1,0 +1,93 @@
+"""Liquidation after a mark change: accounts below maintenance margin are closed at the mark.
+
+The insurance fund takes the closed positions over at the mark and receives the liquidation fee;
+a loss beyond the account's collateral is paid by the fund; what the fund cannot pay stays on
+the account, which becomes BANKRUPT. (Partial slices, per-window caps, per-market funds and
+auto-deleveraging arrive with the guards.)
+
+Cost: one sweep visits the accounts holding a position in the repriced market (the `holders`
+index), not every account, and values each one across its own positions.
+"""
+
+from __future__ import annotations
+
+from .events import Event, Liquidation
+from .fills import apply_fill, long_contracts
+from .margin import below_maintenance, ceil_div
+from .limits import bps_denominator
+from .records import Account, AccountStatus
+from .state import INSURANCE_FUND, LedgerState
+
+
+def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list[Event]) -> None:
+    # Sorted: the holders index is in write order live but in key order after a restart.
+    for account_id in sorted(state.holders.get(market_id, ())):
+        if account_id == INSURANCE_FUND:
+            continue
+        if state.accounts[account_id].status != AccountStatus.ACTIVE:
+            continue
+        if below_maintenance(state, account_id):
+            liquidate_account(state, account_id, events)
+
+
+def _close_into_fund(state: LedgerState, account_id: str, market_id: str) -> tuple[int, int, int]:
+    """Move the account's whole position in one market to the fund at the mark.
+    Returns (size closed, mark, realized pnl of the account)."""
+    market = state.markets[market_id]
+    mark = market.mark_price
+    position = state.positions[account_id][market_id]
+    size = position.size
+    closed, realized = apply_fill(position, -size, mark)
+    fund_old = state.position(INSURANCE_FUND, market_id)
+    fund_new, fund_realized = apply_fill(fund_old, size, mark)
+    fund_old_size = fund_old.size if fund_old else 0
+    open_interest = (
+        state.open_interest[market_id]
+        - long_contracts(size) + long_contracts(closed.size)
+        - long_contracts(fund_old_size) + long_contracts(fund_new.size)
+    )
+    state.put_position(account_id, market_id, closed)
+    state.put_position(INSURANCE_FUND, market_id, fund_new)
+    state.put_open_interest(market_id, open_interest)
+    if fund_realized:
+        fund = state.accounts[INSURANCE_FUND]
+        state.put_account(INSURANCE_FUND, Account(fund.collateral + fund_realized, fund.status))
+    return size, mark, realized
+
+
+def liquidate_account(state: LedgerState, account_id: str, events: list[Event]) -> None:
+    collateral = state.accounts[account_id].collateral
+    closed: list[tuple[str, int, int, int]] = []
+    for market_id in sorted(state.positions[account_id]):
+        if state.positions[account_id][market_id].size == 0:
+            continue
+        size, mark, realized = _close_into_fund(state, account_id, market_id)
+        collateral += realized
+        fee = ceil_div(abs(size) * mark * state.markets[market_id].liquidation_fee_bps, bps_denominator)
+        closed.append((market_id, size, mark, fee))
+
+    fund = state.accounts[INSURANCE_FUND].collateral
+    fees_paid: list[int] = []
+    for _, _, _, fee in closed:
+        paid = min(fee, max(collateral, 0))  # a fee is never taken from money the account lacks
+        collateral -= paid
+        fund += paid
+        fees_paid.append(paid)
+    fund_paid = 0
+    if collateral < 0:
+        fund_paid = min(-collateral, max(fund, 0))
+        collateral += fund_paid
+        fund -= fund_paid
+    uncovered = -collateral if collateral < 0 else 0
+    status = AccountStatus.BANKRUPT if uncovered else AccountStatus.ACTIVE
+    state.put_account(account_id, Account(collateral, status))
+    fund_account = state.accounts[INSURANCE_FUND]
+    state.put_account(INSURANCE_FUND, Account(fund, fund_account.status))
+    for i, (market_id, size, mark, _) in enumerate(closed):
+        last = i == len(closed) - 1
+        events.append(
+            Liquidation(
+                account=account_id, market=market_id, size=size, price=mark, fee=fees_paid[i],
+                fund_paid=fund_paid if last else 0, uncovered=uncovered if last else 0,
+            )
+        )

@@ -1,0 +1,67 @@
+"""Margin arithmetic. Requirements round up, so rounding always favours solvency."""
+
+from __future__ import annotations
+
+from .limits import bps_denominator
+from .records import Position
+from .state import LedgerState
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    assert denominator > 0
+    return -(-numerator // denominator)
+
+
+def margin_requirement(size: int, price: int, margin_bps: int) -> int:
+    return ceil_div(abs(size) * price * margin_bps, bps_denominator)
+
+
+def unrealized_pnl(position: Position, mark_price: int) -> int:
+    return position.size * mark_price - position.cost_basis
+
+
+def account_valuation(
+    state: LedgerState,
+    account_id: str,
+    collateral: int,
+    overrides: dict[str, Position] | None = None,
+) -> tuple[int, int, int, int]:
+    """(unrealized pnl, unrealized loss only (<= 0), initial margin, maintenance margin).
+
+    `overrides` replaces some of the account's positions by hypothetical ones, so a trade can be
+    checked before anything is written. Positions are valued at their market's mark.
+    """
+    positions = dict(state.positions.get(account_id, {}))
+    if overrides:
+        positions.update(overrides)
+    pnl = loss = initial = maintenance = 0
+    for market_id, position in positions.items():  # integer sums: order does not matter
+        if position.size == 0:
+            continue
+        market = state.markets[market_id]
+        mark = market.mark_price
+        assert mark > 0, (account_id, market_id)  # trading needs a mark, so positions have one
+        position_pnl = unrealized_pnl(position, mark)
+        pnl += position_pnl
+        loss += min(position_pnl, 0)
+        initial += margin_requirement(position.size, mark, market.initial_margin_bps)
+        maintenance += margin_requirement(position.size, mark, market.maintenance_margin_bps)
+    return pnl, loss, initial, maintenance
+
+
+def equity(state: LedgerState, account_id: str) -> int:
+    pnl, _, _, _ = account_valuation(state, account_id, 0)
+    return state.accounts[account_id].collateral + pnl
+
+
+def below_maintenance(state: LedgerState, account_id: str) -> bool:
+    collateral = state.accounts[account_id].collateral
+    pnl, _, _, maintenance = account_valuation(state, account_id, collateral)
+    return collateral + pnl < maintenance
+
+
+def only_reduces_risk(old_size: int, new_size: int) -> bool:
+    """True when a fill shrinks a position towards zero without flipping its side."""
+    if new_size == 0:
+        return True
+    return old_size != 0 and (old_size > 0) == (new_size > 0) and abs(new_size) <= abs(old_size)

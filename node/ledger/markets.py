@@ -1,0 +1,82 @@
+"""CreateMarket: listing a market with its margin, band and cap parameters."""
+
+from __future__ import annotations
+
+from .commands import CreateMarket, MarketKind, OptionType
+from .limits import (
+    liquidation_fee_bps_max,
+    margin_bps_max,
+    market_id_bytes_max,
+    markets_max,
+    trade_band_bps_max,
+)
+from .records import Market, MarketStatus
+from .results import Result, ResultCode
+from .state import LedgerState
+from .validation import is_int64, is_positive_int64, is_valid_id
+
+
+def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
+    ints = (
+        cmd.tick_size, cmd.lot_size, cmd.initial_margin_bps, cmd.maintenance_margin_bps,
+        cmd.liquidation_fee_bps, cmd.open_interest_cap, cmd.trade_band_bps, cmd.band_bps,
+        cmd.band_window_ms, cmd.cooldown_ms, cmd.expiry_ms, cmd.strike_price,
+    )
+    if not all(is_int64(v) for v in ints):
+        return "parameters must be int64"
+    if not (is_positive_int64(cmd.tick_size) and is_positive_int64(cmd.lot_size)):
+        return "tick_size and lot_size must be positive"
+    if not 0 < cmd.maintenance_margin_bps <= cmd.initial_margin_bps <= margin_bps_max:
+        return "need 0 < maintenance_margin_bps <= initial_margin_bps <= 10000"
+    if not 0 <= cmd.liquidation_fee_bps <= liquidation_fee_bps_max:
+        return f"liquidation_fee_bps must be within 0..{liquidation_fee_bps_max}"
+    if not 0 < cmd.trade_band_bps <= trade_band_bps_max:
+        return f"trade_band_bps must be within 1..{trade_band_bps_max}"
+    if min(cmd.open_interest_cap, cmd.band_bps, cmd.band_window_ms, cmd.cooldown_ms) < 0:
+        return "caps, bands, windows and cooldowns must not be negative"
+    if cmd.kind == MarketKind.PERPETUAL:
+        if cmd.expiry_ms != 0 or cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
+            return "a perpetual has no expiry, strike or option type"
+    elif cmd.kind == MarketKind.FUTURE:
+        if cmd.expiry_ms <= ledger_time_ms:
+            return "a future needs an expiry after the current ledger time"
+        if cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
+            return "a future has no strike or option type"
+    else:
+        return "only PERPETUAL and FUTURE markets can be listed"
+    return None
+
+
+def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
+    if not is_valid_id(cmd.market, market_id_bytes_max):
+        return Result(cmd.id, ResultCode.INVALID_MARKET, "market id must be 1-32 bytes of [A-Za-z0-9._:-]")
+    if cmd.market in state.markets:
+        return Result(cmd.id, ResultCode.MARKET_EXISTS, f"market {cmd.market} exists")
+    if len(state.markets) >= markets_max:
+        return Result(cmd.id, ResultCode.LIMIT_EXCEEDED, f"at most {markets_max} markets")
+    problem = _params_problem(cmd, state.ledger_time_ms)
+    if problem:
+        return Result(cmd.id, ResultCode.INVALID_MARKET_PARAMS, problem)
+    state.put_market(
+        cmd.market,
+        Market(
+            kind=cmd.kind,
+            tick_size=cmd.tick_size,
+            lot_size=cmd.lot_size,
+            initial_margin_bps=cmd.initial_margin_bps,
+            maintenance_margin_bps=cmd.maintenance_margin_bps,
+            liquidation_fee_bps=cmd.liquidation_fee_bps,
+            open_interest_cap=cmd.open_interest_cap,
+            trade_band_bps=cmd.trade_band_bps,
+            band_bps=cmd.band_bps,
+            band_window_ms=cmd.band_window_ms,
+            cooldown_ms=cmd.cooldown_ms,
+            expiry_ms=cmd.expiry_ms,
+            strike_price=cmd.strike_price,
+            option_type=cmd.option_type,
+            status=MarketStatus.ACTIVE,
+            status_since_ms=state.ledger_time_ms,
+        ),
+    )
+    state.put_open_interest(cmd.market, 0)
+    return Result(cmd.id, ResultCode.OK)

@@ -1,0 +1,195 @@
+"""The ledger's stored records and their canonical byte encoding.
+
+One encoding serves three purposes, so they can never drift apart: the state hash is computed
+over these bytes, the LMDB store writes them as values, and snapshots carry them. Each value
+starts with a version byte; integers are fixed-width big-endian (int64, or 128-bit for running
+totals that may outgrow int64 over the life of a ledger). No pickle, no repr, no floats.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+from dataclasses import dataclass
+
+from .commands import MarketKind, OptionType
+
+record_version = 1
+
+# Table tags: the sub-database names in LMDB and the domain separators in the state hash.
+TABLE_ACCOUNT = b"account"
+TABLE_POSITION = b"position"
+TABLE_MARKET = b"market"
+TABLE_OPEN_INTEREST = b"open_interest"
+TABLE_DEDUP = b"dedup"
+TABLE_META = b"meta"
+TABLES = (TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META)
+
+# Position keys join account and market with a byte that the id charset cannot contain.
+position_key_separator = "/"
+
+
+class AccountStatus(enum.IntEnum):
+    ACTIVE = 1
+    LIQUIDATING = 2
+    BANKRUPT = 3
+    FROZEN = 4
+
+
+class MarketStatus(enum.IntEnum):
+    ACTIVE = 1
+    REDUCE_ONLY = 2
+    HALTED = 3
+    SETTLED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    collateral: int
+    status: AccountStatus = AccountStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An open position. cost_basis is the exact signed sum of quantity x price of the open part.
+
+    Profit or loss becomes collateral (is realized) only when the position goes flat or flips
+    side; a partial reduction keeps its gain or loss inside cost_basis. That keeps every number an
+    exact integer with no rounding between buyer and seller, and is conservative: a partial
+    close's profit is not withdrawable until the position is closed.
+    """
+
+    size: int
+    cost_basis: int
+    realized_pnl: int = 0
+    funding_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    kind: MarketKind
+    tick_size: int
+    lot_size: int
+    initial_margin_bps: int
+    maintenance_margin_bps: int
+    liquidation_fee_bps: int
+    open_interest_cap: int
+    trade_band_bps: int
+    band_bps: int
+    band_window_ms: int
+    cooldown_ms: int
+    expiry_ms: int
+    strike_price: int
+    option_type: OptionType
+    status: MarketStatus = MarketStatus.ACTIVE
+    status_since_ms: int = 0
+    mark_price: int = 0  # 0: no mark yet
+    mark_time_ms: int = 0  # source time of the mark
+
+
+@dataclass(frozen=True, slots=True)
+class DedupRecord:
+    """The first outcome of a command id, returned to every retry of that id."""
+
+    code: int
+    collateral: int
+    counterparty_collateral: int
+
+
+_ACCOUNT = struct.Struct(">BqB")
+_POSITION = struct.Struct(">Bqqqq")
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq")
+_OPEN_INTEREST = struct.Struct(">Bq")
+_DEDUP = struct.Struct(">BHqq")
+_TOTAL_BYTES = 16
+
+
+def encode_account(a: Account) -> bytes:
+    return _ACCOUNT.pack(record_version, a.collateral, a.status)
+
+
+def decode_account(b: bytes) -> Account:
+    v, collateral, status = _ACCOUNT.unpack(b)
+    assert v == record_version, v
+    return Account(collateral, AccountStatus(status))
+
+
+def encode_position(p: Position) -> bytes:
+    return _POSITION.pack(record_version, p.size, p.cost_basis, p.realized_pnl, p.funding_index)
+
+
+def decode_position(b: bytes) -> Position:
+    v, *fields = _POSITION.unpack(b)
+    assert v == record_version, v
+    return Position(*fields)
+
+
+def encode_market(m: Market) -> bytes:
+    return _MARKET.pack(
+        record_version,
+        m.kind,
+        m.tick_size,
+        m.lot_size,
+        m.initial_margin_bps,
+        m.maintenance_margin_bps,
+        m.liquidation_fee_bps,
+        m.open_interest_cap,
+        m.trade_band_bps,
+        m.band_bps,
+        m.band_window_ms,
+        m.cooldown_ms,
+        m.expiry_ms,
+        m.strike_price,
+        m.option_type,
+        m.status,
+        m.status_since_ms,
+        m.mark_price,
+        m.mark_time_ms,
+    )
+
+
+def decode_market(b: bytes) -> Market:
+    v, kind, *ints, option_type, status, status_since_ms, mark_price, mark_time_ms = _MARKET.unpack(b)
+    assert v == record_version, v
+    return Market(
+        MarketKind(kind),
+        *ints,
+        OptionType(option_type),
+        MarketStatus(status),
+        status_since_ms,
+        mark_price,
+        mark_time_ms,
+    )
+
+
+def encode_open_interest(contracts: int) -> bytes:
+    return _OPEN_INTEREST.pack(record_version, contracts)
+
+
+def decode_open_interest(b: bytes) -> int:
+    v, contracts = _OPEN_INTEREST.unpack(b)
+    assert v == record_version, v
+    return contracts
+
+
+def encode_dedup(d: DedupRecord) -> bytes:
+    return _DEDUP.pack(record_version, d.code, d.collateral, d.counterparty_collateral)
+
+
+def decode_dedup(b: bytes) -> DedupRecord:
+    v, *fields = _DEDUP.unpack(b)
+    assert v == record_version, v
+    return DedupRecord(*fields)
+
+
+def encode_total(value: int) -> bytes:
+    return bytes([record_version]) + value.to_bytes(_TOTAL_BYTES, "big", signed=True)
+
+
+def decode_total(b: bytes) -> int:
+    assert b[0] == record_version, b[0]
+    return int.from_bytes(b[1:], "big", signed=True)
+
+
+def position_key(account: str, market: str) -> str:
+    return account + position_key_separator + market

@@ -1,0 +1,53 @@
+"""Result codes and per-command results. Errors are data inside the ledger, never exceptions."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ResultCode(enum.IntEnum):
+    OK = 0
+    DUPLICATE = 1  # the id was applied before; the result carries the first outcome
+    INVALID_ID = 2  # command id empty, too long, or outside [A-Za-z0-9._:-]
+    INVALID_ACCOUNT = 3  # account id malformed or reserved
+    INVALID_MARKET = 4  # market id malformed
+    INVALID_AMOUNT = 5  # amount not positive or outside int64
+    INVALID_PRICE = 6  # price not positive, outside int64, or off tick
+    INVALID_QUANTITY = 7  # quantity not positive, outside int64, or off lot
+    INVALID_FEE = 8  # negative fee or fee outside int64
+    INVALID_MARKET_PARAMS = 9  # CreateMarket parameters out of range or inconsistent
+    MARKET_EXISTS = 10
+    UNKNOWN_MARKET = 11
+    UNKNOWN_ACCOUNT = 12
+    SELF_TRADE = 13  # buyer and seller are the same account
+    MARKET_NOT_ACTIVE = 14
+    MARKET_EXPIRED = 15
+    NO_MARK_PRICE = 16  # trading needs a mark to value margin
+    INSUFFICIENT_COLLATERAL = 17  # withdrawal beyond realized free collateral
+    INSUFFICIENT_MARGIN = 18  # trade would leave a side below initial margin
+    OPEN_INTEREST_CAP = 19
+    ACCOUNT_NOT_ACTIVE = 20  # liquidating, bankrupt or frozen accounts may not act
+    STALE_PRICE = 21  # source time not after the source's previous update
+    INVALID_SOURCE = 22
+    INVALID_ACTION = 23  # malformed emergency action
+    NO_SIGNER_SET = 24  # no signer set is installed: no quorum can be reached
+    INVALID_CHECKPOINT_VOTE = 25
+    LIMIT_EXCEEDED = 26  # a named limit (markets, positions per account) would be exceeded
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    id: str
+    code: ResultCode
+    message: str = ""
+    # Collateral of the account after a Deposit or Withdraw; buyer's after a SettleTrade.
+    collateral: int = 0
+    # Seller's collateral after a SettleTrade.
+    counterparty_collateral: int = 0
+    # For DUPLICATE: the code of the first application of this id.
+    original_code: ResultCode = ResultCode.OK
+
+    @property
+    def ok(self) -> bool:
+        return self.code == ResultCode.OK

@@ -1,0 +1,170 @@
+"""The ledger's state and the one place every write goes through.
+
+Every mutation of a record passes through `_write`, which keeps three things true at once: the
+incremental state hash, the running totals the invariants are checked against, and the journal
+of records this entry touched (the store persists exactly those, in the same transaction as
+the applied index). Decisions must never depend on dict order: records loaded from a store
+arrive in key order, records written live in log order. Iterate in sorted order where order
+matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from . import records as r
+from .records import Account, AccountStatus, DedupRecord, Market, Position
+from .state_hash import hash_modulus, record_hash
+
+# The insurance fund is an account of the ledger itself: it takes over liquidated positions at
+# the mark and pays the losses that bankrupt accounts cannot.
+INSURANCE_FUND = "sys:insurance"
+
+META_LEDGER_TIME = "ledger_time_ms"
+META_FEES_COLLECTED = "fees_collected"
+META_DEPOSITS_TOTAL = "deposits_total"
+META_WITHDRAWALS_TOTAL = "withdrawals_total"
+META_KEYS = (META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL)
+
+
+class LedgerState:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        # account -> market -> position
+        self.positions: dict[str, dict[str, Position]] = {}
+        # market -> accounts with a non-zero position there (the liquidation sweep's index)
+        self.holders: dict[str, dict[str, None]] = {}
+        self.markets: dict[str, Market] = {}
+        self.open_interest: dict[str, int] = {}
+        self.dedup: dict[str, DedupRecord] = {}
+        self.meta: dict[str, int] = {key: 0 for key in META_KEYS}
+        self.applied_index = 0
+        self.state_hash = 0
+        self._record_hashes: dict[tuple[bytes, str], int] = {}
+        # Running totals, derived, never hashed: what the per-entry invariant checks compare.
+        self.total_collateral = 0
+        self.total_cost_basis = 0
+        self.net_size: dict[str, int] = {}
+        # (table, key) -> encoded value, or None for a deletion: what this entry changed.
+        self.touched: dict[tuple[bytes, str], bytes | None] = {}
+        for key in META_KEYS:
+            self._write(r.TABLE_META, key, r.encode_total(0))
+        self.put_account(INSURANCE_FUND, Account(0))
+        self.touched.clear()
+
+    # -- the single write path -------------------------------------------------------------
+
+    def _write(self, table: bytes, key: str, value: bytes | None) -> None:
+        slot = (table, key)
+        old = self._record_hashes.pop(slot, None)
+        h = self.state_hash
+        if old is not None:
+            h -= old
+        if value is not None:
+            new = record_hash(table, key, value)
+            self._record_hashes[slot] = new
+            h += new
+        self.state_hash = h % hash_modulus
+        self.touched[slot] = value
+
+    # -- typed writes -----------------------------------------------------------------------
+
+    def put_account(self, account_id: str, account: Account) -> None:
+        old = self.accounts.get(account_id)
+        self.total_collateral += account.collateral - (old.collateral if old else 0)
+        self.accounts[account_id] = account
+        self._write(r.TABLE_ACCOUNT, account_id, r.encode_account(account))
+
+    def put_position(self, account_id: str, market_id: str, position: Position) -> None:
+        by_market = self.positions.setdefault(account_id, {})
+        old = by_market.get(market_id)
+        old_size = old.size if old else 0
+        self.total_cost_basis += position.cost_basis - (old.cost_basis if old else 0)
+        self.net_size[market_id] = self.net_size.get(market_id, 0) + position.size - old_size
+        holders = self.holders.setdefault(market_id, {})
+        if position.size != 0:
+            holders[account_id] = None
+        else:
+            holders.pop(account_id, None)
+        by_market[market_id] = position
+        self._write(r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position(position))
+
+    def put_market(self, market_id: str, market: Market) -> None:
+        self.markets[market_id] = market
+        self._write(r.TABLE_MARKET, market_id, r.encode_market(market))
+
+    def put_open_interest(self, market_id: str, contracts: int) -> None:
+        assert contracts >= 0, (market_id, contracts)
+        self.open_interest[market_id] = contracts
+        self._write(r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts))
+
+    def put_dedup(self, command_id: str, record: DedupRecord) -> None:
+        assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
+        self.dedup[command_id] = record
+        self._write(r.TABLE_DEDUP, command_id, r.encode_dedup(record))
+
+    def put_meta(self, key: str, value: int) -> None:
+        assert key in self.meta, key
+        if self.meta[key] == value:
+            return
+        self.meta[key] = value
+        self._write(r.TABLE_META, key, r.encode_total(value))
+
+    def add_meta(self, key: str, delta: int) -> None:
+        self.put_meta(key, self.meta[key] + delta)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @property
+    def ledger_time_ms(self) -> int:
+        return self.meta[META_LEDGER_TIME]
+
+    @property
+    def insurance_fund(self) -> int:
+        return self.accounts[INSURANCE_FUND].collateral
+
+    def position(self, account_id: str, market_id: str) -> Position | None:
+        return self.positions.get(account_id, {}).get(market_id)
+
+    def begin_entry(self) -> None:
+        self.touched = {}
+
+    def records(self) -> Iterator[tuple[bytes, str, bytes]]:
+        """Every record as (table, key, encoded value): for snapshots and full hash checks."""
+        for account_id, account in self.accounts.items():
+            yield r.TABLE_ACCOUNT, account_id, r.encode_account(account)
+        for account_id, by_market in self.positions.items():
+            for market_id, position in by_market.items():
+                yield r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position(position)
+        for market_id, market in self.markets.items():
+            yield r.TABLE_MARKET, market_id, r.encode_market(market)
+        for market_id, contracts in self.open_interest.items():
+            yield r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts)
+        for command_id, record in self.dedup.items():
+            yield r.TABLE_DEDUP, command_id, r.encode_dedup(record)
+        for key, value in self.meta.items():
+            yield r.TABLE_META, key, r.encode_total(value)
+
+
+def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index: int) -> LedgerState:
+    """Rebuild a state from stored records (a store or a snapshot), recomputing every total."""
+    state = LedgerState()
+    for table, key, value in items:
+        if table == r.TABLE_ACCOUNT:
+            state.put_account(key, r.decode_account(value))
+        elif table == r.TABLE_POSITION:
+            account_id, market_id = key.split(r.position_key_separator)
+            state.put_position(account_id, market_id, r.decode_position(value))
+        elif table == r.TABLE_MARKET:
+            state.put_market(key, r.decode_market(value))
+        elif table == r.TABLE_OPEN_INTEREST:
+            state.put_open_interest(key, r.decode_open_interest(value))
+        elif table == r.TABLE_DEDUP:
+            state.put_dedup(key, r.decode_dedup(value))
+        elif table == r.TABLE_META:
+            state.put_meta(key, r.decode_total(value))
+        else:
+            raise AssertionError(f"unknown table {table!r}")
+    state.applied_index = applied_index
+    state.touched.clear()
+    return state
