@@ -1,0 +1,1 @@
+"""Local cluster tooling: launcher, chaos harness, load generation, demos and benchmarks."""

@@ -1,0 +1,76 @@
+"""Withdraw: collateral out, never unrealized profit, never below initial margin."""
+
+from node.ledger import INSURANCE_FUND
+from node.ledger.records import Account, AccountStatus
+from node.ledger.results import ResultCode
+
+from .driver import LedgerDriver, listed_market_with_traders
+
+
+def test_withdraw_of_free_collateral_succeeds():
+    driver = LedgerDriver()
+    driver.deposit("alice", 500)
+    result = driver.withdraw("alice", 200)
+    assert result.code == ResultCode.OK and result.collateral == 300
+
+
+def test_withdraw_of_everything_without_positions_succeeds():
+    driver = LedgerDriver()
+    driver.deposit("alice", 500)
+    assert driver.withdraw("alice", 500).collateral == 0
+
+
+def test_withdraw_beyond_collateral_is_refused():
+    driver = LedgerDriver()
+    driver.deposit("alice", 500)
+    result = driver.withdraw("alice", 501)
+    assert result.code == ResultCode.INSUFFICIENT_COLLATERAL
+    assert driver.collateral("alice") == 500
+
+
+def test_withdraw_from_unknown_account_is_refused():
+    assert LedgerDriver().withdraw("nobody", 1).code == ResultCode.UNKNOWN_ACCOUNT
+
+
+def test_non_positive_withdrawal_is_refused():
+    driver = LedgerDriver()
+    driver.deposit("alice", 500)
+    assert driver.withdraw("alice", 0).code == ResultCode.INVALID_AMOUNT
+
+
+def test_withdraw_that_leaves_less_than_initial_margin_is_refused():
+    driver = listed_market_with_traders(mark=50_000, collateral=1_000_000)
+    driver.trade("alice", "bob", 50_000, 100)  # notional 5,000,000; initial margin 500,000
+    assert driver.withdraw("alice", 500_001).code == ResultCode.INSUFFICIENT_COLLATERAL
+    assert driver.withdraw("alice", 500_000).code == ResultCode.OK
+
+
+def test_unrealized_profit_is_never_withdrawable():
+    driver = listed_market_with_traders(mark=50_000, collateral=1_000_000)
+    driver.trade("alice", "bob", 50_000, 10)  # alice long 10
+    driver.price(60_000)  # alice +100,000 unrealized
+    # Collateral 1,000,000 less initial margin 10% of 600,000: 940,000; the profit adds nothing.
+    assert driver.withdraw("alice", 940_001).code == ResultCode.INSUFFICIENT_COLLATERAL
+    assert driver.withdraw("alice", 940_000).code == ResultCode.OK
+
+
+def test_unrealized_loss_reduces_what_is_withdrawable():
+    driver = listed_market_with_traders(mark=50_000, collateral=1_000_000)
+    driver.trade("alice", "bob", 50_000, 10)
+    driver.price(45_000)  # alice -50,000 unrealized; initial margin 45,000
+    assert driver.withdraw("alice", 905_001).code == ResultCode.INSUFFICIENT_COLLATERAL
+    assert driver.withdraw("alice", 905_000).code == ResultCode.OK
+
+
+def test_withdraw_from_a_frozen_account_is_refused():
+    driver = LedgerDriver()
+    driver.deposit("alice", 500)
+    driver.state.put_account("alice", Account(500, AccountStatus.FROZEN))
+    assert driver.withdraw("alice", 1).code == ResultCode.ACCOUNT_NOT_ACTIVE
+
+
+def test_withdraw_from_the_insurance_fund_is_refused():
+    driver = LedgerDriver()
+    driver.deposit(INSURANCE_FUND, 500)
+    assert driver.withdraw(INSURANCE_FUND, 1).code == ResultCode.INVALID_ACCOUNT
+    assert driver.state.insurance_fund == 500
