@@ -74,11 +74,11 @@ def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
     assert entry.index > state.applied_index, (entry.index, state.applied_index)
     assert len(entry.commands) <= batch_commands_max, len(entry.commands)
     assert is_int64(entry.timestamp_ms), entry.timestamp_ms
-    state.begin_entry()
     # Ledger time never runs backwards, whatever a (new) leader's clock says.
     state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
     events: list[Event] = []
     results = tuple(apply_command(state, cmd, events) for cmd in entry.commands)
     state.applied_index = entry.index
+    state.finish_entry()
     check_entry(state)
     return EntryOutcome(results, tuple(events))

@@ -31,9 +31,9 @@ def account_valuation(
     `overrides` replaces some of the account's positions by hypothetical ones, so a trade can be
     checked before anything is written. Positions are valued at their market's mark.
     """
-    positions = dict(state.positions.get(account_id, {}))
+    positions = state.positions.get(account_id, {})
     if overrides:
-        positions.update(overrides)
+        positions = {**positions, **overrides}
     pnl = loss = initial = maintenance = 0
     for market_id, position in positions.items():  # integer sums: order does not matter
         if position.size == 0:

@@ -1,9 +1,10 @@
 """The ledger's state and the one place every write goes through.
 
-Every mutation of a record passes through `_write`, which keeps three things true at once: the
-incremental state hash, the running totals the invariants are checked against, and the journal
-of records this entry touched (the store persists exactly those, in the same transaction as
-the applied index). Decisions must never depend on dict order: records loaded from a store
+Every mutation of a record passes through `_touch`, and every entry ends with `finish_entry`,
+which encodes each touched record once and folds it into the incremental state hash. A record
+written a thousand times in one entry (the fees total, a market's open interest) is encoded and
+hashed once. The typed writes also keep the running totals the invariants are checked against,
+and `touched` ends up holding exactly the records the store must persist with the applied index. Decisions must never depend on dict order: records loaded from a store
 arrive in key order, records written live in log order. Iterate in sorted order where order
 matters.
 """
@@ -45,27 +46,60 @@ class LedgerState:
         self.total_collateral = 0
         self.total_cost_basis = 0
         self.net_size: dict[str, int] = {}
-        # (table, key) -> encoded value, or None for a deletion: what this entry changed.
+        # Records written and not yet folded into the hash, then, after finish_entry, what the
+        # entry changed: (table, key) -> encoded value (None: deleted), for the store.
+        self._pending: dict[tuple[bytes, str], None] = {}
         self.touched: dict[tuple[bytes, str], bytes | None] = {}
         for key in META_KEYS:
-            self._write(r.TABLE_META, key, r.encode_total(0))
+            self._touch(r.TABLE_META, key)
         self.put_account(INSURANCE_FUND, Account(0))
+        self.finish_entry()
         self.touched.clear()
 
     # -- the single write path -------------------------------------------------------------
 
-    def _write(self, table: bytes, key: str, value: bytes | None) -> None:
-        slot = (table, key)
-        old = self._record_hashes.pop(slot, None)
+    def _touch(self, table: bytes, key: str) -> None:
+        self._pending[(table, key)] = None
+
+    def _encoded(self, table: bytes, key: str) -> bytes | None:
+        if table == r.TABLE_ACCOUNT:
+            account = self.accounts.get(key)
+            return r.encode_account(account) if account else None
+        if table == r.TABLE_POSITION:
+            account_id, market_id = key.split(r.position_key_separator)
+            position = self.positions.get(account_id, {}).get(market_id)
+            return r.encode_position(position) if position else None
+        if table == r.TABLE_DEDUP:
+            record = self.dedup.get(key)
+            return r.encode_dedup(record) if record else None
+        if table == r.TABLE_MARKET:
+            market = self.markets.get(key)
+            return r.encode_market(market) if market else None
+        if table == r.TABLE_OPEN_INTEREST:
+            contracts = self.open_interest.get(key)
+            return r.encode_open_interest(contracts) if contracts is not None else None
+        if table == r.TABLE_META:
+            return r.encode_total(self.meta[key])
+        raise AssertionError(f"unknown table {table!r}")
+
+    def finish_entry(self) -> None:
+        """Encode every record written since the last call once, fold it into the state hash,
+        and publish it in `touched`."""
         h = self.state_hash
-        if old is not None:
-            h -= old
-        if value is not None:
-            new = record_hash(table, key, value)
-            self._record_hashes[slot] = new
-            h += new
+        hashes = self._record_hashes
+        self.touched = {}
+        for slot in self._pending:
+            value = self._encoded(*slot)
+            old = hashes.pop(slot, None)
+            if old is not None:
+                h -= old
+            if value is not None:
+                new = record_hash(slot[0], slot[1], value)
+                hashes[slot] = new
+                h += new
+            self.touched[slot] = value
         self.state_hash = h % hash_modulus
-        self.touched[slot] = value
+        self._pending = {}
 
     # -- typed writes -----------------------------------------------------------------------
 
@@ -73,7 +107,7 @@ class LedgerState:
         old = self.accounts.get(account_id)
         self.total_collateral += account.collateral - (old.collateral if old else 0)
         self.accounts[account_id] = account
-        self._write(r.TABLE_ACCOUNT, account_id, r.encode_account(account))
+        self._touch(r.TABLE_ACCOUNT, account_id)
 
     def put_position(self, account_id: str, market_id: str, position: Position) -> None:
         by_market = self.positions.setdefault(account_id, {})
@@ -87,28 +121,28 @@ class LedgerState:
         else:
             holders.pop(account_id, None)
         by_market[market_id] = position
-        self._write(r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position(position))
+        self._touch(r.TABLE_POSITION, r.position_key(account_id, market_id))
 
     def put_market(self, market_id: str, market: Market) -> None:
         self.markets[market_id] = market
-        self._write(r.TABLE_MARKET, market_id, r.encode_market(market))
+        self._touch(r.TABLE_MARKET, market_id)
 
     def put_open_interest(self, market_id: str, contracts: int) -> None:
         assert contracts >= 0, (market_id, contracts)
         self.open_interest[market_id] = contracts
-        self._write(r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts))
+        self._touch(r.TABLE_OPEN_INTEREST, market_id)
 
     def put_dedup(self, command_id: str, record: DedupRecord) -> None:
         assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
         self.dedup[command_id] = record
-        self._write(r.TABLE_DEDUP, command_id, r.encode_dedup(record))
+        self._touch(r.TABLE_DEDUP, command_id)
 
     def put_meta(self, key: str, value: int) -> None:
         assert key in self.meta, key
         if self.meta[key] == value:
             return
         self.meta[key] = value
-        self._write(r.TABLE_META, key, r.encode_total(value))
+        self._touch(r.TABLE_META, key)
 
     def add_meta(self, key: str, delta: int) -> None:
         self.put_meta(key, self.meta[key] + delta)
@@ -125,9 +159,6 @@ class LedgerState:
 
     def position(self, account_id: str, market_id: str) -> Position | None:
         return self.positions.get(account_id, {}).get(market_id)
-
-    def begin_entry(self) -> None:
-        self.touched = {}
 
     def records(self) -> Iterator[tuple[bytes, str, bytes]]:
         """Every record as (table, key, encoded value): for snapshots and full hash checks."""
@@ -165,6 +196,7 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state.put_meta(key, r.decode_total(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
+    state.finish_entry()
     state.applied_index = applied_index
     state.touched.clear()
     return state

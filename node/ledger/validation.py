@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from .limits import INT64_MAX, INT64_MIN, id_charset, reserved_id_prefix
+import re
+
+from .limits import INT64_MAX, INT64_MIN, reserved_id_prefix
+
+# The id charset of limits.id_charset as one compiled pattern (a per-character loop costs
+# more than the rest of a trade's validation).
+_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def is_int64(value: object) -> bool:
@@ -15,11 +21,7 @@ def is_positive_int64(value: object) -> bool:
 
 def is_valid_id(value: object, max_bytes: int) -> bool:
     # The charset is ASCII, so the character count is the byte count.
-    return (
-        type(value) is str
-        and 0 < len(value) <= max_bytes
-        and all(ch in id_charset for ch in value)
-    )
+    return type(value) is str and 0 < len(value) <= max_bytes and _ID_PATTERN.fullmatch(value) is not None
 
 
 def is_client_account_id(value: object, max_bytes: int) -> bool:
