@@ -1,0 +1,80 @@
+"""Ledger-only micro-benchmark: settle_trade applications per second on one core.
+
+    python -m cluster.bench_ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
+
+--makers 0 draws both sides of every fill uniformly from all accounts: the worst case, since no
+account repeats within an entry and every record is encoded and hashed once per fill. With
+--makers N, one side of each fill is one of N market makers, as on a real venue, and their
+records are encoded and hashed once per entry however many fills they take part in.
+
+Prints one JSON object. Not a test: the figures depend on the machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import time
+
+from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
+from node.ledger import LedgerState, apply
+from node.ledger.commands import LogEntry, SettleTrade
+from node.ledger.results import ResultCode
+
+
+def trade_entries(accounts: int, trades: int, batch: int, first_index: int, seed: int, makers: int) -> list[LogEntry]:
+    rng = random.Random(seed)
+    entries = []
+    for n, start in enumerate(range(0, trades, batch)):
+        commands = []
+        for k in range(start, min(start + batch, trades)):
+            market = MARKETS[k % len(MARKETS)]
+            buyer, seller = rng.sample(range(accounts), 2)
+            if makers:
+                maker = rng.randrange(makers)
+                taker = rng.randrange(makers, accounts)
+                buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
+            price = START_PRICES[market] + rng.randrange(-20, 21) * 1_000
+            commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5), 10, 10))
+        entries.append(LogEntry(first_index + n, 1_700_000_001_000 + n, tuple(commands)))
+    return entries
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=10_000)
+    parser.add_argument("--trades", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--makers", type=int, default=0, help="accounts on one side of every fill (0: uniform)")
+    args = parser.parse_args()
+
+    state = LedgerState()
+    opening = opening_entries(args.accounts)
+    for entry in opening:
+        apply(state, entry)
+    entries = trade_entries(args.accounts, args.trades, args.batch, opening[-1].index + 1, args.seed, args.makers)
+
+    ok = 0
+    started = time.perf_counter()
+    for entry in entries:
+        ok += sum(1 for r in apply(state, entry).results if r.code == ResultCode.OK)
+    elapsed = time.perf_counter() - started
+    print(json.dumps({
+        "benchmark": "ledger_settle_trade",
+        "accounts": args.accounts,
+        "trades": args.trades,
+        "batch": args.batch,
+        "makers": args.makers,
+        "settled_ok": ok,
+        "seconds": round(elapsed, 3),
+        "trades_per_second": round(args.trades / elapsed),
+        "microseconds_per_trade": round(elapsed / args.trades * 1e6, 2),
+        "python": platform.python_version(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
