@@ -23,20 +23,22 @@ GLOBAL_MODE_CHANGED: EventKind
 CHECKPOINT_CERTIFIED: EventKind
 
 class Liquidation(_message.Message):
-    __slots__ = ("account", "market", "size", "price", "fee", "fund_paid")
+    __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered")
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     MARKET_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     FEE_FIELD_NUMBER: _ClassVar[int]
     FUND_PAID_FIELD_NUMBER: _ClassVar[int]
+    UNCOVERED_FIELD_NUMBER: _ClassVar[int]
     account: str
     market: str
     size: int
     price: int
     fee: int
     fund_paid: int
-    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., fee: _Optional[int] = ..., fund_paid: _Optional[int] = ...) -> None: ...
+    uncovered: int
+    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., fee: _Optional[int] = ..., fund_paid: _Optional[int] = ..., uncovered: _Optional[int] = ...) -> None: ...
 
 class BreakerTripped(_message.Message):
     __slots__ = ("market", "reason", "until_ms")

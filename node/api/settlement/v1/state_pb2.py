@@ -25,11 +25,11 @@ _sym_db = _symbol_database.Default()
 from node.api.settlement.v1 import commands_pb2 as settlement_dot_v1_dot_commands__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19settlement/v1/state.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\"i\n\x08Position\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\ncost_basis\x18\x03 \x01(\x03\x12\x14\n\x0crealized_pnl\x18\x04 \x01(\x03\x12\x15\n\rfunding_index\x18\x05 \x01(\x03\"\xf4\x01\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollateral\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.settlement.v1.Account.Status\x12*\n\tpositions\x18\x04 \x03(\x0b\x32\x17.settlement.v1.Position\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bLIQUIDATING\x10\x02\x12\x0c\n\x08\x42\x41NKRUPT\x10\x03\x12\n\n\x06\x46ROZEN\x10\x04\"R\n\x07\x42reaker\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x15\n\rtripped_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xd3\x02\n\x06Market\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.settlement.v1.CreateMarket\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\x03\x12\x14\n\x0cmark_time_ms\x18\x05 \x01(\x03\x12\x15\n\ropen_interest\x18\x06 \x01(\x03\x12\'\n\x07\x62reaker\x18\x07 \x01(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x08 \x01(\x04\"V\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\x12\x0b\n\x07SETTLED\x10\x04\"\xd2\x01\n\x06Guards\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x16\n\x0einsurance_fund\x18\x02 \x01(\x03\x12(\n\x08\x62reakers\x18\x03 \x03(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\"E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06NORMAL\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\"6\n\x13\x43heckpointSignature\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"v\n\nCheckpoint\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\x12\x36\n\nsignatures\x18\x03 \x03(\x0b\x32\".settlement.v1.CheckpointSignature\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19settlement/v1/state.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\"i\n\x08Position\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\ncost_basis\x18\x03 \x01(\x03\x12\x14\n\x0crealized_pnl\x18\x04 \x01(\x03\x12\x15\n\rfunding_index\x18\x05 \x01(\x03\"\xf4\x01\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollateral\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.settlement.v1.Account.Status\x12*\n\tpositions\x18\x04 \x03(\x0b\x32\x17.settlement.v1.Position\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bLIQUIDATING\x10\x02\x12\x0c\n\x08\x42\x41NKRUPT\x10\x03\x12\n\n\x06\x46ROZEN\x10\x04\"R\n\x07\x42reaker\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x15\n\rtripped_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xec\x02\n\x06Market\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.settlement.v1.CreateMarket\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\x03\x12\x14\n\x0cmark_time_ms\x18\x05 \x01(\x03\x12\x15\n\ropen_interest\x18\x06 \x01(\x03\x12\'\n\x07\x62reaker\x18\x07 \x01(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x08 \x01(\x04\x12\x17\n\x0fstatus_since_ms\x18\t \x01(\x03\"V\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\x12\x0b\n\x07SETTLED\x10\x04\"\xd2\x01\n\x06Guards\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x16\n\x0einsurance_fund\x18\x02 \x01(\x03\x12(\n\x08\x62reakers\x18\x03 \x03(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\"E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06NORMAL\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\"6\n\x13\x43heckpointSignature\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"v\n\nCheckpoint\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\x12\x36\n\nsignatures\x18\x03 \x03(\x0b\x32\".settlement.v1.CheckpointSignature\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'settlement.v1.state_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.api.settlement.v1.state_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_POSITION']._serialized_start=74
@@ -41,15 +41,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BREAKER']._serialized_start=428
   _globals['_BREAKER']._serialized_end=510
   _globals['_MARKET']._serialized_start=513
-  _globals['_MARKET']._serialized_end=852
-  _globals['_MARKET_STATUS']._serialized_start=766
-  _globals['_MARKET_STATUS']._serialized_end=852
-  _globals['_GUARDS']._serialized_start=855
-  _globals['_GUARDS']._serialized_end=1065
-  _globals['_GUARDS_MODE']._serialized_start=996
-  _globals['_GUARDS_MODE']._serialized_end=1065
-  _globals['_CHECKPOINTSIGNATURE']._serialized_start=1067
-  _globals['_CHECKPOINTSIGNATURE']._serialized_end=1121
-  _globals['_CHECKPOINT']._serialized_start=1123
-  _globals['_CHECKPOINT']._serialized_end=1241
+  _globals['_MARKET']._serialized_end=877
+  _globals['_MARKET_STATUS']._serialized_start=791
+  _globals['_MARKET_STATUS']._serialized_end=877
+  _globals['_GUARDS']._serialized_start=880
+  _globals['_GUARDS']._serialized_end=1090
+  _globals['_GUARDS_MODE']._serialized_start=1021
+  _globals['_GUARDS_MODE']._serialized_end=1090
+  _globals['_CHECKPOINTSIGNATURE']._serialized_start=1092
+  _globals['_CHECKPOINTSIGNATURE']._serialized_end=1146
+  _globals['_CHECKPOINT']._serialized_start=1148
+  _globals['_CHECKPOINT']._serialized_end=1266
 # @@protoc_insertion_point(module_scope)

@@ -61,7 +61,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -82,6 +82,7 @@ class Market(_message.Message):
     OPEN_INTEREST_FIELD_NUMBER: _ClassVar[int]
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    STATUS_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -90,7 +91,8 @@ class Market(_message.Message):
     open_interest: int
     breaker: Breaker
     applied_index: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+    status_since_ms: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ...) -> None: ...
 
 class Guards(_message.Message):
     __slots__ = ("mode", "insurance_fund", "breakers", "applied_index")

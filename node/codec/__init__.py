@@ -1,0 +1,31 @@
+"""Pure conversions between the protobuf API (node.api) and the ledger's records (node.ledger).
+
+The codec is the wire boundary: it rejects what the ledger cannot even represent (no command
+kind, unknown enum numbers, uint64 beyond int64, an empty or oversized batch, bytes that are not
+a LogEntry) with a CodecError, which the server turns into INVALID_ARGUMENT for the whole request.
+Everything the ledger can judge itself (positive amounts, id charset, tick multiples) passes
+through untouched, so the ledger answers it per command with its own result code.
+"""
+
+from node.codec.batch import SignedBatch, commands_from_proto, signed_batch_from_proto, submit_request_from_proto
+from node.codec.commands import ONEOF_TO_TYPE, command_from_proto, command_to_proto
+from node.codec.errors import CodecError
+from node.codec.log import LOG_ENTRY_VERSION, decode_log_entry, log_entry_from_bytes, log_entry_to_bytes
+from node.codec.results import result_from_proto, result_to_proto
+
+__all__ = [
+    "CodecError",
+    "LOG_ENTRY_VERSION",
+    "ONEOF_TO_TYPE",
+    "SignedBatch",
+    "command_from_proto",
+    "command_to_proto",
+    "commands_from_proto",
+    "decode_log_entry",
+    "log_entry_from_bytes",
+    "log_entry_to_bytes",
+    "result_from_proto",
+    "result_to_proto",
+    "signed_batch_from_proto",
+    "submit_request_from_proto",
+]

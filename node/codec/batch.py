@@ -1,0 +1,63 @@
+"""A batch of commands and the submitter's signature over it, as Submit receives them.
+
+The signed-batch fields are carried, not checked, here: every replica verifies them when it
+applies the entry (DESIGN.md "Access control").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from node.api.settlement.v1 import commands_pb2, log_pb2, settlement_pb2
+from node.codec.commands import command_from_proto
+from node.codec.errors import CodecError
+from node.codec.fields import int64_from_uint64
+from node.ledger import limits
+from node.ledger.commands import Command
+
+
+@dataclass(frozen=True, slots=True)
+class SignedBatch:
+    """Who submitted a batch and their Ed25519 signature over it; empty while unsigned."""
+
+    key_id: str = ""
+    sequence: int = 0  # per-submitter, increasing; int64 range
+    signature: bytes = b""
+
+
+UNSIGNED = SignedBatch()
+
+
+def commands_from_proto(
+    messages: Sequence[commands_pb2.Command], *, allow_empty: bool = False
+) -> tuple[Command, ...]:
+    """Decodes a batch in order. A client batch must hold 1..batch_commands_max commands; a log
+    entry may be empty (a barrier or time tick the replica logs itself)."""
+    if not messages and not allow_empty:
+        raise CodecError("commands", "empty batch")
+    if len(messages) > limits.batch_commands_max:
+        raise CodecError("commands", f"{len(messages)} commands, at most {limits.batch_commands_max}")
+    decoded = []
+    for position, message in enumerate(messages):
+        try:
+            decoded.append(command_from_proto(message))
+        except CodecError as error:
+            raise error.within(f"commands[{position}]") from None
+    return tuple(decoded)
+
+
+def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.LogEntry) -> SignedBatch:
+    """The signed-batch fields of a SubmitRequest or a LogEntry (they share the field names)."""
+    if not message.key_id and not message.sequence and not message.signature:
+        return UNSIGNED
+    return SignedBatch(
+        key_id=message.key_id,
+        sequence=int64_from_uint64(message.sequence, "sequence"),
+        signature=message.signature,
+    )
+
+
+def submit_request_from_proto(request: settlement_pb2.SubmitRequest) -> tuple[tuple[Command, ...], SignedBatch]:
+    """Everything Submit logs: the decoded commands and the signature over them."""
+    return commands_from_proto(request.commands), signed_batch_from_proto(request)

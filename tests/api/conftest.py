@@ -1,0 +1,82 @@
+"""Sample ledger commands shared by the codec tests: every field set to a non-default value, so
+a field the codec forgot to carry shows up as an inequality."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.ledger.commands import (
+    ActionKind,
+    CheckpointVote,
+    CreateMarket,
+    Deposit,
+    EmergencyAction,
+    MarketKind,
+    OptionType,
+    PriceUpdate,
+    SettleTrade,
+    Signature,
+    Withdraw,
+)
+
+SAMPLE_COMMANDS = (
+    CreateMarket(
+        id="op:m-1",
+        market="BTC-C-70K",
+        kind=MarketKind.OPTION,
+        tick_size=5,
+        lot_size=2,
+        initial_margin_bps=1_000,
+        maintenance_margin_bps=500,
+        liquidation_fee_bps=50,
+        open_interest_cap=10_000,
+        trade_band_bps=300,
+        band_bps=800,
+        band_window_ms=60_000,
+        cooldown_ms=120_000,
+        expiry_ms=1_790_000_000_000,
+        strike_price=70_000_000_000,
+        option_type=OptionType.CALL,
+    ),
+    Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
+    Withdraw(id="cust:w-1", account="alice", amount=1_000_000),
+    SettleTrade(
+        id="me:fill-1",
+        market="BTC-PERP",
+        buyer="alice",
+        seller="bob",
+        price=64_000_000_000,
+        quantity=3,
+        buyer_fee=1_200,
+        seller_fee=800,
+    ),
+    PriceUpdate(
+        id="or:p-1",
+        market="BTC-PERP",
+        source="feed-a",
+        price=64_100_000_000,
+        source_time_ms=1_763_000_000_123,
+        signature=b"\x01" * 64,
+    ),
+    EmergencyAction(
+        id="g:e-1",
+        kind=ActionKind.EMERGENCY_SETTLE,
+        canonical_bytes=b"settlement/v1 emergency ...",
+        nonce=42,
+        not_after_ms=1_763_000_300_000,
+        signatures=(Signature(key_id="guardian-1", signature=b"\x02" * 64), Signature(key_id="node-2", signature=b"\x03" * 64)),
+        market="BTC-PERP",
+        price=63_000_000_000,
+    ),
+    CheckpointVote(id="n1:cp-900", node="n1", index=900, state_hash=b"\x04" * 32, signature=b"\x05" * 64),
+)
+
+
+@pytest.fixture
+def sample_commands():
+    return SAMPLE_COMMANDS
+
+
+@pytest.fixture(params=SAMPLE_COMMANDS, ids=lambda command: type(command).__name__)
+def sample_command(request):
+    return request.param

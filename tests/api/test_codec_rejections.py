@@ -1,0 +1,145 @@
+"""What the codec refuses at the wire boundary, and what it names as the culprit."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.api.settlement.v1 import commands_pb2, log_pb2, results_pb2, settlement_pb2
+from node.codec import (
+    CodecError,
+    command_from_proto,
+    command_to_proto,
+    commands_from_proto,
+    log_entry_from_bytes,
+    result_from_proto,
+    submit_request_from_proto,
+)
+from node.ledger.commands import Deposit, LogEntry
+from node.ledger.limits import INT64_MAX, batch_commands_max
+from node.codec.log import LOG_ENTRY_VERSION, log_entry_to_bytes
+
+
+def deposit(n: int = 0) -> commands_pb2.Command:
+    return commands_pb2.Command(id=f"d-{n}", deposit=commands_pb2.Deposit(account="alice", amount=1))
+
+
+def test_command_without_a_kind_is_rejected():
+    with pytest.raises(CodecError) as caught:
+        command_from_proto(commands_pb2.Command(id="c-1"))
+    assert caught.value.field == "kind"
+
+
+def test_command_of_a_kind_unknown_to_this_node_is_rejected():
+    # A newer client's oneof member (field 99, empty message) arrives as an unknown field.
+    wire = commands_pb2.Command(id="c-1").SerializeToString() + bytes([0x9A, 0x06, 0x00])
+    with pytest.raises(CodecError, match="kind"):
+        command_from_proto(commands_pb2.Command.FromString(wire))
+
+
+def test_empty_batch_is_rejected():
+    with pytest.raises(CodecError) as caught:
+        submit_request_from_proto(settlement_pb2.SubmitRequest())
+    assert caught.value.field == "commands"
+
+
+def test_batch_at_the_limit_is_accepted():
+    assert len(commands_from_proto([deposit(n) for n in range(batch_commands_max)])) == batch_commands_max
+
+
+def test_batch_over_the_limit_is_rejected():
+    request = settlement_pb2.SubmitRequest(commands=[deposit(n) for n in range(batch_commands_max + 1)])
+    with pytest.raises(CodecError, match="at most"):
+        submit_request_from_proto(request)
+
+
+def test_log_entry_over_the_batch_limit_is_rejected():
+    message = log_pb2.LogEntry(version=LOG_ENTRY_VERSION, commands=[deposit(n) for n in range(batch_commands_max + 1)])
+    with pytest.raises(CodecError, match="at most"):
+        log_entry_from_bytes(message.SerializeToString(), 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (commands_pb2.Command(id="m", create_market=commands_pb2.CreateMarket(kind=9)), "create_market.kind"),
+        (commands_pb2.Command(id="m", create_market=commands_pb2.CreateMarket(kind=1, option_type=7)), "create_market.option_type"),
+        (commands_pb2.Command(id="e", emergency_action=commands_pb2.EmergencyAction(kind=42)), "emergency_action.kind"),
+    ],
+    ids=["MarketKind", "OptionType", "ActionKind"],
+)
+def test_unknown_enum_number_is_rejected(command, field):
+    with pytest.raises(CodecError) as caught:
+        command_from_proto(command)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        commands_pb2.Command(id="m", create_market=commands_pb2.CreateMarket()),
+        commands_pb2.Command(id="e", emergency_action=commands_pb2.EmergencyAction()),
+    ],
+    ids=["MarketKind", "ActionKind"],
+)
+def test_unspecified_enum_without_a_ledger_value_is_rejected(command):
+    with pytest.raises(CodecError, match="kind"):
+        command_from_proto(command)
+
+
+def test_unknown_result_code_is_rejected():
+    with pytest.raises(CodecError) as caught:
+        result_from_proto(results_pb2.Result(id="c", code=999))
+    assert caught.value.field == "code"
+
+
+@pytest.mark.parametrize("data", [b"\xff\xff\xff\xff", b"garbage", b"\x0a\x05ab"], ids=["bad-tag", "text", "truncated"])
+def test_garbage_bytes_are_not_a_log_entry(data):
+    with pytest.raises(CodecError):
+        log_entry_from_bytes(data, 1)
+
+
+@pytest.mark.parametrize("version", [0, LOG_ENTRY_VERSION + 1])
+def test_log_entry_of_unknown_version_is_rejected(version):
+    data = log_pb2.LogEntry(version=version, commands=[deposit()]).SerializeToString()
+    with pytest.raises(CodecError) as caught:
+        log_entry_from_bytes(data, 1)
+    assert caught.value.field == "version"
+
+
+def test_invalid_utf8_in_a_string_field_is_malformed():
+    good = log_entry_to_bytes(LogEntry(index=1, timestamp_ms=1, commands=(Deposit(id="d-1", account="alice", amount=1),)))
+    with pytest.raises(CodecError):
+        log_entry_from_bytes(good.replace(b"alice", b"al\xffce"), 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (commands_pb2.Command(id="e", emergency_action=commands_pb2.EmergencyAction(kind=1, nonce=INT64_MAX + 1)), "emergency_action.nonce"),
+        (commands_pb2.Command(id="v", checkpoint_vote=commands_pb2.CheckpointVote(index=2**64 - 1)), "checkpoint_vote.index"),
+    ],
+    ids=["nonce", "checkpoint-index"],
+)
+def test_uint64_beyond_int64_is_rejected(command, field):
+    with pytest.raises(CodecError) as caught:
+        command_from_proto(command)
+    assert caught.value.field == field
+
+
+def test_submit_sequence_beyond_int64_is_rejected():
+    request = settlement_pb2.SubmitRequest(commands=[deposit()], key_id="k", sequence=INT64_MAX + 1)
+    with pytest.raises(CodecError) as caught:
+        submit_request_from_proto(request)
+    assert caught.value.field == "sequence"
+
+
+def test_error_names_the_offending_command_and_field():
+    bad = commands_pb2.Command(id="e", emergency_action=commands_pb2.EmergencyAction(kind=1, nonce=2**64 - 1))
+    with pytest.raises(CodecError) as caught:
+        submit_request_from_proto(settlement_pb2.SubmitRequest(commands=[deposit(), bad]))
+    assert caught.value.field == "commands[1].emergency_action.nonce"
+
+
+def test_ledger_value_that_does_not_fit_the_wire_is_a_codec_error():
+    with pytest.raises(CodecError, match="deposit"):
+        command_to_proto(Deposit(id="d", account="a", amount=INT64_MAX + 1))
