@@ -1,5 +1,5 @@
 # Everything a fresh machine needs is set up here: Python 3.11 and make are the only prerequisites.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
