@@ -2,7 +2,8 @@
 
 The insurance fund takes the closed positions over at the mark and receives the liquidation fee;
 a loss beyond the account's collateral is paid by the fund; what the fund cannot pay stays on
-the account, which becomes BANKRUPT. (Partial slices, per-window caps, per-market funds and
+the account, which becomes BANKRUPT. The fund itself can run a deficit (negative balance) when
+positions it took over lose more than it holds; a fund in deficit pays nothing. (Partial slices, per-window caps, per-market funds and
 auto-deleveraging arrive with the guards.)
 
 Cost: one sweep visits the accounts holding a position in the repriced market (the `holders`

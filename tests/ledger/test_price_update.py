@@ -126,3 +126,17 @@ def test_liquidations_run_in_account_id_order():
         driver.trade(name, "bob", 50_000, 100)
     driver.price(47_000)
     assert [e.account for e in driver.events] == ["amy", "zed"]
+
+
+def test_fund_losing_more_than_it_holds_runs_a_deficit_instead_of_halting():
+    driver = listed_market_with_traders(mark=50_000, collateral=10_000_000)
+    driver.deposit("long", 500_000)
+    driver.trade("long", "bob", 50_000, 100)
+    driver.price(47_000)  # the fund takes 100 long at 47,000
+    driver.deposit("short", 500_000)
+    driver.price(40_000)
+    driver.trade("alice", "short", 40_000, 100)
+    driver.price(44_500)  # short is liquidated: the fund sells 100 at 44,500, realizing -250,000
+    assert driver.size(INSURANCE_FUND) == 0
+    assert driver.state.insurance_fund == 47_000 + 44_500 - 250_000
+    assert driver.state.accounts[INSURANCE_FUND].status == AccountStatus.ACTIVE
