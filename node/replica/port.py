@@ -1,0 +1,111 @@
+"""What the gRPC server needs from the replica: the contract between node/server and node/replica.
+
+The server never sees pysyncobj: it hands the replica batches to log, asks for read barriers,
+reads the state under the replica's lock, and subscribes to events. Keeping the consensus engine
+behind this surface is what lets it be replaced without touching the ledger, store or server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from node.codec.batch import SignedBatch
+from node.ledger.commands import Command
+from node.ledger.events import Event
+from node.ledger.results import Result
+from node.ledger.state import LedgerState
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One Submit call's commands and its submitter's signature; several share one Raft entry."""
+
+    commands: tuple[Command, ...]
+    signed: SignedBatch = SignedBatch()
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitOutcome:
+    applied_index: int
+    results: tuple[tuple[Result, ...], ...]  # one tuple per batch, in the order given
+
+
+class NotLeader(Exception):
+    """This node is a follower; `leader_address` is the leader's gRPC host:port if known."""
+
+    def __init__(self, leader_address: str | None) -> None:
+        super().__init__(f"not the leader; leader is {leader_address or 'unknown'}")
+        self.leader_address = leader_address
+
+
+class Unavailable(Exception):
+    """No leader, not ready (still replaying), diverged, or stopping. Nothing was logged."""
+
+
+class AmbiguousOutcome(Exception):
+    """The entry may or may not be committed (leader change, timeout). Retrying with the same
+    command ids is safe: dedup answers what was applied."""
+
+
+class Role(enum.Enum):
+    LEADER = "leader"
+    FOLLOWER = "follower"
+    CANDIDATE = "candidate"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    node_id: str
+    address: str  # gRPC host:port
+    connected: bool
+    match_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaStatus:
+    node_id: str
+    role: Role
+    leader_id: str | None
+    leader_address: str | None  # gRPC host:port
+    term: int
+    commit_index: int
+    applied_index: int
+    state_hash: bytes
+    ready: bool
+    diverged: bool
+    peers: tuple[PeerStatus, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedEvent:
+    applied_index: int
+    time_ms: int
+    event: Event
+
+
+class ReplicaPort(Protocol):
+    node_id: str
+
+    async def submit(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
+        """Log the batches as ONE entry and wait until it is applied here.
+        Raises NotLeader, Unavailable or AmbiguousOutcome."""
+
+    async def read_barrier(self, timeout_s: float) -> int:
+        """Linearizable read point: returns an applied index that includes every write
+        acknowledged before the call. Raises NotLeader, Unavailable or AmbiguousOutcome."""
+
+    def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
+        """Run `view` on this replica's state under its lock; returns (view result, applied index)."""
+
+    def status(self) -> ReplicaStatus: ...
+
+    def subscribe(self, queue_size: int) -> asyncio.Queue[AppliedEvent | None]:
+        """Events applied from now on; None is put when the subscriber fell behind and was cut."""
+
+    def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None: ...
