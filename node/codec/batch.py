@@ -29,12 +29,17 @@ class SignedBatch:
 UNSIGNED = SignedBatch()
 
 
-def commands_from_proto(
-    messages: Sequence[commands_pb2.Command], *, allow_empty: bool = False
-) -> tuple[Command, ...]:
-    """Decodes a batch in order. A client batch must hold 1..batch_commands_max commands; a log
-    entry may be empty (a barrier or time tick the replica logs itself)."""
-    if not messages and not allow_empty:
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One Submit call's commands and its submitter's signature; several share one Raft entry."""
+
+    commands: tuple[Command, ...]
+    signed: SignedBatch = UNSIGNED
+
+
+def commands_from_proto(messages: Sequence[commands_pb2.Command]) -> tuple[Command, ...]:
+    """Decodes one batch in order; it must hold 1..batch_commands_max commands."""
+    if not messages:
         raise CodecError("commands", "empty batch")
     if len(messages) > limits.batch_commands_max:
         raise CodecError("commands", f"{len(messages)} commands, at most {limits.batch_commands_max}")
@@ -47,8 +52,8 @@ def commands_from_proto(
     return tuple(decoded)
 
 
-def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.LogEntry) -> SignedBatch:
-    """The signed-batch fields of a SubmitRequest or a LogEntry (they share the field names)."""
+def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.SubmittedBatch) -> SignedBatch:
+    """The signed-batch fields of a SubmitRequest or a logged SubmittedBatch (same field names)."""
     if not message.key_id and not message.sequence and not message.signature:
         return UNSIGNED
     return SignedBatch(

@@ -26,7 +26,7 @@ from .commands import (
 from .emergency import emergency_action
 from .events import Event
 from .invariants import check_entry
-from .limits import batch_commands_max, command_id_bytes_max
+from .limits import command_id_bytes_max, entry_commands_max
 from .markets import create_market
 from .oracle import price_update
 from .records import DedupRecord
@@ -72,7 +72,7 @@ def apply_command(state: LedgerState, cmd: Command, events: list[Event]) -> Resu
 
 def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
     assert entry.index > state.applied_index, (entry.index, state.applied_index)
-    assert len(entry.commands) <= batch_commands_max, len(entry.commands)
+    assert len(entry.commands) <= entry_commands_max, len(entry.commands)
     assert is_int64(entry.timestamp_ms), entry.timestamp_ms
     # Ledger time never runs backwards, whatever a (new) leader's clock says.
     state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))

@@ -17,7 +17,8 @@ id_charset = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 # in client commands.
 reserved_id_prefix = "sys:"
 
-batch_commands_max = 1_000
+batch_commands_max = 1_000  # commands in one Submit call
+entry_commands_max = 4_000  # commands in one Raft entry (several coalesced Submit calls)
 message_bytes_max = 256
 signature_bytes_max = 128
 signatures_per_action_max = 32

@@ -13,21 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from node.codec.batch import SignedBatch
-from node.ledger.commands import Command
+from node.codec.batch import Batch
 from node.ledger.events import Event
 from node.ledger.results import Result
 from node.ledger.state import LedgerState
 
 T = TypeVar("T")
 
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """One Submit call's commands and its submitter's signature; several share one Raft entry."""
-
-    commands: tuple[Command, ...]
-    signed: SignedBatch = SignedBatch()
+__all__ = ["Batch", "SubmitOutcome", "NotLeader", "Unavailable", "AmbiguousOutcome", "Role", "PeerStatus",
+           "ReplicaStatus", "AppliedEvent", "ReplicaPort"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import pytest
 
 from node.api.settlement.v1 import commands_pb2, log_pb2, results_pb2, settlement_pb2
 from node.codec import (
+    Batch,
     CodecError,
     command_from_proto,
     command_to_proto,
@@ -14,8 +15,8 @@ from node.codec import (
     result_from_proto,
     submit_request_from_proto,
 )
-from node.ledger.commands import Deposit, LogEntry
-from node.ledger.limits import INT64_MAX, batch_commands_max
+from node.ledger.commands import Deposit
+from node.ledger.limits import INT64_MAX, batch_commands_max, entry_commands_max
 from node.codec.log import LOG_ENTRY_VERSION, log_entry_to_bytes
 
 
@@ -52,10 +53,32 @@ def test_batch_over_the_limit_is_rejected():
         submit_request_from_proto(request)
 
 
-def test_log_entry_over_the_batch_limit_is_rejected():
-    message = log_pb2.LogEntry(version=LOG_ENTRY_VERSION, commands=[deposit(n) for n in range(batch_commands_max + 1)])
+def log_entry(*batches: list, version: int = LOG_ENTRY_VERSION) -> bytes:
+    return log_pb2.LogEntry(
+        version=version, batches=[log_pb2.SubmittedBatch(commands=commands) for commands in batches]
+    ).SerializeToString()
+
+
+def test_logged_batch_over_the_batch_limit_is_rejected():
     with pytest.raises(CodecError, match="at most"):
-        log_entry_from_bytes(message.SerializeToString(), 1)
+        log_entry_from_bytes(log_entry([deposit(n) for n in range(batch_commands_max + 1)]), 1)
+
+
+def test_log_entry_over_the_entry_limit_is_rejected():
+    batches = [[deposit(n) for n in range(batch_commands_max)] for _ in range(entry_commands_max // batch_commands_max + 1)]
+    with pytest.raises(CodecError, match="in one entry"):
+        log_entry_from_bytes(log_entry(*batches), 1)
+
+
+def test_encoding_an_entry_over_the_entry_limit_is_refused():
+    commands = tuple(Deposit(id=f"d-{n}", account="alice", amount=1) for n in range(batch_commands_max))
+    with pytest.raises(CodecError, match="in one entry"):
+        log_entry_to_bytes(1, [Batch(commands)] * (entry_commands_max // batch_commands_max + 1))
+
+
+def test_empty_logged_batch_is_rejected():
+    with pytest.raises(CodecError, match="empty batch"):
+        log_entry_from_bytes(log_entry([]), 1)
 
 
 @pytest.mark.parametrize(
@@ -100,14 +123,13 @@ def test_garbage_bytes_are_not_a_log_entry(data):
 
 @pytest.mark.parametrize("version", [0, LOG_ENTRY_VERSION + 1])
 def test_log_entry_of_unknown_version_is_rejected(version):
-    data = log_pb2.LogEntry(version=version, commands=[deposit()]).SerializeToString()
     with pytest.raises(CodecError) as caught:
-        log_entry_from_bytes(data, 1)
+        log_entry_from_bytes(log_entry([deposit()], version=version), 1)
     assert caught.value.field == "version"
 
 
 def test_invalid_utf8_in_a_string_field_is_malformed():
-    good = log_entry_to_bytes(LogEntry(index=1, timestamp_ms=1, commands=(Deposit(id="d-1", account="alice", amount=1),)))
+    good = log_entry_to_bytes(1, [Batch((Deposit(id="d-1", account="alice", amount=1),))])
     with pytest.raises(CodecError):
         log_entry_from_bytes(good.replace(b"alice", b"al\xffce"), 1)
 

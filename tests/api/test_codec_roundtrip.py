@@ -8,6 +8,7 @@ import pytest
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2
 from node.codec import (
+    Batch,
     SignedBatch,
     command_from_proto,
     command_to_proto,
@@ -54,31 +55,35 @@ def test_values_the_ledger_judges_pass_through_unjudged():
 
 
 def test_log_entry_round_trips_through_bytes(sample_commands):
-    entry = LogEntry(index=17, timestamp_ms=1_763_000_000_000, commands=sample_commands)
-    assert log_entry_from_bytes(log_entry_to_bytes(entry), 17) == entry
+    data = log_entry_to_bytes(1_763_000_000_000, [Batch(sample_commands)])
+    assert log_entry_from_bytes(data, 17) == LogEntry(index=17, timestamp_ms=1_763_000_000_000, commands=sample_commands)
 
 
-def test_log_entry_carries_the_signed_batch_unchanged(sample_commands):
-    entry = LogEntry(index=3, timestamp_ms=5, commands=sample_commands[1:3])
-    signed = SignedBatch(key_id="settler-1", sequence=INT64_MAX, signature=b"\x09" * 64)
-    assert decode_log_entry(log_entry_to_bytes(entry, signed), 3) == (entry, signed)
+def test_log_entry_carries_each_signed_batch_unchanged(sample_commands):
+    first = SignedBatch(key_id="settler-1", sequence=INT64_MAX, signature=b"\x09" * 64)
+    second = SignedBatch(key_id="oracle-2", sequence=3, signature=b"\x07" * 64)
+    data = log_entry_to_bytes(5, [Batch(sample_commands[1:3], first), Batch(sample_commands[3:4], second)])
+    decoded = decode_log_entry(data, 3)
+    assert decoded.entry == LogEntry(index=3, timestamp_ms=5, commands=sample_commands[1:4])
+    assert decoded.batch_sizes == (2, 1)
+    assert decoded.signatures == (first, second)
 
 
 def test_log_entry_index_is_supplied_by_the_replica_not_stored(sample_commands):
-    data = log_entry_to_bytes(LogEntry(index=999, timestamp_ms=5, commands=sample_commands[1:2]))
+    data = log_entry_to_bytes(5, [Batch(sample_commands[1:2])])
     assert log_entry_from_bytes(data, 4).index == 4
 
 
-def test_log_entry_may_carry_no_commands():
+def test_log_entry_may_carry_no_batches():
     # A barrier for linearizable reads, or a time tick: nothing to apply but the index and time.
-    empty = LogEntry(index=8, timestamp_ms=9, commands=())
-    assert log_entry_from_bytes(log_entry_to_bytes(empty), 8) == empty
+    decoded = decode_log_entry(log_entry_to_bytes(9, []), 8)
+    assert decoded.entry == LogEntry(index=8, timestamp_ms=9, commands=())
+    assert decoded.batch_sizes == ()
 
 
 def test_equal_log_entries_encode_to_equal_bytes(sample_commands):
-    first = LogEntry(index=1, timestamp_ms=5, commands=sample_commands)
-    second = LogEntry(index=2, timestamp_ms=5, commands=tuple(command_from_proto(command_to_proto(c)) for c in sample_commands))
-    assert log_entry_to_bytes(first) == log_entry_to_bytes(second)
+    again = tuple(command_from_proto(command_to_proto(c)) for c in sample_commands)
+    assert log_entry_to_bytes(5, [Batch(sample_commands)]) == log_entry_to_bytes(5, [Batch(again)])
 
 
 def test_submit_request_decodes_to_commands_and_signed_batch(sample_commands):

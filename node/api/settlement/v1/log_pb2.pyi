@@ -7,18 +7,24 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class LogEntry(_message.Message):
-    __slots__ = ("version", "timestamp_ms", "commands", "key_id", "sequence", "signature")
-    VERSION_FIELD_NUMBER: _ClassVar[int]
-    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+class SubmittedBatch(_message.Message):
+    __slots__ = ("commands", "key_id", "sequence", "signature")
     COMMANDS_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
-    version: int
-    timestamp_ms: int
     commands: _containers.RepeatedCompositeFieldContainer[_commands_pb2.Command]
     key_id: str
     sequence: int
     signature: bytes
-    def __init__(self, version: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., commands: _Optional[_Iterable[_Union[_commands_pb2.Command, _Mapping]]] = ..., key_id: _Optional[str] = ..., sequence: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, commands: _Optional[_Iterable[_Union[_commands_pb2.Command, _Mapping]]] = ..., key_id: _Optional[str] = ..., sequence: _Optional[int] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("version", "timestamp_ms", "batches")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_MS_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    timestamp_ms: int
+    batches: _containers.RepeatedCompositeFieldContainer[SubmittedBatch]
+    def __init__(self, version: _Optional[int] = ..., timestamp_ms: _Optional[int] = ..., batches: _Optional[_Iterable[_Union[SubmittedBatch, _Mapping]]] = ...) -> None: ...
