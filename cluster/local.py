@@ -1,0 +1,174 @@
+"""A local cluster of real node processes on loopback: configs, secrets, start, kill, restart.
+
+`python -m cluster up` and the cluster tests both drive this. Node i (1-based) serves gRPC on
+base_port + i and Raft on base_port + 100 + i. Secrets (the Raft password) are generated once per
+cluster into DIR/secrets.toml (0600) and reused; configs are regenerated only if missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+raft_port_offset = 100
+stop_grace_s = 10.0
+ready_timeout_s_default = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    number: int
+    node_id: str
+    host: str
+    grpc_port: int
+    raft_port: int
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.host}:{self.grpc_port}"
+
+    @property
+    def raft_address(self) -> str:
+        return f"{self.host}:{self.raft_port}"
+
+
+def node_specs(nodes: int, base_port: int, host: str = "127.0.0.1") -> list[NodeSpec]:
+    return [NodeSpec(i, f"node{i}", host, base_port + i, base_port + raft_port_offset + i) for i in range(1, nodes + 1)]
+
+
+def _toml_string(value: str) -> str:
+    return json.dumps(value)  # a JSON string literal is a valid TOML basic string
+
+
+class LocalCluster:
+    def __init__(self, data_dir: Path, nodes: int = 3, base_port: int = 7000, host: str = "127.0.0.1",
+                 extra_config: dict[str, object] | None = None, raft_tuning: dict[str, int] | None = None) -> None:
+        self.data_dir = data_dir.resolve()
+        self.specs = node_specs(nodes, base_port, host)
+        self.extra_config = extra_config or {}
+        self.raft_tuning = raft_tuning or {}
+        self.processes: dict[int, subprocess.Popen] = {}
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def node_dir(self, number: int) -> Path:
+        return self.data_dir / f"node{number}"
+
+    def config_path(self, number: int) -> Path:
+        return self.node_dir(number) / "node.toml"
+
+    @property
+    def grpc_addresses(self) -> list[str]:
+        return [s.grpc_address for s in self.specs]
+
+    def prepare(self) -> None:
+        """Write secrets, configs and cluster.json if missing (an existing cluster is reused)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secrets_file = self.data_dir / "secrets.toml"
+        if not secrets_file.exists():
+            fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"raft_password = {_toml_string(secrets.token_urlsafe(32))}\n")
+        cluster_file = self.data_dir / "cluster.json"
+        if cluster_file.exists():
+            cluster = json.loads(cluster_file.read_text())
+            if [n["grpc"] for n in cluster["nodes"]] != self.grpc_addresses:
+                raise SystemExit(f"{cluster_file} describes another cluster layout; use another --data or remove it")
+            cluster_id = cluster["cluster_id"]
+        else:
+            cluster_id = f"local-{secrets.token_hex(4)}"
+            cluster = {
+                "cluster_id": cluster_id,
+                "nodes": [
+                    {"id": s.node_id, "grpc": s.grpc_address, "raft": s.raft_address,
+                     "data_dir": str(self.node_dir(s.number).relative_to(self.data_dir))}
+                    for s in self.specs
+                ],
+            }
+            cluster_file.write_text(json.dumps(cluster, indent=2) + "\n")
+        for spec in self.specs:
+            self.node_dir(spec.number).mkdir(exist_ok=True)
+            self._write_config(spec, cluster_id)
+
+    def _write_config(self, spec: NodeSpec, cluster_id: str) -> None:
+        lines = [
+            f"node_id = {_toml_string(spec.node_id)}",
+            f"cluster_id = {_toml_string(cluster_id)}",
+            f"grpc_address = {_toml_string(spec.grpc_address)}",
+            f"raft_address = {_toml_string(spec.raft_address)}",
+            'data_dir = "."',
+            'secrets_file = "../secrets.toml"',
+        ]
+        for key, value in self.extra_config.items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        for peer in self.specs:
+            if peer.number == spec.number:
+                continue
+            lines += [
+                "",
+                "[[peers]]",
+                f"node_id = {_toml_string(peer.node_id)}",
+                f"grpc_address = {_toml_string(peer.grpc_address)}",
+                f"raft_address = {_toml_string(peer.raft_address)}",
+            ]
+        if self.raft_tuning:
+            lines += ["", "[raft]"] + [f"{k} = {v}" for k, v in self.raft_tuning.items()]
+        self.config_path(spec.number).write_text("\n".join(lines) + "\n")
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def start(self, number: int | None = None) -> None:
+        for spec in self.specs if number is None else [self.specs[number - 1]]:
+            if spec.number in self.processes and self.processes[spec.number].poll() is None:
+                continue
+            node_dir = self.node_dir(spec.number)
+            log_file = open(node_dir / "node.log", "ab")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "node.main", "--config", str(self.config_path(spec.number))],
+                stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: signals reach it alone
+            )
+            log_file.close()
+            self.processes[spec.number] = process
+            (node_dir / "node.pid").write_text(f"{process.pid}\n")
+
+    def kill(self, number: int, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.get(number)
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, sig)
+            if sig == signal.SIGKILL:
+                process.wait(timeout=10)
+
+    def kill_all(self) -> None:
+        for number in list(self.processes):
+            self.kill(number)
+
+    def stop(self) -> None:
+        """SIGTERM every node, wait for clean exits, SIGKILL what is left."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + stop_grace_s
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+        for spec in self.specs:
+            (self.node_dir(spec.number) / "node.pid").unlink(missing_ok=True)
+
+    def alive(self, number: int) -> bool:
+        process = self.processes.get(number)
+        return process is not None and process.poll() is None
+
+    def log_tail(self, number: int, lines: int = 30) -> str:
+        path = self.node_dir(number) / "node.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

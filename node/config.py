@@ -1,0 +1,143 @@
+"""A node's configuration: `settle-node --config node.toml`.
+
+    node_id = "node1"
+    cluster_id = "local-abc123"
+    grpc_address = "127.0.0.1:7001"
+    raft_address = "127.0.0.1:7101"
+    data_dir = "data/node1"
+    secrets_file = "data/secrets.toml"      # raft_password = "..." (0600, never in git)
+
+    [[peers]]
+    node_id = "node2"
+    grpc_address = "127.0.0.1:7002"
+    raft_address = "127.0.0.1:7102"
+
+    [raft]                                  # optional: tuning, see RaftTuning
+    tick_period_ms = 2
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    node_id: str
+    grpc_address: str
+    raft_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RaftTuning:
+    """pysyncobj timing, tuned (see `make bench`); the library's defaults add ~60 ms per write."""
+
+    tick_period_ms: int = 2  # autoTickPeriod: how long a tick waits for socket events
+    heartbeat_period_ms: int = 50  # appendEntriesPeriod
+    election_timeout_min_ms: int = 500
+    election_timeout_max_ms: int = 1_000
+    leader_fallback_ms: int = 2_500  # an isolated leader steps down after this
+    connection_retry_ms: int = 500
+    log_compaction_entries_min: int = 20_000
+    log_compaction_period_s: int = 300
+    append_entries_bytes_max: int = 8 * 1024 * 1024  # >= 2x the largest entry (entry_commands_max)
+    commands_queue_max: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    node_id: str
+    cluster_id: str
+    grpc_address: str
+    raft_address: str
+    data_dir: Path
+    raft_password: str
+    peers: tuple[Peer, ...] = ()
+    raft: RaftTuning = field(default_factory=RaftTuning)
+    map_size_bytes: int = 1 << 30
+    # Test-only fault injection: keep a copy of what was last synced so a test can simulate a power
+    # cut (restore the copy after kill -9). Never set in production.
+    test_power_cut_shadow: bool = False
+    # Test-only: skip the journal sync (shows the durability test fails without it).
+    test_unsafe_skip_journal_sync: bool = False
+
+    @property
+    def journal_file(self) -> Path:
+        return self.data_dir / "raft.journal"
+
+    @property
+    def dump_file(self) -> Path:
+        return self.data_dir / "raft.dump"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "ledger"
+
+
+def _require(table: dict, key: str, kind: type, where: str):
+    value = table.get(key)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: `{key}` must be a {kind.__name__}")
+    return value
+
+
+def read_secrets(path: Path) -> dict:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"{path} is readable by others (mode {oct(mode & 0o777)}); chmod 600 it")
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+def load_config(path: Path) -> NodeConfig:
+    with path.open("rb") as f:
+        table = tomllib.load(f)
+    base = path.parent
+    where = str(path)
+    secrets_path = base / _require(table, "secrets_file", str, where)
+    secrets = read_secrets(secrets_path)
+    password = _require(secrets, "raft_password", str, str(secrets_path))
+    if len(password) < 16:
+        raise ConfigError(f"{secrets_path}: raft_password must be at least 16 characters")
+    peers = tuple(
+        Peer(
+            _require(p, "node_id", str, f"{where} [[peers]]"),
+            _require(p, "grpc_address", str, f"{where} [[peers]]"),
+            _require(p, "raft_address", str, f"{where} [[peers]]"),
+        )
+        for p in table.get("peers", [])
+    )
+    tuning = table.get("raft", {})
+    known = {f.name for f in fields(RaftTuning)}
+    unknown = sorted(set(tuning) - known)
+    if unknown:
+        raise ConfigError(f"{where} [raft]: unknown settings {unknown}")
+    return NodeConfig(
+        node_id=_require(table, "node_id", str, where),
+        cluster_id=_require(table, "cluster_id", str, where),
+        grpc_address=_require(table, "grpc_address", str, where),
+        raft_address=_require(table, "raft_address", str, where),
+        data_dir=base / _require(table, "data_dir", str, where),
+        raft_password=password,
+        peers=peers,
+        raft=RaftTuning(**tuning),
+        map_size_bytes=int(table.get("map_size_bytes", 1 << 30)),
+        test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
+        test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
+    )
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

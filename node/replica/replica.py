@@ -1,0 +1,260 @@
+"""The replica: pysyncobj orders entries, the ledger decides, the store persists. Implements the
+ReplicaPort the gRPC server talks to.
+
+Threads: pysyncobj's tick thread applies entries (under `_lock`); the asyncio loop submits
+entries, runs read views (under `_lock`) and receives results and events through
+`loop.call_soon_threadsafe`. Anything that breaks the ledger's invariants or the store stops the
+process loudly: a node must never serve a balance it cannot vouch for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from pysyncobj import FAIL_REASON
+
+from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
+from node.config import NodeConfig
+from node.ledger import LedgerState, apply
+from node.ledger.commands import LogEntry
+from node.ledger.state_hash import hash_bytes
+from node.replica import snapshot
+from node.replica.port import (
+    AmbiguousOutcome,
+    AppliedEvent,
+    NotLeader,
+    PeerStatus,
+    ReplicaStatus,
+    Role,
+    SubmitOutcome,
+    Unavailable,
+)
+from node.replica.raft import LedgerRaft
+from node.store import LedgerStore
+
+log = logging.getLogger("settle.replica")
+T = TypeVar("T")
+
+fatal_exit_code = 70  # EX_SOFTWARE: the node stopped itself on a broken invariant or store error
+
+_AMBIGUOUS = {FAIL_REASON.DISCARDED, FAIL_REASON.LEADER_CHANGED, FAIL_REASON.UNKNOWN_OUTCOME}
+
+
+def _stop_loudly(what: str) -> None:
+    log.critical("STOPPING NODE: %s", what, exc_info=True)
+    logging.shutdown()
+    os._exit(fatal_exit_code)
+
+
+class Replica:
+    def __init__(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.node_id = config.node_id
+        self._config = config
+        self._loop = loop
+        self._lock = threading.Lock()
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes)
+        self.state: LedgerState = self.store.load()  # StoreCorruptError: refuse to start
+        log.info("loaded ledger at applied index %d, hash %s", self.state.applied_index,
+                 hash_bytes(self.state.state_hash).hex()[:16])
+        self._ready = threading.Event()
+        self._subscribers: set[asyncio.Queue] = set()
+        self._barrier_gathering: asyncio.Future | None = None
+        self._barrier_lock = asyncio.Lock()
+        self._grpc_by_raft = {p.raft_address: p.grpc_address for p in config.peers}
+        self._grpc_by_raft[config.raft_address] = config.grpc_address
+        self._id_by_raft = {p.raft_address: p.node_id for p in config.peers}
+        self._id_by_raft[config.raft_address] = config.node_id
+        # Constructed last, on the main thread: from here on the tick thread may call apply.
+        self.raft = LedgerRaft(config, self._apply_logged, self._write_snapshot, self._read_snapshot, self._ready.set)
+
+    # -- the apply path (tick thread) --------------------------------------------------------
+
+    def _apply_logged(self, index: int, data: bytes):
+        try:
+            if index <= self.state.applied_index:
+                return None  # replayed after a restart: already in the store
+            try:
+                decoded = decode_log_entry(data, index)
+                entry, sizes = decoded.entry, decoded.batch_sizes
+            except CodecError:
+                # Every replica sees the same bytes and refuses them the same way.
+                log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
+                entry, sizes = LogEntry(index, 0, ()), ()
+            with self._lock:
+                outcome = apply(self.state, entry)
+                self.store.commit(self.state)
+            results, start = [], 0
+            for size in sizes:
+                results.append(outcome.results[start:start + size])
+                start += size
+            if outcome.events and self._subscribers:
+                applied = [AppliedEvent(index, self.state.ledger_time_ms, e) for e in outcome.events]
+                self._loop.call_soon_threadsafe(self._publish, applied)
+            return SubmitOutcome(index, tuple(results))
+        except BaseException as error:  # noqa: BLE001 - stop, never continue half-applied
+            _stop_loudly(f"applying entry {index}: {error!r}")
+
+    # -- snapshots (tick thread, pysyncobj's serializer hooks) --------------------------------
+
+    def _write_snapshot(self, path: str, raft_data) -> None:
+        last_entry, previous_entry, cluster = raft_data
+        with tempfile.TemporaryDirectory(dir=self._config.data_dir) as tmp:
+            copy = Path(tmp) / "data.mdb"
+            with self._lock:
+                self.store.copy_to(copy)
+                header = snapshot.SnapshotHeader(
+                    last_entry=tuple(last_entry), previous_entry=tuple(previous_entry),
+                    cluster=tuple(sorted(n.address for n in cluster)),
+                    applied_index=self.state.applied_index, state_hash=hash_bytes(self.state.state_hash),
+                )
+            snapshot.write_snapshot(Path(path), header, copy)
+        log.info("snapshot written at applied index %d", header.applied_index)
+
+    def _read_snapshot(self, path: str):
+        header, offset = snapshot.read_header(Path(path))
+        with self._lock:
+            if header.applied_index > self.state.applied_index:
+                # Catching up from a peer's snapshot: it replaces the live store.
+                lmdb_file = snapshot.extract_lmdb(Path(path), offset, self._config.data_dir)
+                try:
+                    self.store.install(lmdb_file)
+                finally:
+                    lmdb_file.unlink(missing_ok=True)
+                self.state = self.store.load()
+                if hash_bytes(self.state.state_hash) != header.state_hash:
+                    _stop_loudly("installed snapshot does not match its own state hash")
+                log.info("installed snapshot at applied index %d", self.state.applied_index)
+            # else: a restart; the live store is at least as new as the dump and stays.
+        other = tuple(a for a in header.cluster if a != self._config.raft_address)
+        return header.last_entry, header.previous_entry, other
+
+    # -- ReplicaPort (asyncio loop) ----------------------------------------------------------
+
+    def _check_serving(self) -> None:
+        if not self._ready.is_set():
+            raise Unavailable("not ready: replaying the log")
+
+    def _leader_address(self) -> str | None:
+        leader = self.raft._getLeader()
+        return self._grpc_by_raft.get(leader.address) if leader is not None else None
+
+    async def _log(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
+        if not self.raft._isLeader():
+            leader = self._leader_address()
+            if leader is None:
+                raise Unavailable("no leader: election in progress or no quorum")
+            raise NotLeader(leader)
+        data = log_entry_to_bytes(time.time_ns() // 1_000_000, batches)
+        future = self._loop.create_future()
+
+        def on_applied(result, error):  # tick thread
+            self._loop.call_soon_threadsafe(_settle, future, result, error)
+
+        self.raft.apply_entry(data, callback=on_applied)
+        try:
+            result, error = await asyncio.wait_for(future, timeout_s)
+        except asyncio.TimeoutError:
+            raise AmbiguousOutcome(f"not applied within {timeout_s}s") from None
+        if error == FAIL_REASON.SUCCESS and isinstance(result, SubmitOutcome):
+            return result
+        if error in _AMBIGUOUS or error == FAIL_REASON.SUCCESS:
+            raise AmbiguousOutcome(f"outcome unknown (reason {error})")
+        if error == FAIL_REASON.NOT_LEADER:
+            raise NotLeader(self._leader_address())
+        raise Unavailable(f"not logged (reason {error})")  # QUEUE_FULL, MISSING_LEADER, REQUEST_DENIED
+
+    async def submit(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
+        self._check_serving()
+        if not batches:
+            raise ValueError("submit needs at least one batch")
+        return await self._log(batches, timeout_s)
+
+    async def read_barrier(self, timeout_s: float) -> int:
+        """A no-op entry through the log: once applied here, every earlier acknowledged write is
+        too. Reads that arrive while one barrier is in flight share the next one."""
+        self._check_serving()
+        if self._barrier_gathering is None:
+            self._barrier_gathering = self._loop.create_future()
+            asyncio.ensure_future(self._run_barrier(self._barrier_gathering, timeout_s))
+        return await asyncio.wait_for(asyncio.shield(self._barrier_gathering), timeout_s)
+
+    async def _run_barrier(self, future: asyncio.Future, timeout_s: float) -> None:
+        async with self._barrier_lock:
+            self._barrier_gathering = None  # readers from now on need a barrier issued later
+            try:
+                outcome = await self._log((), timeout_s)
+                future.set_result(outcome.applied_index)
+            except Exception as error:  # noqa: BLE001 - handed to every waiting reader
+                future.set_exception(error)
+                future.exception()  # mark retrieved: readers may all have timed out
+
+    def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
+        with self._lock:
+            return view(self.state), self.state.applied_index
+
+    def status(self) -> ReplicaStatus:
+        raft = self.raft
+        leader = raft._getLeader()
+        role = Role.LEADER if raft._isLeader() else Role.FOLLOWER
+        with self._lock:
+            applied, state_hash = self.state.applied_index, hash_bytes(self.state.state_hash)
+        peers = tuple(
+            PeerStatus(
+                node_id=p.node_id, address=p.grpc_address,
+                connected=any(n.address == p.raft_address and raft.isNodeConnected(n) for n in raft.otherNodes),
+                match_index=raft.match_index(p.raft_address) if role is Role.LEADER else 0,
+            )
+            for p in self._config.peers
+        )
+        return ReplicaStatus(
+            node_id=self.node_id, role=role,
+            leader_id=self._id_by_raft.get(leader.address) if leader else None,
+            leader_address=self._leader_address(),
+            term=raft.raftCurrentTerm, commit_index=raft.raftCommitIndex, applied_index=applied,
+            state_hash=state_hash, ready=self._ready.is_set(), diverged=False, peers=peers,
+        )
+
+    def subscribe(self, queue_size: int) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the cut marker
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    def _publish(self, events: list[AppliedEvent]) -> None:
+        for queue in list(self._subscribers):
+            for event in events:
+                if queue.qsize() >= queue.maxsize - 1:
+                    self._subscribers.discard(queue)
+                    queue.put_nowait(None)  # fell behind: the stream ends, the client resubscribes
+                    break
+                queue.put_nowait(event)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def force_log_compaction(self) -> None:
+        self.raft.forceLogCompaction()
+
+    def close(self) -> None:
+        self.raft.destroy()
+        deadline = time.monotonic() + 5
+        while self.raft.tick_thread_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with self._lock:
+            self.store.close()
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if not future.done():
+        future.set_result((result, error))
+

@@ -1,0 +1,102 @@
+"""The full dump pysyncobj compacts its log into and ships to lagging followers.
+
+File layout: magic, a 4-byte header length, a JSON header with pysyncobj's metadata (the last two
+applied log entries and the cluster membership: what its serializer hooks hand over), the ledger's
+applied index and state hash, then a compact copy of the LMDB environment. No pickle: a peer's
+snapshot is data, never code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from node.config import fsync_directory
+
+snapshot_magic = b"SETTLESNAP\x00\x01"
+snapshot_header_bytes_max = 1 << 20
+_LENGTH = struct.Struct(">I")
+
+RaftEntry = tuple[bytes, int, int]  # (command, index, term) as pysyncobj stores it
+
+
+class SnapshotError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotHeader:
+    last_entry: RaftEntry
+    previous_entry: RaftEntry
+    cluster: tuple[str, ...]  # raft addresses of every member
+    applied_index: int
+    state_hash: bytes
+
+
+def _entry_to_json(entry: RaftEntry) -> list:
+    command, index, term = entry
+    return [base64.b64encode(command).decode(), index, term]
+
+
+def _entry_from_json(value: list) -> RaftEntry:
+    command, index, term = value
+    return base64.b64decode(command), int(index), int(term)
+
+
+def write_snapshot(path: Path, header: SnapshotHeader, lmdb_copy: Path) -> None:
+    body = json.dumps(
+        {
+            "last_entry": _entry_to_json(header.last_entry),
+            "previous_entry": _entry_to_json(header.previous_entry),
+            "cluster": list(header.cluster),
+            "applied_index": header.applied_index,
+            "state_hash": header.state_hash.hex(),
+        },
+        sort_keys=True,
+    ).encode()
+    with open(path, "wb") as out:
+        out.write(snapshot_magic + _LENGTH.pack(len(body)) + body)
+        with open(lmdb_copy, "rb") as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    fsync_directory(path.parent)
+
+
+def read_header(path: Path) -> tuple[SnapshotHeader, int]:
+    """The header and the offset where the LMDB copy starts."""
+    with open(path, "rb") as f:
+        if f.read(len(snapshot_magic)) != snapshot_magic:
+            raise SnapshotError(f"{path} is not a settlement snapshot")
+        (length,) = _LENGTH.unpack(f.read(_LENGTH.size))
+        if length > snapshot_header_bytes_max:
+            raise SnapshotError(f"{path}: header of {length} bytes")
+        try:
+            body = json.loads(f.read(length))
+            header = SnapshotHeader(
+                last_entry=_entry_from_json(body["last_entry"]),
+                previous_entry=_entry_from_json(body["previous_entry"]),
+                cluster=tuple(str(n) for n in body["cluster"]),
+                applied_index=int(body["applied_index"]),
+                state_hash=bytes.fromhex(body["state_hash"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise SnapshotError(f"{path}: bad header: {error}") from None
+    return header, len(snapshot_magic) + _LENGTH.size + length
+
+
+def extract_lmdb(path: Path, offset: int, into_dir: Path) -> Path:
+    """Copy the LMDB part of a snapshot to a file of its own (what the store installs)."""
+    fd, name = tempfile.mkstemp(prefix="snapshot-", suffix=".mdb", dir=into_dir)
+    with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+        src.seek(offset)
+        shutil.copyfileobj(src, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    return Path(name)
