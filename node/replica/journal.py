@@ -83,5 +83,8 @@ class DurableFileJournal(FileJournal):
     def _copy_shadow(self) -> None:
         # Test-only power-cut simulation: what a power cut leaves of the journal is what was last
         # synced. (The meta file needs no shadow: DurableMetaStorer syncs it on every write.)
+        # The copy is made before the follower answers or the leader counts itself, so it always
+        # holds everything acknowledged; os.replace keeps a kill during the copy from tearing it.
         if self._shadow:
-            shutil.copyfile(self._path, self._path + ".synced")
+            shutil.copyfile(self._path, self._path + ".synced.tmp")
+            os.replace(self._path + ".synced.tmp", self._path + ".synced")

@@ -126,10 +126,9 @@ class Replica:
                 # Catching up from a peer's snapshot: it replaces the live store.
                 lmdb_file = snapshot.extract_lmdb(Path(path), offset, self._config.data_dir)
                 try:
-                    self.store.install(lmdb_file)
+                    self.state = self.store.install(lmdb_file)  # verified against its hash
                 finally:
                     lmdb_file.unlink(missing_ok=True)
-                self.state = self.store.load()
                 if hash_bytes(self.state.state_hash) != header.state_hash:
                     _stop_loudly("installed snapshot does not match its own state hash")
                 log.info("installed snapshot at applied index %d", self.state.applied_index)

@@ -1,0 +1,64 @@
+"""What lives where in the node's LMDB environment, and every limit of the store with its unit.
+
+One sub-database per ledger table (node.ledger.records.TABLES), keyed by the record's id as
+UTF-8 and holding the ledger's own canonical record encoding, so the bytes on disk are exactly
+the bytes the state hash was computed over. One more sub-database, `store`, holds the store's own
+metadata: which log index the records are the result of, and the state hash they must match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from node.ledger.records import TABLES
+
+schema_version = 1
+
+STORE_DB = b"store"
+KEY_APPLIED_INDEX = b"applied_index"
+KEY_STATE_HASH = b"state_hash"
+KEY_SCHEMA_VERSION = b"schema_version"
+
+# The ledger's tables and the store's own: the environment never needs more named databases.
+sub_databases_max = len(TABLES) + 1
+assert STORE_DB not in TABLES
+
+# 1 GiB: room for tens of millions of dedup records; raise it in the node config, never shrink it.
+map_size_bytes_default = 1 << 30
+# LMDB's default reader slots: threads or processes reading at once (the replica, the server's
+# reads, a snapshot copy) stay far below this.
+readers_max = 126
+# LMDB's compile-time key limit; ledger ids are at most 64 bytes, position keys at most 129.
+key_bytes_max = 511
+
+applied_index_bytes = 8
+state_hash_bytes = 32
+schema_version_bytes = 2
+
+# LMDB's file names inside an environment directory (subdir=True).
+DATA_FILE_NAME = "data.mdb"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMeta:
+    applied_index: int  # 0: nothing committed yet
+    state_hash: bytes | None  # None only when applied_index is 0
+    schema_version: int | None  # None only when applied_index is 0
+
+
+def encode_applied_index(index: int) -> bytes:
+    return index.to_bytes(applied_index_bytes, "big", signed=False)
+
+
+def decode_applied_index(raw: bytes) -> int:
+    assert len(raw) == applied_index_bytes, len(raw)
+    return int.from_bytes(raw, "big", signed=False)
+
+
+def encode_schema_version(version: int) -> bytes:
+    return version.to_bytes(schema_version_bytes, "big", signed=False)
+
+
+def decode_schema_version(raw: bytes) -> int:
+    assert len(raw) == schema_version_bytes, len(raw)
+    return int.from_bytes(raw, "big", signed=False)

@@ -1,0 +1,146 @@
+"""LedgerStore: the node's one LMDB environment, holding the ledger state as of an applied index.
+
+The replica's contract with it: after `commit(state)` returns, the records `state` touched, its
+applied index and its state hash are on disk together (one synced write transaction), and
+`load()` gives back exactly that state or raises. The store never decides anything about money;
+it persists what the ledger computed and refuses to hand back anything that does not hash to
+what was committed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import lmdb
+
+from node.ledger import LedgerState
+from node.ledger.state_hash import hash_bytes
+
+from .environment import LMDB_CORRUPTION_ERRORS, Databases, fsync_directory, open_live
+from .errors import StoreCorruptError, StoreFullError
+from .layout import DATA_FILE_NAME, map_size_bytes_default
+from .reading import fresh_state_hash, read_meta, read_state
+from .snapshots import load_snapshot, snapshot_summary, stage_copy, write_snapshot
+from .writing import write_entry
+
+INSTALLING_SUFFIX = ".installing"
+
+
+class LedgerStore:
+    def __init__(self, path: Path, map_size_bytes: int = map_size_bytes_default) -> None:
+        self.path = Path(path)
+        self.map_size_bytes = map_size_bytes
+        self._env: lmdb.Environment | None = None
+        self._dbs: Databases = {}
+        self._open()
+
+    # -- the replica's three verbs: commit an entry, load at start, snapshot / install ---------
+
+    def commit(self, state: LedgerState) -> None:
+        """Persist the entry `state` just finished, atomically and durably."""
+        env = self._live()
+        try:
+            with env.begin(write=True) as txn:
+                stored_index = read_meta(txn, self._dbs).applied_index
+                write_entry(txn, self._dbs, state, stored_index)
+        except lmdb.MapFullError as e:
+            # The transaction was aborted: the store still holds the previous entry, and the
+            # in-memory state is now ahead of it, so the caller must stop, not carry on.
+            raise StoreFullError(
+                f"LMDB map of {self.map_size_bytes} bytes at {self.path} is full: entry "
+                f"{state.applied_index} was not written; restart with a larger map_size_bytes"
+            ) from e
+        except LMDB_CORRUPTION_ERRORS as e:
+            raise StoreCorruptError(f"{self.path}: LMDB reports corruption while writing: {e}") from e
+
+    def load(self) -> LedgerState:
+        """The committed state, verified against the stored state hash."""
+        env = self._live()
+        try:
+            with env.begin() as txn:
+                return read_state(txn, self._dbs)
+        except LMDB_CORRUPTION_ERRORS as e:
+            raise StoreCorruptError(f"{self.path}: LMDB reports corruption: {e}") from e
+
+    def copy_to(self, path: Path) -> None:
+        """Write a compact, consistent, fsynced snapshot of the store to the file `path`."""
+        write_snapshot(self._live(), Path(path))
+
+    def install(self, snapshot_file: Path) -> LedgerState:
+        """Replace the live environment with a snapshot, atomically: after a crash the directory
+        holds either the old data file or the new one. The snapshot is verified (structure,
+        records, state hash) before it replaces anything, so a bad one leaves the live store
+        untouched. Returns the verified state, so the caller need not load() it a second time.
+        The caller must keep every other thread off the store meanwhile: the environment is
+        closed and reopened."""
+        live_file = self.path / DATA_FILE_NAME
+        staging = self.path / (DATA_FILE_NAME + INSTALLING_SUFFIX)
+        try:
+            stage_copy(Path(snapshot_file), staging)
+            expected = load_snapshot(staging)
+        except StoreCorruptError as e:
+            staging.unlink(missing_ok=True)
+            raise StoreCorruptError(f"snapshot {snapshot_file} refused, live store kept: {e}") from e
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
+        self.close()
+        os.replace(staging, live_file)
+        fsync_directory(self.path)
+        self._open()
+        assert self.applied_index == expected.applied_index, (self.applied_index, expected.applied_index)
+        assert self.state_hash == hash_bytes(expected.state_hash), self.state_hash.hex()
+        return expected
+
+    # (applied_index, state_hash) of a snapshot file, without installing it.
+    snapshot_summary = staticmethod(snapshot_summary)
+
+    # -- cheap reads of the store's metadata ------------------------------------------------
+
+    @property
+    def applied_index(self) -> int:
+        with self._live().begin() as txn:
+            return read_meta(txn, self._dbs).applied_index
+
+    @property
+    def state_hash(self) -> bytes:
+        with self._live().begin() as txn:
+            return read_meta(txn, self._dbs).state_hash or fresh_state_hash()
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+            self._dbs = {}
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        assert self._env is None
+        self._env, self._dbs = open_live(self.path, self.map_size_bytes)
+        # A crash during install() can leave its staging copy behind; it was never live.
+        (self.path / (DATA_FILE_NAME + INSTALLING_SUFFIX)).unlink(missing_ok=True)
+        # Refuse a store of another schema, or with broken metadata, at open, not at first use.
+        try:
+            with self._env.begin() as txn:
+                read_meta(txn, self._dbs)
+        except LMDB_CORRUPTION_ERRORS as e:
+            self.close()
+            raise StoreCorruptError(f"{self.path}: LMDB reports corruption: {e}") from e
+        except BaseException:
+            self.close()
+            raise
+
+    def _live(self) -> lmdb.Environment:
+        assert self._env is not None, f"store at {self.path} is closed"
+        return self._env

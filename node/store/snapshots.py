@@ -1,0 +1,91 @@
+"""Snapshots: one compact LMDB data file, written durably, checked before anything trusts it.
+
+A snapshot may come from a peer (pysyncobj ships it to a follower that fell behind), so it is
+untrusted input: its page structure is walked by py-lmdb's offline verifier (pure Python, which
+a hostile file cannot crash) before liblmdb maps it, and its records must hash to the state hash
+it carries before it replaces the live environment. Every file appears under its final name
+only once it is complete and fsynced (temp name, fsync, rename, fsync the directory), so a crash
+leaves the old file or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import lmdb
+import lmdb.verify
+
+from node.ledger import LedgerState
+
+from .environment import LMDB_CORRUPTION_ERRORS, fsync_directory, open_snapshot
+from .errors import StoreCorruptError
+from .reading import DECODE_ERRORS, fresh_state_hash, read_meta, read_state
+
+PARTIAL_SUFFIX = ".partial"
+snapshot_file_mode = 0o600
+
+
+def write_snapshot(env: lmdb.Environment, path: Path) -> None:
+    """A compact copy of one consistent read transaction of `env`, durable at `path`."""
+    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, snapshot_file_mode)
+    try:
+        try:
+            env.copyfd(fd, compact=True)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)
+
+
+def stage_copy(snapshot_file: Path, staging: Path) -> None:
+    """Copy a snapshot next to the live data file and fsync it, so that installing it is one
+    rename on the same filesystem, and what was verified is exactly what gets installed."""
+    shutil.copyfile(snapshot_file, staging)
+    fd = os.open(staging, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def snapshot_summary(snapshot_file: Path) -> tuple[int, bytes]:
+    """(applied_index, state_hash) of a snapshot file, without installing or fully loading it."""
+    _check_structure(snapshot_file)
+    env, dbs = open_snapshot(snapshot_file)
+    try:
+        with env.begin() as txn:
+            meta = read_meta(txn, dbs)
+    except LMDB_CORRUPTION_ERRORS as e:
+        raise StoreCorruptError(f"snapshot {snapshot_file}: {e}") from e
+    finally:
+        env.close()
+    return meta.applied_index, meta.state_hash or fresh_state_hash()
+
+
+def load_snapshot(snapshot_file: Path) -> LedgerState:
+    """The state in a snapshot file, verified structurally and against its state hash."""
+    _check_structure(snapshot_file)
+    env, dbs = open_snapshot(snapshot_file)
+    try:
+        with env.begin() as txn:
+            return read_state(txn, dbs)
+    except LMDB_CORRUPTION_ERRORS as e:
+        raise StoreCorruptError(f"snapshot {snapshot_file}: {e}") from e
+    finally:
+        env.close()
+
+
+def _check_structure(snapshot_file: Path) -> None:
+    try:
+        problems = lmdb.verify.verify(str(snapshot_file), subdir=False)
+    except (lmdb.verify.VerifyError, *DECODE_ERRORS) as e:
+        raise StoreCorruptError(f"snapshot {snapshot_file} is not an LMDB data file: {e}") from e
+    if problems:
+        raise StoreCorruptError(f"snapshot {snapshot_file} is structurally damaged: {'; '.join(problems[:5])}")
