@@ -1,0 +1,37 @@
+"""The client SDK (async and blocking) and the `settle` command line."""
+
+from node.client.commands import create_market, deposit, new_command_id, price_update, settle_trade, withdraw
+from node.client.errors import (
+    ClusterUnavailable,
+    NotFound,
+    OutcomeUnknown,
+    RequestRejected,
+    SettlementError,
+    StreamBroken,
+    SubmitRejected,
+)
+from node.client.results import SubmitReply, SubmittedResult
+from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
+from node.client.sync import SyncSettlementClient
+
+__all__ = [
+    "LINEARIZABLE",
+    "LOCAL",
+    "ClusterUnavailable",
+    "NotFound",
+    "OutcomeUnknown",
+    "RequestRejected",
+    "SettlementClient",
+    "SettlementError",
+    "StreamBroken",
+    "SubmitRejected",
+    "SubmitReply",
+    "SubmittedResult",
+    "SyncSettlementClient",
+    "create_market",
+    "deposit",
+    "new_command_id",
+    "price_update",
+    "settle_trade",
+    "withdraw",
+]

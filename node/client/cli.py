@@ -1,0 +1,310 @@
+"""`settle`: the operator's and script's command line over the SDK.
+
+    settle [--nodes H:P,H:P | --cluster-file PATH] [--json] [--timeout S] COMMAND ...
+
+Nodes come from --nodes, else --cluster-file, else ./data/cluster.json (written by the launcher).
+Exit codes: 0 ok; 1 a command was rejected (its result code is not OK) or the account/market does
+not exist; 2 usage error, request refused as a whole, or no node reachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from node.api.settlement.v1 import events_pb2
+from node.client import commands as build
+from node.client import render
+from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
+from node.client.errors import NotFound, OutcomeUnknown, SettlementError
+from node.client.sdk import LINEARIZABLE, LOCAL
+from node.client.sync import SyncSettlementClient
+from node.ledger.commands import Command, MarketKind
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+Run = Callable[[SyncSettlementClient, argparse.Namespace, TextIO], int]
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Ambiguous(Exception):
+    """A submit gave up without knowing whether its command was applied."""
+
+
+def _integer(text: str) -> int:
+    """An integer in minor units; underscores allowed (5_000_000). Never a float."""
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+# -- writes ---------------------------------------------------------------------------------
+
+_COLLATERAL = ("collateral",)
+
+
+def _submit(
+    client: SyncSettlementClient, command: Command, args: argparse.Namespace, out: TextIO, *, shown: tuple[str, ...] = ()
+) -> int:
+    try:
+        reply = client.submit([command])
+    except OutcomeUnknown as error:
+        raise _Ambiguous(f"{error}\nrepeat it with --id {command.id} to learn its outcome (applied at most once)") from None
+    print(render.reply_json(reply) if args.json else render.reply_text(reply, shown=shown), file=out)
+    return EXIT_OK if all(result.ok for result in reply.results) else EXIT_REJECTED
+
+
+def _deposit(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    return _submit(client, build.deposit(args.account, args.amount, id=args.id), args, out, shown=_COLLATERAL)
+
+
+def _withdraw(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    return _submit(client, build.withdraw(args.account, args.amount, id=args.id), args, out, shown=_COLLATERAL)
+
+
+def _trade(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    command = build.settle_trade(
+        args.market, args.buyer, args.seller, args.price, args.quantity,
+        buyer_fee=args.buyer_fee, seller_fee=args.seller_fee, id=args.id,
+    )
+    return _submit(client, command, args, out, shown=("collateral", "counterparty_collateral"))
+
+
+def _price(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    source_time_ms = args.source_time_ms if args.source_time_ms is not None else int(time.time() * 1000)
+    try:
+        signature = bytes.fromhex(args.signature_hex)
+    except ValueError:
+        raise _UsageError("--signature-hex must be hex digits") from None
+    command = build.price_update(args.market, args.source, args.price, source_time_ms, signature=signature, id=args.id)
+    return _submit(client, command, args, out)
+
+
+def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    kind = {"perpetual": MarketKind.PERPETUAL, "future": MarketKind.FUTURE}[args.kind]
+    if kind == MarketKind.FUTURE and not args.expiry_ms:
+        raise _UsageError("a future needs --expiry-ms")
+    command = build.create_market(
+        args.market,
+        kind,
+        id=args.id,
+        tick_size=args.tick,
+        lot_size=args.lot,
+        initial_margin_bps=args.im_bps,
+        maintenance_margin_bps=args.mm_bps,
+        liquidation_fee_bps=args.liquidation_fee_bps,
+        open_interest_cap=args.oi_cap,
+        trade_band_bps=args.trade_band_bps,
+        band_bps=args.band_bps,
+        band_window_ms=args.band_window_ms,
+        cooldown_ms=args.cooldown_ms,
+        expiry_ms=args.expiry_ms,
+    )
+    return _submit(client, command, args, out)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def _consistency(args: argparse.Namespace) -> str:
+    return LOCAL if args.local else LINEARIZABLE
+
+
+def _account(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    account = client.get_account(args.account, _consistency(args))
+    print(render.dumps(render.plain(account)) if args.json else render.account_text(account), file=out)
+    return EXIT_OK
+
+
+def _market(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    market = client.get_market(args.market, _consistency(args))
+    print(render.dumps(render.plain(market)) if args.json else render.market_text(market), file=out)
+    return EXIT_OK
+
+
+def _guards(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    guards = client.get_guards(_consistency(args))
+    print(render.dumps(render.plain(guards)) if args.json else render.guards_text(guards), file=out)
+    return EXIT_OK
+
+
+def _status(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    rows = client.statuses()
+    print(render.status_json(rows) if args.json else render.status_text(rows), file=out)
+    # Unreachable nodes are rows of the table; only a cluster with no node answering is an error.
+    return EXIT_OK if any(not isinstance(status, SettlementError) for _, status in rows) else EXIT_USAGE
+
+
+def _watch(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    kinds = [events_pb2.EventKind.Value(kind.upper()) for kind in args.kind]
+    events = client.watch_events(kinds)
+    try:
+        for event in events:
+            print(render.dumps(render.plain(event)) if args.json else render.event_text(event), file=out, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        events.close()
+    return EXIT_OK
+
+
+# -- the parser -----------------------------------------------------------------------------
+
+
+def _common(defaults: bool) -> argparse.ArgumentParser:
+    """Global options, accepted before or after the subcommand (a subcommand's copy has no
+    defaults, so it does not overwrite a value given before it)."""
+    common = argparse.ArgumentParser(add_help=False)
+    suppress = {} if defaults else {"default": argparse.SUPPRESS}
+    where = common.add_mutually_exclusive_group()
+    where.add_argument("--nodes", help="comma-separated gRPC host:port of the nodes", **({"default": None} | suppress))
+    where.add_argument(
+        "--cluster-file", type=Path, help=f"the launcher's cluster.json (default: ./{DEFAULT_CLUSTER_FILE} if it exists)",
+        **({"default": None} | suppress),
+    )
+    common.add_argument("--json", action="store_true", help="machine-readable output", **({"default": False} | suppress))
+    common.add_argument("--timeout", type=float, help="seconds per command, retries included", **({"default": 5.0} | suppress))
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="settle", description="Talk to a settlement cluster.", parents=[_common(defaults=True)],
+        epilog="Amounts and prices are integers in quote minor units (1 = 1e-6 USD); quantities in contracts.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _common(defaults=False)
+
+    def command(name: str, run: Run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(run=run)
+        return sub
+
+    def with_id(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--id", help="command id (default: a fresh unique one); reuse it to retry exactly once")
+
+    sub = command("deposit", _deposit, "credit collateral to an account")
+    sub.add_argument("account")
+    sub.add_argument("amount", type=_integer)
+    with_id(sub)
+
+    sub = command("withdraw", _withdraw, "debit free collateral from an account")
+    sub.add_argument("account")
+    sub.add_argument("amount", type=_integer)
+    with_id(sub)
+
+    sub = command("trade", _trade, "settle one fill: buyer goes long, seller short")
+    sub.add_argument("market")
+    sub.add_argument("buyer")
+    sub.add_argument("seller")
+    sub.add_argument("price", type=_integer)
+    sub.add_argument("quantity", type=_integer)
+    sub.add_argument("--buyer-fee", type=_integer, default=0)
+    sub.add_argument("--seller-fee", type=_integer, default=0)
+    with_id(sub)
+
+    sub = command("price", _price, "submit a mark-price observation")
+    sub.add_argument("market")
+    sub.add_argument("source")
+    sub.add_argument("price", type=_integer)
+    sub.add_argument("--source-time-ms", type=_integer, help="the source's clock (default: now)")
+    sub.add_argument("--signature-hex", default="", help="the source's Ed25519 signature")
+    with_id(sub)
+
+    defaults = build.MARKET_DEFAULTS
+    sub = command("create-market", _create_market, "list a new market")
+    sub.add_argument("market")
+    sub.add_argument("--kind", choices=("perpetual", "future"), default="perpetual")
+    sub.add_argument("--expiry-ms", type=_integer, default=0, help="futures: expiry in ledger time (ms)")
+    sub.add_argument("--tick", type=_integer, default=defaults["tick_size"], help="price tick (minor units)")
+    sub.add_argument("--lot", type=_integer, default=defaults["lot_size"], help="quantity lot (contracts)")
+    sub.add_argument("--im-bps", type=_integer, default=defaults["initial_margin_bps"], help="initial margin")
+    sub.add_argument("--mm-bps", type=_integer, default=defaults["maintenance_margin_bps"], help="maintenance margin")
+    sub.add_argument("--liquidation-fee-bps", type=_integer, default=defaults["liquidation_fee_bps"])
+    sub.add_argument("--oi-cap", type=_integer, default=defaults["open_interest_cap"], help="open-interest cap (contracts)")
+    sub.add_argument("--trade-band-bps", type=_integer, default=defaults["trade_band_bps"], help="fat-finger band")
+    sub.add_argument("--band-bps", type=_integer, default=defaults["band_bps"], help="breaker band")
+    sub.add_argument("--band-window-ms", type=_integer, default=defaults["band_window_ms"])
+    sub.add_argument("--cooldown-ms", type=_integer, default=defaults["cooldown_ms"])
+    with_id(sub)
+
+    for name, run, help in (
+        ("account", _account, "read an account's collateral and positions"),
+        ("market", _market, "read a market's parameters and state"),
+    ):
+        sub = command(name, run, help)
+        sub.add_argument(name)
+        sub.add_argument("--local", action="store_true", help="read the node's own state, without a read barrier")
+
+    sub = command("guards", _guards, "read the global mode and the insurance fund")
+    sub.add_argument("--local", action="store_true", help="read the node's own state, without a read barrier")
+
+    command("status", _status, "every node's view: role, leader, term, indexes, state hash")
+
+    sub = command("watch", _watch, "stream events (Ctrl-C stops)")
+    kinds = [name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"]
+    sub.add_argument("--kind", action="append", default=[], choices=kinds, help="only these kinds (repeatable)")
+    return parser
+
+
+def _addresses(args: argparse.Namespace) -> list[str]:
+    if args.nodes:
+        addresses = [a.strip() for a in args.nodes.split(",") if a.strip()]
+        if not addresses:
+            raise _UsageError("--nodes is empty")
+        return addresses
+    path = args.cluster_file
+    if path is None:
+        if not DEFAULT_CLUSTER_FILE.exists():
+            raise _UsageError(f"no nodes: pass --nodes or --cluster-file (./{DEFAULT_CLUSTER_FILE} does not exist)")
+        path = DEFAULT_CLUSTER_FILE
+    try:
+        return grpc_addresses(path)
+    except ClusterFileError as error:
+        raise _UsageError(str(error)) from None
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help (0) or a usage error (2), already printed by argparse
+        return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    try:
+        addresses = _addresses(args)
+    except _UsageError as error:
+        print(f"settle: {error}", file=err)
+        return EXIT_USAGE
+    client = SyncSettlementClient(addresses, timeout_s=args.timeout)
+    try:
+        return args.run(client, args, out)
+    except _UsageError as error:
+        print(f"settle: {error}", file=err)
+        return EXIT_USAGE
+    except NotFound as error:
+        print(f"settle: {error.details}", file=err)
+        return EXIT_REJECTED
+    except _Ambiguous as error:
+        print(f"settle: {error}", file=err)
+        return EXIT_USAGE
+    except SettlementError as error:
+        print(f"settle: {error}", file=err)
+        return EXIT_USAGE
+    finally:
+        client.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""What the SDK raises. A rejected command is not an exception: it is a result with its code."""
+
+from __future__ import annotations
+
+import grpc
+
+
+class SettlementError(Exception):
+    """Base of every SDK error. `code` is the last gRPC status seen (None if no call was made)."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None, details: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+class RequestRejected(SettlementError):
+    """The server refused the request itself (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...); retrying
+    the same request will not help. Nothing was applied."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}", code, details)
+
+
+class SubmitRejected(RequestRejected):
+    """A Submit refused as a whole (malformed, too many commands, too large, server busy)."""
+
+
+class NotFound(RequestRejected):
+    """A read of an account, market or checkpoint the ledger does not know."""
+
+
+class ClusterUnavailable(SettlementError):
+    """No node answered within the attempts and the deadline. For a Submit, nothing was applied:
+    every attempt was refused before the batch was logged."""
+
+
+class OutcomeUnknown(ClusterUnavailable):
+    """Submit gave up after an attempt whose batch may have been applied (ambiguous outcome,
+    timeout, lost connection). Submit the SAME commands (same ids) again later: the ledger's
+    dedup answers what was applied, exactly once."""
+
+
+class StreamBroken(SettlementError):
+    """WatchEvents ended: the subscriber fell behind or lost its node. Events may have been
+    missed; resubscribe and reconcile with a read."""

@@ -1,0 +1,192 @@
+"""What the `settle` CLI prints: readable text, or plain JSON for machines.
+
+JSON keeps integers as numbers (the protobuf JSON mapping would print int64 as strings), enums as
+their names and bytes as hex, so `jq` and scripts read amounts directly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import descriptor
+from google.protobuf.message import Message
+
+from node.api.settlement.v1 import cluster_pb2, events_pb2, state_pb2
+from node.client.errors import SettlementError
+from node.client.results import SubmitReply, SubmittedResult
+
+state_hash_prefix_hex_digits = 12
+
+
+def plain(message: Message) -> dict[str, Any]:
+    """Every field of a message (defaults included) as JSON-ready Python values; a oneof also
+    appears under its own name, holding the member that is set. (The API has no map fields.)"""
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        oneof = field.containing_oneof
+        if oneof is not None and message.WhichOneof(oneof.name) != field.name:
+            continue  # only the member that is set
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            out[field.name] = [_value(field, v) for v in value]
+        elif field.message_type is not None and not message.HasField(field.name):
+            out[field.name] = None
+        else:
+            out[field.name] = _value(field, value)
+    oneofs = {oneof.name: message.WhichOneof(oneof.name) for oneof in message.DESCRIPTOR.oneofs}
+    for name, member in oneofs.items():
+        if name not in out:
+            out[name] = member
+    return out
+
+
+def _value(field: descriptor.FieldDescriptor, value: Any) -> Any:
+    if field.message_type is not None:
+        return plain(value)
+    if field.enum_type is not None:
+        named = field.enum_type.values_by_number.get(value)
+        return named.name if named else value
+    if isinstance(value, bytes):
+        return value.hex()
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=False)
+
+
+# -- submit ---------------------------------------------------------------------------------
+
+
+def result_plain(result: SubmittedResult) -> dict[str, Any]:
+    return {
+        "id": result.id,
+        "code": result.code.name,
+        "ok": result.ok,
+        "duplicate": result.duplicate,
+        "message": result.message,
+        "collateral": result.collateral,
+        "counterparty_collateral": result.counterparty_collateral,
+    }
+
+
+def reply_json(reply: SubmitReply) -> str:
+    return dumps({"applied_index": reply.applied_index, "results": [result_plain(r) for r in reply.results]})
+
+
+def reply_text(reply: SubmitReply, *, shown: tuple[str, ...] = ()) -> str:
+    """One line per result: code, id, the `shown` amounts (e.g. "collateral") if it succeeded,
+    else the ledger's message; then the applied index."""
+    lines = []
+    for r in reply.results:
+        words = [r.code.name + (" (duplicate: applied before)" if r.duplicate else ""), r.id]
+        if r.ok:
+            words += [f"{name}={getattr(r, name)}" for name in shown]
+        elif r.message and not r.duplicate:
+            words.append(r.message)
+        lines.append("  ".join(words))
+    lines.append(f"applied index {reply.applied_index}")
+    return "\n".join(lines)
+
+
+# -- reads ----------------------------------------------------------------------------------
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows])
+
+
+def account_text(account: state_pb2.Account) -> str:
+    status = state_pb2.Account.Status.Name(account.status)
+    lines = [f"account {account.id}  {status}  collateral {account.collateral}  (applied index {account.applied_index})"]
+    if account.positions:
+        rows = [[p.market, str(p.size), str(p.cost_basis), str(p.realized_pnl)] for p in account.positions]
+        lines.append(_table(["market", "size", "cost_basis", "realized_pnl"], rows))
+    else:
+        lines.append("no positions")
+    return "\n".join(lines)
+
+
+def market_text(market: state_pb2.Market) -> str:
+    p = market.params
+    status = state_pb2.Market.Status.Name(market.status)
+    mark = f"{market.mark_price} (source time {market.mark_time_ms})" if market.mark_price else "none yet"
+    fields = [
+        ("kind", plain(market.params)["kind"]),
+        ("status", status + (f" ({market.status_reason})" if market.status_reason else "") + f" since {market.status_since_ms}"),
+        ("mark", mark),
+        ("open interest", f"{market.open_interest} / cap {p.open_interest_cap}"),
+        ("tick / lot", f"{p.tick_size} / {p.lot_size}"),
+        ("margin", f"initial {p.initial_margin_bps} bps, maintenance {p.maintenance_margin_bps} bps"),
+        ("liquidation fee", f"{p.liquidation_fee_bps} bps"),
+        ("bands", f"trade {p.trade_band_bps} bps, breaker {p.band_bps} bps over {p.band_window_ms} ms, cooldown {p.cooldown_ms} ms"),
+    ]
+    if p.expiry_ms:
+        fields.append(("expiry", str(p.expiry_ms)))
+    width = max(len(name) for name, _ in fields)
+    lines = [f"market {p.market}  (applied index {market.applied_index})"]
+    lines += [f"  {name.ljust(width)}  {value}" for name, value in fields]
+    return "\n".join(lines)
+
+
+def guards_text(guards: state_pb2.Guards) -> str:
+    lines = [
+        f"mode {state_pb2.Guards.Mode.Name(guards.mode)}  insurance fund {guards.insurance_fund}"
+        f"  (applied index {guards.applied_index})"
+    ]
+    if guards.breakers:
+        rows = [[b.market, str(b.tripped_at_ms), str(b.until_ms), b.reason] for b in guards.breakers]
+        lines.append(_table(["market", "tripped_at_ms", "until_ms", "reason"], rows))
+    else:
+        lines.append("no breakers tripped")
+    return "\n".join(lines)
+
+
+# -- cluster --------------------------------------------------------------------------------
+
+STATUS_HEADER = ["address", "node", "role", "leader", "term", "commit", "applied", "state_hash", "ready"]
+
+
+def status_text(rows: list[tuple[str, cluster_pb2.ClusterStatus | SettlementError]]) -> str:
+    table = []
+    for address, status in rows:
+        if isinstance(status, SettlementError):
+            table.append([address, "-", "UNREACHABLE", "-", "-", "-", "-", "-", "-"])
+            continue
+        ready = "diverged" if status.diverged else ("yes" if status.ready else "no")
+        table.append(
+            [
+                address,
+                status.node_id,
+                cluster_pb2.ClusterStatus.Role.Name(status.role),
+                status.leader or "-",
+                str(status.term),
+                str(status.commit_index),
+                str(status.applied_index),
+                status.state_hash.hex()[:state_hash_prefix_hex_digits] or "-",
+                ready,
+            ]
+        )
+    return _table(STATUS_HEADER, table)
+
+
+def status_json(rows: list[tuple[str, cluster_pb2.ClusterStatus | SettlementError]]) -> str:
+    nodes = []
+    for address, status in rows:
+        if isinstance(status, SettlementError):
+            nodes.append({"address": address, "reachable": False, "error": str(status)})
+        else:
+            nodes.append({"address": address, "reachable": True, **plain(status)})
+    return dumps({"nodes": nodes})
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def event_text(event: events_pb2.Event) -> str:
+    kind = event.WhichOneof("kind")
+    body = plain(getattr(event, kind)) if kind else {}
+    details = " ".join(f"{name}={value}" for name, value in body.items())
+    return f"index {event.applied_index}  time {event.time_ms}  {kind or 'unknown'}  {details}"

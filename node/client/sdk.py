@@ -1,0 +1,342 @@
+"""SettlementClient: the async SDK over grpc.aio, for matching engines, oracles and custodians.
+
+Writes go to the leader. The client remembers the last node that accepted one and tries it
+first; a follower's `x-leader` hint sends it straight to the leader (a node it did not know is
+added). A node that cannot serve sends it to the next address after a short jittered pause. An
+ambiguous failure (ABORTED, a timed-out attempt, a lost connection) retries the SAME request, so
+the same command ids: the ledger's dedup makes that exactly-once, and the SDK presents a DUPLICATE
+answer as the command's original outcome (see node/client/results.py). Every call is bounded by
+`max_attempts` gRPC calls and an overall deadline of `timeout_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from node.api.settlement.v1 import (
+    cluster_pb2,
+    cluster_pb2_grpc,
+    commands_pb2,
+    events_pb2,
+    settlement_pb2,
+    settlement_pb2_grpc,
+    state_pb2,
+)
+from node.client import commands as build
+from node.client import limits
+from node.client.errors import (
+    ClusterUnavailable,
+    NotFound,
+    OutcomeUnknown,
+    RequestRejected,
+    SettlementError,
+    StreamBroken,
+    SubmitRejected,
+)
+from node.client.results import SubmitReply, SubmittedResult, present
+from node.client.retry import Next, backoff_s, judge
+from node.codec.commands import command_to_proto
+from node.ledger.commands import Command
+
+LINEARIZABLE = "linearizable"
+LOCAL = "local"
+_CONSISTENCY = {LINEARIZABLE: settlement_pb2.LINEARIZABLE, LOCAL: settlement_pb2.LOCAL}
+
+
+@dataclass(slots=True)
+class _Node:
+    channel: grpc.aio.Channel
+    settlement: settlement_pb2_grpc.SettlementStub
+    cluster: cluster_pb2_grpc.ClusterStub
+
+
+class SettlementClient:
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        timeout_s: float = limits.timeout_ms / 1000,
+        max_attempts: int = limits.attempts_max,
+        *,
+        attempt_timeout_s: float | None = None,
+        backoff_base_ms: int = limits.backoff_base_ms,
+        backoff_max_ms: int = limits.backoff_max_ms,
+    ) -> None:
+        """`addresses`: gRPC host:port of the nodes (any subset; the leader is found from them).
+        `attempt_timeout_s` bounds one gRPC call (default: half of `timeout_s`), so a stuck node
+        leaves time to try another."""
+        assert addresses, "at least one node address"
+        assert timeout_s > 0 and max_attempts >= 1 and 0 < backoff_base_ms <= backoff_max_ms
+        self._addresses: list[str] = list(dict.fromkeys(addresses))
+        self._timeout_s = timeout_s
+        self._attempt_timeout_s = attempt_timeout_s or timeout_s / 2
+        self._attempts_max = max_attempts
+        self._backoff_base_ms = backoff_base_ms
+        self._backoff_max_ms = backoff_max_ms
+        self._nodes: dict[str, _Node] = {}
+        self._leader: str | None = None
+
+    @property
+    def addresses(self) -> list[str]:
+        """Every node address known: the ones given and the ones learned from leader hints."""
+        return list(self._addresses)
+
+    @property
+    def leader(self) -> str | None:
+        """The address that last accepted a write or a linearizable read."""
+        return self._leader
+
+    async def close(self) -> None:
+        nodes, self._nodes = self._nodes, {}
+        await asyncio.gather(*(node.channel.close() for node in nodes.values()), return_exceptions=True)
+
+    async def __aenter__(self) -> SettlementClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def submit(
+        self, commands: Iterable[Command | commands_pb2.Command], *, key_id: str = "", sequence: int = 0, signature: bytes = b""
+    ) -> SubmitReply:
+        """Submits one batch (1..1000 commands, ledger dataclasses or protobuf Commands) and
+        returns (results in order, applied index). A rejected command is a result with its code,
+        not an exception. Raises SubmitRejected (request refused as a whole, nothing applied),
+        ClusterUnavailable (nothing applied) or OutcomeUnknown (retry the same commands)."""
+        request = settlement_pb2.SubmitRequest(
+            commands=[c if isinstance(c, commands_pb2.Command) else command_to_proto(c) for c in commands],
+            key_id=key_id,
+            sequence=sequence,
+            signature=signature,
+        )
+        response, _ = await self._unary("Submit", request, leader=True)
+        results = [present(message) for message in response.results]
+        if len(results) != len(request.commands):
+            raise SettlementError(f"server answered {len(results)} results for {len(request.commands)} commands")
+        return SubmitReply(results, response.applied_index)
+
+    async def submit_one(self, command: Command | commands_pb2.Command) -> SubmittedResult:
+        reply = await self.submit([command])
+        return reply.results[0]
+
+    async def deposit(self, account: str, amount: int, *, id: str | None = None) -> SubmittedResult:
+        return await self.submit_one(build.deposit(account, amount, id=id))
+
+    async def withdraw(self, account: str, amount: int, *, id: str | None = None) -> SubmittedResult:
+        return await self.submit_one(build.withdraw(account, amount, id=id))
+
+    async def settle_trade(
+        self, market: str, buyer: str, seller: str, price: int, quantity: int, *,
+        buyer_fee: int = 0, seller_fee: int = 0, id: str | None = None,
+    ) -> SubmittedResult:
+        return await self.submit_one(
+            build.settle_trade(market, buyer, seller, price, quantity, buyer_fee=buyer_fee, seller_fee=seller_fee, id=id)
+        )
+
+    async def price_update(
+        self, market: str, source: str, price: int, source_time_ms: int, *, signature: bytes = b"", id: str | None = None
+    ) -> SubmittedResult:
+        return await self.submit_one(build.price_update(market, source, price, source_time_ms, signature=signature, id=id))
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def get_account(self, account: str, consistency: str = LINEARIZABLE, *, address: str | None = None) -> state_pb2.Account:
+        """Raises NotFound for an account the ledger does not know. LOCAL reads the node at
+        `address` (default: the preferred node) and its reply's applied_index says how fresh."""
+        request = settlement_pb2.GetAccountRequest(account=account, consistency=_consistency(consistency))
+        return await self._read("GetAccount", request, consistency, address)
+
+    async def get_market(self, market: str, consistency: str = LINEARIZABLE, *, address: str | None = None) -> state_pb2.Market:
+        request = settlement_pb2.GetMarketRequest(market=market, consistency=_consistency(consistency))
+        return await self._read("GetMarket", request, consistency, address)
+
+    async def get_guards(self, consistency: str = LINEARIZABLE, *, address: str | None = None) -> state_pb2.Guards:
+        request = settlement_pb2.GetGuardsRequest(consistency=_consistency(consistency))
+        return await self._read("GetGuards", request, consistency, address)
+
+    async def get_checkpoint(self, index: int = 0) -> state_pb2.Checkpoint:
+        response, _ = await self._unary("GetCheckpoint", settlement_pb2.GetCheckpointRequest(index=index), leader=False)
+        return response
+
+    async def _read(self, method: str, request, consistency: str, address: str | None):
+        leader = _consistency(consistency) != settlement_pb2.LOCAL
+        response, _ = await self._unary(method, request, leader=leader, pinned=address if not leader else None)
+        return response
+
+    # -- cluster --------------------------------------------------------------------------
+
+    async def status(self, address: str) -> cluster_pb2.ClusterStatus:
+        """One node's own view; a single attempt (a status that retried elsewhere would lie)."""
+        try:
+            return await self._node(address).cluster.Status(cluster_pb2.StatusRequest(), timeout=self._attempt_timeout_s)
+        except grpc.aio.AioRpcError as error:
+            raise ClusterUnavailable(f"{address}: {error.code().name}: {error.details()}", error.code(), error.details() or "") from None
+
+    async def statuses(self) -> list[tuple[str, cluster_pb2.ClusterStatus | SettlementError]]:
+        """Every known node's status (or why it did not answer), in address order."""
+        addresses = self.addresses
+        answers = await asyncio.gather(*(self.status(a) for a in addresses), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException) and not isinstance(answer, SettlementError):
+                raise answer
+        return list(zip(addresses, answers))  # type: ignore[arg-type]
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def watch_events(
+        self, kinds: Iterable[int] = (), from_index: int | None = None, *, address: str | None = None
+    ) -> AsyncIterator[events_pb2.Event]:
+        """Events applied from the subscription on (kinds: events_pb2.EventKind numbers; empty =
+        all). Connecting tries the known nodes in turn; once subscribed, a broken stream raises
+        StreamBroken (it is not silently resumed: events would be lost or repeated)."""
+        request = settlement_pb2.WatchEventsRequest(kinds=list(kinds))
+        if from_index is not None:
+            request.from_index = from_index
+        call = await self._subscribe(request, address)
+        try:
+            async for event in call:
+                yield event
+        except grpc.aio.AioRpcError as error:
+            raise StreamBroken(f"event stream ended: {error.code().name}: {error.details()}", error.code(), error.details() or "") from None
+        finally:
+            call.cancel()
+
+    async def _subscribe(self, request: settlement_pb2.WatchEventsRequest, address: str | None):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        candidates = [address] if address else self._rotation()
+        last: grpc.aio.AioRpcError | None = None
+        for candidate in candidates[: self._attempts_max]:
+            call = self._node(candidate).settlement.WatchEvents(request)
+            try:
+                # The server sends its headers once it has subscribed: from then on no event is missed.
+                async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                    await call.initial_metadata()
+            except TimeoutError:
+                call.cancel()
+                break
+            if not call.done():
+                return call
+            try:
+                await call.read()  # a finished call: this raises its error
+            except grpc.aio.AioRpcError as error:
+                if judge(error).next is Next.FAIL:
+                    raise _rejected("WatchEvents", error) from None
+                last = error
+                continue
+            raise StreamBroken("event stream ended before it started")
+        raise _exhausted("WatchEvents", last, maybe_applied=False)
+
+    # -- the retry loop -------------------------------------------------------------------
+
+    def _node(self, address: str) -> _Node:
+        node = self._nodes.get(address)
+        if node is None:
+            channel = grpc.aio.insecure_channel(
+                address,
+                options=[
+                    ("grpc.max_receive_message_length", limits.message_bytes_max),
+                    ("grpc.initial_reconnect_backoff_ms", limits.reconnect_backoff_initial_ms),
+                    ("grpc.min_reconnect_backoff_ms", limits.reconnect_backoff_initial_ms),
+                    ("grpc.max_reconnect_backoff_ms", limits.reconnect_backoff_max_ms),
+                ],
+            )
+            node = _Node(channel, settlement_pb2_grpc.SettlementStub(channel), cluster_pb2_grpc.ClusterStub(channel))
+            self._nodes[address] = node
+        return node
+
+    def _learn(self, address: str) -> None:
+        if address not in self._addresses:
+            self._addresses.append(address)
+
+    def _rotation(self) -> list[str]:
+        """Known addresses, the believed leader first, then the rest in the order given."""
+        first = self._leader if self._leader in self._addresses else self._addresses[0]
+        start = self._addresses.index(first)
+        return self._addresses[start:] + self._addresses[:start]
+
+    def _after(self, address: str) -> str:
+        if address not in self._addresses:
+            return self._addresses[0]
+        return self._addresses[(self._addresses.index(address) + 1) % len(self._addresses)]
+
+    async def _unary(self, method: str, request, *, leader: bool, pinned: str | None = None):
+        """(response, address that answered). `leader`: the call needs the leader (follow hints,
+        remember who answered). `pinned`: only this node is asked (LOCAL reads of one node)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        address = pinned or self._rotation()[0]
+        last: grpc.aio.AioRpcError | None = None
+        maybe_applied = False
+        pauses = 0
+        redirects = 0
+        for _ in range(self._attempts_max):
+            remaining_s = deadline - loop.time()
+            if remaining_s <= 0:
+                break
+            stub = self._node(address).settlement
+            try:
+                response = await getattr(stub, method)(request, timeout=min(remaining_s, self._attempt_timeout_s))
+            except grpc.aio.AioRpcError as error:
+                last = error
+                verdict = judge(error)
+                maybe_applied = maybe_applied or verdict.maybe_applied
+                if verdict.next is Next.FAIL:
+                    raise _rejected(method, error) from None
+                pause = True
+                if verdict.next is Next.REDIRECT and pinned is None:
+                    assert verdict.leader is not None
+                    self._learn(verdict.leader)
+                    # The first hint is followed at once; hints that keep bouncing (an election
+                    # under way) are followed after a pause.
+                    pause = redirects > 0 or verdict.leader == address
+                    redirects += 1
+                    self._leader = address = verdict.leader
+                elif verdict.next in (Next.ELSEWHERE, Next.REDIRECT) and pinned is None:
+                    if self._leader == address:
+                        self._leader = None
+                    address = self._after(address)
+                if pause:
+                    pauses += 1
+                    delay_s = backoff_s(pauses, self._backoff_base_ms, self._backoff_max_ms)
+                    await asyncio.sleep(max(0.0, min(delay_s, deadline - loop.time())))
+                continue
+            if leader:
+                self._leader = address
+            return response, address
+        raise _exhausted(method, last, maybe_applied=maybe_applied and method == "Submit")
+
+
+def _consistency(consistency: str | int) -> int:
+    if isinstance(consistency, int):
+        return consistency
+    try:
+        return _CONSISTENCY[consistency.lower()]
+    except KeyError:
+        raise ValueError(f"consistency must be one of {sorted(_CONSISTENCY)}, not {consistency!r}") from None
+
+
+def _rejected(method: str, error: grpc.aio.AioRpcError) -> RequestRejected:
+    code, details = error.code(), error.details() or ""
+    if method == "Submit":
+        return SubmitRejected(code, details)
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(code, details)
+    return RequestRejected(code, details)
+
+
+def _exhausted(method: str, last: grpc.aio.AioRpcError | None, *, maybe_applied: bool) -> ClusterUnavailable:
+    why = f"{last.code().name}: {last.details()}" if last is not None else "deadline passed"
+    if maybe_applied:
+        return OutcomeUnknown(
+            f"{method}: gave up; the batch may have been applied ({why}); submit the same commands again",
+            last.code() if last else None, (last.details() or "") if last else "",
+        )
+    return ClusterUnavailable(
+        f"{method}: no node could serve it ({why})", last.code() if last else None, (last.details() or "") if last else ""
+    )

@@ -1,0 +1,92 @@
+"""Assembles the gRPC server: services, health, reflection, limits; starts and stops it."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from node.api.settlement.v1 import cluster_pb2, settlement_pb2
+from node.replica.port import ReplicaPort
+from node.server.cluster import ClusterService
+from node.server.coalescer import SubmitCoalescer
+from node.server.handlers import add_servicer
+from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
+from node.server.limits import ServerOptions
+from node.server.settlement import SettlementService
+
+
+class SettlementServer:
+    """A started server. `port` is the bound port (useful with port 0); `stop(grace)` drains
+    health, stops accepting calls, lets calls in flight finish for `grace` seconds, then stops
+    the coalescer and the health task. `grpc_server` is the underlying grpc.aio.Server."""
+
+    def __init__(self, grpc_server: grpc.aio.Server, port: int, coalescer: SubmitCoalescer, health: HealthReporter) -> None:
+        self.grpc_server = grpc_server
+        self.port = port
+        self._coalescer = coalescer
+        self._health = health
+        self._stopped = False
+
+    async def stop(self, grace: float | None = 1.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            await self._health.stop()
+            await self.grpc_server.stop(grace)
+        finally:
+            await self._coalescer.close()
+
+    async def wait_for_termination(self, timeout: float | None = None) -> bool:
+        return await self.grpc_server.wait_for_termination(timeout)
+
+
+async def start_server(
+    replica: ReplicaPort, listen_address: str, options: ServerOptions = ServerOptions()
+) -> SettlementServer:
+    """Serves Settlement, Cluster, health and reflection on `listen_address` (host:port; port 0
+    picks a free one, see `.port`). Insecure transport until mTLS lands (DESIGN.md "Access
+    control")."""
+    grpc_server = grpc.aio.server(
+        options=[
+            # Larger requests are refused by grpc with RESOURCE_EXHAUSTED before any handler runs.
+            ("grpc.max_receive_message_length", options.message_bytes_max),
+            ("grpc.max_send_message_length", options.message_bytes_max),
+        ]
+    )
+    coalescer = SubmitCoalescer(
+        replica,
+        entry_commands_max=options.entry_commands_max,
+        coalesce_wait_ms=options.coalesce_wait_ms,
+        submits_in_flight_max=options.submits_in_flight_max,
+        queued_commands_max=options.submits_queued_commands_max,
+        submit_timeout_ms=options.submit_timeout_ms,
+    )
+    health = HealthReporter(replica, options.health_period_ms)
+    settlement = SettlementService(
+        replica,
+        coalescer,
+        read_barrier_timeout_ms=options.read_barrier_timeout_ms,
+        watch_queue_events_max=options.watch_queue_events_max,
+    )
+    add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement)
+    add_servicer(grpc_server, cluster_pb2.DESCRIPTOR.services_by_name["Cluster"], ClusterService(replica))
+    health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
+    reflection.enable_server_reflection(
+        (SETTLEMENT_SERVICE, CLUSTER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server
+    )
+    try:
+        port = grpc_server.add_insecure_port(listen_address)
+    except RuntimeError as error:  # grpc raises RuntimeError("Failed to bind ...")
+        raise OSError(f"cannot listen on {listen_address}: {error}") from None
+    if port == 0:
+        raise OSError(f"cannot listen on {listen_address}")
+    await health.start()
+    try:
+        await grpc_server.start()
+    except BaseException:
+        await health.stop()
+        await coalescer.close()
+        raise
+    return SettlementServer(grpc_server, port, coalescer, health)

@@ -1,0 +1,49 @@
+"""Ledger events -> the protobuf Events that WatchEvents streams, and the kind filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from node.api.settlement.v1 import events_pb2
+from node.codec.errors import CodecError
+from node.ledger.events import Liquidation
+from node.replica.port import AppliedEvent
+
+
+def _liquidation(e: Liquidation) -> tuple[int, dict[str, events_pb2.Liquidation]]:
+    message = events_pb2.Liquidation(
+        account=e.account,
+        market=e.market,
+        size=e.size,
+        price=e.price,
+        fee=e.fee,
+        fund_paid=e.fund_paid,
+        uncovered=e.uncovered,
+    )
+    return events_pb2.LIQUIDATION, {"liquidation": message}
+
+
+# One row per ledger event type; a test checks it covers node.ledger.events.Event.
+EVENT_ENCODERS: dict[type, Callable] = {
+    Liquidation: _liquidation,
+}
+
+
+def event_to_proto(applied: AppliedEvent) -> tuple[int, events_pb2.Event] | None:
+    """(EventKind, Event) for an applied ledger event; None for a type this server cannot encode
+    yet (a newer ledger), which WatchEvents skips rather than ending every stream."""
+    encode = EVENT_ENCODERS.get(type(applied.event))
+    if encode is None:
+        return None
+    kind, member = encode(applied.event)
+    return kind, events_pb2.Event(applied_index=applied.applied_index, time_ms=applied.time_ms, **member)
+
+
+def kinds_filter(kinds: Iterable[int]) -> frozenset[int]:
+    """The requested kinds; empty means every kind. Unknown or unspecified numbers are refused."""
+    wanted = set()
+    for position, number in enumerate(kinds):
+        if number == events_pb2.EVENT_KIND_UNSPECIFIED or number not in events_pb2.EventKind.values():
+            raise CodecError(f"kinds[{position}]", f"{number} is not an EventKind")
+        wanted.add(number)
+    return frozenset(wanted)

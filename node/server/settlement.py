@@ -1,0 +1,161 @@
+"""settlement.v1.Settlement: Submit through the coalescer, reads through views, the event stream.
+
+The service decides nothing about money: it decodes, hands batches to the replica, and copies
+state out. Every failure is mapped to a status in node/server/errors.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import TypeVar
+
+import grpc
+
+from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
+from node.codec.batch import submit_request_from_proto
+from node.codec.errors import CodecError
+from node.codec.results import result_to_proto
+from node.ledger.limits import account_id_bytes_max, market_id_bytes_max
+from node.ledger.state import LedgerState
+from node.ledger.validation import is_valid_id
+from node.replica.port import AmbiguousOutcome, Batch, ReplicaPort, Unavailable
+from node.server.coalescer import SubmitCoalescer
+from node.server.errors import Refused, answer, refusal, require_serving
+from node.server.events import event_to_proto, kinds_filter
+from node.server.views import account_view, guards_view, market_view
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M")
+
+_LINEARIZABLE = (settlement_pb2.CONSISTENCY_UNSPECIFIED, settlement_pb2.LINEARIZABLE)
+
+FELL_BEHIND_DETAILS = "fell behind: the event queue overflowed; resubscribe (events were missed)"
+
+
+class SettlementService(settlement_pb2_grpc.SettlementServicer):
+    def __init__(
+        self,
+        replica: ReplicaPort,
+        coalescer: SubmitCoalescer,
+        *,
+        read_barrier_timeout_ms: int,
+        watch_queue_events_max: int,
+    ) -> None:
+        self._replica = replica
+        self._coalescer = coalescer
+        self._read_barrier_timeout_s = read_barrier_timeout_ms / 1000
+        self._watch_queue_events_max = watch_queue_events_max
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def Submit(self, request: settlement_pb2.SubmitRequest, context: grpc.aio.ServicerContext):
+        return await answer(context, self._submit(request))
+
+    async def _submit(self, request: settlement_pb2.SubmitRequest) -> settlement_pb2.SubmitResponse:
+        # Decoding first: a malformed request is malformed on every node, so the answer does not
+        # depend on this node's role and the client does not retry it elsewhere.
+        commands, signed = submit_request_from_proto(request)
+        require_serving(self._replica)
+        results, applied_index = await self._coalescer.submit(Batch(commands, signed))
+        return settlement_pb2.SubmitResponse(
+            results=[result_to_proto(result) for result in results],
+            applied_index=applied_index,
+        )
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def GetAccount(self, request: settlement_pb2.GetAccountRequest, context: grpc.aio.ServicerContext):
+        return await answer(context, self._get_account(request))
+
+    async def _get_account(self, request: settlement_pb2.GetAccountRequest) -> state_pb2.Account:
+        if not is_valid_id(request.account, account_id_bytes_max):
+            raise CodecError("account", f"must be 1-{account_id_bytes_max} bytes of [A-Za-z0-9._:-]")
+        account = await self._read(request.consistency, account_view(request.account))
+        if account is None:
+            raise Refused(grpc.StatusCode.NOT_FOUND, f"no account {request.account}")
+        return account
+
+    async def GetMarket(self, request: settlement_pb2.GetMarketRequest, context: grpc.aio.ServicerContext):
+        return await answer(context, self._get_market(request))
+
+    async def _get_market(self, request: settlement_pb2.GetMarketRequest) -> state_pb2.Market:
+        if not is_valid_id(request.market, market_id_bytes_max):
+            raise CodecError("market", f"must be 1-{market_id_bytes_max} bytes of [A-Za-z0-9._:-]")
+        market = await self._read(request.consistency, market_view(request.market))
+        if market is None:
+            raise Refused(grpc.StatusCode.NOT_FOUND, f"no market {request.market}")
+        return market
+
+    async def GetGuards(self, request: settlement_pb2.GetGuardsRequest, context: grpc.aio.ServicerContext):
+        return await answer(context, self._read(request.consistency, guards_view))
+
+    async def GetCheckpoint(self, request: settlement_pb2.GetCheckpointRequest, context: grpc.aio.ServicerContext):
+        return await answer(context, self._get_checkpoint(request))
+
+    async def _get_checkpoint(self, request: settlement_pb2.GetCheckpointRequest) -> state_pb2.Checkpoint:
+        require_serving(self._replica)
+        # Certified checkpoints arrive with node/checkpoint; until then there are none to serve.
+        which = f"at index {request.index}" if request.index else "yet"
+        raise Refused(grpc.StatusCode.NOT_FOUND, f"no certified checkpoint {which}: checkpoints are not certified by this version")
+
+    async def _read(self, consistency: int, view: Callable[[LedgerState], M | None]) -> M | None:
+        """LINEARIZABLE (also when unspecified): after a replicated read barrier, so the reply
+        includes every write acknowledged before the call. LOCAL: this replica's state as is."""
+        if consistency not in settlement_pb2.Consistency.values():
+            raise CodecError("consistency", f"{consistency} is not a Consistency")
+        require_serving(self._replica)
+        barrier_index = 0
+        if consistency in _LINEARIZABLE:
+            try:
+                barrier_index = await self._replica.read_barrier(self._read_barrier_timeout_s)
+            except AmbiguousOutcome as error:
+                # A barrier changes nothing, so it is not ambiguous to the reader: it just did not
+                # complete here (a leader change, a lost quorum). Another node may serve it.
+                raise Unavailable(f"read barrier did not complete: {error}") from None
+        message, applied_index = self._replica.read(view)
+        assert applied_index >= barrier_index, (applied_index, barrier_index)
+        if message is not None:
+            message.applied_index = applied_index  # type: ignore[attr-defined]
+        return message
+
+    # -- events ---------------------------------------------------------------------------
+
+    async def WatchEvents(
+        self, request: settlement_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.Event]:
+        try:
+            wanted = kinds_filter(request.kinds)
+            require_serving(self._replica)
+            from_index = request.from_index if request.HasField("from_index") else None
+            if from_index is not None and from_index <= self._replica.status().applied_index:
+                # No event log to replay from yet: only events applied from now on can be sent.
+                raise Refused(
+                    grpc.StatusCode.UNIMPLEMENTED,
+                    "replaying past events is not supported yet: omit from_index, or give one after the applied index",
+                )
+        except Exception as error:  # noqa: BLE001 - mapped like every unary call
+            refused = refusal(error)
+            if refused is None:
+                raise
+            await context.abort(refused.code, refused.details, refused.trailing)
+        queue = self._replica.subscribe(self._watch_queue_events_max)
+        try:
+            # Headers now tell the client it is subscribed: no event applied after this is missed.
+            await context.send_initial_metadata(())
+            while True:
+                applied = await queue.get()
+                if applied is None:
+                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, FELL_BEHIND_DETAILS)
+                if from_index is not None and applied.applied_index < from_index:
+                    continue
+                encoded = event_to_proto(applied)
+                if encoded is None:
+                    log.warning("WatchEvents: no encoding for event type %s; skipped", type(applied.event).__name__)
+                    continue
+                kind, event = encoded
+                if not wanted or kind in wanted:
+                    yield event
+        finally:
+            self._replica.unsubscribe(queue)

@@ -1,0 +1,139 @@
+"""A ReplicaPort on top of the real pure ledger, with no consensus: one node that a test can make
+a leader, a follower, a replaying node or a diverged one, and that can fail a submit ambiguously.
+
+It logs the batches of one submit as ONE LogEntry (their commands flattened in order), applies it
+with node.ledger.apply and splits the results back per batch by their lengths, exactly what the
+real replica promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from node.ledger import LedgerState, LogEntry, apply
+from node.replica.port import (
+    AmbiguousOutcome,
+    AppliedEvent,
+    Batch,
+    NotLeader,
+    PeerStatus,
+    ReplicaStatus,
+    Role,
+    SubmitOutcome,
+    Unavailable,
+)
+
+T = TypeVar("T")
+
+LEADER = "leader"
+FOLLOWER = "follower"
+NOT_READY = "not_ready"
+DIVERGED = "diverged"
+NO_LEADER = "no_leader"
+
+
+class FakeReplica:
+    def __init__(self, node_id: str = "node1", *, mode: str = LEADER, leader_address: str | None = None) -> None:
+        self.node_id = node_id
+        self.mode = mode
+        self.leader_address = leader_address  # a follower's hint; None = unknown
+        self.state = LedgerState()
+        self.time_ms = 1_000_000
+        self.term = 1
+        # Test knobs.
+        self.submit_delay_s = 0.0  # simulated replication round trip
+        self.ambiguous_submits = 0  # the next N submits raise AmbiguousOutcome ...
+        self.ambiguous_after_apply = True  # ... after applying (reply lost) or before (not logged)
+        # What the server did.
+        self.submit_calls: list[tuple[int, ...]] = []  # per call: commands per batch
+        self.barrier_calls = 0
+        self.read_calls = 0
+        self._lock = threading.Lock()
+        self._subscribers: dict[int, tuple[asyncio.Queue[AppliedEvent | None], int]] = {}
+
+    # -- ReplicaPort ------------------------------------------------------------------------
+
+    def _require_leader(self) -> None:
+        if self.mode == FOLLOWER:
+            raise NotLeader(self.leader_address)
+        if self.mode == NO_LEADER:
+            raise Unavailable("no leader")
+        if self.mode in (NOT_READY, DIVERGED):
+            raise Unavailable(self.mode)
+
+    async def submit(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
+        assert batches and timeout_s > 0
+        self._require_leader()
+        self.submit_calls.append(tuple(len(b.commands) for b in batches))
+        if self.submit_delay_s:
+            await asyncio.sleep(self.submit_delay_s)
+        if self.ambiguous_submits and not self.ambiguous_after_apply:
+            self.ambiguous_submits -= 1
+            raise AmbiguousOutcome("leader changed before commit")
+        commands = tuple(c for b in batches for c in b.commands)
+        with self._lock:
+            self.time_ms += 1_000
+            entry = LogEntry(self.state.applied_index + 1, self.time_ms, commands)
+            outcome = apply(self.state, entry)
+        for event in outcome.events:
+            self._publish(AppliedEvent(entry.index, entry.timestamp_ms, event))
+        if self.ambiguous_submits:
+            self.ambiguous_submits -= 1
+            raise AmbiguousOutcome("reply lost after commit")
+        results, start = [], 0
+        for b in batches:
+            results.append(outcome.results[start : start + len(b.commands)])
+            start += len(b.commands)
+        return SubmitOutcome(entry.index, tuple(results))
+
+    async def read_barrier(self, timeout_s: float) -> int:
+        self._require_leader()
+        self.barrier_calls += 1
+        return self.state.applied_index
+
+    def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
+        with self._lock:
+            self.read_calls += 1
+            return view(self.state), self.state.applied_index
+
+    def status(self) -> ReplicaStatus:
+        leader = self.mode == LEADER
+        return ReplicaStatus(
+            node_id=self.node_id,
+            role=Role.LEADER if leader else Role.FOLLOWER,
+            leader_id=self.node_id if leader else ("leader-node" if self.leader_address else None),
+            leader_address=self.leader_address,
+            term=self.term,
+            commit_index=self.state.applied_index,
+            applied_index=self.state.applied_index,
+            state_hash=self.state.state_hash.to_bytes(32, "big"),
+            ready=self.mode not in (NOT_READY, DIVERGED),
+            diverged=self.mode == DIVERGED,
+            peers=(PeerStatus("node2", "127.0.0.1:1", connected=True, match_index=self.state.applied_index),),
+        )
+
+    def subscribe(self, queue_size: int) -> asyncio.Queue[AppliedEvent | None]:
+        # One slot more than asked for, so the None that cuts a slow subscriber always fits.
+        queue: asyncio.Queue[AppliedEvent | None] = asyncio.Queue(queue_size + 1)
+        self._subscribers[id(queue)] = (queue, queue_size)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None:
+        self._subscribers.pop(id(queue), None)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def _publish(self, event: AppliedEvent) -> None:
+        for key, (queue, size) in list(self._subscribers.items()):
+            if queue.qsize() >= size:
+                queue.put_nowait(None)
+                del self._subscribers[key]
+            else:
+                queue.put_nowait(event)
