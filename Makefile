@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-# Until the replicated node lands, `make run` replays a short demo through the pure ledger.
+# A real local 3-node cluster under ./data: a short demo load, then live status until Ctrl-C.
 run: $(STAMP)
+	$(PY) -m cluster up --nodes 3 --data ./data --base-port 7000 --demo
+
+# The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
+demo: $(STAMP)
 	$(PY) -m cluster.ledger_demo
 
 proto: $(STAMP)
