@@ -30,6 +30,9 @@ proto: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m cluster.bench_ledger
+	$(PY) -m cluster.bench_ledger --makers 20
+	$(PY) -m cluster.bench_store_commit
+	$(PY) -m cluster.bench --seconds 10 --clients 3
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

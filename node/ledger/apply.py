@@ -74,6 +74,8 @@ def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
     assert entry.index > state.applied_index, (entry.index, state.applied_index)
     assert len(entry.commands) <= entry_commands_max, len(entry.commands)
     assert is_int64(entry.timestamp_ms), entry.timestamp_ms
+    state.entry_accounts = {}
+    state.entry_markets = {}
     # Ledger time never runs backwards, whatever a (new) leader's clock says.
     state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
     events: list[Event] = []

@@ -8,7 +8,6 @@ scratch (totals, net positions, the state hash) and is what tests run after ever
 
 from __future__ import annotations
 
-from . import records as r
 from .records import AccountStatus
 from .state import INSURANCE_FUND, META_DEPOSITS_TOTAL, META_FEES_COLLECTED, META_WITHDRAWALS_TOTAL, LedgerState
 from .state_hash import hash_modulus, record_hash
@@ -44,16 +43,11 @@ def _account_solvent(state: LedgerState, account_id: str) -> None:
 
 def check_entry(state: LedgerState) -> None:
     _conservation(state, state.total_collateral, state.total_cost_basis)
-    for table, key in state.touched:
-        if table == r.TABLE_ACCOUNT:
-            _account_solvent(state, key)
-        elif table == r.TABLE_POSITION:
-            account_id, market_id = key.split(r.position_key_separator)
-            if state.net_size[market_id] != 0:
-                _fail(f"market {market_id} net position {state.net_size[market_id]}")
-            position = state.positions[account_id][market_id]
-            if position.size == 0 and position.cost_basis != 0:
-                _fail(f"flat position {key} keeps cost basis {position.cost_basis}")
+    for account_id in state.entry_accounts:
+        _account_solvent(state, account_id)
+    for market_id in state.entry_markets:
+        if state.net_size[market_id] != 0:
+            _fail(f"market {market_id} net position {state.net_size[market_id]}")
     if not 0 <= state.state_hash < hash_modulus:
         _fail("state hash out of range")
 

@@ -48,48 +48,33 @@ class LedgerState:
         self.net_size: dict[str, int] = {}
         # Records written and not yet folded into the hash, then, after finish_entry, what the
         # entry changed: (table, key) -> encoded value (None: deleted), for the store.
-        self._pending: dict[tuple[bytes, str], None] = {}
+        self._pending: dict[tuple[bytes, str], tuple] = {}
+        # Accounts and markets this entry wrote: what the per-entry invariant check looks at.
+        self.entry_accounts: dict[str, None] = {}
+        self.entry_markets: dict[str, None] = {}
         self.touched: dict[tuple[bytes, str], bytes | None] = {}
         for key in META_KEYS:
-            self._touch(r.TABLE_META, key)
+            self._touch(r.TABLE_META, key, r.encode_total, self.meta, key)
         self.put_account(INSURANCE_FUND, Account(0))
         self.finish_entry()
         self.touched.clear()
 
     # -- the single write path -------------------------------------------------------------
 
-    def _touch(self, table: bytes, key: str) -> None:
-        self._pending[(table, key)] = None
-
-    def _encoded(self, table: bytes, key: str) -> bytes | None:
-        if table == r.TABLE_ACCOUNT:
-            account = self.accounts.get(key)
-            return r.encode_account(account) if account else None
-        if table == r.TABLE_POSITION:
-            account_id, market_id = key.split(r.position_key_separator)
-            position = self.positions.get(account_id, {}).get(market_id)
-            return r.encode_position(position) if position else None
-        if table == r.TABLE_DEDUP:
-            record = self.dedup.get(key)
-            return r.encode_dedup(record) if record else None
-        if table == r.TABLE_MARKET:
-            market = self.markets.get(key)
-            return r.encode_market(market) if market else None
-        if table == r.TABLE_OPEN_INTEREST:
-            contracts = self.open_interest.get(key)
-            return r.encode_open_interest(contracts) if contracts is not None else None
-        if table == r.TABLE_META:
-            return r.encode_total(self.meta[key])
-        raise AssertionError(f"unknown table {table!r}")
+    def _touch(self, table: bytes, key: str, encode, container: dict, lookup) -> None:
+        # Remember where the record lives and how to encode it: finish_entry reads its final
+        # value from there, once, however often the entry wrote it.
+        self._pending[(table, key)] = (encode, container, lookup)
 
     def finish_entry(self) -> None:
         """Encode every record written since the last call once, fold it into the state hash,
         and publish it in `touched`."""
         h = self.state_hash
         hashes = self._record_hashes
-        self.touched = {}
-        for slot in self._pending:
-            value = self._encoded(*slot)
+        touched: dict[tuple[bytes, str], bytes | None] = {}
+        for slot, (encode, container, lookup) in self._pending.items():
+            record = container.get(lookup)
+            value = encode(record) if record is not None else None
             old = hashes.pop(slot, None)
             if old is not None:
                 h -= old
@@ -97,8 +82,9 @@ class LedgerState:
                 new = record_hash(slot[0], slot[1], value)
                 hashes[slot] = new
                 h += new
-            self.touched[slot] = value
+            touched[slot] = value
         self.state_hash = h % hash_modulus
+        self.touched = touched
         self._pending = {}
 
     # -- typed writes -----------------------------------------------------------------------
@@ -107,7 +93,8 @@ class LedgerState:
         old = self.accounts.get(account_id)
         self.total_collateral += account.collateral - (old.collateral if old else 0)
         self.accounts[account_id] = account
-        self._touch(r.TABLE_ACCOUNT, account_id)
+        self.entry_accounts[account_id] = None
+        self._touch(r.TABLE_ACCOUNT, account_id, r.encode_account, self.accounts, account_id)
 
     def put_position(self, account_id: str, market_id: str, position: Position) -> None:
         by_market = self.positions.setdefault(account_id, {})
@@ -121,28 +108,31 @@ class LedgerState:
         else:
             holders.pop(account_id, None)
         by_market[market_id] = position
-        self._touch(r.TABLE_POSITION, r.position_key(account_id, market_id))
+        self.entry_markets[market_id] = None
+        if position.size == 0 and position.cost_basis != 0:
+            raise AssertionError(f"flat position {account_id}/{market_id} keeps cost basis {position.cost_basis}")
+        self._touch(r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position, by_market, market_id)
 
     def put_market(self, market_id: str, market: Market) -> None:
         self.markets[market_id] = market
-        self._touch(r.TABLE_MARKET, market_id)
+        self._touch(r.TABLE_MARKET, market_id, r.encode_market, self.markets, market_id)
 
     def put_open_interest(self, market_id: str, contracts: int) -> None:
         assert contracts >= 0, (market_id, contracts)
         self.open_interest[market_id] = contracts
-        self._touch(r.TABLE_OPEN_INTEREST, market_id)
+        self._touch(r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest, self.open_interest, market_id)
 
     def put_dedup(self, command_id: str, record: DedupRecord) -> None:
         assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
         self.dedup[command_id] = record
-        self._touch(r.TABLE_DEDUP, command_id)
+        self._touch(r.TABLE_DEDUP, command_id, r.encode_dedup, self.dedup, command_id)
 
     def put_meta(self, key: str, value: int) -> None:
         assert key in self.meta, key
         if self.meta[key] == value:
             return
         self.meta[key] = value
-        self._touch(r.TABLE_META, key)
+        self._touch(r.TABLE_META, key, r.encode_total, self.meta, key)
 
     def add_meta(self, key: str, delta: int) -> None:
         self.put_meta(key, self.meta[key] + delta)
