@@ -6,35 +6,56 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from node.ledger.commands import Deposit
+from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade
 from node.ledger.results import ResultCode
+
+MARKET = "LOAD-PERP"
+MARK = 50_000
 
 
 @dataclass
 class LoadRecord:
     acknowledged: list[tuple] = field(default_factory=list)  # (command, result)
     failures: list[str] = field(default_factory=list)
+    ambiguous: list[tuple] = field(default_factory=list)  # batches whose submit raised: applied or not
     highest_index: int = 0  # the highest Raft index of an acknowledged batch
+    tag: str = ""
 
 
-def deposit_batch(tag: str, n: int, size: int) -> tuple:
-    # One account per command: after any crash its collateral says exactly how often it applied.
-    return tuple(Deposit(f"{tag}-{n}-{k}", f"{tag}-acct-{n}-{k}", 1_000 + k) for k in range(size))
+def setup_market(client, tag: str) -> None:
+    """A market with a mark and two well-funded traders for the load's fills."""
+    client.submit([
+        CreateMarket(f"{tag}-list", MARKET, MarketKind.PERPETUAL, 1, 1, 1_000, 500, 100, 10**9, 1_000, 2_000, 60_000, 60_000),
+        PriceUpdate(f"{tag}-px", MARKET, "feed", MARK, 1),
+        Deposit(f"{tag}-fund-buyer", f"{tag}-buyer", 10**12),
+        Deposit(f"{tag}-fund-seller", f"{tag}-seller", 10**12),
+    ])
+
+
+def load_batch(tag: str, n: int, size: int) -> tuple:
+    """size - 1 deposits, one per new account (its collateral then says how often it applied),
+    and one fill between the two traders, alternating side so positions stay small."""
+    deposits = tuple(Deposit(f"{tag}-{n}-{k}", f"{tag}-acct-{n}-{k}", 1_000 + k) for k in range(size - 1))
+    buyer, seller = (f"{tag}-buyer", f"{tag}-seller") if n % 2 == 0 else (f"{tag}-seller", f"{tag}-buyer")
+    return deposits + (SettleTrade(f"{tag}-fill-{n}", MARKET, buyer, seller, MARK, 1 + n % 3),)
 
 
 def run_load(client, tag: str, batches_max: int, batch_size: int, stop: threading.Event | None = None,
              seconds_max: float = 60.0) -> LoadRecord:
     """Submit up to `batches_max` batches (bounded in count and time); record what was acknowledged."""
     record = LoadRecord()
+    record.tag = tag
+    setup_market(client, tag)
     deadline = time.monotonic() + seconds_max
     for n in range(batches_max):
         if (stop is not None and stop.is_set()) or time.monotonic() > deadline:
             break
-        commands = deposit_batch(tag, n, batch_size)
+        commands = load_batch(tag, n, batch_size)
         try:
             results, applied_index = client.submit(list(commands))
         except Exception as error:  # noqa: BLE001 - the load records what failed and goes on
             record.failures.append(repr(error))
+            record.ambiguous.append(commands)
             continue
         for command, result in zip(commands, results):
             record.acknowledged.append((command, result))
@@ -58,3 +79,18 @@ def assert_applied_exactly_once(client, record: LoadRecord, chunk: int = 500) ->
         if isinstance(command, Deposit) and first.code == ResultCode.OK:
             account = client.get_account(command.account)
             assert account.collateral == command.amount, (command, account)
+    # Batches that failed mid-crash may or may not have been applied: resolve them as a client
+    # would, by resubmitting with the same ids. Then every fill counts exactly once.
+    resolved = list(acknowledged)
+    for commands in record.ambiguous:
+        results, _ = client.submit(list(commands))
+        resolved += list(zip(commands, results))
+    # Every fill moved the buyer's position once: no acknowledged fill lost, none doubled.
+    expected = 0
+    for command, outcome in resolved:
+        if isinstance(command, SettleTrade) and outcome.code == ResultCode.OK:
+            expected += command.quantity if command.buyer == f"{record.tag}-buyer" else -command.quantity
+    assert any(isinstance(c, SettleTrade) and r.code == ResultCode.OK for c, r in acknowledged), "no fill was acknowledged"
+    buyer = client.get_account(f"{record.tag}-buyer")
+    held = {p.market: p.size for p in buyer.positions}.get(MARKET, 0)
+    assert held == expected, (held, expected)
