@@ -10,6 +10,8 @@ not exist; 2 usage error, request refused as a whole, or no node reachable.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from node.client import commands as build
 from node.client import render
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
-from node.client.sdk import LINEARIZABLE, LOCAL
+from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
 from node.ledger.commands import Command, MarketKind
 
@@ -146,15 +148,26 @@ def _status(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO)
 
 
 def _watch(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
+    """Stream events until Ctrl-C or SIGTERM. Runs the async SDK on this thread, with the signals
+    turned into a cancellation of the stream: no hand-off between threads for a signal to race."""
     kinds = [events_pb2.EventKind.Value(kind.upper()) for kind in args.kind]
-    events = client.watch_events(kinds)
-    try:
-        for event in events:
-            print(render.dumps(render.plain(event)) if args.json else render.event_text(event), file=out, flush=True)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        events.close()
+
+    async def stream() -> None:
+        async with SettlementClient(client.addresses, timeout_s=args.timeout) as watcher:
+            async for event in watcher.watch_events(kinds):
+                print(render.dumps(render.plain(event)) if args.json else render.event_text(event), file=out, flush=True)
+
+    async def until_interrupted() -> None:
+        task = asyncio.ensure_future(stream())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(until_interrupted())
     return EXIT_OK
 
 
