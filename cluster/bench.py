@@ -5,7 +5,9 @@
 Reports settled trades per second and Submit latency (p50, p99) at batch sizes 1, 100 and 1,000,
 for uniformly random counterparties (the worst case: no account repeats within an entry) and for a
 market-maker-heavy mix, and the time from kill -9 of the leader to the first successful write. Prints JSON and writes it
-to OUT/cluster-bench.json. Every load loop is bounded in time and count.
+to OUT/cluster-bench.json. Every load loop is bounded in time and count. The client processes
+build their serialized requests before the timed window and send raw bytes to the leader, so the
+load generator's own Python work does not compete with the nodes for the two cores.
 """
 
 from __future__ import annotations
@@ -17,60 +19,81 @@ import multiprocessing
 import os
 import platform
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 from cluster.local import LocalCluster
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade
-from node.ledger.results import ResultCode
+from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate
 
 MARKET = "BENCH-PERP"
 PRICE = 50_000_000_000
 ACCOUNTS = 2_000
-submits_per_client_max = 1_000_000  # a hard bound on every loop, on top of the time bound
 
 
 def _in_flight_for(batch: int) -> int:
     return {1: 64, 100: 8}.get(batch, 2)
 
 
-async def _client_load(addresses: list[str], batch: int, seconds: float, seed: int, makers: int) -> dict:
-    from node.client import SettlementClient
+def _requests(batch: int, count: int, seed: int, makers: int) -> list[bytes]:
+    """Serialized SubmitRequests with unique ids, built before the clock starts: the load
+    generator shares the cores with the nodes and must not be what is measured."""
+    from node.api.settlement.v1 import commands_pb2, settlement_pb2
 
     rng = random.Random(seed)
+    requests = []
+    for n in range(count):
+        commands = []
+        for k in range(batch):
+            buyer, seller = rng.sample(range(ACCOUNTS), 2)
+            if makers:  # one side is one of a few market makers, as on a real venue
+                maker, taker = rng.randrange(makers), rng.randrange(makers, ACCOUNTS)
+                buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
+            commands.append(commands_pb2.Command(
+                id=f"b{seed}-{n}-{k}",
+                settle_trade=commands_pb2.SettleTrade(market=MARKET, buyer=f"a{buyer}", seller=f"a{seller}", price=PRICE, quantity=1),
+            ))
+        requests.append(settlement_pb2.SubmitRequest(commands=commands).SerializeToString())
+    return requests
+
+
+async def _client_load(leader: str, requests: list[bytes], in_flight: int, seconds: float, start_at: float) -> dict:
+    import grpc
+
+    from node.api.settlement.v1 import settlement_pb2
+
     latencies: list[float] = []
     settled = 0
-    counter = 0
-    deadline = time.monotonic() + seconds
-    async with SettlementClient(addresses, timeout_s=10.0) as client:
+    pending = iter(requests)
+    async with grpc.aio.insecure_channel(leader, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        submit = channel.unary_unary("/settlement.v1.Settlement/Submit")  # raw bytes both ways
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        deadline = time.monotonic() + seconds
 
-        async def worker(worker_id: int) -> None:
-            nonlocal settled, counter
-            while time.monotonic() < deadline and counter < submits_per_client_max:
-                counter += 1
-                commands = []
-                for k in range(batch):
-                    buyer, seller = rng.sample(range(ACCOUNTS), 2)
-                    if makers:  # one side is one of a few market makers, as on a real venue
-                        maker, taker = rng.randrange(makers), rng.randrange(makers, ACCOUNTS)
-                        buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
-                    commands.append(SettleTrade(f"b{seed}-{worker_id}-{counter}-{k}", MARKET, f"a{buyer}", f"a{seller}", PRICE, 1))
+        async def worker() -> None:
+            nonlocal settled
+            for request in pending:  # bounded by the pre-built count and by the deadline
+                if time.monotonic() >= deadline:
+                    return
                 started = time.perf_counter()
                 try:
-                    reply = await client.submit(commands)
-                except Exception:  # noqa: BLE001 - a failed submit counts as no trades
+                    reply = settlement_pb2.SubmitResponse.FromString(await submit(request, timeout=30))
+                except grpc.aio.AioRpcError:
                     continue
                 latencies.append(time.perf_counter() - started)
-                settled += sum(1 for r in reply.results if r.code == ResultCode.OK)
+                settled += sum(1 for r in reply.results if r.code == 0)
 
-        await asyncio.gather(*(worker(w) for w in range(_in_flight_for(batch))))
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
     return {"settled": settled, "latencies": latencies}
 
 
-def _client_process(addresses, batch, seconds, seed, makers, queue) -> None:
-    queue.put(asyncio.run(_client_load(addresses, batch, seconds, seed, makers)))
+def _client_process(leader, batch, seconds, seed, makers, start_at, queue) -> None:
+    in_flight = _in_flight_for(batch)
+    # Enough requests for ~30K trades/s per client for the whole window, and never fewer than
+    # four per in-flight slot.
+    count = max(in_flight * 4, int(30_000 * seconds / batch) + in_flight)
+    requests = _requests(batch, count, seed, makers)
+    queue.put(asyncio.run(_client_load(leader, requests, in_flight, seconds, start_at)))
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -78,17 +101,19 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def measure_batch(addresses: list[str], batch: int, seconds: float, clients: int, makers: int) -> dict:
+def measure_batch(leader: str, batch: int, seconds: float, clients: int, makers: int, run: int) -> dict:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    processes = [context.Process(target=_client_process, args=(addresses, batch, seconds, 1000 * batch + i, makers, queue)) for i in range(clients)]
-    started = time.monotonic()
+    start_at = time.time() + 8 + batch / 200  # every client has built its requests by then
+    processes = [
+        context.Process(target=_client_process, args=(leader, batch, seconds, 100 * run + i, makers, start_at, queue))
+        for i in range(clients)
+    ]
     for p in processes:
         p.start()
-    outcomes = [queue.get(timeout=seconds + 120) for _ in processes]
+    outcomes = [queue.get(timeout=seconds + 300) for _ in processes]
     for p in processes:
         p.join(timeout=30)
-    elapsed = time.monotonic() - started
     latencies = [l for o in outcomes for l in o["latencies"]]
     settled = sum(o["settled"] for o in outcomes)
     return {
@@ -96,13 +121,24 @@ def measure_batch(addresses: list[str], batch: int, seconds: float, clients: int
         "makers": makers,
         "clients": clients,
         "in_flight_per_client": _in_flight_for(batch),
-        "seconds": round(elapsed, 2),
+        "seconds": seconds,
         "submits": len(latencies),
         "settled_trades": settled,
         "trades_per_second": round(settled / seconds),
         "latency_ms_p50": round(_percentile(latencies, 0.50) * 1000, 2),
         "latency_ms_p99": round(_percentile(latencies, 0.99) * 1000, 2),
     }
+
+
+def wait_for_followers(client, timeout_s: float = 120.0) -> None:
+    """Let every node finish applying the last run before the next starts: a follower still
+    catching up would steal CPU from the next measurement."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        indices = {s.applied_index for _, s in client.statuses() if not isinstance(s, Exception)}
+        if len(indices) == 1:
+            return
+        time.sleep(0.2)
 
 
 def measure_failover(cluster: LocalCluster, client) -> dict:
@@ -153,9 +189,11 @@ def main() -> None:
                     time.sleep(0.2)
             for start in range(0, ACCOUNTS, 1_000):
                 client.submit([Deposit(f"bench-dep-{i}", f"a{i}", 10**15) for i in range(start, min(start + 1_000, ACCOUNTS))])
+            leader = client.leader or cluster.grpc_addresses[0]
             for makers in [int(m) for m in args.makers.split(",")]:
                 for batch in [int(b) for b in args.batches.split(",")]:
-                    run = measure_batch(cluster.grpc_addresses, batch, args.seconds, args.clients, makers)
+                    wait_for_followers(client)
+                    run = measure_batch(leader, batch, args.seconds, args.clients, makers, len(report["runs"]))
                     report["runs"].append(run)
                     print(json.dumps(run), flush=True)
             report["failover"] = measure_failover(cluster, client)
