@@ -32,21 +32,14 @@ class SubmitReply(NamedTuple):
 
 def present(message: results_pb2.Result) -> SubmittedResult:
     result = result_from_proto(message)
-    if result.code == ResultCode.DUPLICATE:
-        return SubmittedResult(
-            id=result.id,
-            code=result.original_code,
-            message=result.message,
-            collateral=result.collateral,
-            counterparty_collateral=result.counterparty_collateral,
-            original_code=result.original_code,
-            duplicate=True,
-        )
+    duplicate = result.code == ResultCode.DUPLICATE
     return SubmittedResult(
         id=result.id,
-        code=result.code,
+        # A retried command answers DUPLICATE: show the outcome of its first application.
+        code=result.original_code if duplicate else result.code,
         message=result.message,
         collateral=result.collateral,
         counterparty_collateral=result.counterparty_collateral,
         original_code=result.original_code,
+        duplicate=duplicate,
     )
