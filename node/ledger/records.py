@@ -89,7 +89,9 @@ class Market:
 
 @dataclass(frozen=True, slots=True)
 class DedupRecord:
-    """The first outcome of a command id, returned to every retry of that id."""
+    """The first outcome of a command id, returned to every retry of that id. Stored packed, one
+    record per entry (keyed by its index) for every command id the entry applied: one record to
+    hash and write per entry instead of one per command."""
 
     code: int
     collateral: int
@@ -100,7 +102,6 @@ _ACCOUNT = struct.Struct(">BqB")
 _POSITION = struct.Struct(">Bqqqq")
 _MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq")
 _OPEN_INTEREST = struct.Struct(">Bq")
-_DEDUP = struct.Struct(">BHqq")
 _TOTAL_BYTES = 16
 
 
@@ -172,14 +173,36 @@ def decode_open_interest(b: bytes) -> int:
     return contracts
 
 
-def encode_dedup(d: DedupRecord) -> bytes:
-    return _DEDUP.pack(record_version, d.code, d.collateral, d.counterparty_collateral)
+_DEDUP_BATCH_HEADER = struct.Struct(">BI")
+_DEDUP_ITEM = struct.Struct(">BHqq")  # id length, code, collateral, counterparty collateral
 
 
-def decode_dedup(b: bytes) -> DedupRecord:
-    v, *fields = _DEDUP.unpack(b)
+def encode_dedup_batch(items: list[tuple[str, DedupRecord]]) -> bytes:
+    parts = [_DEDUP_BATCH_HEADER.pack(record_version, len(items))]
+    pack = _DEDUP_ITEM.pack
+    for command_id, d in items:
+        key = command_id.encode()
+        parts.append(pack(len(key), d.code, d.collateral, d.counterparty_collateral))
+        parts.append(key)
+    return b"".join(parts)
+
+
+def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
+    v, count = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
     assert v == record_version, v
-    return DedupRecord(*fields)
+    offset = _DEDUP_BATCH_HEADER.size
+    items = []
+    for _ in range(count):
+        length, code, collateral, counterparty = _DEDUP_ITEM.unpack_from(b, offset)
+        offset += _DEDUP_ITEM.size
+        items.append((b[offset:offset + length].decode(), DedupRecord(code, collateral, counterparty)))
+        offset += length
+    assert offset == len(b), (offset, len(b))
+    return items
+
+
+def dedup_batch_key(entry_index: int) -> str:
+    return f"{entry_index:020d}"  # zero-padded: LMDB keeps the batches in log order
 
 
 def encode_total(value: int) -> bytes:

@@ -37,7 +37,10 @@ class LedgerState:
         self.holders: dict[str, dict[str, None]] = {}
         self.markets: dict[str, Market] = {}
         self.open_interest: dict[str, int] = {}
-        self.dedup: dict[str, DedupRecord] = {}
+        self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
+        # entry key -> the packed dedup record of that entry (what is hashed and stored)
+        self.dedup_batches: dict[str, bytes] = {}
+        self._entry_dedup: list[tuple[str, DedupRecord]] = []
         self.meta: dict[str, int] = {key: 0 for key in META_KEYS}
         self.applied_index = 0
         self.state_hash = 0
@@ -69,6 +72,12 @@ class LedgerState:
     def finish_entry(self) -> None:
         """Encode every record written since the last call once, fold it into the state hash,
         and publish it in `touched`."""
+        if self._entry_dedup:
+            key = r.dedup_batch_key(self.applied_index)
+            assert key not in self.dedup_batches, key
+            self.dedup_batches[key] = r.encode_dedup_batch(self._entry_dedup)
+            self._entry_dedup = []
+            self._touch(r.TABLE_DEDUP, key, _as_stored, self.dedup_batches, key)
         h = self.state_hash
         hashes = self._record_hashes
         touched: dict[tuple[bytes, str], bytes | None] = {}
@@ -125,7 +134,7 @@ class LedgerState:
     def put_dedup(self, command_id: str, record: DedupRecord) -> None:
         assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
         self.dedup[command_id] = record
-        self._touch(r.TABLE_DEDUP, command_id, r.encode_dedup, self.dedup, command_id)
+        self._entry_dedup.append((command_id, record))  # packed into one record by finish_entry
 
     def put_meta(self, key: str, value: int) -> None:
         assert key in self.meta, key
@@ -161,10 +170,14 @@ class LedgerState:
             yield r.TABLE_MARKET, market_id, r.encode_market(market)
         for market_id, contracts in self.open_interest.items():
             yield r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts)
-        for command_id, record in self.dedup.items():
-            yield r.TABLE_DEDUP, command_id, r.encode_dedup(record)
+        for key, packed in self.dedup_batches.items():
+            yield r.TABLE_DEDUP, key, packed
         for key, value in self.meta.items():
             yield r.TABLE_META, key, r.encode_total(value)
+
+
+def _as_stored(packed: bytes) -> bytes:
+    return packed
 
 
 def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index: int) -> LedgerState:
@@ -181,7 +194,11 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
         elif table == r.TABLE_OPEN_INTEREST:
             state.put_open_interest(key, r.decode_open_interest(value))
         elif table == r.TABLE_DEDUP:
-            state.put_dedup(key, r.decode_dedup(value))
+            for command_id, record in r.decode_dedup_batch(value):
+                assert command_id not in state.dedup, command_id
+                state.dedup[command_id] = record
+            state.dedup_batches[key] = value
+            state._touch(r.TABLE_DEDUP, key, _as_stored, state.dedup_batches, key)
         elif table == r.TABLE_META:
             state.put_meta(key, r.decode_total(value))
         else:

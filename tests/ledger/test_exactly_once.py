@@ -2,6 +2,7 @@
 
 from node.ledger.commands import Deposit, SettleTrade, Withdraw
 from node.ledger.results import ResultCode
+from node.ledger.state import state_from_records
 
 from .driver import MARKET, LedgerDriver, listed_market_with_traders
 
@@ -53,3 +54,19 @@ def test_malformed_command_id_is_refused_and_not_remembered():
 
 def test_command_id_of_64_bytes_is_accepted():
     assert LedgerDriver().one(Deposit("a" * 64, "alice", 5)).code == ResultCode.OK
+
+
+def test_an_entry_keeps_its_dedup_results_in_one_record():
+    driver = listed_market_with_traders()
+    driver.run(*(Deposit(f"batch-{n}", "alice", 1) for n in range(50)))
+    dedup_records = [key for table, key in driver.state.touched if table == b"dedup"]
+    assert dedup_records == [f"{driver.index:020d}"]
+
+
+def test_dedup_survives_a_rebuild_from_stored_records():
+    driver = listed_market_with_traders()
+    driver.run(Deposit("keep-1", "alice", 5), Withdraw("keep-2", "alice", 10**15))
+    rebuilt = state_from_records(iter(sorted(driver.state.records())), driver.state.applied_index)
+    assert rebuilt.dedup == driver.state.dedup
+    assert rebuilt.dedup["keep-2"].code == ResultCode.INSUFFICIENT_COLLATERAL
+    assert rebuilt.state_hash == driver.state.state_hash
