@@ -20,6 +20,7 @@ import time
 
 from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
 from node.ledger import LedgerState, apply
+from node.runtime import tune_garbage_collector
 from node.ledger.commands import LogEntry, SettleTrade
 from node.ledger.results import ResultCode
 
@@ -50,6 +51,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--makers", type=int, default=0, help="accounts on one side of every fill (0: uniform)")
     args = parser.parse_args()
+    tune_garbage_collector()  # as settle-node runs
 
     state = LedgerState()
     opening = opening_entries(args.accounts)

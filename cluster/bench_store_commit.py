@@ -23,6 +23,7 @@ from pathlib import Path
 from cluster.bench_ledger import trade_entries
 from cluster.ledger_workload import opening_entries
 from node.ledger import LedgerState, apply
+from node.runtime import tune_garbage_collector
 from node.store import LedgerStore, environment, snapshot_summary
 
 
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--dir", type=Path, default=None, help="where to create the stores (default: a temp dir)")
     args = parser.parse_args()
+    tune_garbage_collector()  # as settle-node runs
     runs = []
     for metasync in (True, False):
         with tempfile.TemporaryDirectory(dir=args.dir) as directory:

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import signal
 import sys
 from pathlib import Path
 
 from node.config import ConfigError, load_config
+from node.runtime import freeze_long_lived_objects, tune_garbage_collector
 
 log = logging.getLogger("settle.node")
 
 grpc_stop_grace_s = 2.0
-# Applying an entry allocates many short-lived records and no reference cycles on its hot path;
-# with Python's default gen-0 threshold (700) the collector took ~10% of a loaded leader's time.
-gc_generation0_threshold = 50_000
 
 
 async def run_node(config_path: Path) -> int:
@@ -37,7 +34,7 @@ async def run_node(config_path: Path) -> int:
     except StoreCorruptError as error:
         log.critical("refusing to serve: the store in %s is damaged: %s", config.store_dir, error)
         return 3
-    gc.freeze()  # the loaded ledger is long-lived: keep it out of every future collection
+    freeze_long_lived_objects()
     server = await start_server(replica, config.grpc_address)
     log.info("node %s serving gRPC on %s, raft on %s", config.node_id, config.grpc_address, config.raft_address)
     stop = asyncio.Event()
@@ -60,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("pysyncobj").setLevel(logging.WARNING)
-    gc.set_threshold(gc_generation0_threshold, *gc.get_threshold()[1:])
+    tune_garbage_collector()
     try:
         sys.exit(asyncio.run(run_node(args.config)))
     except ConfigError as error:
