@@ -3,32 +3,34 @@
 from __future__ import annotations
 
 from .commands import MarketKind, SettleTrade
-from .fills import apply_fill, long_contracts
-from .limits import account_id_bytes_max, market_id_bytes_max, positions_per_account_max
+from .fills import apply_fill
+from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, market_id_bytes_max, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
 from .records import Account, AccountStatus, MarketStatus, Position
 from .results import Result, ResultCode
-from .state import META_FEES_COLLECTED, LedgerState
+from .state import INSURANCE_FUND, META_FEES_COLLECTED, LedgerState
 from .validation import is_client_account_id, is_int64, is_positive_int64, is_valid_id
+
+# This is the hottest path of the node (every fill, on every replica): it fetches each record
+# once and compares against the int64 bounds inline rather than through the validation helpers.
 
 
 def _side_problem(
-    state: LedgerState, account_id: str, market_id: str, old: Position | None,
+    state: LedgerState, account_id: str, account: Account, market_id: str, old: Position | None,
     new: Position, realized: int, fee: int,
 ) -> tuple[ResultCode, str] | None:
     """Why this side may not take the fill, or None. Valued at the mark, after fees."""
-    if not (is_int64(new.size) and is_int64(new.cost_basis) and is_int64(new.realized_pnl)):
+    if not (INT64_MIN <= new.size <= INT64_MAX and INT64_MIN <= new.cost_basis <= INT64_MAX
+            and INT64_MIN <= new.realized_pnl <= INT64_MAX):
         return ResultCode.INVALID_QUANTITY, f"{account_id}: position would exceed int64"
-    account = state.accounts[account_id]
     collateral = account.collateral + realized - fee
-    if not is_int64(collateral):
+    if collateral > INT64_MAX:
         return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: collateral out of range"
     if collateral < 0:
         return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: collateral would go negative"
-    old_size = old.size if old else 0
-    if only_reduces_risk(old_size, new.size):
+    if only_reduces_risk(old.size if old else 0, new.size):
         return None
-    if old is None and len(state.positions.get(account_id, {})) >= positions_per_account_max:
+    if old is None and len(state.positions.get(account_id, ())) >= positions_per_account_max:
         return ResultCode.LIMIT_EXCEEDED, f"{account_id}: at most {positions_per_account_max} positions"
     pnl, _, initial, _ = account_valuation(state, account_id, collateral, {market_id: new})
     if collateral + pnl < initial:
@@ -37,29 +39,35 @@ def _side_problem(
 
 
 def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
-    if not is_valid_id(cmd.market, market_id_bytes_max):
-        return Result(cmd.id, ResultCode.INVALID_MARKET, "market id must be 1-32 bytes of [A-Za-z0-9._:-]")
-    market = state.markets.get(cmd.market)
+    # Ids of existing markets and accounts were validated when they were created, so the charset
+    # check runs only for ids the ledger does not know (to tell INVALID_* from UNKNOWN_*).
+    market = state.markets.get(cmd.market) if type(cmd.market) is str else None
     if market is None:
+        if not is_valid_id(cmd.market, market_id_bytes_max):
+            return Result(cmd.id, ResultCode.INVALID_MARKET, "market id must be 1-32 bytes of [A-Za-z0-9._:-]")
         return Result(cmd.id, ResultCode.UNKNOWN_MARKET, f"no market {cmd.market}")
-    for account_id in (cmd.buyer, cmd.seller):
-        if not is_client_account_id(account_id, account_id_bytes_max):
+    buyer_id, seller_id = cmd.buyer, cmd.seller
+    accounts = state.accounts
+    buyer = accounts.get(buyer_id) if type(buyer_id) is str else None
+    seller = accounts.get(seller_id) if type(seller_id) is str else None
+    for account_id, account in ((buyer_id, buyer), (seller_id, seller)):
+        if account_id == INSURANCE_FUND or (account is None and not is_client_account_id(account_id, account_id_bytes_max)):
             return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account ids must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
-    if cmd.buyer == cmd.seller:
+    if buyer_id == seller_id:
         return Result(cmd.id, ResultCode.SELF_TRADE, "buyer and seller are the same account")
-    for account_id in (cmd.buyer, cmd.seller):
-        account = state.accounts.get(account_id)
+    for account_id, account in ((buyer_id, buyer), (seller_id, seller)):
         if account is None:
             return Result(cmd.id, ResultCode.UNKNOWN_ACCOUNT, f"no account {account_id}")
         if account.status != AccountStatus.ACTIVE:
             return Result(cmd.id, ResultCode.ACCOUNT_NOT_ACTIVE, f"{account_id} is {account.status.name}")
-    if not is_positive_int64(cmd.price) or cmd.price % market.tick_size:
+    price, quantity, buyer_fee, seller_fee = cmd.price, cmd.quantity, cmd.buyer_fee, cmd.seller_fee
+    if not is_positive_int64(price) or price % market.tick_size:
         return Result(cmd.id, ResultCode.INVALID_PRICE, f"price must be a positive multiple of {market.tick_size}")
-    if not is_positive_int64(cmd.quantity) or cmd.quantity % market.lot_size:
+    if not is_positive_int64(quantity) or quantity % market.lot_size:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, f"quantity must be a positive multiple of {market.lot_size}")
-    if not (is_int64(cmd.buyer_fee) and is_int64(cmd.seller_fee)) or min(cmd.buyer_fee, cmd.seller_fee) < 0:
+    if not (is_int64(buyer_fee) and is_int64(seller_fee)) or buyer_fee < 0 or seller_fee < 0:
         return Result(cmd.id, ResultCode.INVALID_FEE, "fees must be non-negative int64")
-    if not is_int64(cmd.price * cmd.quantity):
+    if price * quantity > INT64_MAX:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, "notional exceeds int64")
     if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
         return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
@@ -68,40 +76,41 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     if market.mark_price == 0:
         return Result(cmd.id, ResultCode.NO_MARK_PRICE, "no mark price yet")
 
-    old_buy = state.position(cmd.buyer, cmd.market)
-    old_sell = state.position(cmd.seller, cmd.market)
-    new_buy, realized_buy = apply_fill(old_buy, cmd.quantity, cmd.price)
-    new_sell, realized_sell = apply_fill(old_sell, -cmd.quantity, cmd.price)
+    market_id = cmd.market
+    positions = state.positions
+    held = positions.get(buyer_id)
+    old_buy = held.get(market_id) if held else None
+    held = positions.get(seller_id)
+    old_sell = held.get(market_id) if held else None
+    new_buy, realized_buy = apply_fill(old_buy, quantity, price)
+    new_sell, realized_sell = apply_fill(old_sell, -quantity, price)
 
-    open_interest = state.open_interest[cmd.market]
-    open_interest_after = (
-        open_interest
-        + long_contracts(new_buy.size) - long_contracts(old_buy.size if old_buy else 0)
-        + long_contracts(new_sell.size) - long_contracts(old_sell.size if old_sell else 0)
-    )
+    # Open interest counts the long side: each side's change in contracts held long.
+    open_interest = state.open_interest[market_id]
+    open_interest_after = open_interest
+    for old, new in ((old_buy, new_buy), (old_sell, new_sell)):
+        old_size = old.size if old else 0
+        open_interest_after += (new.size if new.size > 0 else 0) - (old_size if old_size > 0 else 0)
     if open_interest_after > open_interest and open_interest_after > market.open_interest_cap:
         return Result(cmd.id, ResultCode.OPEN_INTEREST_CAP, f"open interest would reach {open_interest_after}, cap {market.open_interest_cap}")
-    for account_id, old, new, realized, fee in (
-        (cmd.buyer, old_buy, new_buy, realized_buy, cmd.buyer_fee),
-        (cmd.seller, old_sell, new_sell, realized_sell, cmd.seller_fee),
-    ):
-        problem = _side_problem(state, account_id, cmd.market, old, new, realized, fee)
-        if problem:
-            return Result(cmd.id, problem[0], problem[1])
+    problem = (
+        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee)
+        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee)
+    )
+    if problem:
+        return Result(cmd.id, problem[0], problem[1])
 
     # Every check passed: from here on nothing can fail, so both sides are written or neither.
-    buyer = state.accounts[cmd.buyer]
-    seller = state.accounts[cmd.seller]
-    buyer_collateral = buyer.collateral + realized_buy - cmd.buyer_fee
-    seller_collateral = seller.collateral + realized_sell - cmd.seller_fee
-    state.put_position(cmd.buyer, cmd.market, new_buy)
-    state.put_position(cmd.seller, cmd.market, new_sell)
+    buyer_collateral = buyer.collateral + realized_buy - buyer_fee
+    seller_collateral = seller.collateral + realized_sell - seller_fee
+    state.put_position(buyer_id, market_id, new_buy)
+    state.put_position(seller_id, market_id, new_sell)
     if buyer_collateral != buyer.collateral:
-        state.put_account(cmd.buyer, Account(buyer_collateral, buyer.status))
+        state.put_account(buyer_id, Account(buyer_collateral, buyer.status))
     if seller_collateral != seller.collateral:
-        state.put_account(cmd.seller, Account(seller_collateral, seller.status))
+        state.put_account(seller_id, Account(seller_collateral, seller.status))
     if open_interest_after != open_interest:
-        state.put_open_interest(cmd.market, open_interest_after)
-    if cmd.buyer_fee or cmd.seller_fee:
-        state.add_meta(META_FEES_COLLECTED, cmd.buyer_fee + cmd.seller_fee)
+        state.put_open_interest(market_id, open_interest_after)
+    if buyer_fee or seller_fee:
+        state.add_meta(META_FEES_COLLECTED, buyer_fee + seller_fee)
     return Result(cmd.id, ResultCode.OK, collateral=buyer_collateral, counterparty_collateral=seller_collateral)
