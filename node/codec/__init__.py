@@ -7,7 +7,7 @@ Everything the ledger can judge itself (positive amounts, id charset, tick multi
 through untouched, so the ledger answers it per command with its own result code.
 """
 
-from node.codec.batch import Batch, SignedBatch, commands_from_proto, signed_batch_from_proto, submit_request_from_proto
+from node.codec.batch import Batch, SignedBatch, batch_from_request, commands_from_proto, signed_batch_from_proto, submit_request_from_proto
 from node.codec.commands import ONEOF_TO_TYPE, command_from_proto, command_to_proto
 from node.codec.errors import CodecError
 from node.codec.log import LOG_ENTRY_VERSION, DecodedEntry, decode_log_entry, log_entry_from_bytes, log_entry_to_bytes
@@ -15,6 +15,7 @@ from node.codec.results import result_from_proto, result_to_proto
 
 __all__ = [
     "Batch",
+    "batch_from_request",
     "DecodedEntry",
     "CodecError",
     "LOG_ENTRY_VERSION",

@@ -31,10 +31,16 @@ UNSIGNED = SignedBatch()
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """One Submit call's commands and its submitter's signature; several share one Raft entry."""
+    """One Submit call's commands and its submitter's signature; several share one Raft entry.
+
+    `wire` optionally holds the request's own Command messages, already decoded into `commands`
+    (so known to be valid) and stripped of unknown fields: the leader logs them as they are
+    instead of re-encoding `commands`, which gives the same bytes for less work.
+    """
 
     commands: tuple[Command, ...]
     signed: SignedBatch = UNSIGNED
+    wire: tuple[commands_pb2.Command, ...] = ()
 
 
 def commands_from_proto(messages: Sequence[commands_pb2.Command]) -> tuple[Command, ...]:
@@ -66,3 +72,12 @@ def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.Subm
 def submit_request_from_proto(request: settlement_pb2.SubmitRequest) -> tuple[tuple[Command, ...], SignedBatch]:
     """Everything Submit logs: the decoded commands and the signature over them."""
     return commands_from_proto(request.commands), signed_batch_from_proto(request)
+
+
+def batch_from_request(request: settlement_pb2.SubmitRequest) -> Batch:
+    """The batch to log for a Submit call, keeping the validated wire messages (see Batch).
+    Unknown fields (from a newer client) are dropped first: the log must hold exactly what every
+    replica of this version applies, or a later version replaying it could read more into it."""
+    commands, signed = submit_request_from_proto(request)
+    request.DiscardUnknownFields()
+    return Batch(commands, signed, tuple(request.commands))

@@ -41,7 +41,7 @@ def log_entry_to_bytes(timestamp_ms: int, batches: Sequence[Batch]) -> bytes:
         timestamp_ms=timestamp_ms,
         batches=[
             log_pb2.SubmittedBatch(
-                commands=[command_to_proto(command) for command in batch.commands],
+                commands=batch.wire or [command_to_proto(command) for command in batch.commands],
                 key_id=batch.signed.key_id,
                 sequence=batch.signed.sequence,
                 signature=batch.signed.signature,

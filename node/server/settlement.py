@@ -13,13 +13,13 @@ from typing import TypeVar
 import grpc
 
 from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
-from node.codec.batch import submit_request_from_proto
+from node.codec.batch import batch_from_request
 from node.codec.errors import CodecError
 from node.codec.results import result_to_proto
 from node.ledger.limits import account_id_bytes_max, market_id_bytes_max
 from node.ledger.state import LedgerState
 from node.ledger.validation import is_valid_id
-from node.replica.port import AmbiguousOutcome, Batch, ReplicaPort, Unavailable
+from node.replica.port import AmbiguousOutcome, ReplicaPort, Unavailable
 from node.server.coalescer import SubmitCoalescer
 from node.server.errors import Refused, answer, refusal, require_serving
 from node.server.events import event_to_proto, kinds_filter
@@ -56,9 +56,9 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
     async def _submit(self, request: settlement_pb2.SubmitRequest) -> settlement_pb2.SubmitResponse:
         # Decoding first: a malformed request is malformed on every node, so the answer does not
         # depend on this node's role and the client does not retry it elsewhere.
-        commands, signed = submit_request_from_proto(request)
+        batch = batch_from_request(request)
         require_serving(self._replica)
-        results, applied_index = await self._coalescer.submit(Batch(commands, signed))
+        results, applied_index = await self._coalescer.submit(batch)
         return settlement_pb2.SubmitResponse(
             results=[result_to_proto(result) for result in results],
             applied_index=applied_index,
