@@ -20,10 +20,11 @@ from node.runtime import freeze_long_lived_objects, tune_garbage_collector
 log = logging.getLogger("settle.node")
 
 grpc_stop_grace_s = 2.0
+refused_exit_code = 3  # the node's own data cannot be trusted: it refuses to start
 
 
 async def run_node(config_path: Path) -> int:
-    from node.replica.replica import Replica
+    from node.replica.replica import JournalBehindStore, Replica
     from node.server import start_server
     from node.store.errors import StoreCorruptError
 
@@ -33,7 +34,10 @@ async def run_node(config_path: Path) -> int:
         replica = Replica(config, loop)  # on the main thread: pysyncobj's tick thread needs it
     except StoreCorruptError as error:
         log.critical("refusing to serve: the store in %s is damaged: %s", config.store_dir, error)
-        return 3
+        return refused_exit_code
+    except JournalBehindStore as error:
+        log.critical("refusing to serve: %s", error)
+        return refused_exit_code
     freeze_long_lived_objects()
     server = await start_server(replica, config.grpc_address)
     log.info("node %s serving gRPC on %s, raft on %s", config.node_id, config.grpc_address, config.raft_address)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pysyncobj import FAIL_REASON
+from pysyncobj.journal import FileJournal
 
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import NodeConfig
@@ -48,6 +50,11 @@ fatal_exit_code = 70  # EX_SOFTWARE: the node stopped itself on a broken invaria
 _AMBIGUOUS = {FAIL_REASON.DISCARDED, FAIL_REASON.LEADER_CHANGED, FAIL_REASON.UNKNOWN_OUTCOME}
 
 
+class JournalBehindStore(Exception):
+    """The Raft journal lost entries the ledger had already applied (storage that did not keep a
+    sync). The node would skip every new entry up to its stored index: it must not start."""
+
+
 def _stop_loudly(what: str) -> None:
     log.critical("STOPPING NODE: %s", what, exc_info=True)
     logging.shutdown()
@@ -73,8 +80,24 @@ class Replica:
         self._grpc_by_raft[config.raft_address] = config.grpc_address
         self._id_by_raft = {p.raft_address: p.node_id for p in config.peers}
         self._id_by_raft[config.raft_address] = config.node_id
+        self._check_journal_covers_store()
         # Constructed last, on the main thread: from here on the tick thread may call apply.
         self.raft = LedgerRaft(config, self._apply_logged, self._write_snapshot, self._read_snapshot, self._ready.set)
+
+    def _check_journal_covers_store(self) -> None:
+        """A node applies only entries of its own log, so its journal (or, after a compaction,
+        the dump) always reaches the store's applied index, unless a sync was lost."""
+        journal_file = self._config.journal_file
+        if not journal_file.exists() or self.state.applied_index == 0:
+            return
+        journal_end = read_journal_end(journal_file)
+        dump_end = snapshot.read_header(self._config.dump_file)[0].last_entry[1] if self._config.dump_file.exists() else 0
+        if max(journal_end, dump_end) < self.state.applied_index:
+            raise JournalBehindStore(
+                f"the Raft journal ends at index {max(journal_end, dump_end)} but the ledger applied "
+                f"{self.state.applied_index}: acknowledged entries were lost from this node's log. "
+                "Restore this node from its peers (stop it, empty its data directory, start it)."
+            )
 
     # -- the apply path (tick thread) --------------------------------------------------------
 
@@ -251,6 +274,19 @@ class Replica:
             time.sleep(0.01)
         with self._lock:
             self.store.close()
+
+
+def read_journal_end(journal_file: Path) -> int:
+    """The last Raft index in a journal file, read with pysyncobj's own reader, on a copy (the
+    reader maps the file writable)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "journal"
+        shutil.copyfile(journal_file, copy)
+        journal = FileJournal(str(copy))
+        try:
+            return journal[len(journal) - 1][1] if len(journal) else 0
+        finally:
+            journal._destroy()
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
