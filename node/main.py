@@ -29,6 +29,12 @@ async def run_node(config_path: Path) -> int:
     from node.store.errors import StoreCorruptError
 
     config = load_config(config_path)
+    if config.test_power_cut_shadow or config.test_unsafe_skip_journal_sync:
+        log.warning(
+            "TEST-ONLY SETTINGS ARE ON (test_power_cut_shadow=%s, test_unsafe_skip_journal_sync=%s): "
+            "this node is a test fixture, not fit for real settlement",
+            config.test_power_cut_shadow, config.test_unsafe_skip_journal_sync,
+        )
     loop = asyncio.get_running_loop()
     try:
         replica = Replica(config, loop)  # on the main thread: pysyncobj's tick thread needs it
