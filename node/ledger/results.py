@@ -34,6 +34,8 @@ class ResultCode(enum.IntEnum):
     NO_SIGNER_SET = 24  # no signer set is installed: no quorum can be reached
     INVALID_CHECKPOINT_VOTE = 25
     LIMIT_EXCEEDED = 26  # a named limit (markets, positions per account) would be exceeded
+    PRICE_OUTSIDE_BAND = 27  # fat-finger: trade price further from the mark than trade_band_bps
+    REDUCE_ONLY = 28  # the market is reduce-only and the fill would add risk to a side
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .commands import MarketKind, SettleTrade
 from .fills import apply_fill
-from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, market_id_bytes_max, positions_per_account_max
+from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, bps_denominator, market_id_bytes_max, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
 from .records import Account, AccountStatus, MarketStatus, Position
 from .results import Result, ResultCode
@@ -71,10 +71,14 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, "notional exceeds int64")
     if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
         return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
-    if market.status != MarketStatus.ACTIVE:
+    if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
         return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}")
-    if market.mark_price == 0:
+    mark = market.mark_price
+    if mark == 0:
         return Result(cmd.id, ResultCode.NO_MARK_PRICE, "no mark price yet")
+    # Fat-finger guard: a fill far from the mark is an error somewhere upstream, never a price.
+    if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
+        return Result(cmd.id, ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}")
 
     market_id = cmd.market
     positions = state.positions
@@ -84,6 +88,11 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     old_sell = held.get(market_id) if held else None
     new_buy, realized_buy = apply_fill(old_buy, quantity, price)
     new_sell, realized_sell = apply_fill(old_sell, -quantity, price)
+
+    if market.status == MarketStatus.REDUCE_ONLY:
+        for account_id, old, new in ((buyer_id, old_buy, new_buy), (seller_id, old_sell, new_sell)):
+            if not only_reduces_risk(old.size if old else 0, new.size):
+                return Result(cmd.id, ResultCode.REDUCE_ONLY, f"market is reduce-only and the fill adds to {account_id}'s position")
 
     # Open interest counts the long side: each side's change in contracts held long.
     open_interest = state.open_interest[market_id]

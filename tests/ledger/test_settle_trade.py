@@ -195,7 +195,8 @@ def test_trade_that_would_drive_collateral_negative_is_refused():
     driver = listed_market_with_traders(collateral=10_000_000)
     driver.deposit("thin", 600_000)
     driver.trade("thin", "bob", 50_000, 100)
-    # Closing all 100 at 43,000 would realize -700,000 against 600,000 of collateral.
+    driver.price(47_000)  # equity 300,000 above maintenance 235,000: not liquidated
+    # Closing all 100 at 43,000 (within the 10% band) would realize -700,000 against 600,000.
     assert_refused_without_change(driver, ResultCode.INSUFFICIENT_MARGIN, "bob", "thin", 43_000, 100)
 
 
@@ -229,3 +230,37 @@ def test_trades_in_one_batch_apply_in_order():
     )
     assert [r.code for r in results] == [ResultCode.OK, ResultCode.OK, ResultCode.SELF_TRADE]
     assert driver.size("alice") == 0
+
+
+def test_fill_further_from_the_mark_than_the_trade_band_is_refused():
+    driver = listed_market_with_traders(mark=50_000)  # trade band 1,000 bps: 45,000..55,000
+    assert_refused_without_change(driver, ResultCode.PRICE_OUTSIDE_BAND, "alice", "bob", 55_001, 1)
+    assert_refused_without_change(driver, ResultCode.PRICE_OUTSIDE_BAND, "alice", "bob", 44_999, 1)
+
+
+def test_fill_at_the_edge_of_the_trade_band_is_accepted():
+    driver = listed_market_with_traders(mark=50_000)
+    assert driver.trade("alice", "bob", 55_000, 1).code == ResultCode.OK
+    assert driver.trade("alice", "bob", 45_000, 1).code == ResultCode.OK
+
+
+def _reduce_only(driver: LedgerDriver) -> None:
+    market = driver.state.markets[MARKET]
+    driver.state.put_market(MARKET, replace(market, status=MarketStatus.REDUCE_ONLY))
+
+
+def test_reduce_only_market_accepts_a_fill_that_reduces_both_sides():
+    driver = listed_market_with_traders()
+    driver.trade("alice", "bob", 50_000, 10)
+    _reduce_only(driver)
+    assert driver.trade("bob", "alice", 50_000, 4).code == ResultCode.OK
+    assert (driver.size("alice"), driver.size("bob")) == (6, -6)
+
+
+def test_reduce_only_market_refuses_a_fill_that_adds_to_either_side():
+    driver = listed_market_with_traders()
+    driver.deposit("carol", 10_000_000)
+    driver.trade("alice", "bob", 50_000, 10)
+    _reduce_only(driver)
+    assert_refused_without_change(driver, ResultCode.REDUCE_ONLY, "carol", "alice", 50_000, 4)  # carol opens
+    assert_refused_without_change(driver, ResultCode.REDUCE_ONLY, "alice", "bob", 50_000, 1)  # both add

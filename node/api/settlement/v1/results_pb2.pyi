@@ -34,6 +34,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NO_SIGNER_SET: _ClassVar[ResultCode]
     INVALID_CHECKPOINT_VOTE: _ClassVar[ResultCode]
     LIMIT_EXCEEDED: _ClassVar[ResultCode]
+    PRICE_OUTSIDE_BAND: _ClassVar[ResultCode]
+    REDUCE_ONLY: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -61,6 +63,8 @@ INVALID_ACTION: ResultCode
 NO_SIGNER_SET: ResultCode
 INVALID_CHECKPOINT_VOTE: ResultCode
 LIMIT_EXCEEDED: ResultCode
+PRICE_OUTSIDE_BAND: ResultCode
+REDUCE_ONLY: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")
