@@ -14,15 +14,15 @@ from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, Pr
 MARKETS = ("BTC-PERP", "ETH-PERP")
 START_PRICES = {"BTC-PERP": 50_000_000_000, "ETH-PERP": 3_000_000_000}  # quote minor units per contract
 START_TIME_MS = 1_700_000_000_000
-ENTRY_SPACING_MS = 10
+ENTRY_SPACING_MS = 250
 
 
 def listing(market: str) -> CreateMarket:
     return CreateMarket(
         id=f"list-{market}", market=market, kind=MarketKind.PERPETUAL, tick_size=1_000, lot_size=1,
         initial_margin_bps=1_000, maintenance_margin_bps=500, liquidation_fee_bps=100,
-        open_interest_cap=10**9, trade_band_bps=1_000, band_bps=2_000, band_window_ms=60_000,
-        cooldown_ms=60_000,
+        open_interest_cap=10**9, trade_band_bps=1_000, band_bps=2_500, band_window_ms=10_000,
+        cooldown_ms=5_000,
     )
 
 

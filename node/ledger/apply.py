@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .breakers import run_due_timers
 from .checkpoints import checkpoint_vote
 from .collateral import deposit, withdraw
 from .commands import (
@@ -79,6 +80,8 @@ def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
     # Ledger time never runs backwards, whatever a (new) leader's clock says.
     state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
     events: list[Event] = []
+    if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
+        run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
     results = tuple(apply_command(state, cmd, events) for cmd in entry.commands)
     state.applied_index = entry.index
     state.finish_entry()

@@ -16,4 +16,19 @@ class Liquidation:
     uncovered: int  # loss that neither the account nor the fund could pay (account BANKRUPT)
 
 
-Event = Liquidation
+@dataclass(frozen=True, slots=True)
+class BreakerTripped:
+    market: str
+    price: int  # the mark that tripped it
+    reference: int  # the window's low or high it moved away from
+    until_ms: int  # ledger time the HALTED cooldown ends
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStatusChanged:
+    market: str
+    status: int  # records.MarketStatus
+    reason: int  # records.StatusReason
+
+
+Event = Liquidation | BreakerTripped | MarketStatusChanged

@@ -16,7 +16,7 @@ from .events import Event, Liquidation
 from .fills import apply_fill, long_contracts
 from .margin import below_maintenance, ceil_div
 from .limits import bps_denominator
-from .records import Account, AccountStatus
+from .records import Account, AccountStatus, MarketStatus
 from .state import INSURANCE_FUND, LedgerState
 
 
@@ -27,8 +27,17 @@ def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list
             continue
         if state.accounts[account_id].status != AccountStatus.ACTIVE:
             continue
+        if holds_halted_market(state, account_id):
+            continue  # valued at a price that tripped a breaker: wait for the halt to end
         if below_maintenance(state, account_id):
             liquidate_account(state, account_id, events)
+
+
+def holds_halted_market(state: LedgerState, account_id: str) -> bool:
+    markets = state.markets
+    return any(
+        p.size and markets[m].status == MarketStatus.HALTED for m, p in state.positions.get(account_id, {}).items()
+    )
 
 
 def _close_into_fund(state: LedgerState, account_id: str, market_id: str) -> tuple[int, int, int]:
@@ -56,6 +65,21 @@ def _close_into_fund(state: LedgerState, account_id: str, market_id: str) -> tup
     return size, mark, realized
 
 
+def settle_account_loss(state: LedgerState, account_id: str, collateral: int) -> tuple[int, int]:
+    """Write the account's collateral after its positions closed; a negative balance is paid by
+    the insurance fund as far as the fund has money, and what is left makes the account
+    BANKRUPT. Returns (fund paid, uncovered)."""
+    fund_paid = 0
+    if collateral < 0:
+        fund = state.accounts[INSURANCE_FUND]
+        fund_paid = min(-collateral, max(fund.collateral, 0))
+        collateral += fund_paid
+        state.put_account(INSURANCE_FUND, Account(fund.collateral - fund_paid, fund.status))
+    uncovered = -collateral if collateral < 0 else 0
+    state.put_account(account_id, Account(collateral, AccountStatus.BANKRUPT if uncovered else AccountStatus.ACTIVE))
+    return fund_paid, uncovered
+
+
 def liquidate_account(state: LedgerState, account_id: str, events: list[Event]) -> None:
     collateral = state.accounts[account_id].collateral
     closed: list[tuple[str, int, int, int]] = []
@@ -74,16 +98,8 @@ def liquidate_account(state: LedgerState, account_id: str, events: list[Event]) 
         collateral -= paid
         fund += paid
         fees_paid.append(paid)
-    fund_paid = 0
-    if collateral < 0:
-        fund_paid = min(-collateral, max(fund, 0))
-        collateral += fund_paid
-        fund -= fund_paid
-    uncovered = -collateral if collateral < 0 else 0
-    status = AccountStatus.BANKRUPT if uncovered else AccountStatus.ACTIVE
-    state.put_account(account_id, Account(collateral, status))
-    fund_account = state.accounts[INSURANCE_FUND]
-    state.put_account(INSURANCE_FUND, Account(fund, fund_account.status))
+    state.put_account(INSURANCE_FUND, Account(fund, state.accounts[INSURANCE_FUND].status))
+    fund_paid, uncovered = settle_account_loss(state, account_id, collateral)
     for i, (market_id, size, mark, _) in enumerate(closed):
         last = i == len(closed) - 1
         events.append(

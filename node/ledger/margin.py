@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .limits import bps_denominator
-from .records import Position
+from .records import MarketStatus, Position
 from .state import LedgerState
 
 
@@ -27,6 +27,7 @@ def account_valuation(
     overrides: dict[str, Position] | None = None,
 ) -> tuple[int, int, int, int]:
     """(unrealized pnl, unrealized loss only (<= 0), initial margin, maintenance margin).
+    Profit in a HALTED market counts for nothing: its mark tripped a breaker.
 
     `overrides` replaces some of the account's positions by hypothetical ones, so a trade can be
     checked before anything is written. Positions are valued at their market's mark. Integer
@@ -46,6 +47,8 @@ def account_valuation(
         mark = market.mark_price
         assert mark > 0, (account_id, market_id)  # trading needs a mark, so positions have one
         position_pnl = size * mark - position.cost_basis
+        if position_pnl > 0 and market.status == MarketStatus.HALTED:
+            position_pnl = 0  # a profit at a price that tripped a breaker is not margin (Mango 2022)
         pnl += position_pnl
         if position_pnl < 0:
             loss += position_pnl

@@ -1,13 +1,12 @@
 """PriceUpdate: a new mark for a market, and the liquidation sweep it triggers.
 
 One source per market for now; several sources with a median, staleness and volatility verdicts
-arrive with the guards.
+are still to come. Every new mark passes the price-band breaker (breakers.py) first.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
+from .breakers import record_mark
 from .commands import PriceUpdate
 from .events import Event
 from .limits import market_id_bytes_max, source_id_bytes_max
@@ -34,6 +33,7 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event]) -> R
         return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} not after {market.mark_time_ms}")
     if market.status == MarketStatus.SETTLED:
         return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, "market is settled")
-    state.put_market(cmd.market, replace(market, mark_price=cmd.price, mark_time_ms=cmd.source_time_ms))
-    liquidate_below_maintenance(state, cmd.market, events)
+    market = record_mark(state, cmd.market, cmd.price, cmd.source_time_ms, events)
+    if market.status != MarketStatus.HALTED:  # nobody is liquidated at a price that tripped a breaker
+        liquidate_below_maintenance(state, cmd.market, events)
     return Result(cmd.id, ResultCode.OK)

@@ -43,6 +43,15 @@ class MarketStatus(enum.IntEnum):
     SETTLED = 4
 
 
+class StatusReason(enum.IntEnum):
+    """Why a market is in its current status (kept with the time it got there)."""
+
+    NONE = 0
+    PRICE_BAND = 1  # the price-band breaker tripped: HALTED for the cooldown
+    BREAKER_GRACE = 2  # after a breaker's cooldown: REDUCE_ONLY for another cooldown
+    EXPIRED = 3  # a future settled at the mark at expiry
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     collateral: int
@@ -85,6 +94,13 @@ class Market:
     status_since_ms: int = 0
     mark_price: int = 0  # 0: no mark yet
     mark_time_ms: int = 0  # source time of the mark
+    status_reason: StatusReason = StatusReason.NONE
+    breaker_tripped_at_ms: int = 0  # ledger time of the last trip
+    status_until_ms: int = 0  # ledger time a breaker's HALTED or grace REDUCE_ONLY ends; 0: none
+    # The price-band window: lowest and highest mark seen since band_window_start_ms.
+    band_window_start_ms: int = 0
+    band_window_low: int = 0
+    band_window_high: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +116,7 @@ class DedupRecord:
 
 _ACCOUNT = struct.Struct(">BqB")
 _POSITION = struct.Struct(">Bqqqq")
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq")
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 5)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -146,11 +162,19 @@ def encode_market(m: Market) -> bytes:
         m.status_since_ms,
         m.mark_price,
         m.mark_time_ms,
+        m.status_reason,
+        m.breaker_tripped_at_ms,
+        m.status_until_ms,
+        m.band_window_start_ms,
+        m.band_window_low,
+        m.band_window_high,
     )
 
 
 def decode_market(b: bytes) -> Market:
-    v, kind, *ints, option_type, status, status_since_ms, mark_price, mark_time_ms = _MARKET.unpack(b)
+    fields = _MARKET.unpack(b)
+    v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
+    status_since_ms, mark_price, mark_time_ms, reason, *guard = fields[16:]
     assert v == record_version, v
     return Market(
         MarketKind(kind),
@@ -160,6 +184,8 @@ def decode_market(b: bytes) -> Market:
         status_since_ms,
         mark_price,
         mark_time_ms,
+        StatusReason(reason),
+        *guard,
     )
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from . import records as r
-from .records import Account, AccountStatus, DedupRecord, Market, Position
+from .commands import MarketKind
+from .records import Account, AccountStatus, DedupRecord, Market, MarketStatus, Position
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
@@ -36,6 +37,10 @@ class LedgerState:
         # market -> accounts with a non-zero position there (the liquidation sweep's index)
         self.holders: dict[str, dict[str, None]] = {}
         self.markets: dict[str, Market] = {}
+        # Derived, never hashed: markets with a pending guard deadline (a breaker's cooldown or
+        # grace, a future's expiry) and the earliest of them, so an entry checks one integer.
+        self.guard_deadlines: dict[str, int] = {}
+        self.next_guard_deadline_ms = 0
         self.open_interest: dict[str, int] = {}
         self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
         # entry key -> the packed dedup record of that entry (what is hashed and stored)
@@ -124,6 +129,13 @@ class LedgerState:
 
     def put_market(self, market_id: str, market: Market) -> None:
         self.markets[market_id] = market
+        deadline = guard_deadline(market)
+        if self.guard_deadlines.get(market_id, 0) != deadline:
+            if deadline:
+                self.guard_deadlines[market_id] = deadline
+            else:
+                self.guard_deadlines.pop(market_id, None)
+            self.next_guard_deadline_ms = min(self.guard_deadlines.values(), default=0)
         self._touch(r.TABLE_MARKET, market_id, r.encode_market, self.markets, market_id)
 
     def put_open_interest(self, market_id: str, contracts: int) -> None:
@@ -174,6 +186,16 @@ class LedgerState:
             yield r.TABLE_DEDUP, key, packed
         for key, value in self.meta.items():
             yield r.TABLE_META, key, r.encode_total(value)
+
+
+def guard_deadline(market: Market) -> int:
+    """The ledger time at which a guard must look at this market again; 0 for never."""
+    deadlines = []
+    if market.status_until_ms:
+        deadlines.append(market.status_until_ms)
+    if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED:
+        deadlines.append(market.expiry_ms)
+    return min(deadlines, default=0)
 
 
 def _as_stored(packed: bytes) -> bytes:

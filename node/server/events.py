@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterable
 
 from node.api.settlement.v1 import events_pb2
 from node.codec.errors import CodecError
-from node.ledger.events import Liquidation
+from node.ledger.events import BreakerTripped, Liquidation, MarketStatusChanged
+from node.ledger.records import StatusReason
 from node.replica.port import AppliedEvent
 
 
@@ -23,9 +24,21 @@ def _liquidation(e: Liquidation) -> tuple[int, dict[str, events_pb2.Liquidation]
     return events_pb2.LIQUIDATION, {"liquidation": message}
 
 
+def _breaker_tripped(e: BreakerTripped) -> tuple[int, dict[str, events_pb2.BreakerTripped]]:
+    reason = f"mark {e.price} moved beyond the band from {e.reference}"
+    return events_pb2.BREAKER_TRIPPED, {"breaker_tripped": events_pb2.BreakerTripped(market=e.market, reason=reason, until_ms=e.until_ms)}
+
+
+def _market_status_changed(e: MarketStatusChanged) -> tuple[int, dict[str, events_pb2.MarketStatusChanged]]:
+    message = events_pb2.MarketStatusChanged(market=e.market, status=int(e.status), reason=StatusReason(e.reason).name.lower())
+    return events_pb2.MARKET_STATUS_CHANGED, {"market_status_changed": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
+    BreakerTripped: _breaker_tripped,
+    MarketStatusChanged: _market_status_changed,
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.api.settlement.v1 import commands_pb2, state_pb2
-from node.ledger.records import Market
+from node.ledger.records import Market, MarketStatus, StatusReason
 from node.ledger.state import INSURANCE_FUND, LedgerState
 
 
@@ -70,17 +70,28 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
             mark_price=market.mark_price,
             mark_time_ms=market.mark_time_ms,
             open_interest=state.open_interest.get(market_id, 0),
-            # Breakers arrive with the guards: until then a market's breaker never tripped.
-            breaker=state_pb2.Breaker(market=market_id),
+            status_reason=StatusReason(market.status_reason).name.lower() if market.status_reason else "",
+            breaker=_breaker(market_id, market),
             status_since_ms=market.status_since_ms,
         )
 
     return view
 
 
+def _breaker(market_id: str, market: Market) -> state_pb2.Breaker:
+    halted = market.status == MarketStatus.HALTED and market.status_reason == StatusReason.PRICE_BAND
+    return state_pb2.Breaker(
+        market=market_id,
+        tripped_at_ms=market.breaker_tripped_at_ms,
+        until_ms=market.status_until_ms if halted else 0,
+        reason="price band" if market.breaker_tripped_at_ms else "",
+    )
+
+
 def guards_view(state: LedgerState) -> state_pb2.Guards:
-    # Global mode and per-market breakers arrive with the guards; until then trading is NORMAL.
+    # The global mode arrives with the rest of the guards; until then trading is NORMAL.
     return state_pb2.Guards(
         mode=state_pb2.Guards.NORMAL,
         insurance_fund=state.accounts[INSURANCE_FUND].collateral,
+        breakers=[_breaker(m, state.markets[m]) for m in sorted(state.markets)],
     )

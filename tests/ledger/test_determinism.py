@@ -13,14 +13,15 @@ from node.ledger import LedgerState, apply, check_full
 from node.ledger.results import ResultCode
 state = LedgerState()
 codes = {}
-liquidations = 0
+events = {}
 for entry in random_log(seed=7, accounts=300, entries=120, commands_per_entry=50):
     outcome = apply(state, entry)
-    liquidations += len(outcome.events)
+    for e in outcome.events:
+        events[type(e).__name__] = events.get(type(e).__name__, 0) + 1
     for r in outcome.results:
         codes[r.code.name] = codes.get(r.code.name, 0) + 1
 check_full(state)
-print(state.state_hash, state.applied_index, liquidations, sorted(codes.items()))
+print(state.state_hash, state.applied_index, sorted(events.items()), sorted(codes.items()))
 """
 
 
@@ -38,8 +39,11 @@ def test_same_log_gives_same_state_hash_under_different_hash_seeds():
     assert first == second
 
 
-def test_replayed_log_exercises_trades_rejections_and_liquidations():
-    state_hash, applied, liquidations, codes = replay_in_fresh_process("1").split(" ", 3)
+def test_replayed_log_exercises_trades_rejections_liquidations_and_breakers():
+    state_hash, applied, rest = replay_in_fresh_process("1").split(" ", 2)
+    events, codes = rest.split("] [")
     assert int(state_hash) != 0 and int(applied) > 120
-    assert int(liquidations) > 0, "the workload must reach the liquidation path"
-    assert "('OK'," in codes and "INSUFFICIENT" in codes
+    for kind in ("Liquidation", "BreakerTripped", "MarketStatusChanged"):
+        assert f"('{kind}'," in events, f"the workload must reach {kind}: {events}"
+    for code in ("OK", "INSUFFICIENT_MARGIN", "REDUCE_ONLY", "MARKET_NOT_ACTIVE"):
+        assert f"('{code}'," in codes, f"the workload must reach {code}: {codes}"

@@ -154,3 +154,17 @@ def test_requests_the_stream_cannot_serve_are_refused(request_, code):
 def test_every_ledger_event_type_has_an_encoding():
     ledger_event_types = set(typing.get_args(events.Event)) or {events.Event}
     assert ledger_event_types <= set(EVENT_ENCODERS)
+
+
+def test_breaker_and_status_events_encode_with_their_reasons():
+    from node.ledger.events import BreakerTripped, MarketStatusChanged
+    from node.ledger.records import MarketStatus, StatusReason
+    from node.replica.port import AppliedEvent
+    from node.server.events import event_to_proto
+
+    kind, event = event_to_proto(AppliedEvent(7, 1_000, BreakerTripped("BTC-PERP", 70_000, 50_000, 61_000)))
+    assert kind == events_pb2.BREAKER_TRIPPED
+    assert (event.breaker_tripped.market, event.breaker_tripped.until_ms) == ("BTC-PERP", 61_000)
+    kind, event = event_to_proto(AppliedEvent(8, 1_000, MarketStatusChanged("BTC-PERP", MarketStatus.HALTED, StatusReason.PRICE_BAND)))
+    assert kind == events_pb2.MARKET_STATUS_CHANGED
+    assert (event.market_status_changed.status, event.market_status_changed.reason) == (MarketStatus.HALTED, "price_band")

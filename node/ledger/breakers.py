@@ -1,0 +1,84 @@
+"""The market status machine as the guards drive it, in ledger time.
+
+Price-band breaker: a mark more than band_bps away from the lowest or highest mark seen in the
+current band window (a tumbling window of band_window_ms) halts the market for cooldown_ms; then
+it is REDUCE_ONLY for another cooldown_ms (the grace period), then ACTIVE. Marks keep updating
+while a market is halted, so it sees reality, but nothing trades and nobody is liquidated at a
+price that tripped it. Every transition goes through `set_status`, which keeps the reason and
+the time, and emits the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .commands import MarketKind
+from .events import BreakerTripped, Event, MarketStatusChanged
+from .limits import bps_denominator
+from .records import Market, MarketStatus, StatusReason
+from .state import LedgerState
+
+
+def set_status(
+    state: LedgerState, market_id: str, status: MarketStatus, reason: StatusReason, until_ms: int,
+    events: list[Event], market: Market | None = None,
+) -> Market:
+    market = replace(
+        market or state.markets[market_id],
+        status=status, status_reason=reason, status_since_ms=state.ledger_time_ms, status_until_ms=until_ms,
+    )
+    state.put_market(market_id, market)
+    events.append(MarketStatusChanged(market_id, status, reason))
+    return market
+
+
+def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: int, events: list[Event]) -> Market:
+    """Set a new mark and run the band breaker on it. Returns the market as it now stands."""
+    market = state.markets[market_id]
+    now = state.ledger_time_ms
+    start, low, high = market.band_window_start_ms, market.band_window_low, market.band_window_high
+    reference = 0
+    if market.mark_price == 0 or market.status == MarketStatus.HALTED:
+        start, low, high = now, price, price  # first mark, or halted: the window restarts here
+    else:
+        if now - start >= market.band_window_ms:
+            start, low, high = now, market.mark_price, market.mark_price
+        band = market.band_bps
+        if band and price * bps_denominator > low * (bps_denominator + band):
+            reference = low
+        elif band and price * bps_denominator < high * (bps_denominator - band):
+            reference = high
+        if reference:
+            start, low, high = now, price, price
+        else:
+            low, high = min(low, price), max(high, price)
+    market = replace(
+        market, mark_price=price, mark_time_ms=source_time_ms,
+        band_window_start_ms=start, band_window_low=low, band_window_high=high,
+    )
+    if not reference:
+        state.put_market(market_id, market)
+        return market
+    until = now + market.cooldown_ms
+    market = replace(market, breaker_tripped_at_ms=now)
+    events.append(BreakerTripped(market_id, price, reference, until))
+    return set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
+
+
+def run_due_timers(state: LedgerState, events: list[Event]) -> None:
+    """Advance every market whose guard deadline has passed (called once per entry, cheaply:
+    only when ledger time reaches the earliest deadline)."""
+    from .expiry import settle_expired  # expiry settles positions: it needs liquidation's helpers
+
+    now = state.ledger_time_ms
+    for market_id in sorted(m for m, deadline in state.guard_deadlines.items() if deadline <= now):
+        market = state.markets[market_id]
+        if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED and now >= market.expiry_ms:
+            settle_expired(state, market_id, events)
+            continue
+        if market.status == MarketStatus.HALTED and market.status_reason == StatusReason.PRICE_BAND:
+            grace_until = market.status_until_ms + market.cooldown_ms
+            market = set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.BREAKER_GRACE, grace_until, events)
+        if market.status == MarketStatus.REDUCE_ONLY and market.status_reason == StatusReason.BREAKER_GRACE \
+                and now >= market.status_until_ms:
+            set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)

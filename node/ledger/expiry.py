@@ -1,0 +1,31 @@
+"""Expiry: a FUTURE market cash-settles at its mark once ledger time reaches expiry_ms.
+
+Every open position closes at the mark and its pnl becomes collateral; a loss beyond an
+account's collateral is covered as in a liquidation (the insurance fund, then BANKRUPT). The
+market is then SETTLED: no trades, no prices, no positions.
+"""
+
+from __future__ import annotations
+
+from .breakers import set_status
+from .events import Event
+from .fills import apply_fill
+from .liquidation import settle_account_loss
+from .records import Account, MarketStatus, StatusReason
+from .state import INSURANCE_FUND, LedgerState
+
+
+def settle_expired(state: LedgerState, market_id: str, events: list[Event]) -> None:
+    mark = state.markets[market_id].mark_price
+    for account_id in sorted(state.holders.get(market_id, ())):  # sorted: store order differs
+        position = state.positions[account_id][market_id]
+        closed, realized = apply_fill(position, -position.size, mark)
+        state.put_position(account_id, market_id, closed)
+        account = state.accounts[account_id]
+        collateral = account.collateral + realized
+        if account_id == INSURANCE_FUND:
+            state.put_account(account_id, Account(collateral, account.status))  # the fund may run a deficit
+        else:
+            settle_account_loss(state, account_id, collateral)
+    state.put_open_interest(market_id, 0)
+    set_status(state, market_id, MarketStatus.SETTLED, StatusReason.EXPIRED, 0, events)
