@@ -48,6 +48,10 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         expiry_ms=m.expiry_ms,
         strike_price=m.strike_price,
         option_type=ledger_enum(OptionType, m.option_type, "option_type"),
+        open_interest_soft_cap=m.open_interest_soft_cap,
+        position_cap=m.position_cap,
+        cascade_window_ms=m.cascade_window_ms,
+        cascade_bps=m.cascade_bps,
     )
 
 
@@ -126,6 +130,10 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         expiry_ms=c.expiry_ms,
         strike_price=c.strike_price,
         option_type=c.option_type,
+        open_interest_soft_cap=c.open_interest_soft_cap,
+        position_cap=c.position_cap,
+        cascade_window_ms=c.cascade_window_ms,
+        cascade_bps=c.cascade_bps,
     )
 
 

@@ -4,8 +4,9 @@ Price-band breaker: a mark more than band_bps away from the lowest or highest ma
 current band window (a tumbling window of band_window_ms) halts the market for cooldown_ms; then
 it is REDUCE_ONLY for another cooldown_ms (the grace period), then ACTIVE. Marks keep updating
 while a market is halted, so it sees reality, but nothing trades and nobody is liquidated at a
-price that tripped it. Every transition goes through `set_status`, which keeps the reason and
-the time, and emits the event.
+price that tripped it. The cascade breaker makes a market REDUCE_ONLY for cooldown_ms when
+liquidations pile up. Every transition goes through `set_status`, which keeps the reason and the
+time, and emits the event.
 """
 
 from __future__ import annotations
@@ -65,6 +66,26 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
     return set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
 
 
+def count_liquidation(state: LedgerState, market_id: str, notional: int, events: list[Event]) -> None:
+    """Cascade breaker: liquidated notional within cascade_window_ms above cascade_bps of the open
+    interest's notional makes an ACTIVE market REDUCE_ONLY for cooldown_ms (March 2020)."""
+    market = state.markets[market_id]
+    if not market.cascade_bps:
+        return
+    now = state.ledger_time_ms
+    start, total = market.cascade_window_start_ms, market.cascade_notional
+    if now - start >= market.cascade_window_ms:
+        start, total = now, 0
+    total += notional
+    market = replace(market, cascade_window_start_ms=start, cascade_notional=total)
+    open_interest_notional = state.open_interest[market_id] * market.mark_price
+    if market.status == MarketStatus.ACTIVE and open_interest_notional \
+            and total * bps_denominator > market.cascade_bps * open_interest_notional:
+        set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.CASCADE, now + market.cooldown_ms, events, market)
+    else:
+        state.put_market(market_id, market)
+
+
 def run_due_timers(state: LedgerState, events: list[Event]) -> None:
     """Advance every market whose guard deadline has passed (called once per entry, cheaply:
     only when ledger time reaches the earliest deadline)."""
@@ -79,6 +100,6 @@ def run_due_timers(state: LedgerState, events: list[Event]) -> None:
         if market.status == MarketStatus.HALTED and market.status_reason == StatusReason.PRICE_BAND:
             grace_until = market.status_until_ms + market.cooldown_ms
             market = set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.BREAKER_GRACE, grace_until, events)
-        if market.status == MarketStatus.REDUCE_ONLY and market.status_reason == StatusReason.BREAKER_GRACE \
+        if market.status == MarketStatus.REDUCE_ONLY and market.status_reason in (StatusReason.BREAKER_GRACE, StatusReason.CASCADE) \
                 and now >= market.status_until_ms:
             set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)

@@ -50,6 +50,10 @@ class CreateMarket:
     expiry_ms: int = 0  # FUTURE / OPTION only
     strike_price: int = 0  # OPTION only
     option_type: OptionType = OptionType.NONE
+    open_interest_soft_cap: int = 0  # initial margin rises to 100% from here to the cap; 0 = off
+    position_cap: int = 0  # contracts per account, either side; 0 = no cap
+    cascade_window_ms: int = 0
+    cascade_bps: int = 0  # liquidated notional in the window above this share of OI: REDUCE_ONLY; 0 = off
 
 
 @dataclass(frozen=True, slots=True)

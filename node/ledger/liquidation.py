@@ -12,6 +12,7 @@ index), not every account, and values each one across its own positions.
 
 from __future__ import annotations
 
+from .breakers import count_liquidation
 from .events import Event, Liquidation
 from .fills import apply_fill, long_contracts
 from .margin import below_maintenance, ceil_div
@@ -87,6 +88,7 @@ def liquidate_account(state: LedgerState, account_id: str, events: list[Event]) 
         if state.positions[account_id][market_id].size == 0:
             continue
         size, mark, realized = _close_into_fund(state, account_id, market_id)
+        count_liquidation(state, market_id, abs(size) * mark, events)
         collateral += realized
         fee = ceil_div(abs(size) * mark * state.markets[market_id].liquidation_fee_bps, bps_denominator)
         closed.append((market_id, size, mark, fee))

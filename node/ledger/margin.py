@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .limits import bps_denominator
-from .records import MarketStatus, Position
+from .records import Market, MarketStatus, Position
 from .state import LedgerState
 
 
@@ -16,6 +16,17 @@ def margin_requirement(size: int, price: int, margin_bps: int) -> int:
     return ceil_div(abs(size) * price * margin_bps, bps_denominator)
 
 
+def initial_margin_bps(market: Market, open_interest: int) -> int:
+    """Initial margin rises linearly from the market's ratio to 100% as open interest goes from
+    the soft cap to the hard cap: a crowded market costs more to enter (dYdX YFI 2023)."""
+    soft = market.open_interest_soft_cap
+    if not soft or open_interest <= soft:
+        return market.initial_margin_bps
+    base = market.initial_margin_bps
+    over = min(open_interest, market.open_interest_cap) - soft
+    return base + ceil_div((bps_denominator - base) * over, market.open_interest_cap - soft)
+
+
 def unrealized_pnl(position: Position, mark_price: int) -> int:
     return position.size * mark_price - position.cost_basis
 
@@ -25,16 +36,19 @@ def account_valuation(
     account_id: str,
     collateral: int,
     overrides: dict[str, Position] | None = None,
+    open_interest_overrides: dict[str, int] | None = None,
 ) -> tuple[int, int, int, int]:
     """(unrealized pnl, unrealized loss only (<= 0), initial margin, maintenance margin).
     Profit in a HALTED market counts for nothing: its mark tripped a breaker.
 
-    `overrides` replaces some of the account's positions by hypothetical ones, so a trade can be
-    checked before anything is written. Positions are valued at their market's mark. Integer
+    `overrides` replaces some of the account's positions by hypothetical ones, and
+    `open_interest_overrides` some markets' open interest, so a trade can be checked before
+    anything is written. Positions are valued at their market's mark. Integer
     sums, so the order positions are visited in does not matter.
     """
     pnl = loss = initial = maintenance = 0
     markets = state.markets
+    open_interest = state.open_interest
     held = state.positions.get(account_id)
     positions = list(held.items()) if held else []
     if overrides:
@@ -54,7 +68,11 @@ def account_valuation(
             loss += position_pnl
         notional = (size if size > 0 else -size) * mark
         # ceil_div inlined: this loop runs for both sides of every fill.
-        initial -= (-notional * market.initial_margin_bps) // bps_denominator
+        im_bps = market.initial_margin_bps
+        if market.open_interest_soft_cap:
+            oi = open_interest_overrides.get(market_id) if open_interest_overrides else None
+            im_bps = initial_margin_bps(market, oi if oi is not None else open_interest[market_id])
+        initial -= (-notional * im_bps) // bps_denominator
         maintenance -= (-notional * market.maintenance_margin_bps) // bps_denominator
     return pnl, loss, initial, maintenance
 

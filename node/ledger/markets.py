@@ -21,6 +21,7 @@ def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         cmd.tick_size, cmd.lot_size, cmd.initial_margin_bps, cmd.maintenance_margin_bps,
         cmd.liquidation_fee_bps, cmd.open_interest_cap, cmd.trade_band_bps, cmd.band_bps,
         cmd.band_window_ms, cmd.cooldown_ms, cmd.expiry_ms, cmd.strike_price,
+        cmd.open_interest_soft_cap, cmd.position_cap, cmd.cascade_window_ms, cmd.cascade_bps,
     )
     if not all(is_int64(v) for v in ints):
         return "parameters must be int64"
@@ -32,8 +33,13 @@ def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return f"liquidation_fee_bps must be within 0..{liquidation_fee_bps_max}"
     if not 0 < cmd.trade_band_bps <= trade_band_bps_max:
         return f"trade_band_bps must be within 1..{trade_band_bps_max}"
-    if min(cmd.open_interest_cap, cmd.band_bps, cmd.band_window_ms, cmd.cooldown_ms) < 0:
+    if min(cmd.open_interest_cap, cmd.band_bps, cmd.band_window_ms, cmd.cooldown_ms, cmd.open_interest_soft_cap,
+           cmd.position_cap, cmd.cascade_window_ms, cmd.cascade_bps) < 0:
         return "caps, bands, windows and cooldowns must not be negative"
+    if cmd.open_interest_soft_cap and cmd.open_interest_soft_cap >= cmd.open_interest_cap:
+        return "open_interest_soft_cap must be below open_interest_cap"
+    if cmd.cascade_bps and not cmd.cascade_window_ms:
+        return "a cascade breaker needs a cascade_window_ms"
     if cmd.kind == MarketKind.PERPETUAL:
         if cmd.expiry_ms != 0 or cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
             return "a perpetual has no expiry, strike or option type"
@@ -74,6 +80,10 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             expiry_ms=cmd.expiry_ms,
             strike_price=cmd.strike_price,
             option_type=cmd.option_type,
+            open_interest_soft_cap=cmd.open_interest_soft_cap,
+            position_cap=cmd.position_cap,
+            cascade_window_ms=cmd.cascade_window_ms,
+            cascade_bps=cmd.cascade_bps,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),

@@ -50,6 +50,7 @@ class StatusReason(enum.IntEnum):
     PRICE_BAND = 1  # the price-band breaker tripped: HALTED for the cooldown
     BREAKER_GRACE = 2  # after a breaker's cooldown: REDUCE_ONLY for another cooldown
     EXPIRED = 3  # a future settled at the mark at expiry
+    CASCADE = 4  # liquidations in a window beyond a share of open interest: REDUCE_ONLY for the cooldown
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,13 @@ class Market:
     band_window_start_ms: int = 0
     band_window_low: int = 0
     band_window_high: int = 0
+    open_interest_soft_cap: int = 0
+    position_cap: int = 0
+    cascade_window_ms: int = 0
+    cascade_bps: int = 0
+    # The cascade breaker's window: liquidated notional since cascade_window_start_ms.
+    cascade_window_start_ms: int = 0
+    cascade_notional: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,7 @@ class DedupRecord:
 
 _ACCOUNT = struct.Struct(">BqB")
 _POSITION = struct.Struct(">Bqqqq")
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 5)
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -168,6 +176,12 @@ def encode_market(m: Market) -> bytes:
         m.band_window_start_ms,
         m.band_window_low,
         m.band_window_high,
+        m.open_interest_soft_cap,
+        m.position_cap,
+        m.cascade_window_ms,
+        m.cascade_bps,
+        m.cascade_window_start_ms,
+        m.cascade_notional,
     )
 
 

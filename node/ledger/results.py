@@ -36,6 +36,7 @@ class ResultCode(enum.IntEnum):
     LIMIT_EXCEEDED = 26  # a named limit (markets, positions per account) would be exceeded
     PRICE_OUTSIDE_BAND = 27  # fat-finger: trade price further from the mark than trade_band_bps
     REDUCE_ONLY = 28  # the market is reduce-only and the fill would add risk to a side
+    POSITION_CAP = 29  # the fill would take an account's position beyond the market's position cap
 
 
 @dataclass(frozen=True, slots=True)

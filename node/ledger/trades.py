@@ -17,7 +17,7 @@ from .validation import is_client_account_id, is_int64, is_positive_int64, is_va
 
 def _side_problem(
     state: LedgerState, account_id: str, account: Account, market_id: str, old: Position | None,
-    new: Position, realized: int, fee: int,
+    new: Position, realized: int, fee: int, open_interest_after: int,
 ) -> tuple[ResultCode, str] | None:
     """Why this side may not take the fill, or None. Valued at the mark, after fees."""
     if not (INT64_MIN <= new.size <= INT64_MAX and INT64_MIN <= new.cost_basis <= INT64_MAX
@@ -32,7 +32,10 @@ def _side_problem(
         return None
     if old is None and len(state.positions.get(account_id, ())) >= positions_per_account_max:
         return ResultCode.LIMIT_EXCEEDED, f"{account_id}: at most {positions_per_account_max} positions"
-    pnl, _, initial, _ = account_valuation(state, account_id, collateral, {market_id: new})
+    cap = state.markets[market_id].position_cap
+    if cap and abs(new.size) > cap:
+        return ResultCode.POSITION_CAP, f"{account_id}: position {new.size} beyond the cap of {cap}"
+    pnl, _, initial, _ = account_valuation(state, account_id, collateral, {market_id: new}, {market_id: open_interest_after})
     if collateral + pnl < initial:
         return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: equity {collateral + pnl} below initial margin {initial}"
     return None
@@ -103,8 +106,8 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     if open_interest_after > open_interest and open_interest_after > market.open_interest_cap:
         return Result(cmd.id, ResultCode.OPEN_INTEREST_CAP, f"open interest would reach {open_interest_after}, cap {market.open_interest_cap}")
     problem = (
-        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee)
-        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee)
+        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee, open_interest_after)
+        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee, open_interest_after)
     )
     if problem:
         return Result(cmd.id, problem[0], problem[1])

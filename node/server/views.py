@@ -56,6 +56,10 @@ def _market_params(market_id: str, m: Market) -> commands_pb2.CreateMarket:
         expiry_ms=m.expiry_ms,
         strike_price=m.strike_price,
         option_type=int(m.option_type),
+        open_interest_soft_cap=m.open_interest_soft_cap,
+        position_cap=m.position_cap,
+        cascade_window_ms=m.cascade_window_ms,
+        cascade_bps=m.cascade_bps,
     )
 
 

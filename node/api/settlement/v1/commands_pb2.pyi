@@ -47,7 +47,7 @@ EMERGENCY_SETTLE: ActionKind
 SET_SIGNERS: ActionKind
 
 class CreateMarket(_message.Message):
-    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type")
+    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -63,6 +63,10 @@ class CreateMarket(_message.Message):
     EXPIRY_MS_FIELD_NUMBER: _ClassVar[int]
     STRIKE_PRICE_FIELD_NUMBER: _ClassVar[int]
     OPTION_TYPE_FIELD_NUMBER: _ClassVar[int]
+    OPEN_INTEREST_SOFT_CAP_FIELD_NUMBER: _ClassVar[int]
+    POSITION_CAP_FIELD_NUMBER: _ClassVar[int]
+    CASCADE_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    CASCADE_BPS_FIELD_NUMBER: _ClassVar[int]
     market: str
     kind: MarketKind
     tick_size: int
@@ -78,7 +82,11 @@ class CreateMarket(_message.Message):
     expiry_ms: int
     strike_price: int
     option_type: OptionType
-    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ...) -> None: ...
+    open_interest_soft_cap: int
+    position_cap: int
+    cascade_window_ms: int
+    cascade_bps: int
+    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ...) -> None: ...
 
 class Deposit(_message.Message):
     __slots__ = ("account", "amount")

@@ -36,6 +36,7 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LIMIT_EXCEEDED: _ClassVar[ResultCode]
     PRICE_OUTSIDE_BAND: _ClassVar[ResultCode]
     REDUCE_ONLY: _ClassVar[ResultCode]
+    POSITION_CAP: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -65,6 +66,7 @@ INVALID_CHECKPOINT_VOTE: ResultCode
 LIMIT_EXCEEDED: ResultCode
 PRICE_OUTSIDE_BAND: ResultCode
 REDUCE_ONLY: ResultCode
+POSITION_CAP: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")
