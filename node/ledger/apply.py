@@ -26,6 +26,7 @@ from .commands import (
 )
 from .emergency import emergency_action
 from .events import Event
+from .global_mode import check_insurance_fund_floor
 from .invariants import check_entry
 from .limits import command_id_bytes_max, entry_commands_max
 from .markets import create_market
@@ -82,8 +83,12 @@ def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
     events: list[Event] = []
     if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
         run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
-    results = tuple(apply_command(state, cmd, events) for cmd in entry.commands)
+        check_insurance_fund_floor(state, events)
+    results = []
+    for cmd in entry.commands:
+        results.append(apply_command(state, cmd, events))
+        check_insurance_fund_floor(state, events)  # before the next command can add risk
     state.applied_index = entry.index
     state.finish_entry()
     check_entry(state)
-    return EntryOutcome(results, tuple(events))
+    return EntryOutcome(tuple(results), tuple(events))

@@ -31,4 +31,10 @@ class MarketStatusChanged:
     reason: int  # records.StatusReason
 
 
-Event = Liquidation | BreakerTripped | MarketStatusChanged
+@dataclass(frozen=True, slots=True)
+class GlobalModeChanged:
+    mode: int  # records.GlobalMode
+    reason: int  # records.GlobalReason
+
+
+Event = Liquidation | BreakerTripped | MarketStatusChanged | GlobalModeChanged

@@ -29,3 +29,8 @@ trade_band_bps_max = 100_000
 liquidation_fee_bps_max = 1_000
 markets_max = 1_000
 positions_per_account_max = 64
+
+# Below this insurance fund balance (quote minor units) the whole venue becomes REDUCE_ONLY until
+# the fund is topped up: 0 means a fund in deficit. (Configurable through a quorum-signed action
+# once the signer set exists.)
+insurance_fund_floor = 0

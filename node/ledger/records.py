@@ -43,6 +43,19 @@ class MarketStatus(enum.IntEnum):
     SETTLED = 4
 
 
+class GlobalMode(enum.IntEnum):
+    """The whole venue's trading mode (numbers as settlement.v1.Guards.Mode)."""
+
+    NORMAL = 1
+    REDUCE_ONLY = 2
+    HALTED = 3
+
+
+class GlobalReason(enum.IntEnum):
+    NONE = 0
+    FUND_BELOW_FLOOR = 1  # the insurance fund fell below its floor: REDUCE_ONLY until it recovers
+
+
 class StatusReason(enum.IntEnum):
     """Why a market is in its current status (kept with the time it got there)."""
 

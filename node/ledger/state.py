@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from . import records as r
 from .commands import MarketKind
-from .records import Account, AccountStatus, DedupRecord, Market, MarketStatus, Position
+from .records import Account, AccountStatus, DedupRecord, GlobalMode, Market, MarketStatus, Position
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
@@ -26,7 +26,13 @@ META_LEDGER_TIME = "ledger_time_ms"
 META_FEES_COLLECTED = "fees_collected"
 META_DEPOSITS_TOTAL = "deposits_total"
 META_WITHDRAWALS_TOTAL = "withdrawals_total"
-META_KEYS = (META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL)
+META_GLOBAL_MODE = "global_mode"
+META_GLOBAL_REASON = "global_mode_reason"
+META_GLOBAL_SINCE = "global_mode_since_ms"
+META_KEYS = (
+    META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
+    META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
+)
 
 
 class LedgerState:
@@ -47,6 +53,7 @@ class LedgerState:
         self.dedup_batches: dict[str, bytes] = {}
         self._entry_dedup: list[tuple[str, DedupRecord]] = []
         self.meta: dict[str, int] = {key: 0 for key in META_KEYS}
+        self.meta[META_GLOBAL_MODE] = GlobalMode.NORMAL
         self.applied_index = 0
         self.state_hash = 0
         self._record_hashes: dict[tuple[bytes, str], int] = {}
@@ -163,6 +170,10 @@ class LedgerState:
     @property
     def ledger_time_ms(self) -> int:
         return self.meta[META_LEDGER_TIME]
+
+    @property
+    def global_mode(self) -> GlobalMode:
+        return GlobalMode(self.meta[META_GLOBAL_MODE])
 
     @property
     def insurance_fund(self) -> int:

@@ -6,7 +6,7 @@ from .commands import MarketKind, SettleTrade
 from .fills import apply_fill
 from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, bps_denominator, market_id_bytes_max, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
-from .records import Account, AccountStatus, MarketStatus, Position
+from .records import Account, AccountStatus, GlobalMode, MarketStatus, Position
 from .results import Result, ResultCode
 from .state import INSURANCE_FUND, META_FEES_COLLECTED, LedgerState
 from .validation import is_client_account_id, is_int64, is_positive_int64, is_valid_id
@@ -76,6 +76,9 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
     if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
         return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}")
+    global_mode = state.global_mode
+    if global_mode == GlobalMode.HALTED:
+        return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, "the venue is halted")
     mark = market.mark_price
     if mark == 0:
         return Result(cmd.id, ResultCode.NO_MARK_PRICE, "no mark price yet")
@@ -92,10 +95,11 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     new_buy, realized_buy = apply_fill(old_buy, quantity, price)
     new_sell, realized_sell = apply_fill(old_sell, -quantity, price)
 
-    if market.status == MarketStatus.REDUCE_ONLY:
+    if market.status == MarketStatus.REDUCE_ONLY or global_mode == GlobalMode.REDUCE_ONLY:
+        where = "market" if market.status == MarketStatus.REDUCE_ONLY else "venue"
         for account_id, old, new in ((buyer_id, old_buy, new_buy), (seller_id, old_sell, new_sell)):
             if not only_reduces_risk(old.size if old else 0, new.size):
-                return Result(cmd.id, ResultCode.REDUCE_ONLY, f"market is reduce-only and the fill adds to {account_id}'s position")
+                return Result(cmd.id, ResultCode.REDUCE_ONLY, f"{where} is reduce-only and the fill adds to {account_id}'s position")
 
     # Open interest counts the long side: each side's change in contracts held long.
     open_interest = state.open_interest[market_id]

@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterable
 
 from node.api.settlement.v1 import events_pb2
 from node.codec.errors import CodecError
-from node.ledger.events import BreakerTripped, Liquidation, MarketStatusChanged
-from node.ledger.records import StatusReason
+from node.ledger.events import BreakerTripped, GlobalModeChanged, Liquidation, MarketStatusChanged
+from node.ledger.records import GlobalReason, StatusReason
 from node.replica.port import AppliedEvent
 
 
@@ -34,11 +34,17 @@ def _market_status_changed(e: MarketStatusChanged) -> tuple[int, dict[str, event
     return events_pb2.MARKET_STATUS_CHANGED, {"market_status_changed": message}
 
 
+def _global_mode_changed(e: GlobalModeChanged) -> tuple[int, dict[str, events_pb2.GlobalModeChanged]]:
+    message = events_pb2.GlobalModeChanged(mode=int(e.mode), reason=GlobalReason(e.reason).name.lower())
+    return events_pb2.GLOBAL_MODE_CHANGED, {"global_mode_changed": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
     BreakerTripped: _breaker_tripped,
     MarketStatusChanged: _market_status_changed,
+    GlobalModeChanged: _global_mode_changed,
 }
 
 

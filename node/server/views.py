@@ -93,9 +93,8 @@ def _breaker(market_id: str, market: Market) -> state_pb2.Breaker:
 
 
 def guards_view(state: LedgerState) -> state_pb2.Guards:
-    # The global mode arrives with the rest of the guards; until then trading is NORMAL.
     return state_pb2.Guards(
-        mode=state_pb2.Guards.NORMAL,
+        mode=int(state.global_mode),
         insurance_fund=state.accounts[INSURANCE_FUND].collateral,
         breakers=[_breaker(m, state.markets[m]) for m in sorted(state.markets)],
     )

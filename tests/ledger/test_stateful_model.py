@@ -20,6 +20,8 @@ from hypothesis import HealthCheck, event, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from node.ledger.events import Liquidation
+from node.ledger.records import GlobalMode
 from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, ResultCode, apply, check_full
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.records import AccountStatus
@@ -212,6 +214,13 @@ class Model:
             new_size, new_cost, realized[account] = fill(size, cost, qty, cmd.price)
             new_pos[(account, cmd.market)] = (new_size, new_cost)
             new_collateral[account] = self.collateral[account] + realized[account] - fee
+
+        if self.collateral[FUND] < 0:  # fund below its floor (0): the whole venue is reduce-only
+            for account, _, _ in sides:
+                old_size, _ = self.size_cost(account, cmd.market)
+                new_size, _ = new_pos[(account, cmd.market)]
+                if not (new_size == 0 or (old_size * new_size > 0 and abs(new_size) <= abs(old_size))):
+                    return Expected(ResultCode.REDUCE_ONLY)
 
         oi_before = self.open_interest(cmd.market)
         oi_after = self.open_interest(cmd.market, new_pos)
@@ -449,7 +458,10 @@ class LedgerVersusModel(RuleBasedStateMachine):
                            result.original_code if result.code == ResultCode.DUPLICATE else ResultCode.OK)
             assert got == want, f"{cmd}: ledger {got} != model {want} ({result.message})"
             event(f"{type(cmd).__name__} -> {result.code.name}")
-        got_events = [(e.account, e.market, e.size, e.price, e.fee, e.fund_paid, e.uncovered) for e in outcome.events]
+        got_events = [
+            (e.account, e.market, e.size, e.price, e.fee, e.fund_paid, e.uncovered)
+            for e in outcome.events if isinstance(e, Liquidation)
+        ]
         assert got_events == self.model.events
         for e in self.model.events:
             self.liquidations += 1
@@ -631,7 +643,10 @@ class Ledger:
         self.index += 1
         outcome = apply(self.state, LogEntry(self.index, 1_000 * self.index, tuple(commands)))
         check_full(self.state)
-        self.events.extend((e.account, e.market, e.size, e.price, e.fee, e.fund_paid, e.uncovered) for e in outcome.events)
+        self.events.extend(
+            (e.account, e.market, e.size, e.price, e.fee, e.fund_paid, e.uncovered)
+            for e in outcome.events if isinstance(e, Liquidation)
+        )
         return outcome.results
 
     def ok(self, *commands) -> None:
@@ -744,6 +759,8 @@ def test_fund_can_run_a_deficit_and_then_pays_nothing():
     assert ledger.pos(FUND) == (10, 900)
     ledger.mark(50)
     ledger.ok(SettleTrade("t2", "BTC", "carol", "dave", 50, 10))  # dave short 10 at 50, equity 100
+    # erin opens long 10 at 50 at exactly initial margin (50), before the fund is in deficit.
+    ledger.ok(Deposit("e", "erin", 50), SettleTrade("t3", "BTC", "erin", "bob", 50, 10))
     # At 60 dave (equity 0 < MM 30) is liquidated: his -100 uses up his collateral, so no fee;
     # the fund buys his short back, which closes its own long: 10*60 - 900 = -300 realized.
     ledger.mark(60)  # used to raise LedgerInvariantError here
@@ -751,10 +768,18 @@ def test_fund_can_run_a_deficit_and_then_pays_nothing():
     assert (ledger.coll("dave"), ledger.state.accounts["dave"].status) == (0, ACTIVE)
     assert (ledger.coll(FUND), ledger.pos(FUND)) == (-300, (0, 0))
 
-    # erin opens at exactly initial margin (60 for 10 at 60) and loses 200 at 40: the fund, in
-    # deficit, covers none of the 140 she lacks, so she is BANKRUPT with -140.
-    ledger.ok(Deposit("e", "erin", 60), SettleTrade("t3", "BTC", "erin", "bob", 60, 10))
+    # erin loses 100 at 40 against 50 of collateral: the fund, in deficit, covers none of the 50
+    # she lacks, so she is BANKRUPT with -50, and the fund takes her long over at 40.
     ledger.mark(40)
-    assert ledger.events[2:] == [("erin", "BTC", 10, 40, 0, 0, 140)]
-    assert (ledger.coll("erin"), ledger.state.accounts["erin"].status) == (-140, BANKRUPT)
+    assert ledger.events[2:] == [("erin", "BTC", 10, 40, 0, 0, 50)]
+    assert (ledger.coll("erin"), ledger.state.accounts["erin"].status) == (-50, BANKRUPT)
     assert (ledger.coll(FUND), ledger.pos(FUND)) == (-300, (10, 400))
+
+    # A fund below its floor (0) makes the venue reduce-only: no new exposure until it is topped up.
+    assert ledger.state.global_mode == GlobalMode.REDUCE_ONLY
+    ledger.index += 1
+    (refused,) = apply(ledger.state, LogEntry(ledger.index, 1_000 * ledger.index, (SettleTrade("t4", "BTC", "carol", "bob", 40, 1),))).results
+    assert refused.code == ResultCode.REDUCE_ONLY
+    ledger.ok(Deposit("top-up", FUND, 1_000))
+    assert ledger.state.global_mode == GlobalMode.NORMAL
+    ledger.ok(SettleTrade("t5", "BTC", "carol", "bob", 40, 1))

@@ -1,0 +1,29 @@
+"""The venue's global mode, and the guard that drives it: the insurance fund floor.
+
+A fund below its floor cannot absorb more losses, so the venue becomes REDUCE_ONLY (only fills
+that reduce both sides' risk) until the fund is topped up again. Checked after every command,
+at the cost of one comparison.
+"""
+
+from __future__ import annotations
+
+from .events import Event, GlobalModeChanged
+from .limits import insurance_fund_floor
+from .records import GlobalMode, GlobalReason
+from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
+
+
+def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, events: list[Event]) -> None:
+    state.put_meta(META_GLOBAL_MODE, mode)
+    state.put_meta(META_GLOBAL_REASON, reason)
+    state.put_meta(META_GLOBAL_SINCE, state.ledger_time_ms)
+    events.append(GlobalModeChanged(mode, reason))
+
+
+def check_insurance_fund_floor(state: LedgerState, events: list[Event]) -> None:
+    below = state.insurance_fund < insurance_fund_floor
+    mode = state.meta[META_GLOBAL_MODE]
+    if below and mode == GlobalMode.NORMAL:
+        set_global_mode(state, GlobalMode.REDUCE_ONLY, GlobalReason.FUND_BELOW_FLOOR, events)
+    elif not below and mode == GlobalMode.REDUCE_ONLY and state.meta[META_GLOBAL_REASON] == GlobalReason.FUND_BELOW_FLOOR:
+        set_global_mode(state, GlobalMode.NORMAL, GlobalReason.NONE, events)
