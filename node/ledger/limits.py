@@ -34,3 +34,10 @@ positions_per_account_max = 64
 # the fund is topped up: 0 means a fund in deficit. (Configurable through a quorum-signed action
 # once the signer set exists.)
 insurance_fund_floor = 0
+
+# Withdrawal limits (quote minor units per window) and the gate after any account goes negative
+# (dYdX): named constants for now, operator-settable once quorum-signed parameters exist.
+withdrawal_window_ms = 3_600_000
+withdrawal_account_max_per_window = 10**13  # 10M USD per account per hour
+withdrawal_global_max_per_window = 10**14  # 100M USD for the whole venue per hour
+withdrawal_gate_after_negative_ms = 3_600_000

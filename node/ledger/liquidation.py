@@ -16,9 +16,9 @@ from .breakers import count_liquidation
 from .events import Event, Liquidation
 from .fills import apply_fill, long_contracts
 from .margin import below_maintenance, ceil_div
-from .limits import bps_denominator
+from .limits import bps_denominator, withdrawal_gate_after_negative_ms
 from .records import Account, AccountStatus, MarketStatus
-from .state import INSURANCE_FUND, LedgerState
+from .state import INSURANCE_FUND, META_WITHDRAWALS_GATED_UNTIL, LedgerState
 
 
 def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list[Event]) -> None:
@@ -69,9 +69,12 @@ def _close_into_fund(state: LedgerState, account_id: str, market_id: str) -> tup
 def settle_account_loss(state: LedgerState, account_id: str, collateral: int) -> tuple[int, int]:
     """Write the account's collateral after its positions closed; a negative balance is paid by
     the insurance fund as far as the fund has money, and what is left makes the account
-    BANKRUPT. Returns (fund paid, uncovered)."""
+    BANKRUPT; a negative balance also pauses withdrawals. Returns (fund paid, uncovered)."""
     fund_paid = 0
     if collateral < 0:
+        # An account went negative: withdrawals pause while the venue absorbs it (dYdX).
+        gated_until = state.ledger_time_ms + withdrawal_gate_after_negative_ms
+        state.put_meta(META_WITHDRAWALS_GATED_UNTIL, max(state.meta[META_WITHDRAWALS_GATED_UNTIL], gated_until))
         fund = state.accounts[INSURANCE_FUND]
         fund_paid = min(-collateral, max(fund.collateral, 0))
         collateral += fund_paid

@@ -23,7 +23,8 @@ TABLE_MARKET = b"market"
 TABLE_OPEN_INTEREST = b"open_interest"
 TABLE_DEDUP = b"dedup"
 TABLE_META = b"meta"
-TABLES = (TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META)
+TABLE_WITHDRAWAL_WINDOW = b"withdrawal_window"
+TABLES = (TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META, TABLE_WITHDRAWAL_WINDOW)
 
 # Position keys join account and market with a byte that the id charset cannot contain.
 position_key_separator = "/"
@@ -122,6 +123,14 @@ class Market:
     # The cascade breaker's window: liquidated notional since cascade_window_start_ms.
     cascade_window_start_ms: int = 0
     cascade_notional: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalWindow:
+    """What one account withdrew since start_ms (a tumbling window of withdrawal_window_ms)."""
+
+    start_ms: int
+    withdrawn: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +265,19 @@ def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
 
 def dedup_batch_key(entry_index: int) -> str:
     return f"{entry_index:020d}"  # zero-padded: LMDB keeps the batches in log order
+
+
+_WITHDRAWAL_WINDOW = struct.Struct(">Bqq")
+
+
+def encode_withdrawal_window(w: WithdrawalWindow) -> bytes:
+    return _WITHDRAWAL_WINDOW.pack(record_version, w.start_ms, w.withdrawn)
+
+
+def decode_withdrawal_window(b: bytes) -> WithdrawalWindow:
+    v, start_ms, withdrawn = _WITHDRAWAL_WINDOW.unpack(b)
+    assert v == record_version, v
+    return WithdrawalWindow(start_ms, withdrawn)
 
 
 def encode_total(value: int) -> bytes:

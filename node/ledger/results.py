@@ -37,6 +37,8 @@ class ResultCode(enum.IntEnum):
     PRICE_OUTSIDE_BAND = 27  # fat-finger: trade price further from the mark than trade_band_bps
     REDUCE_ONLY = 28  # the market is reduce-only and the fill would add risk to a side
     POSITION_CAP = 29  # the fill would take an account's position beyond the market's position cap
+    WITHDRAWALS_GATED = 30  # withdrawals pause for a while after any account went negative
+    WITHDRAWAL_LIMIT = 31  # the account's or the venue's withdrawals in the window would exceed the limit
 
 
 @dataclass(frozen=True, slots=True)

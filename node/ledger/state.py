@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from . import records as r
 from .commands import MarketKind
-from .records import Account, AccountStatus, DedupRecord, GlobalMode, Market, MarketStatus, Position
+from .records import Account, AccountStatus, DedupRecord, GlobalMode, Market, MarketStatus, Position, WithdrawalWindow
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
@@ -29,9 +29,13 @@ META_WITHDRAWALS_TOTAL = "withdrawals_total"
 META_GLOBAL_MODE = "global_mode"
 META_GLOBAL_REASON = "global_mode_reason"
 META_GLOBAL_SINCE = "global_mode_since_ms"
+META_WITHDRAWALS_GATED_UNTIL = "withdrawals_gated_until_ms"
+META_WITHDRAWAL_WINDOW_START = "withdrawal_window_start_ms"  # the venue-wide window
+META_WITHDRAWN_IN_WINDOW = "withdrawn_in_window"
 META_KEYS = (
     META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
     META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
+    META_WITHDRAWALS_GATED_UNTIL, META_WITHDRAWAL_WINDOW_START, META_WITHDRAWN_IN_WINDOW,
 )
 
 
@@ -48,6 +52,7 @@ class LedgerState:
         self.guard_deadlines: dict[str, int] = {}
         self.next_guard_deadline_ms = 0
         self.open_interest: dict[str, int] = {}
+        self.withdrawal_windows: dict[str, WithdrawalWindow] = {}
         self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
         # entry key -> the packed dedup record of that entry (what is hashed and stored)
         self.dedup_batches: dict[str, bytes] = {}
@@ -150,6 +155,10 @@ class LedgerState:
         self.open_interest[market_id] = contracts
         self._touch(r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest, self.open_interest, market_id)
 
+    def put_withdrawal_window(self, account_id: str, window: WithdrawalWindow) -> None:
+        self.withdrawal_windows[account_id] = window
+        self._touch(r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window, self.withdrawal_windows, account_id)
+
     def put_dedup(self, command_id: str, record: DedupRecord) -> None:
         assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
         self.dedup[command_id] = record
@@ -195,6 +204,8 @@ class LedgerState:
             yield r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts)
         for key, packed in self.dedup_batches.items():
             yield r.TABLE_DEDUP, key, packed
+        for account_id, window in self.withdrawal_windows.items():
+            yield r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window(window)
         for key, value in self.meta.items():
             yield r.TABLE_META, key, r.encode_total(value)
 
@@ -234,6 +245,8 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state._touch(r.TABLE_DEDUP, key, _as_stored, state.dedup_batches, key)
         elif table == r.TABLE_META:
             state.put_meta(key, r.decode_total(value))
+        elif table == r.TABLE_WITHDRAWAL_WINDOW:
+            state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
     state.finish_entry()

@@ -27,6 +27,7 @@ from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate,
 from node.ledger.records import AccountStatus
 
 FUND = "sys:insurance"
+GATE_MS = 3_600_000  # withdrawals pause this long after any account goes negative (limits.py)
 ACTIVE = AccountStatus.ACTIVE
 BANKRUPT = AccountStatus.BANKRUPT
 BPS = 10_000
@@ -93,6 +94,8 @@ class Expected(NamedTuple):
 class Model:
     def __init__(self, markets: dict[str, Params]) -> None:
         self.params = markets
+        self.now_ms = 0  # ledger time of the entry being applied (set by the state machine)
+        self.withdrawals_gated_until = 0  # after any account went negative (dYdX)
         self.collateral: dict[str, int] = {FUND: 0}
         self.status: dict[str, AccountStatus] = {FUND: ACTIVE}
         self.pos: dict[tuple[str, str], tuple[int, int]] = {}  # (account, market) -> (size, cost)
@@ -174,6 +177,8 @@ class Model:
         if self.status[cmd.account] != ACTIVE:
             return Expected(ResultCode.ACCOUNT_NOT_ACTIVE)
         collateral = self.collateral[cmd.account]
+        if self.now_ms < self.withdrawals_gated_until:
+            return Expected(ResultCode.WITHDRAWALS_GATED, collateral)
         _, loss, im, _ = self.valuation(cmd.account)
         if cmd.amount > collateral + loss - im:  # unrealized profit never counts
             return Expected(ResultCode.INSUFFICIENT_COLLATERAL, collateral)
@@ -290,6 +295,7 @@ class Model:
             fees_paid.append(paid)
         fund_paid = 0
         if self.collateral[account] < 0:
+            self.withdrawals_gated_until = max(self.withdrawals_gated_until, self.now_ms + GATE_MS)
             fund_paid = min(-self.collateral[account], max(self.collateral[FUND], 0))
             self.collateral[account] += fund_paid
             self.collateral[FUND] -= fund_paid
@@ -404,6 +410,7 @@ class LedgerVersusModel(RuleBasedStateMachine):
     def entry(self, commands) -> LogEntry:
         self.index += 1
         self.clock_ms += 1_000
+        self.model.now_ms = self.clock_ms
         return LogEntry(self.index, self.clock_ms, tuple(commands))
 
     def command_id(self, spec: IdSpec, used_in_batch: list[str]) -> str:

@@ -74,3 +74,60 @@ def test_withdraw_from_the_insurance_fund_is_refused():
     driver.deposit(INSURANCE_FUND, 500)
     assert driver.withdraw(INSURANCE_FUND, 1).code == ResultCode.INVALID_ACCOUNT
     assert driver.state.insurance_fund == 500
+
+
+HOUR_MS = 3_600_000
+ACCOUNT_LIMIT = 10**13  # limits.withdrawal_account_max_per_window
+
+
+def test_withdrawals_beyond_the_account_limit_per_window_are_refused():
+    driver = LedgerDriver()
+    driver.deposit("whale", 3 * ACCOUNT_LIMIT)
+    assert driver.withdraw("whale", ACCOUNT_LIMIT).code == ResultCode.OK
+    assert driver.withdraw("whale", 1).code == ResultCode.WITHDRAWAL_LIMIT
+    assert driver.collateral("whale") == 2 * ACCOUNT_LIMIT
+
+
+def test_the_account_limit_resets_when_its_window_ends():
+    driver = LedgerDriver()
+    driver.deposit("whale", 3 * ACCOUNT_LIMIT)
+    driver.withdraw("whale", ACCOUNT_LIMIT)
+    window_start = driver.time_ms
+    driver.run(time_ms=window_start + HOUR_MS - 1_001)  # the next entry lands 1 s later
+    assert driver.withdraw("whale", 1).code == ResultCode.WITHDRAWAL_LIMIT  # applied at +HOUR_MS - 1
+    driver.run(time_ms=window_start + HOUR_MS)
+    assert driver.withdraw("whale", ACCOUNT_LIMIT).code == ResultCode.OK
+
+
+def test_withdrawals_beyond_the_venue_limit_per_window_are_refused():
+    driver = LedgerDriver()
+    for n in range(11):
+        driver.deposit(f"whale-{n}", ACCOUNT_LIMIT)
+    for n in range(10):  # 10 x 10^13 = the venue's 10^14 per window
+        assert driver.withdraw(f"whale-{n}", ACCOUNT_LIMIT).code == ResultCode.OK
+    result = driver.withdraw("whale-10", 1)
+    assert result.code == ResultCode.WITHDRAWAL_LIMIT and "venue" in result.message
+
+
+def _account_went_negative() -> LedgerDriver:
+    driver = listed_market_with_traders(collateral=10_000_000)
+    driver.deposit("thin", 500_000)
+    driver.trade("thin", "bob", 50_000, 100)
+    driver.price(44_000)  # realized -600,000 against 500,000: negative, the fund pays what it can
+    return driver
+
+
+def test_withdrawals_pause_after_any_account_went_negative():
+    driver = _account_went_negative()
+    result = driver.withdraw("alice", 1)
+    assert result.code == ResultCode.WITHDRAWALS_GATED
+    assert driver.collateral("alice") == 10_000_000
+
+
+def test_withdrawals_resume_when_the_gate_ends():
+    driver = _account_went_negative()
+    went_negative_at = driver.time_ms
+    driver.run(time_ms=went_negative_at + HOUR_MS - 1_001)  # the next entry lands 1 s later
+    assert driver.withdraw("alice", 1).code == ResultCode.WITHDRAWALS_GATED  # applied at +HOUR_MS - 1
+    driver.run(time_ms=went_negative_at + HOUR_MS)
+    assert driver.withdraw("alice", 1).code == ResultCode.OK

@@ -37,6 +37,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PRICE_OUTSIDE_BAND: _ClassVar[ResultCode]
     REDUCE_ONLY: _ClassVar[ResultCode]
     POSITION_CAP: _ClassVar[ResultCode]
+    WITHDRAWALS_GATED: _ClassVar[ResultCode]
+    WITHDRAWAL_LIMIT: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -67,6 +69,8 @@ LIMIT_EXCEEDED: ResultCode
 PRICE_OUTSIDE_BAND: ResultCode
 REDUCE_ONLY: ResultCode
 POSITION_CAP: ResultCode
+WITHDRAWALS_GATED: ResultCode
+WITHDRAWAL_LIMIT: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")
