@@ -10,7 +10,7 @@ from __future__ import annotations
 from .events import Event, GlobalModeChanged
 from .limits import insurance_fund_floor
 from .records import GlobalMode, GlobalReason
-from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
+from .state import INSURANCE_FUND, META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
 
 
 def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, events: list[Event]) -> None:
@@ -21,8 +21,10 @@ def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, 
 
 
 def check_insurance_fund_floor(state: LedgerState, events: list[Event]) -> None:
-    below = state.insurance_fund < insurance_fund_floor
+    below = state.accounts[INSURANCE_FUND].collateral < insurance_fund_floor
     mode = state.meta[META_GLOBAL_MODE]
+    if not below and mode == GlobalMode.NORMAL:
+        return  # the common case, after every command: two lookups and two comparisons
     if below and mode == GlobalMode.NORMAL:
         set_global_mode(state, GlobalMode.REDUCE_ONLY, GlobalReason.FUND_BELOW_FLOOR, events)
     elif not below and mode == GlobalMode.REDUCE_ONLY and state.meta[META_GLOBAL_REASON] == GlobalReason.FUND_BELOW_FLOOR:

@@ -181,8 +181,9 @@ class LedgerState:
         return self.meta[META_LEDGER_TIME]
 
     @property
-    def global_mode(self) -> GlobalMode:
-        return GlobalMode(self.meta[META_GLOBAL_MODE])
+    def global_mode(self) -> int:
+        """A records.GlobalMode number (kept a plain int: every fill reads it)."""
+        return self.meta[META_GLOBAL_MODE]
 
     @property
     def insurance_fund(self) -> int:
