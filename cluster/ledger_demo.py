@@ -50,7 +50,7 @@ class Story:
         for account_id in sorted(self.state.accounts):
             account = self.state.accounts[account_id]
             position = self.state.position(account_id, MARKET)
-            pnl, _, _, maintenance = account_valuation(self.state, account_id, account.collateral)
+            pnl, _, _, maintenance = account_valuation(self.state, account_id)
             size = position.size if position else 0
             print(
                 f"   {account_id:<14}{usd(account.collateral):>16}{size:>10}{usd(pnl):>16}"

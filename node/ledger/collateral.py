@@ -44,7 +44,7 @@ def deposit(state: LedgerState, cmd: Deposit) -> Result:
 def withdrawable(state: LedgerState, account_id: str) -> int:
     """Collateral less unrealized losses less initial margin; unrealized profit counts for nothing."""
     collateral = state.accounts[account_id].collateral
-    _, loss, initial, _ = account_valuation(state, account_id, collateral)
+    _, loss, initial, _ = account_valuation(state, account_id)
     return collateral + loss - initial
 
 

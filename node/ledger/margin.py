@@ -12,10 +12,6 @@ def ceil_div(numerator: int, denominator: int) -> int:
     return -(-numerator // denominator)
 
 
-def margin_requirement(size: int, price: int, margin_bps: int) -> int:
-    return ceil_div(abs(size) * price * margin_bps, bps_denominator)
-
-
 def initial_margin_bps(market: Market, open_interest: int) -> int:
     """Initial margin rises linearly from the market's ratio to 100% as open interest goes from
     the soft cap to the hard cap: a crowded market costs more to enter (dYdX YFI 2023)."""
@@ -27,14 +23,9 @@ def initial_margin_bps(market: Market, open_interest: int) -> int:
     return base + ceil_div((bps_denominator - base) * over, market.open_interest_cap - soft)
 
 
-def unrealized_pnl(position: Position, mark_price: int) -> int:
-    return position.size * mark_price - position.cost_basis
-
-
 def account_valuation(
     state: LedgerState,
     account_id: str,
-    collateral: int,
     overrides: dict[str, Position] | None = None,
     open_interest_overrides: dict[str, int] | None = None,
 ) -> tuple[int, int, int, int]:
@@ -67,24 +58,19 @@ def account_valuation(
         if position_pnl < 0:
             loss += position_pnl
         notional = (size if size > 0 else -size) * mark
-        # ceil_div inlined: this loop runs for both sides of every fill.
         im_bps = market.initial_margin_bps
         if market.open_interest_soft_cap:
             oi = open_interest_overrides.get(market_id) if open_interest_overrides else None
             im_bps = initial_margin_bps(market, oi if oi is not None else open_interest[market_id])
+        # Rounded up (ceil_div inlined: this loop runs for both sides of every fill).
         initial -= (-notional * im_bps) // bps_denominator
         maintenance -= (-notional * market.maintenance_margin_bps) // bps_denominator
     return pnl, loss, initial, maintenance
 
 
-def equity(state: LedgerState, account_id: str) -> int:
-    pnl, _, _, _ = account_valuation(state, account_id, 0)
-    return state.accounts[account_id].collateral + pnl
-
-
 def below_maintenance(state: LedgerState, account_id: str) -> bool:
     collateral = state.accounts[account_id].collateral
-    pnl, _, _, maintenance = account_valuation(state, account_id, collateral)
+    pnl, _, _, maintenance = account_valuation(state, account_id)
     return collateral + pnl < maintenance
 
 

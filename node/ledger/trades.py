@@ -35,7 +35,7 @@ def _side_problem(
     cap = state.markets[market_id].position_cap
     if cap and abs(new.size) > cap:
         return ResultCode.POSITION_CAP, f"{account_id}: position {new.size} beyond the cap of {cap}"
-    pnl, _, initial, _ = account_valuation(state, account_id, collateral, {market_id: new}, {market_id: open_interest_after})
+    pnl, _, initial, _ = account_valuation(state, account_id, {market_id: new}, {market_id: open_interest_after})
     if collateral + pnl < initial:
         return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: equity {collateral + pnl} below initial margin {initial}"
     return None

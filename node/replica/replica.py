@@ -264,9 +264,6 @@ class Replica:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def force_log_compaction(self) -> None:
-        self.raft.forceLogCompaction()
-
     def close(self) -> None:
         self.raft.destroy()
         deadline = time.monotonic() + 5
