@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 
@@ -11,7 +10,7 @@ from node.client import SyncSettlementClient
 from node.replica.replica import read_journal_end
 
 from .probe import wait_converged, wait_for_leader
-from .workload import assert_applied_exactly_once, run_load
+from .workload import BackgroundLoad, assert_applied_exactly_once
 
 load_batches_max = 400
 load_batch_size = 10
@@ -23,21 +22,12 @@ def test_killing_the_leader_under_load_loses_and_duplicates_nothing(make_cluster
     leader = wait_for_leader(cluster)
     client = SyncSettlementClient(cluster.grpc_addresses, timeout_s=10.0)
     try:
-        stop = threading.Event()
-        record_box: dict = {}
-        thread = threading.Thread(
-            target=lambda: record_box.setdefault(
-                "record", run_load(client, "failover", load_batches_max, load_batch_size, stop, load_seconds_max)
-            ),
-            daemon=True,
-        )
-        thread.start()
+        load = BackgroundLoad(client, "failover", load_batches_max, load_batch_size, load_seconds_max)
         time.sleep(1.5)  # let some batches be acknowledged by the first leader
         cluster.kill(leader)
         new_leader = wait_for_leader(cluster, among=[s.number for s in cluster.specs if s.number != leader])
         assert new_leader != leader
-        thread.join(timeout=load_seconds_max + 30)
-        record = record_box["record"]
+        record = load.finish()
         assert len(record.acknowledged) > 100, record.failures[:5]
         cluster.start(leader)  # the old leader rejoins on its data and catches up
         assert_applied_exactly_once(client, record)
@@ -48,19 +38,13 @@ def test_killing_the_leader_under_load_loses_and_duplicates_nothing(make_cluster
 
 def _kill_all_during_load(cluster, tag: str):
     client = SyncSettlementClient(cluster.grpc_addresses, timeout_s=5.0, max_attempts=3)
-    stop = threading.Event()
-    box: dict = {}
-    thread = threading.Thread(
-        target=lambda: box.setdefault("record", run_load(client, tag, load_batches_max, load_batch_size, stop, load_seconds_max)),
-        daemon=True,
-    )
-    thread.start()
-    time.sleep(2.0)
-    cluster.kill_all()  # every node at once, mid-load
-    stop.set()
-    thread.join(timeout=60)
-    client.close()
-    return box["record"]
+    try:
+        load = BackgroundLoad(client, tag, load_batches_max, load_batch_size, load_seconds_max)
+        time.sleep(2.0)
+        cluster.kill_all()  # every node at once, mid-load
+        return load.finish(stop=True)
+    finally:
+        client.close()
 
 
 def _nodes_holding(cluster, index: int) -> int:

@@ -94,3 +94,26 @@ def assert_applied_exactly_once(client, record: LoadRecord, chunk: int = 500) ->
     buyer = client.get_account(f"{record.tag}-buyer")
     held = {p.market: p.size for p in buyer.positions}.get(MARKET, 0)
     assert held == expected, (held, expected)
+
+
+class BackgroundLoad:
+    """run_load on its own thread, started at once; finish() waits for it and returns the record."""
+
+    def __init__(self, client, tag: str, batches_max: int, batch_size: int, seconds_max: float) -> None:
+        self.stop = threading.Event()
+        self._record: LoadRecord | None = None
+        self._seconds_max = seconds_max
+        self._thread = threading.Thread(
+            target=self._run, args=(client, tag, batches_max, batch_size), daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, client, tag: str, batches_max: int, batch_size: int) -> None:
+        self._record = run_load(client, tag, batches_max, batch_size, self.stop, self._seconds_max)
+
+    def finish(self, stop: bool = False) -> LoadRecord:
+        if stop:
+            self.stop.set()
+        self._thread.join(timeout=self._seconds_max + 30)
+        assert self._record is not None, "the load did not finish"
+        return self._record
