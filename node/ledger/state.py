@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from . import records as r
 from .commands import MarketKind
-from .records import Account, AccountStatus, DedupRecord, GlobalMode, Market, MarketStatus, Position, WithdrawalWindow
+from .records import Account, DedupRecord, GlobalMode, Market, MarketStatus, Position, WithdrawalWindow
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
