@@ -29,25 +29,27 @@ from .events import Event
 from .global_mode import check_insurance_fund_floor
 from .invariants import check_entry
 from .limits import command_id_bytes_max, entry_commands_max
+from .liquidation import continue_liquidations
 from .markets import create_market
 from .oracle import price_update
 from .records import DedupRecord
 from .results import Result, ResultCode
+from .signatures import SignatureVerifier, reject_every_signature
 from .state import META_LEDGER_TIME, LedgerState
 from .trades import settle_trade
 from .validation import is_int64, is_valid_id
 
-Handler = Callable[[LedgerState, Command, list[Event]], Result]
+Handler = Callable[[LedgerState, Command, list[Event], SignatureVerifier], Result]
 
 # One handler per command kind; a schema test checks every proto oneof member is here.
 HANDLERS: dict[type, Handler] = {
-    CreateMarket: lambda state, cmd, events: create_market(state, cmd),
-    Deposit: lambda state, cmd, events: deposit(state, cmd),
-    Withdraw: lambda state, cmd, events: withdraw(state, cmd),
-    SettleTrade: lambda state, cmd, events: settle_trade(state, cmd),
+    CreateMarket: lambda state, cmd, events, verify: create_market(state, cmd),
+    Deposit: lambda state, cmd, events, verify: deposit(state, cmd),
+    Withdraw: lambda state, cmd, events, verify: withdraw(state, cmd),
+    SettleTrade: lambda state, cmd, events, verify: settle_trade(state, cmd),
     PriceUpdate: price_update,
-    EmergencyAction: lambda state, cmd, events: emergency_action(state, cmd),
-    CheckpointVote: lambda state, cmd, events: checkpoint_vote(state, cmd),
+    EmergencyAction: lambda state, cmd, events, verify: emergency_action(state, cmd),
+    CheckpointVote: lambda state, cmd, events, verify: checkpoint_vote(state, cmd),
 }
 
 
@@ -57,7 +59,7 @@ class EntryOutcome:
     events: tuple[Event, ...]
 
 
-def apply_command(state: LedgerState, cmd: Command, events: list[Event]) -> Result:
+def apply_command(state: LedgerState, cmd: Command, events: list[Event], verify: SignatureVerifier) -> Result:
     if not is_valid_id(cmd.id, command_id_bytes_max):
         return Result(str(cmd.id)[:command_id_bytes_max], ResultCode.INVALID_ID, "command id must be 1-64 bytes of [A-Za-z0-9._:-]")
     first = state.dedup.get(cmd.id)
@@ -67,26 +69,32 @@ def apply_command(state: LedgerState, cmd: Command, events: list[Event]) -> Resu
             collateral=first.collateral, counterparty_collateral=first.counterparty_collateral,
             original_code=ResultCode(first.code),
         )
-    result = HANDLERS[type(cmd)](state, cmd, events)
+    result = HANDLERS[type(cmd)](state, cmd, events, verify)
     state.put_dedup(cmd.id, DedupRecord(result.code, result.collateral, result.counterparty_collateral))
     return result
 
 
-def apply(state: LedgerState, entry: LogEntry) -> EntryOutcome:
+def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = reject_every_signature) -> EntryOutcome:
+    """Apply one entry. `verify` checks Ed25519 signatures (the replica passes
+    node.keys.verify_ed25519); without one, every signed statement is refused."""
     assert entry.index > state.applied_index, (entry.index, state.applied_index)
     assert len(entry.commands) <= entry_commands_max, len(entry.commands)
     assert is_int64(entry.timestamp_ms), entry.timestamp_ms
     state.entry_accounts = {}
     state.entry_markets = {}
+    state.entry_liquidated = {}
     # Ledger time never runs backwards, whatever a (new) leader's clock says.
     state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
     events: list[Event] = []
     if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
         run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
         check_insurance_fund_floor(state, events)
+    if state.liquidating:
+        continue_liquidations(state, events)  # one more slice for every account being liquidated
+        check_insurance_fund_floor(state, events)
     results = []
     for cmd in entry.commands:
-        results.append(apply_command(state, cmd, events))
+        results.append(apply_command(state, cmd, events, verify))
         check_insurance_fund_floor(state, events)  # before the next command can add risk
     state.applied_index = entry.index
     state.finish_entry()

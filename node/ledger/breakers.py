@@ -16,7 +16,7 @@ from dataclasses import replace
 from .commands import MarketKind
 from .events import BreakerTripped, Event, MarketStatusChanged
 from .limits import bps_denominator
-from .records import Market, MarketStatus, StatusReason
+from .records import Market, MarketStatus, OracleVerdict, StatusReason
 from .state import LedgerState
 
 
@@ -29,7 +29,7 @@ def set_status(
         status=status, status_reason=reason, status_since_ms=state.ledger_time_ms, status_until_ms=until_ms,
     )
     state.put_market(market_id, market)
-    events.append(MarketStatusChanged(market_id, status, reason))
+    events.append(MarketStatusChanged(market_id, status, reason, state.ledger_time_ms))
     return market
 
 
@@ -86,10 +86,18 @@ def count_liquidation(state: LedgerState, market_id: str, notional: int, events:
         state.put_market(market_id, market)
 
 
+def reopen(state: LedgerState, market_id: str, events: list[Event]) -> Market:
+    """End a breaker's restriction: ACTIVE, unless the oracle is stale (then REDUCE_ONLY)."""
+    if state.markets[market_id].oracle_verdict == OracleVerdict.STALE:
+        return set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE, 0, events)
+    return set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
+
+
 def run_due_timers(state: LedgerState, events: list[Event]) -> None:
     """Advance every market whose guard deadline has passed (called once per entry, cheaply:
     only when ledger time reaches the earliest deadline)."""
     from .expiry import settle_expired  # expiry settles positions: it needs liquidation's helpers
+    from .oracle import fresh_prices, mark_stale  # the oracle sweeps liquidations, which trip breakers
 
     now = state.ledger_time_ms
     for market_id in sorted(m for m, deadline in state.guard_deadlines.items() if deadline <= now):
@@ -97,9 +105,13 @@ def run_due_timers(state: LedgerState, events: list[Event]) -> None:
         if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED and now >= market.expiry_ms:
             settle_expired(state, market_id, events)
             continue
-        if market.status == MarketStatus.HALTED and market.status_reason == StatusReason.PRICE_BAND:
+        if market.fresh_until_ms and now >= market.fresh_until_ms:
+            mark_stale(state, market_id, len(fresh_prices(state, market_id, market)), events)
+            market = state.markets[market_id]
+        if market.status == MarketStatus.HALTED and market.status_reason == StatusReason.PRICE_BAND \
+                and now >= market.status_until_ms:
             grace_until = market.status_until_ms + market.cooldown_ms
             market = set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.BREAKER_GRACE, grace_until, events)
         if market.status == MarketStatus.REDUCE_ONLY and market.status_reason in (StatusReason.BREAKER_GRACE, StatusReason.CASCADE) \
                 and now >= market.status_until_ms:
-            set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
+            reopen(state, market_id, events)

@@ -15,7 +15,7 @@ from .margin import account_valuation
 from .records import Account, AccountStatus, WithdrawalWindow
 from .results import Result, ResultCode
 from .state import (
-    INSURANCE_FUND,
+    is_fund,
     META_DEPOSITS_TOTAL,
     META_WITHDRAWAL_WINDOW_START,
     META_WITHDRAWALS_GATED_UNTIL,
@@ -27,8 +27,9 @@ from .validation import is_client_account_id, is_int64, is_positive_int64
 
 
 def deposit(state: LedgerState, cmd: Deposit) -> Result:
-    # The custodian may top up the insurance fund; every other ledger-owned id is refused.
-    if cmd.account != INSURANCE_FUND and not is_client_account_id(cmd.account, account_id_bytes_max):
+    # The custodian may top up the insurance funds (the global one and each market's, which
+    # exist from the market's listing); every other ledger-owned id is refused.
+    if not (cmd.account in state.accounts and is_fund(cmd.account)) and not is_client_account_id(cmd.account, account_id_bytes_max):
         return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account id must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
     if not is_positive_int64(cmd.amount):
         return Result(cmd.id, ResultCode.INVALID_AMOUNT, "amount must be a positive int64")

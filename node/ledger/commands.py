@@ -33,6 +33,14 @@ class ActionKind(enum.IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class OracleSource:
+    """A price source registered with a market: its id and its Ed25519 public key (32 bytes)."""
+
+    source: str
+    public_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class CreateMarket:
     id: str
     market: str
@@ -54,6 +62,17 @@ class CreateMarket:
     position_cap: int = 0  # contracts per account, either side; 0 = no cap
     cascade_window_ms: int = 0
     cascade_bps: int = 0  # liquidated notional in the window above this share of OI: REDUCE_ONLY; 0 = off
+    # Oracle: the registered sources; the mark is the median of fresh ones (see oracle.py).
+    sources: tuple[OracleSource, ...] = ()
+    min_sources: int = 1  # fewer fresh sources than this: the market is STALE
+    stale_after_ms: int = 60_000  # a source's price is fresh this long after its source time
+    volatility_bps: int = 0  # mark this far from its time-weighted average: TOO_VOLATILE; 0 = off
+    twap_window_ms: int = 0  # the time-weighted average's window
+    # Liquidation: at most slice_bps of a position per entry, at most cap_notional per window.
+    liquidation_slice_bps: int = 10_000
+    liquidation_window_ms: int = 0
+    liquidation_cap_notional: int = 0  # 0 = no cap
+    fund_position_cap: int = 0  # contracts the market's insurance fund may take over; 0 = no cap
 
 
 @dataclass(frozen=True, slots=True)

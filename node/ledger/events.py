@@ -1,4 +1,4 @@
-"""Events the ledger emits while applying an entry (streamed by WatchEvents)."""
+"""Events the ledger emits while applying an entry (streamed by WatchEvents, printed by replay)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,29 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Liquidation:
+    """One liquidation slice of one account in one market."""
+
     account: str
     market: str
-    size: int  # the position closed, signed as it was held
-    price: int  # the mark it was closed at
-    fee: int  # liquidation fee paid to the insurance fund
-    fund_paid: int  # loss beyond the account's collateral that the fund covered
-    uncovered: int  # loss that neither the account nor the fund could pay (account BANKRUPT)
+    size: int  # the part of the position closed, signed as it was held
+    price: int  # the price it was closed at: the mark, or the bankruptcy price when deleveraged
+    fee: int  # liquidation fee paid to the market's insurance fund
+    fund_paid: int  # loss beyond the account's collateral that the insurance funds covered
+    uncovered: int  # loss nobody could pay (account BANKRUPT); 0 when deleveraging covered it
+    fund_size: int = 0  # contracts of `size` the market's fund took over
+    deleveraged_size: int = 0  # contracts of `size` closed against opposite positions (ADL)
+    remaining: int = 0  # the position left after this slice
+
+
+@dataclass(frozen=True, slots=True)
+class Deleveraged:
+    """Auto-deleveraging: `account`'s opposite position was reduced against `against`."""
+
+    account: str
+    against: str  # the liquidated account
+    market: str
+    size: int  # the part of `account`'s position closed, signed as it was held
+    price: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +45,15 @@ class MarketStatusChanged:
     market: str
     status: int  # records.MarketStatus
     reason: int  # records.StatusReason
+    at_ms: int = 0  # ledger time of the transition
+
+
+@dataclass(frozen=True, slots=True)
+class OracleVerdictChanged:
+    market: str
+    verdict: int  # records.OracleVerdict
+    fresh_sources: int
+    mark: int  # the mark as it stands after the verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,4 +62,4 @@ class GlobalModeChanged:
     reason: int  # records.GlobalReason
 
 
-Event = Liquidation | BreakerTripped | MarketStatusChanged | GlobalModeChanged
+Event = Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged

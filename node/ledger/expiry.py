@@ -10,9 +10,9 @@ from __future__ import annotations
 from .breakers import set_status
 from .events import Event
 from .fills import apply_fill
-from .liquidation import settle_account_loss
+from .funds import settle_account_loss
 from .records import Account, MarketStatus, StatusReason
-from .state import INSURANCE_FUND, LedgerState
+from .state import LedgerState, is_fund
 
 
 def settle_expired(state: LedgerState, market_id: str, events: list[Event]) -> None:
@@ -23,9 +23,9 @@ def settle_expired(state: LedgerState, market_id: str, events: list[Event]) -> N
         state.put_position(account_id, market_id, closed)
         account = state.accounts[account_id]
         collateral = account.collateral + realized
-        if account_id == INSURANCE_FUND:
-            state.put_account(account_id, Account(collateral, account.status))  # the fund may run a deficit
+        if is_fund(account_id):
+            state.put_account(account_id, Account(collateral, account.status))  # a fund may run a deficit
         else:
-            settle_account_loss(state, account_id, collateral)
+            settle_account_loss(state, account_id, collateral, [market_id])
     state.put_open_interest(market_id, 0)
     set_status(state, market_id, MarketStatus.SETTLED, StatusReason.EXPIRED, 0, events)

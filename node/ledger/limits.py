@@ -41,3 +41,12 @@ withdrawal_window_ms = 3_600_000
 withdrawal_account_max_per_window = 10**13  # 10M USD per account per hour
 withdrawal_global_max_per_window = 10**14  # 100M USD for the whole venue per hour
 withdrawal_gate_after_negative_ms = 3_600_000
+
+# Oracle: sources per market, and how far a source's clock may run ahead of ledger time.
+oracle_sources_max = 16
+source_clock_skew_max_ms = 10_000
+public_key_bytes = 32
+
+# Auto-deleveraging closes a bankrupt long at most at this multiple of the mark; a loss beyond
+# that stays uncovered (the account BANKRUPT) rather than pushing numbers out of int64.
+bankruptcy_price_mark_multiple_max = 100

@@ -1,115 +1,204 @@
-"""Liquidation after a mark change: accounts below maintenance margin are closed at the mark.
+"""Liquidation: accounts below maintenance margin are reduced in slices, at the mark.
 
-The insurance fund takes the closed positions over at the mark and receives the liquidation fee;
-a loss beyond the account's collateral is paid by the fund; what the fund cannot pay stays on
-the account, which becomes BANKRUPT. The fund itself can run a deficit (negative balance) when
-positions it took over lose more than it holds; a fund in deficit pays nothing. (Partial slices, per-window caps, per-market funds and
-auto-deleveraging arrive with the guards.)
+After every VALID mark, the liquidation index (liquidation_index.py) names the accounts that may
+have fallen below maintenance margin; each one confirmed below becomes LIQUIDATING and takes one
+step per entry from then on (continue_liquidations runs at the start of every entry) until it is
+back above maintenance or flat. One step closes, in each market the account holds:
 
-Cost: one sweep visits the accounts holding a position in the repriced market (the `holders`
-index), not every account, and values each one across its own positions.
+- at most liquidation_slice_bps of the position (Hyperliquid's 20% slices), and
+- at most what is left of the market's liquidation_cap_notional in the current
+  liquidation_window_ms (dYdX's per-block cap); a market whose window is used up waits.
+
+A slice closes at the mark into the market's insurance fund, up to the fund's position cap, and
+whatever the fund cannot take is auto-deleveraged at the mark (deleveraging.py). The fee goes to
+the market's fund, never taken from a loss. Slicing is for solvent accounts: once an account's
+equity at the marks is negative, waiting only deepens the hole, so its whole remainder closes in
+that step: the market funds and then the global fund pay the deficit as far as they can, and the
+rest is closed by auto-deleveraging at the bankruptcy price, so the account ends at zero, not
+below. Nobody is liquidated at a mark that is HALTED, STALE or TOO_VOLATILE.
+
+Cost: see liquidation_index.py; each step values one account across its own positions.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .breakers import count_liquidation
+from .deleveraging import deleverage
 from .events import Event, Liquidation
-from .fills import apply_fill, long_contracts
-from .margin import below_maintenance, ceil_div
-from .limits import bps_denominator, withdrawal_gate_after_negative_ms
-from .records import Account, AccountStatus, MarketStatus
-from .state import INSURANCE_FUND, META_WITHDRAWALS_GATED_UNTIL, LedgerState
+from .funds import gate_withdrawals, pay_from_funds, settle_account_loss
+from .limits import bankruptcy_price_mark_multiple_max, bps_denominator
+from .margin import account_valuation, below_maintenance, ceil_div
+from .position_transfer import move_position
+from .records import Account, AccountStatus, MarketStatus, OracleVerdict
+from .state import LedgerState, market_fund
 
 
 def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list[Event]) -> None:
-    # Sorted: the holders index is in write order live but in key order after a restart.
-    for account_id in sorted(state.holders.get(market_id, ())):
-        if account_id == INSURANCE_FUND:
+    """The sweep after a VALID mark in `market_id`."""
+    mark = state.markets[market_id].mark_price
+    for account_id in state.liquidation_index.candidates(state, market_id, mark):
+        account = state.accounts[account_id]
+        if account.status != AccountStatus.ACTIVE or account_id in state.entry_liquidated:
             continue
-        if state.accounts[account_id].status != AccountStatus.ACTIVE:
+        if holds_unreliable_mark(state, account_id):
             continue
-        if holds_halted_market(state, account_id):
-            continue  # valued at a price that tripped a breaker: wait for the halt to end
         if below_maintenance(state, account_id):
-            liquidate_account(state, account_id, events)
+            state.put_account(account_id, Account(account.collateral, AccountStatus.LIQUIDATING))
+            liquidation_step(state, account_id, events)
 
 
-def holds_halted_market(state: LedgerState, account_id: str) -> bool:
+def continue_liquidations(state: LedgerState, events: list[Event]) -> None:
+    """One more step for every account still LIQUIDATING (at the start of each entry)."""
+    for account_id in sorted(state.liquidating):
+        if account_id not in state.entry_liquidated and not holds_unreliable_mark(state, account_id):
+            liquidation_step(state, account_id, events)
+
+
+def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
+    """True when one of the account's positions is valued at a mark nobody may liquidate at."""
     markets = state.markets
-    return any(
-        p.size and markets[m].status == MarketStatus.HALTED for m, p in state.positions.get(account_id, {}).items()
-    )
+    for market_id, position in state.positions.get(account_id, {}).items():
+        if position.size:
+            market = markets[market_id]
+            if market.status == MarketStatus.HALTED or market.oracle_verdict != OracleVerdict.VALID:
+                return True
+    return False
 
 
-def _close_into_fund(state: LedgerState, account_id: str, market_id: str) -> tuple[int, int, int]:
-    """Move the account's whole position in one market to the fund at the mark.
-    Returns (size closed, mark, realized pnl of the account)."""
+def liquidation_step(state: LedgerState, account_id: str, events: list[Event]) -> None:
+    state.entry_liquidated[account_id] = None
+    held = sorted((m, p.size) for m, p in state.positions[account_id].items() if p.size)
+    market_ids = [m for m, _ in held]
+    equity = state.accounts[account_id].collateral + account_valuation(state, account_id)[0]
+    if equity < 0:
+        # Insolvent at the marks: waiting only deepens the hole, so the whole remainder goes now.
+        _close_bankrupt(state, account_id, held, -equity, events)
+    else:
+        for market_id, size in held:
+            quantity = _slice(state, market_id, abs(size))
+            if quantity:
+                _close_at_mark(state, account_id, market_id, size, quantity, events, fee_due=True)
+    _finish(state, account_id, market_ids, events)
+
+
+def _slice(state: LedgerState, market_id: str, size: int) -> int:
+    """Contracts this step may close in the market: the slice, within the window's cap."""
+    market = state.markets[market_id]
+    lot = market.lot_size
+    quantity = min(size, ceil_div(ceil_div(size * market.liquidation_slice_bps, bps_denominator), lot) * lot)
+    if market.liquidation_cap_notional:
+        used = _window_used(state, market_id)
+        room = (market.liquidation_cap_notional - used) // market.mark_price // lot * lot
+        quantity = min(quantity, max(room, 0))
+    return quantity
+
+
+def _window_used(state: LedgerState, market_id: str) -> int:
+    market = state.markets[market_id]
+    if state.ledger_time_ms - market.liquidation_window_start_ms >= market.liquidation_window_ms:
+        return 0
+    return market.liquidated_in_window
+
+
+def _count_notional(state: LedgerState, market_id: str, notional: int, events: list[Event]) -> None:
+    market = state.markets[market_id]
+    now = state.ledger_time_ms
+    if market.liquidation_window_ms:
+        start, used = market.liquidation_window_start_ms, market.liquidated_in_window
+        if now - start >= market.liquidation_window_ms:
+            start, used = now, 0
+        state.put_market(market_id, replace(market, liquidation_window_start_ms=start, liquidated_in_window=used + notional))
+    count_liquidation(state, market_id, notional, events)
+
+
+def _fund_room(state: LedgerState, market_id: str, side: int) -> int | None:
+    """Contracts the market's fund can still take on `side`; None for no cap."""
+    cap = state.markets[market_id].fund_position_cap
+    if not cap:
+        return None
+    held = state.position(market_fund(market_id), market_id)
+    return max(cap - (held.size * side if held else 0), 0)
+
+
+def _close_at_mark(
+    state: LedgerState, account_id: str, market_id: str, size: int, quantity: int, events: list[Event], fee_due: bool,
+) -> None:
+    """Close `quantity` contracts at the mark: into the market's fund up to its cap, the rest by ADL."""
     market = state.markets[market_id]
     mark = market.mark_price
-    position = state.positions[account_id][market_id]
-    size = position.size
-    closed, realized = apply_fill(position, -size, mark)
-    fund_old = state.position(INSURANCE_FUND, market_id)
-    fund_new, fund_realized = apply_fill(fund_old, size, mark)
-    fund_old_size = fund_old.size if fund_old else 0
-    open_interest = (
-        state.open_interest[market_id]
-        - long_contracts(size) + long_contracts(closed.size)
-        - long_contracts(fund_old_size) + long_contracts(fund_new.size)
-    )
-    state.put_position(account_id, market_id, closed)
-    state.put_position(INSURANCE_FUND, market_id, fund_new)
-    state.put_open_interest(market_id, open_interest)
-    if fund_realized:
-        fund = state.accounts[INSURANCE_FUND]
-        state.put_account(INSURANCE_FUND, Account(fund.collateral + fund_realized, fund.status))
-    return size, mark, realized
+    side = 1 if size > 0 else -1
+    room = _fund_room(state, market_id, side)
+    to_fund = quantity if room is None else min(quantity, room)
+    fund_id = market_fund(market_id)
+    if to_fund:
+        move_position(state, market_id, account_id, fund_id, side * to_fund, mark)
+    if quantity - to_fund:
+        deleverage(state, account_id, market_id, quantity - to_fund, mark, events)
+    _count_notional(state, market_id, quantity * mark, events)
+    paid = 0
+    if fee_due:
+        fee = ceil_div(quantity * mark * market.liquidation_fee_bps, bps_denominator)
+        account = state.accounts[account_id]
+        equity = account.collateral + account_valuation(state, account_id)[0]
+        paid = max(min(fee, account.collateral, equity), 0)  # never taken from a loss
+        if paid:
+            state.put_account(account_id, Account(account.collateral - paid, account.status))
+            fund = state.accounts[fund_id]
+            state.put_account(fund_id, Account(fund.collateral + paid, fund.status))
+    events.append(Liquidation(
+        account=account_id, market=market_id, size=side * quantity, price=mark, fee=paid, fund_paid=0, uncovered=0,
+        fund_size=side * to_fund, deleveraged_size=side * (quantity - to_fund), remaining=size - side * quantity,
+    ))
 
 
-def settle_account_loss(state: LedgerState, account_id: str, collateral: int) -> tuple[int, int]:
-    """Write the account's collateral after its positions closed; a negative balance is paid by
-    the insurance fund as far as the fund has money, and what is left makes the account
-    BANKRUPT; a negative balance also pauses withdrawals. Returns (fund paid, uncovered)."""
-    fund_paid = 0
-    if collateral < 0:
-        # An account went negative: withdrawals pause while the venue absorbs it (dYdX).
-        gated_until = state.ledger_time_ms + withdrawal_gate_after_negative_ms
-        state.put_meta(META_WITHDRAWALS_GATED_UNTIL, max(state.meta[META_WITHDRAWALS_GATED_UNTIL], gated_until))
-        fund = state.accounts[INSURANCE_FUND]
-        fund_paid = min(-collateral, max(fund.collateral, 0))
-        collateral += fund_paid
-        state.put_account(INSURANCE_FUND, Account(fund.collateral - fund_paid, fund.status))
-    uncovered = -collateral if collateral < 0 else 0
-    state.put_account(account_id, Account(collateral, AccountStatus.BANKRUPT if uncovered else AccountStatus.ACTIVE))
-    return fund_paid, uncovered
-
-
-def liquidate_account(state: LedgerState, account_id: str, events: list[Event]) -> None:
-    collateral = state.accounts[account_id].collateral
-    closed: list[tuple[str, int, int, int]] = []
-    for market_id in sorted(state.positions[account_id]):
-        if state.positions[account_id][market_id].size == 0:
+def _close_bankrupt(state: LedgerState, account_id: str, held: list[tuple[str, int]], deficit: int, events: list[Event]) -> None:
+    """The final step of an account whose equity is negative: the funds pay what they can, and
+    the rest of the loss is closed by ADL at the bankruptcy price."""
+    gate_withdrawals(state)
+    market_ids = [m for m, _ in held]
+    paid = pay_from_funds(state, deficit, market_ids)
+    account = state.accounts[account_id]
+    state.put_account(account_id, Account(account.collateral + paid, account.status))
+    unpaid = deficit - paid
+    for market_id, size in held:
+        mark = state.markets[market_id].mark_price
+        contracts = abs(size)
+        # A long's bankruptcy price is above the mark (up to a named multiple of it, so no number
+        # leaves int64), a short's below it (down to a price of 1). Rounded so the account ends at zero or just above, never below.
+        room = contracts * (mark * bankruptcy_price_mark_multiple_max - mark) if size > 0 else contracts * (mark - 1)
+        share = min(unpaid, room)
+        if not share:
+            _close_at_mark(state, account_id, market_id, size, contracts, events, fee_due=False)
             continue
-        size, mark, realized = _close_into_fund(state, account_id, market_id)
-        count_liquidation(state, market_id, abs(size) * mark, events)
-        collateral += realized
-        fee = ceil_div(abs(size) * mark * state.markets[market_id].liquidation_fee_bps, bps_denominator)
-        closed.append((market_id, size, mark, fee))
+        unpaid -= share
+        shift = ceil_div(share, contracts)
+        price = mark + shift if size > 0 else mark - shift
+        deleverage(state, account_id, market_id, contracts, price, events)
+        _count_notional(state, market_id, contracts * mark, events)
+        events.append(Liquidation(
+            account=account_id, market=market_id, size=size, price=price, fee=0, fund_paid=0, uncovered=0,
+            fund_size=0, deleveraged_size=size, remaining=0,
+        ))
+    _annotate_last(events, account_id, paid, 0)
 
-    fund = state.accounts[INSURANCE_FUND].collateral
-    fees_paid: list[int] = []
-    for _, _, _, fee in closed:
-        paid = min(fee, max(collateral, 0))  # a fee is never taken from money the account lacks
-        collateral -= paid
-        fund += paid
-        fees_paid.append(paid)
-    state.put_account(INSURANCE_FUND, Account(fund, state.accounts[INSURANCE_FUND].status))
-    fund_paid, uncovered = settle_account_loss(state, account_id, collateral)
-    for i, (market_id, size, mark, _) in enumerate(closed):
-        last = i == len(closed) - 1
-        events.append(
-            Liquidation(
-                account=account_id, market=market_id, size=size, price=mark, fee=fees_paid[i],
-                fund_paid=fund_paid if last else 0, uncovered=uncovered if last else 0,
-            )
-        )
+
+def _annotate_last(events: list[Event], account_id: str, fund_paid: int, uncovered: int) -> None:
+    """Add what the funds paid and what stayed uncovered to the account's last slice event."""
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        if isinstance(event, Liquidation) and event.account == account_id:
+            events[i] = replace(event, fund_paid=event.fund_paid + fund_paid, uncovered=event.uncovered + uncovered)
+            return
+
+
+def _finish(state: LedgerState, account_id: str, market_ids: list[str], events: list[Event]) -> None:
+    """After a step: flat accounts settle (the funds cover a negative balance, else BANKRUPT);
+    accounts back above maintenance are ACTIVE; the rest stay LIQUIDATING."""
+    account = state.accounts[account_id]
+    if not any(p.size for p in state.positions[account_id].values()):
+        fund_paid, uncovered = settle_account_loss(state, account_id, account.collateral, market_ids)
+        _annotate_last(events, account_id, fund_paid, uncovered)
+    elif not below_maintenance(state, account_id):
+        state.put_account(account_id, Account(account.collateral, AccountStatus.ACTIVE))

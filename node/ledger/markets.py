@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from .commands import CreateMarket, MarketKind, OptionType
 from .limits import (
+    bps_denominator,
+    oracle_sources_max,
+    public_key_bytes,
+    source_id_bytes_max,
     liquidation_fee_bps_max,
     margin_bps_max,
     market_id_bytes_max,
     markets_max,
     trade_band_bps_max,
 )
-from .records import Market, MarketStatus
+from .records import Account, Market, MarketStatus, OracleSourceState
 from .results import Result, ResultCode
-from .state import LedgerState
+from .state import LedgerState, market_fund
 from .validation import is_int64, is_positive_int64, is_valid_id
 
 
@@ -40,6 +44,25 @@ def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return "open_interest_soft_cap must be below open_interest_cap"
     if cmd.cascade_bps and not cmd.cascade_window_ms:
         return "a cascade breaker needs a cascade_window_ms"
+    oracle_ints = (
+        cmd.min_sources, cmd.stale_after_ms, cmd.volatility_bps, cmd.twap_window_ms, cmd.liquidation_slice_bps,
+        cmd.liquidation_window_ms, cmd.liquidation_cap_notional, cmd.fund_position_cap,
+    )
+    if not all(is_int64(v) for v in oracle_ints):
+        return "parameters must be int64"
+    if min(oracle_ints) < 0:
+        return "oracle and liquidation parameters must not be negative"
+    problem = _sources_problem(cmd)
+    if problem:
+        return problem
+    if cmd.stale_after_ms <= 0:
+        return "stale_after_ms must be positive"
+    if cmd.volatility_bps and not cmd.twap_window_ms:
+        return "a volatility bound needs a twap_window_ms"
+    if not 0 < cmd.liquidation_slice_bps <= bps_denominator:
+        return f"liquidation_slice_bps must be within 1..{bps_denominator}"
+    if cmd.liquidation_cap_notional and not cmd.liquidation_window_ms:
+        return "a liquidation cap needs a liquidation_window_ms"
     if cmd.kind == MarketKind.PERPETUAL:
         if cmd.expiry_ms != 0 or cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
             return "a perpetual has no expiry, strike or option type"
@@ -50,6 +73,22 @@ def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
             return "a future has no strike or option type"
     else:
         return "only PERPETUAL and FUTURE markets can be listed"
+    return None
+
+
+def _sources_problem(cmd: CreateMarket) -> str | None:
+    sources = cmd.sources
+    if not isinstance(sources, tuple) or not 0 < len(sources) <= oracle_sources_max:
+        return f"a market needs 1-{oracle_sources_max} oracle sources"
+    names = [s.source for s in sources]
+    if not all(is_valid_id(name, source_id_bytes_max) for name in names):
+        return "source ids must be 1-64 bytes of [A-Za-z0-9._:-]"
+    if len(dict.fromkeys(names)) != len(names):
+        return "source ids must be distinct"
+    if not all(isinstance(s.public_key, bytes) and len(s.public_key) == public_key_bytes for s in sources):
+        return f"each source needs a {public_key_bytes}-byte Ed25519 public key"
+    if not 0 < cmd.min_sources <= len(sources):
+        return "min_sources must be within 1..number of sources"
     return None
 
 
@@ -84,9 +123,20 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             position_cap=cmd.position_cap,
             cascade_window_ms=cmd.cascade_window_ms,
             cascade_bps=cmd.cascade_bps,
+            min_sources=cmd.min_sources,
+            stale_after_ms=cmd.stale_after_ms,
+            volatility_bps=cmd.volatility_bps,
+            twap_window_ms=cmd.twap_window_ms,
+            liquidation_slice_bps=cmd.liquidation_slice_bps,
+            liquidation_window_ms=cmd.liquidation_window_ms,
+            liquidation_cap_notional=cmd.liquidation_cap_notional,
+            fund_position_cap=cmd.fund_position_cap,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),
     )
     state.put_open_interest(cmd.market, 0)
+    for source in cmd.sources:
+        state.put_oracle_source(cmd.market, source.source, OracleSourceState(source.public_key))
+    state.put_account(market_fund(cmd.market), Account(0))
     return Result(cmd.id, ResultCode.OK)

@@ -1,23 +1,39 @@
-"""PriceUpdate: a new mark for a market, and the liquidation sweep it triggers.
+"""PriceUpdate: a signed price from one registered source, the median mark, and the verdicts.
 
-One source per market for now; several sources with a median, staleness and volatility verdicts
-are still to come. Every new mark passes the price-band breaker (breakers.py) first.
+Each market registers its sources (id and Ed25519 public key) when it is listed. An update must
+be signed by its source over `signatures.price_update_bytes` and carry a source time later than
+that source's last one. The mark is the lower median of the fresh sources' prices (a source is
+fresh while its source time is within stale_after_ms of ledger time); one lying source among
+three cannot move it (Mango Markets 2022). Verdicts:
+
+- INVALID (one update): a non-positive price, or a price the source has repeated for longer than
+  stale_after_ms (a clamped feed, LUNA 2022). The update is ignored: it changes nothing.
+- STALE (market): fewer than min_sources fresh sources. The mark is kept, the market is
+  REDUCE_ONLY and nobody is liquidated until enough sources are fresh again. Detected on the next
+  update or, in ledger time, at the market's fresh_until_ms deadline (breakers.run_due_timers).
+- TOO_VOLATILE (market): the new mark is more than volatility_bps from its time-weighted
+  average. The mark is taken (trading goes on, valued at it), but nobody is liquidated at it.
+- VALID: the mark passes the price-band breaker (breakers.py) and, unless that halts the market,
+  the accounts it pushes below maintenance margin are liquidated (liquidation.py).
 """
 
 from __future__ import annotations
 
-from .breakers import record_mark
+from dataclasses import replace
+
+from .breakers import record_mark, set_status
 from .commands import PriceUpdate
-from .events import Event
-from .limits import market_id_bytes_max, source_id_bytes_max
+from .events import Event, OracleVerdictChanged
+from .limits import bps_denominator, market_id_bytes_max, signature_bytes_max, source_clock_skew_max_ms, source_id_bytes_max
 from .liquidation import liquidate_below_maintenance
-from .records import MarketStatus
+from .records import Market, MarketStatus, OracleSourceState, OracleVerdict, StatusReason
 from .results import Result, ResultCode
+from .signatures import SignatureVerifier, price_update_bytes
 from .state import LedgerState
-from .validation import is_int64, is_positive_int64, is_valid_id
+from .validation import is_int64, is_valid_id
 
 
-def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event]) -> Result:
+def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event], verify: SignatureVerifier) -> Result:
     if not is_valid_id(cmd.market, market_id_bytes_max):
         return Result(cmd.id, ResultCode.INVALID_MARKET, "market id must be 1-32 bytes of [A-Za-z0-9._:-]")
     market = state.markets.get(cmd.market)
@@ -25,15 +41,96 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event]) -> R
         return Result(cmd.id, ResultCode.UNKNOWN_MARKET, f"no market {cmd.market}")
     if not is_valid_id(cmd.source, source_id_bytes_max):
         return Result(cmd.id, ResultCode.INVALID_SOURCE, "source id must be 1-64 bytes of [A-Za-z0-9._:-]")
-    if not is_positive_int64(cmd.price):
-        return Result(cmd.id, ResultCode.INVALID_PRICE, "price must be a positive int64")
-    if not is_int64(cmd.source_time_ms) or cmd.source_time_ms < 0:
-        return Result(cmd.id, ResultCode.STALE_PRICE, "source time must be a non-negative int64")
-    if cmd.source_time_ms <= market.mark_time_ms:
-        return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} not after {market.mark_time_ms}")
+    source = state.oracle_sources.get(cmd.market, {}).get(cmd.source)
+    if source is None:
+        return Result(cmd.id, ResultCode.INVALID_SOURCE, f"{cmd.source} is not a registered source of {cmd.market}")
+    if not (is_int64(cmd.price) and is_int64(cmd.source_time_ms)):
+        return Result(cmd.id, ResultCode.INVALID_PRICE, "price and source time must be int64")
+    if not isinstance(cmd.signature, bytes) or len(cmd.signature) > signature_bytes_max or not verify(
+        source.public_key, price_update_bytes(cmd.market, cmd.source, cmd.price, cmd.source_time_ms), cmd.signature,
+    ):
+        return Result(cmd.id, ResultCode.INVALID_SIGNATURE, f"not signed by {cmd.source}'s registered key")
     if market.status == MarketStatus.SETTLED:
         return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, "market is settled")
-    market = record_mark(state, cmd.market, cmd.price, cmd.source_time_ms, events)
-    if market.status != MarketStatus.HALTED:  # nobody is liquidated at a price that tripped a breaker
-        liquidate_below_maintenance(state, cmd.market, events)
+    now = state.ledger_time_ms
+    if cmd.source_time_ms <= source.source_time_ms:
+        return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} not after {source.source_time_ms}")
+    if cmd.source_time_ms > now + source_clock_skew_max_ms:
+        return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} is ahead of ledger time {now}")
+    if now - cmd.source_time_ms > market.stale_after_ms:
+        return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} is older than {market.stale_after_ms} ms")
+    # Verdict INVALID: the update is ignored.
+    if cmd.price <= 0:
+        return Result(cmd.id, ResultCode.INVALID_PRICE, "price must be positive")
+    if cmd.price == source.price and source.price_since_ms and cmd.source_time_ms - source.price_since_ms > market.stale_after_ms:
+        return Result(cmd.id, ResultCode.PRICE_CLAMPED, f"{cmd.source} has repeated {cmd.price} since {source.price_since_ms}")
+
+    since = source.price_since_ms if cmd.price == source.price and source.price_since_ms else cmd.source_time_ms
+    state.put_oracle_source(cmd.market, cmd.source, OracleSourceState(source.public_key, cmd.price, cmd.source_time_ms, since, 1))
+    judge_market(state, cmd.market, events)
     return Result(cmd.id, ResultCode.OK)
+
+
+def fresh_prices(state: LedgerState, market_id: str, market: Market) -> list[tuple[int, int]]:
+    """(source time, price) of every fresh source, newest first (sorted: deterministic)."""
+    now = state.ledger_time_ms
+    sources = state.oracle_sources.get(market_id, {})
+    fresh = [
+        (s.source_time_ms, s.price) for _, s in sorted(sources.items())
+        if s.counted and now - s.source_time_ms <= market.stale_after_ms
+    ]
+    fresh.sort(reverse=True)
+    return fresh
+
+
+def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> None:
+    """Recompute the mark and the verdict from the fresh sources; act on the verdict."""
+    market = state.markets[market_id]
+    fresh = fresh_prices(state, market_id, market)
+    if len(fresh) < market.min_sources:
+        mark_stale(state, market_id, len(fresh), events)
+        return
+    prices = sorted(price for _, price in fresh)
+    mark = prices[(len(prices) - 1) // 2]  # the lower median: always a price some source signed
+    # Fresh until the min_sources-th newest source ages out.
+    fresh_until = fresh[market.min_sources - 1][0] + market.stale_after_ms + 1
+    now = state.ledger_time_ms
+    twap = _advance_twap(market, now)
+    volatile = bool(market.volatility_bps and twap) and abs(mark - twap) * bps_denominator > market.volatility_bps * twap
+    verdict = OracleVerdict.TOO_VOLATILE if volatile else OracleVerdict.VALID
+    newest_source_time = fresh[0][0]
+    market = replace(market, fresh_until_ms=fresh_until, twap=twap if twap else mark, twap_time_ms=now)
+    state.put_market(market_id, market)
+    if mark != market.mark_price or market.mark_time_ms != newest_source_time:
+        market = record_mark(state, market_id, mark, newest_source_time, events)
+    if verdict != market.oracle_verdict:
+        market = replace(market, oracle_verdict=verdict)
+        state.put_market(market_id, market)
+        events.append(OracleVerdictChanged(market_id, verdict, len(fresh), mark))
+    if market.status == MarketStatus.REDUCE_ONLY and market.status_reason == StatusReason.ORACLE_STALE:
+        market = set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
+    if verdict == OracleVerdict.VALID and market.status != MarketStatus.HALTED:
+        liquidate_below_maintenance(state, market_id, events)
+
+
+def _advance_twap(market: Market, now: int) -> int:
+    """The mark's time-weighted average up to now: the previous average moves towards the mark
+    that held since, in proportion to the time it held (capped at the window). 0: no mark yet."""
+    if not market.mark_price:
+        return 0
+    if not market.twap or not market.twap_window_ms:
+        return market.mark_price
+    held = min(now - market.twap_time_ms, market.twap_window_ms)
+    return market.twap + (market.mark_price - market.twap) * held // market.twap_window_ms
+
+
+def mark_stale(state: LedgerState, market_id: str, fresh_sources: int, events: list[Event]) -> None:
+    """Fewer than min_sources fresh sources: keep the mark, stop liquidations, reduce-only."""
+    market = state.markets[market_id]
+    if market.oracle_verdict != OracleVerdict.STALE:
+        events.append(OracleVerdictChanged(market_id, OracleVerdict.STALE, fresh_sources, market.mark_price))
+    if market.oracle_verdict != OracleVerdict.STALE or market.fresh_until_ms:
+        market = replace(market, oracle_verdict=OracleVerdict.STALE, fresh_until_ms=0)
+        state.put_market(market_id, market)
+    if market.status == MarketStatus.ACTIVE and market.mark_price:
+        set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE, 0, events)

@@ -24,7 +24,11 @@ TABLE_OPEN_INTEREST = b"open_interest"
 TABLE_DEDUP = b"dedup"
 TABLE_META = b"meta"
 TABLE_WITHDRAWAL_WINDOW = b"withdrawal_window"
-TABLES = (TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META, TABLE_WITHDRAWAL_WINDOW)
+TABLE_ORACLE_SOURCE = b"oracle_source"
+TABLES = (
+    TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META,
+    TABLE_WITHDRAWAL_WINDOW, TABLE_ORACLE_SOURCE,
+)
 
 # Position keys join account and market with a byte that the id charset cannot contain.
 position_key_separator = "/"
@@ -65,6 +69,23 @@ class StatusReason(enum.IntEnum):
     BREAKER_GRACE = 2  # after a breaker's cooldown: REDUCE_ONLY for another cooldown
     EXPIRED = 3  # a future settled at the mark at expiry
     CASCADE = 4  # liquidations in a window beyond a share of open interest: REDUCE_ONLY for the cooldown
+    ORACLE_STALE = 5  # fewer fresh oracle sources than min_sources: REDUCE_ONLY until they return
+
+
+class OracleVerdict(enum.IntEnum):
+    """The oracle's judgement of a market's mark (numbers as settlement.v1.OracleVerdict).
+
+    VALID: trade and liquidate at the mark. STALE: fewer than min_sources fresh sources; the mark
+    is kept but the market is REDUCE_ONLY and nobody is liquidated. TOO_VOLATILE: the mark moved
+    beyond volatility_bps from its time-weighted average; trading goes on, liquidations wait.
+    INVALID is a verdict on one update (non-positive, or a clamp value repeated past
+    stale_after): that update is ignored and never becomes the market's verdict.
+    """
+
+    VALID = 1
+    STALE = 2
+    TOO_VOLATILE = 3
+    INVALID = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +144,40 @@ class Market:
     # The cascade breaker's window: liquidated notional since cascade_window_start_ms.
     cascade_window_start_ms: int = 0
     cascade_notional: int = 0
+    # Oracle and liquidation parameters (CreateMarket's, kept with the market).
+    min_sources: int = 1
+    stale_after_ms: int = 60_000
+    volatility_bps: int = 0
+    twap_window_ms: int = 0
+    liquidation_slice_bps: int = 10_000
+    liquidation_window_ms: int = 0
+    liquidation_cap_notional: int = 0
+    fund_position_cap: int = 0
+    # Oracle guard state: the verdict, the ledger time the market goes stale unless fresh prices
+    # arrive (0: already stale or never priced), and the mark's time-weighted average.
+    oracle_verdict: OracleVerdict = OracleVerdict.STALE
+    fresh_until_ms: int = 0
+    twap: int = 0
+    twap_time_ms: int = 0
+    # The liquidation window: notional liquidated since liquidation_window_start_ms.
+    liquidation_window_start_ms: int = 0
+    liquidated_in_window: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OracleSourceState:
+    """One registered source of one market: its key and the last price it signed.
+
+    `price_since_ms` is the source time the current price value was first reported (a price
+    repeated past stale_after is a clamp, LUNA 2022); `counted` says whether that price may enter
+    the median (0: clamped, or no price yet).
+    """
+
+    public_key: bytes
+    price: int = 0
+    source_time_ms: int = 0
+    price_since_ms: int = 0
+    counted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +201,7 @@ class DedupRecord:
 
 _ACCOUNT = struct.Struct(">BqB")
 _POSITION = struct.Struct(">Bqqqq")
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11)
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -204,13 +259,28 @@ def encode_market(m: Market) -> bytes:
         m.cascade_bps,
         m.cascade_window_start_ms,
         m.cascade_notional,
+        m.min_sources,
+        m.stale_after_ms,
+        m.volatility_bps,
+        m.twap_window_ms,
+        m.liquidation_slice_bps,
+        m.liquidation_window_ms,
+        m.liquidation_cap_notional,
+        m.fund_position_cap,
+        m.oracle_verdict,
+        m.fresh_until_ms,
+        m.twap,
+        m.twap_time_ms,
+        m.liquidation_window_start_ms,
+        m.liquidated_in_window,
     )
 
 
 def decode_market(b: bytes) -> Market:
     fields = _MARKET.unpack(b)
     v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
-    status_since_ms, mark_price, mark_time_ms, reason, *guard = fields[16:]
+    status_since_ms, mark_price, mark_time_ms, reason = fields[16:20]
+    guard, oracle_params, verdict, oracle_state = fields[20:31], fields[31:39], fields[39], fields[40:]
     assert v == record_version, v
     return Market(
         MarketKind(kind),
@@ -222,6 +292,9 @@ def decode_market(b: bytes) -> Market:
         mark_time_ms,
         StatusReason(reason),
         *guard,
+        *oracle_params,
+        OracleVerdict(verdict),
+        *oracle_state,
     )
 
 
@@ -278,6 +351,19 @@ def decode_withdrawal_window(b: bytes) -> WithdrawalWindow:
     v, start_ms, withdrawn = _WITHDRAWAL_WINDOW.unpack(b)
     assert v == record_version, v
     return WithdrawalWindow(start_ms, withdrawn)
+
+
+_ORACLE_SOURCE = struct.Struct(">B32sqqqB")
+
+
+def encode_oracle_source(o: OracleSourceState) -> bytes:
+    return _ORACLE_SOURCE.pack(record_version, o.public_key, o.price, o.source_time_ms, o.price_since_ms, o.counted)
+
+
+def decode_oracle_source(b: bytes) -> OracleSourceState:
+    v, *fields = _ORACLE_SOURCE.unpack(b)
+    assert v == record_version, v
+    return OracleSourceState(*fields)
 
 
 def encode_total(value: int) -> bytes:

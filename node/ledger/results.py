@@ -39,6 +39,8 @@ class ResultCode(enum.IntEnum):
     POSITION_CAP = 29  # the fill would take an account's position beyond the market's position cap
     WITHDRAWALS_GATED = 30  # withdrawals pause for a while after any account went negative
     WITHDRAWAL_LIMIT = 31  # the account's or the venue's withdrawals in the window would exceed the limit
+    INVALID_SIGNATURE = 32  # the signature does not verify under the registered key
+    PRICE_CLAMPED = 33  # the source repeated one price past stale_after: a clamp, ignored (LUNA 2022)
 
 
 @dataclass(frozen=True, slots=True)

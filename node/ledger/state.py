@@ -15,12 +15,34 @@ from collections.abc import Iterator
 
 from . import records as r
 from .commands import MarketKind
-from .records import Account, DedupRecord, GlobalMode, Market, MarketStatus, Position, WithdrawalWindow
+from .records import (
+    Account,
+    AccountStatus,
+    DedupRecord,
+    GlobalMode,
+    Market,
+    MarketStatus,
+    OracleSourceState,
+    Position,
+    WithdrawalWindow,
+)
+from .liquidation_index import LiquidationIndex
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
 # the mark and pays the losses that bankrupt accounts cannot.
 INSURANCE_FUND = "sys:insurance"
+# Each market has its own fund, which takes over that market's liquidated positions, receives its
+# liquidation fees and pays its bankrupt losses first; the global fund above pays what it cannot.
+MARKET_FUND_PREFIX = "sys:fund:"
+
+
+def market_fund(market_id: str) -> str:
+    return MARKET_FUND_PREFIX + market_id
+
+
+def is_fund(account_id: str) -> bool:
+    return account_id == INSURANCE_FUND or account_id.startswith(MARKET_FUND_PREFIX)
 
 META_LEDGER_TIME = "ledger_time_ms"
 META_FEES_COLLECTED = "fees_collected"
@@ -53,6 +75,15 @@ class LedgerState:
         self.next_guard_deadline_ms = 0
         self.open_interest: dict[str, int] = {}
         self.withdrawal_windows: dict[str, WithdrawalWindow] = {}
+        # market -> source -> its key and last price
+        self.oracle_sources: dict[str, dict[str, OracleSourceState]] = {}
+        # Derived, never hashed: accounts being liquidated (status LIQUIDATING), and accounts whose
+        # collateral or positions changed since the liquidation index last looked at them.
+        self.liquidating: dict[str, None] = {}
+        self.margin_dirty: dict[str, None] = {}
+        self.liquidation_index = LiquidationIndex()
+        # Accounts that took a liquidation step in the current entry (one slice per entry).
+        self.entry_liquidated: dict[str, None] = {}
         self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
         # entry key -> the packed dedup record of that entry (what is hashed and stored)
         self.dedup_batches: dict[str, bytes] = {}
@@ -120,6 +151,11 @@ class LedgerState:
         self.total_collateral += account.collateral - (old.collateral if old else 0)
         self.accounts[account_id] = account
         self.entry_accounts[account_id] = None
+        self.margin_dirty[account_id] = None
+        if account.status == AccountStatus.LIQUIDATING:
+            self.liquidating[account_id] = None
+        elif old is not None and old.status == AccountStatus.LIQUIDATING:
+            self.liquidating.pop(account_id, None)
         self._touch(r.TABLE_ACCOUNT, account_id, r.encode_account, self.accounts, account_id)
 
     def put_position(self, account_id: str, market_id: str, position: Position) -> None:
@@ -135,6 +171,7 @@ class LedgerState:
             holders.pop(account_id, None)
         by_market[market_id] = position
         self.entry_markets[market_id] = None
+        self.margin_dirty[account_id] = None
         if position.size == 0 and position.cost_basis != 0:
             raise AssertionError(f"flat position {account_id}/{market_id} keeps cost basis {position.cost_basis}")
         self._touch(r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position, by_market, market_id)
@@ -154,6 +191,11 @@ class LedgerState:
         assert contracts >= 0, (market_id, contracts)
         self.open_interest[market_id] = contracts
         self._touch(r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest, self.open_interest, market_id)
+
+    def put_oracle_source(self, market_id: str, source: str, state: OracleSourceState) -> None:
+        by_source = self.oracle_sources.setdefault(market_id, {})
+        by_source[source] = state
+        self._touch(r.TABLE_ORACLE_SOURCE, r.position_key(market_id, source), r.encode_oracle_source, by_source, source)
 
     def put_withdrawal_window(self, account_id: str, window: WithdrawalWindow) -> None:
         self.withdrawal_windows[account_id] = window
@@ -205,6 +247,9 @@ class LedgerState:
             yield r.TABLE_OPEN_INTEREST, market_id, r.encode_open_interest(contracts)
         for key, packed in self.dedup_batches.items():
             yield r.TABLE_DEDUP, key, packed
+        for market_id, by_source in self.oracle_sources.items():
+            for source, source_state in by_source.items():
+                yield r.TABLE_ORACLE_SOURCE, r.position_key(market_id, source), r.encode_oracle_source(source_state)
         for account_id, window in self.withdrawal_windows.items():
             yield r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window(window)
         for key, value in self.meta.items():
@@ -216,8 +261,11 @@ def guard_deadline(market: Market) -> int:
     deadlines = []
     if market.status_until_ms:
         deadlines.append(market.status_until_ms)
-    if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED:
-        deadlines.append(market.expiry_ms)
+    if market.status != MarketStatus.SETTLED:
+        if market.kind == MarketKind.FUTURE:
+            deadlines.append(market.expiry_ms)
+        if market.fresh_until_ms:
+            deadlines.append(market.fresh_until_ms)
     return min(deadlines, default=0)
 
 
@@ -246,6 +294,9 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state._touch(r.TABLE_DEDUP, key, _as_stored, state.dedup_batches, key)
         elif table == r.TABLE_META:
             state.put_meta(key, r.decode_total(value))
+        elif table == r.TABLE_ORACLE_SOURCE:
+            market_id, source = key.split(r.position_key_separator)
+            state.put_oracle_source(market_id, source, r.decode_oracle_source(value))
         elif table == r.TABLE_WITHDRAWAL_WINDOW:
             state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
         else:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from node.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import (
     CreateMarket,
     Deposit,
     MarketKind,
+    OracleSource,
     PriceUpdate,
     SettleTrade,
     Withdraw,
@@ -17,6 +19,22 @@ from node.ledger.events import Event
 from node.ledger.results import Result
 
 MARKET = "BTC-PERP"
+SOURCE = "src-a"
+
+
+def source_key(source: str):
+    """Every test source signs with a key derived from its name."""
+    return private_key_from_seed(f"oracle:{source}")
+
+
+def oracle_source(source: str) -> OracleSource:
+    return OracleSource(source, raw_public_key(source_key(source)))
+
+
+def signed_price(command_id: str, market: str, source: str, price: int, source_time_ms: int) -> PriceUpdate:
+    signature = sign_price(source_key(source), market, source, price, source_time_ms)
+    return PriceUpdate(command_id, market, source, price, source_time_ms, signature)
+
 
 _DEFAULT_MARKET = CreateMarket(
     id="create-BTC-PERP",
@@ -32,6 +50,7 @@ _DEFAULT_MARKET = CreateMarket(
     band_bps=2_000,
     band_window_ms=60_000,
     cooldown_ms=60_000,
+    sources=(oracle_source(SOURCE),),
 )
 
 
@@ -59,7 +78,7 @@ class LedgerDriver:
     def run(self, *commands, time_ms: int | None = None) -> tuple[Result, ...]:
         self.index += 1
         self.time_ms = time_ms if time_ms is not None else self.time_ms + 1_000
-        outcome = apply(self.state, LogEntry(self.index, self.time_ms, tuple(commands)))
+        outcome = apply(self.state, LogEntry(self.index, self.time_ms, tuple(commands)), verify_ed25519)
         check_full(self.state)
         self.events.extend(outcome.events)
         return outcome.results
@@ -76,8 +95,9 @@ class LedgerDriver:
     def withdraw(self, account: str, amount: int) -> Result:
         return self.one(Withdraw(self.next_id("wd"), account, amount))
 
-    def price(self, price: int, market: str = MARKET) -> Result:
-        return self.one(PriceUpdate(self.next_id("px"), market, "src-a", price, self.time_ms + 1))
+    def price(self, price: int, market: str = MARKET, source: str = SOURCE) -> Result:
+        """A signed price from `source`, stamped just after the previous entry's time."""
+        return self.one(signed_price(self.next_id("px"), market, source, price, self.time_ms + 1))
 
     def trade(self, buyer: str, seller: str, price: int, quantity: int, market: str = MARKET, **fees) -> Result:
         return self.one(SettleTrade(self.next_id("tr"), market, buyer, seller, price, quantity, **fees))
