@@ -1,7 +1,8 @@
 """The venue's global mode, and the guard that drives it: the insurance fund floor.
 
-A fund below its floor cannot absorb more losses, so the venue becomes REDUCE_ONLY (only fills
-that reduce both sides' risk) until the fund is topped up again. Checked after every command,
+The insurance funds together (the global fund plus every market's fund, which can run a deficit
+on positions it took over) below their floor cannot absorb more losses, so the venue becomes
+REDUCE_ONLY (only fills that reduce both sides' risk) until the funds are topped up again. Checked after every command,
 at the cost of one comparison.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 from .events import Event, GlobalModeChanged
 from .limits import insurance_fund_floor
 from .records import GlobalMode, GlobalReason
-from .state import INSURANCE_FUND, META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
+from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
 
 
 def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, events: list[Event]) -> None:
@@ -21,7 +22,7 @@ def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, 
 
 
 def check_insurance_fund_floor(state: LedgerState, events: list[Event]) -> None:
-    below = state.accounts[INSURANCE_FUND].collateral < insurance_fund_floor
+    below = state.funds_total < insurance_fund_floor
     mode = state.meta[META_GLOBAL_MODE]
     if not below and mode == GlobalMode.NORMAL:
         return  # the common case, after every command: two lookups and two comparisons

@@ -9,7 +9,7 @@ scratch (totals, net positions, the state hash) and is what tests run after ever
 from __future__ import annotations
 
 from .records import AccountStatus
-from .state import INSURANCE_FUND, META_DEPOSITS_TOTAL, META_FEES_COLLECTED, META_WITHDRAWALS_TOTAL, LedgerState
+from .state import META_DEPOSITS_TOTAL, META_FEES_COLLECTED, META_WITHDRAWALS_TOTAL, LedgerState, is_fund
 from .state_hash import hash_modulus, record_hash
 
 
@@ -31,8 +31,8 @@ def _conservation(state: LedgerState, total_collateral: int, total_cost_basis: i
 
 
 def _account_solvent(state: LedgerState, account_id: str) -> None:
-    if account_id == INSURANCE_FUND:
-        # The fund is the ledger's own backstop, not a client: it can realize a loss on positions
+    if is_fund(account_id):
+        # A fund is the ledger's own backstop, not a client: it can realize a loss on positions
         # it took over beyond its balance. That is a fund deficit (an economic state, reported by
         # the guards and covered by auto-deleveraging there), not a corrupt ledger.
         return

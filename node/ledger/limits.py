@@ -30,8 +30,8 @@ liquidation_fee_bps_max = 1_000
 markets_max = 1_000
 positions_per_account_max = 64
 
-# Below this insurance fund balance (quote minor units) the whole venue becomes REDUCE_ONLY until
-# the fund is topped up: 0 means a fund in deficit. (Configurable through a quorum-signed action
+# Below this balance of the insurance funds together (global plus every market's; quote minor
+# units) the whole venue becomes REDUCE_ONLY until they are topped up: 0 means a deficit. (Configurable through a quorum-signed action
 # once the signer set exists.)
 insurance_fund_floor = 0
 

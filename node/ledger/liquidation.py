@@ -47,6 +47,7 @@ def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list
         if below_maintenance(state, account_id):
             state.put_account(account_id, Account(account.collateral, AccountStatus.LIQUIDATING))
             liquidation_step(state, account_id, events)
+    continue_liquidations(state, events)  # those the entry's start skipped (the mark was unreliable)
 
 
 def continue_liquidations(state: LedgerState, events: list[Event]) -> None:

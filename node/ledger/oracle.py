@@ -7,7 +7,8 @@ fresh while its source time is within stale_after_ms of ledger time); one lying 
 three cannot move it (Mango Markets 2022). Verdicts:
 
 - INVALID (one update): a non-positive price, or a price the source has repeated for longer than
-  stale_after_ms (a clamped feed, LUNA 2022). The update is ignored: it changes nothing.
+  stale_after_ms (a clamped feed, LUNA 2022). The update is ignored; a clamp also stops the
+  source's earlier price from counting, until the source reports a different price.
 - STALE (market): fewer than min_sources fresh sources. The mark is kept, the market is
   REDUCE_ONLY and nobody is liquidated until enough sources are fresh again. Detected on the next
   update or, in ledger time, at the market's fresh_until_ms deadline (breakers.run_due_timers).
@@ -63,6 +64,11 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event], veri
     if cmd.price <= 0:
         return Result(cmd.id, ResultCode.INVALID_PRICE, "price must be positive")
     if cmd.price == source.price and source.price_since_ms and cmd.source_time_ms - source.price_since_ms > market.stale_after_ms:
+        # The price is ignored; the source's last price stops counting from now on, so a clamped
+        # feed makes the market stale at once instead of a stale_after later.
+        if source.counted:
+            state.put_oracle_source(cmd.market, cmd.source, replace(source, counted=0))
+            judge_market(state, cmd.market, events)
         return Result(cmd.id, ResultCode.PRICE_CLAMPED, f"{cmd.source} has repeated {cmd.price} since {source.price_since_ms}")
 
     since = source.price_since_ms if cmd.price == source.price and source.price_since_ms else cmd.source_time_ms

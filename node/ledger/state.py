@@ -95,6 +95,7 @@ class LedgerState:
         self._record_hashes: dict[tuple[bytes, str], int] = {}
         # Running totals, derived, never hashed: what the per-entry invariant checks compare.
         self.total_collateral = 0
+        self.funds_total = 0  # the global fund plus every market's fund
         self.total_cost_basis = 0
         self.net_size: dict[str, int] = {}
         # Records written and not yet folded into the hash, then, after finish_entry, what the
@@ -148,7 +149,10 @@ class LedgerState:
 
     def put_account(self, account_id: str, account: Account) -> None:
         old = self.accounts.get(account_id)
-        self.total_collateral += account.collateral - (old.collateral if old else 0)
+        delta = account.collateral - (old.collateral if old else 0)
+        self.total_collateral += delta
+        if account_id[:4] == "sys:":  # a fund (the only ledger-owned accounts); cheap on the fill path
+            self.funds_total += delta
         self.accounts[account_id] = account
         self.entry_accounts[account_id] = None
         self.margin_dirty[account_id] = None

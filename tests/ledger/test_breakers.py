@@ -1,19 +1,21 @@
 """Price-band breaker: HALTED for the cooldown, then REDUCE_ONLY for a grace period, then ACTIVE."""
 
-from node.ledger.commands import PriceUpdate
 from node.ledger.events import BreakerTripped, MarketStatusChanged
 from node.ledger.records import MarketStatus, StatusReason
 from node.ledger.results import ResultCode
 
-from .driver import MARKET, LedgerDriver, create_market
+from .driver import signed_price, MARKET, LedgerDriver, create_market
 
 COOLDOWN_MS = 60_000
+STALE_AFTER_MS = 3_600_000  # long: these tests jump time without prices
 
 
 def breaker_market(mark: int = 50_000) -> LedgerDriver:
     """band 2,000 bps over 60 s, cooldown 60 s; alice and bob funded."""
     driver = LedgerDriver()
-    driver.one(create_market(band_bps=2_000, band_window_ms=60_000, cooldown_ms=COOLDOWN_MS, trade_band_bps=100_000))
+    driver.one(create_market(
+        band_bps=2_000, band_window_ms=60_000, cooldown_ms=COOLDOWN_MS, trade_band_bps=100_000, stale_after_ms=STALE_AFTER_MS,
+    ))
     driver.price(mark)
     driver.deposit("alice", 10**9)
     driver.deposit("bob", 10**9)
@@ -38,7 +40,7 @@ def test_a_move_beyond_the_band_halts_the_market_for_the_cooldown():
     assert status(driver) == (MarketStatus.HALTED, StatusReason.PRICE_BAND)
     assert market.status_until_ms == driver.time_ms + COOLDOWN_MS
     assert BreakerTripped(MARKET, 60_001, 50_000, driver.time_ms + COOLDOWN_MS) in driver.events
-    assert MarketStatusChanged(MARKET, MarketStatus.HALTED, StatusReason.PRICE_BAND) in driver.events
+    assert MarketStatusChanged(MARKET, MarketStatus.HALTED, StatusReason.PRICE_BAND, driver.time_ms) in driver.events
 
 
 def test_a_fall_beyond_the_band_from_the_window_high_halts_too():
@@ -109,7 +111,7 @@ def test_liquidation_resumes_at_the_mark_once_the_halt_is_over():
     driver.trade("thin", "bob", 50_000, 100)
     driver.price(39_000)
     driver.run(time_ms=driver.time_ms + COOLDOWN_MS)
-    driver.one(PriceUpdate("px-after", MARKET, "src-a", 39_500, driver.time_ms + 5))
+    driver.one(signed_price("px-after", MARKET, "src-a", 39_500, driver.time_ms + 5))
     assert driver.size("thin") == 0
 
 

@@ -9,13 +9,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 REPLAY = """
 from cluster.ledger_workload import random_log
+from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply, check_full
 from node.ledger.results import ResultCode
 state = LedgerState()
 codes = {}
 events = {}
 for entry in random_log(seed=7, accounts=300, entries=120, commands_per_entry=50):
-    outcome = apply(state, entry)
+    outcome = apply(state, entry, verify_ed25519)
     for e in outcome.events:
         events[type(e).__name__] = events.get(type(e).__name__, 0) + 1
     for r in outcome.results:

@@ -36,7 +36,7 @@ def test_an_expired_future_is_settled_with_its_reason():
     driver.run(time_ms=expiry)
     market = driver.state.markets[FUTURE]
     assert (market.status, market.status_reason, market.status_since_ms) == (MarketStatus.SETTLED, StatusReason.EXPIRED, expiry)
-    assert MarketStatusChanged(FUTURE, MarketStatus.SETTLED, StatusReason.EXPIRED) in driver.events
+    assert MarketStatusChanged(FUTURE, MarketStatus.SETTLED, StatusReason.EXPIRED, driver.time_ms) in driver.events
 
 
 def test_nothing_settles_before_expiry():

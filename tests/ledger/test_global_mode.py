@@ -9,7 +9,8 @@ from .driver import listed_market_with_traders
 
 
 def fund_in_deficit():
-    """The fund takes a long over at 47,000 and closes it against a short at 44,500: -250,000."""
+    """The market's fund takes a long over at 47,000 and closes it against a short at 44,500:
+    -250,000 against 91,500 of fees."""
     driver = listed_market_with_traders(mark=50_000, collateral=10_000_000)
     driver.deposit("long", 500_000)
     driver.trade("long", "bob", 50_000, 100)
@@ -18,7 +19,7 @@ def fund_in_deficit():
     driver.price(40_000)
     driver.trade("alice", "short", 40_000, 100)
     driver.price(44_500)  # short liquidated: the fund sells 100 at 44,500, realizing -250,000
-    assert driver.state.insurance_fund < 0
+    assert driver.state.funds_total == 47_000 + 44_500 - 250_000
     return driver
 
 
@@ -42,7 +43,7 @@ def test_while_reduce_only_a_fill_adding_risk_is_refused_and_one_reducing_it_acc
 
 def test_topping_the_fund_up_returns_the_venue_to_normal():
     driver = fund_in_deficit()
-    driver.deposit(INSURANCE_FUND, -driver.state.insurance_fund)
+    driver.deposit(INSURANCE_FUND, -driver.state.funds_total)
     assert driver.state.global_mode == GlobalMode.NORMAL
     assert GlobalModeChanged(GlobalMode.NORMAL, GlobalReason.NONE) in driver.events
     driver.deposit("carol", 10_000_000)

@@ -1,11 +1,10 @@
 """Open-interest margin, the per-account position cap, and the cascade breaker."""
 
-from node.ledger.commands import PriceUpdate
 from node.ledger.margin import initial_margin_bps
 from node.ledger.records import MarketStatus, StatusReason
 from node.ledger.results import ResultCode
 
-from .driver import MARKET, LedgerDriver, create_market
+from .driver import signed_price, MARKET, LedgerDriver, create_market
 
 
 def market_with(**params) -> LedgerDriver:
@@ -94,17 +93,17 @@ def test_a_cascade_halt_ends_after_the_cooldown():
 
 
 def test_the_cascade_window_forgets_liquidations_older_than_its_length():
-    driver = market_with(cascade_bps=1_000, cascade_window_ms=60_000, cooldown_ms=30_000)
+    driver = market_with(cascade_bps=1_000, cascade_window_ms=60_000, cooldown_ms=30_000, stale_after_ms=3_600_000)
     driver.deposit("maker", 10**9)
     driver.trade("alice", "bob", 1_000, 20_000)  # OI notional ~21M at the marks used here
     for n, name in enumerate(("thin-a", "thin-b")):
         driver.deposit(name, 110_000)
         driver.trade(name, "maker", 1_000, 1_000)
-    driver.one(PriceUpdate("drop-1", MARKET, "src-a", 900, driver.time_ms + 1))  # thin-a and thin-b out
+    driver.one(signed_price("drop-1", MARKET, "src-a", 900, driver.time_ms + 1))  # thin-a and thin-b out
     first = driver.state.markets[MARKET].cascade_notional
     driver.run(time_ms=driver.time_ms + 61_000)
     driver.deposit("thin-c", 100_000)
     driver.trade("thin-c", "maker", 900, 1_000)
-    driver.one(PriceUpdate("drop-2", MARKET, "src-a", 810, driver.time_ms + 1))
+    driver.one(signed_price("drop-2", MARKET, "src-a", 810, driver.time_ms + 1))
     assert driver.size("thin-c") == 0
     assert driver.state.markets[MARKET].cascade_notional == 810 * 1_000 != first + 810 * 1_000
