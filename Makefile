@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run proto bench demo clean
+.PHONY: setup test run proto bench demo replay clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,12 @@ run: $(STAMP)
 # The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
 demo: $(STAMP)
 	$(PY) -m cluster.ledger_demo
+
+# Backtests of the guards on the shipped scenarios: timeline, summary and a PNG per scenario.
+replay: $(STAMP)
+	mkdir -p replay-out
+	$(PY) -m cluster replay --prices scenarios/march-2020.csv --scenario scenarios/march-2020.toml --plot replay-out/march-2020.png --json replay-out/march-2020.json
+	$(PY) -m cluster replay --prices scenarios/luna-2022.csv --scenario scenarios/luna-2022.toml --plot replay-out/luna-2022.png --json replay-out/luna-2022.json
 
 proto: $(STAMP)
 	$(PY) -m node.api.generate

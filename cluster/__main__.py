@@ -1,6 +1,7 @@
 """Local cluster tooling.
 
     python -m cluster up --nodes 3 --data ./data --base-port 7000 [--demo]
+    python -m cluster replay --prices FILE.csv --scenario FILE.toml [--plot FILE.png] [--json FILE.json]
 """
 
 from __future__ import annotations
@@ -80,7 +81,15 @@ def main(argv: list[str] | None = None) -> None:
     up_parser.add_argument("--base-port", type=int, default=7000)
     up_parser.add_argument("--demo", action="store_true", help="feed a short demo load once the cluster is up")
     up_parser.add_argument("--status-every", type=float, default=status_period_s_default, help="seconds between status tables")
+    from cluster import replay
+
+    replay.add_arguments(commands.add_parser(
+        "replay", help="replay a price series through the pure ledger and show its guard decisions",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ))
     args = parser.parse_args(argv)
+    if args.command == "replay":
+        sys.exit(replay.run_cli(args))
     sys.exit(up(args))
 
 

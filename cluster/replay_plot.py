@@ -1,0 +1,137 @@
+"""The replay's plot: one panel per market (its sources' prices, the mark, the market's status, breaker
+trips, liquidation slices and ADL), and the insurance funds' balances below.
+
+matplotlib lives here only, behind the Agg canvas (no pyplot, no display, no global backend). The PNG
+is byte-identical for the same replay: default style, fixed size and dpi, and no metadata that
+carries a version or a date.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import matplotlib.style
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from cluster.replay import Run, usd_minor_units
+from node.ledger.records import MarketStatus
+
+figure_width_in = 11.0
+market_panel_height_in = 3.4
+funds_panel_height_in = 2.4
+figure_dpi = 100
+# A market whose prices span more than this ratio is drawn on a log axis.
+log_scale_price_ratio = 20
+_STATUS_SHADE = {MarketStatus.HALTED: ("tab:red", 0.16, "HALTED"), MarketStatus.REDUCE_ONLY: ("tab:orange", 0.12, "REDUCE_ONLY")}
+
+
+def _seconds(run: Run, time_ms: int) -> float:
+    return (time_ms - run.t0_ms) / 1000
+
+
+def _dollars(minor: int) -> float:
+    return minor / usd_minor_units
+
+
+def write_plot(run: Run, path: Path) -> None:
+    markets = [m.market for m in run.scenario.markets]
+    with matplotlib.style.context("default"), matplotlib.rc_context({"svg.hashsalt": "replay", "path.simplify": False}):
+        figure = Figure(
+            figsize=(figure_width_in, market_panel_height_in * len(markets) + funds_panel_height_in), dpi=figure_dpi,
+        )
+        FigureCanvasAgg(figure)
+        axes = figure.subplots(
+            len(markets) + 1, 1, sharex=True,
+            gridspec_kw={"height_ratios": [market_panel_height_in] * len(markets) + [funds_panel_height_in]},
+        )
+        for ax, market_id in zip(axes, markets):
+            _market_panel(run, ax, market_id)
+        _funds_panel(run, axes[-1])
+        axes[-1].set_xlabel(f"ledger time, s after t0 = {run.t0_ms} ms")
+        figure.suptitle(f"replay: {run.scenario.title}")
+        figure.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, format="png", dpi=figure_dpi, metadata={"Software": None})
+
+
+def _market_panel(run: Run, ax, market_id: str) -> None:
+    end = _seconds(run, run.state.ledger_time_ms)
+    # Status shading: contiguous spans of HALTED or REDUCE_ONLY.
+    shaded: set[int] = set()
+    statuses = run.statuses.get(market_id, [])
+    for i, (time_ms, status) in enumerate(statuses):
+        if status not in _STATUS_SHADE:
+            continue
+        if i and statuses[i - 1][1] == status:
+            continue
+        stop = next((t for t, s in statuses[i + 1:] if s != status), None)
+        color, alpha, label = _STATUS_SHADE[status]
+        ax.axvspan(_seconds(run, time_ms), _seconds(run, stop) if stop is not None else end, color=color, alpha=alpha,
+                   lw=0, label=None if status in shaded else f"market {label}")
+        shaded.add(status)
+    # Each source's prices, faint; refused updates as grey crosses.
+    stale_after_ms = run.scenario.market(market_id).stale_after_ms
+    for n, source in enumerate(run.scenario.source_names(market_id)):
+        xs: list[float] = []
+        ys: list[float] = []
+        previous = None
+        for row in run.rows:
+            if row.market != market_id or row.source != source or row.price <= 0:
+                continue
+            if previous is not None and row.time_ms - previous > stale_after_ms:
+                xs.append(float("nan"))  # a silent source: no line across the gap
+                ys.append(float("nan"))
+            xs.append(_seconds(run, row.time_ms))
+            ys.append(_dollars(row.price))
+            previous = row.time_ms
+        if xs:
+            ax.plot(xs, ys, lw=0.9, alpha=0.5, color=f"C{n + 2}", marker=".", ms=2.5, label=f"source {source}")
+    refused = [r for r in run.refused_rows if r.market == market_id and r.price > 0]
+    if refused:
+        ax.scatter([_seconds(run, r.time_ms) for r in refused], [_dollars(r.price) for r in refused], marker="x", s=22,
+                   color="dimgrey", lw=1, zorder=4, label="update refused")
+    marks = run.marks.get(market_id, [])
+    if marks:
+        xs = [_seconds(run, t) for t, _ in marks] + [end]
+        ys = [_dollars(m) for _, m in marks] + [_dollars(marks[-1][1])]
+        ax.plot(xs, ys, drawstyle="steps-post", color="black", lw=1.8, label="mark", zorder=3)
+    # ADL happens at the slice's price: a larger hollow diamond around the slice's dot.
+    adl = [(t, e) for t, e in run.deleveraged if e.market == market_id]
+    if adl:
+        ax.scatter([_seconds(run, t) for t, _ in adl], [_dollars(e.price) for _, e in adl],
+                   marker="D", s=90, facecolor="none", edgecolor="tab:purple", lw=1.3, zorder=5, label="ADL")
+    liquidations = [(t, e) for t, e in run.liquidations if e.market == market_id]
+    if liquidations:
+        ax.scatter([_seconds(run, t) for t, _ in liquidations], [_dollars(e.price) for _, e in liquidations],
+                   marker="o", s=22, color="tab:orange", edgecolor="black", lw=0.5, zorder=6, label="liquidation slice")
+    trips = [(t, e) for t, e in run.band_trips if e.market == market_id]
+    if trips:
+        ax.scatter([_seconds(run, t) for t, _ in trips], [_dollars(e.price) for _, e in trips],
+                   marker="v", s=90, color="tab:red", edgecolor="black", lw=0.6, zorder=7, label="price-band breaker")
+    cascades = [(t, mark) for t, m, mark in run.cascade_trips if m == market_id]
+    for n, (t, _) in enumerate(cascades):
+        ax.axvline(_seconds(run, t), color="tab:red", ls="--", lw=1.1, label=None if n else "cascade breaker")
+    prices = [r.price for r in run.rows if r.market == market_id and r.price > 0] + [m for _, m in marks]
+    if prices and max(prices) > log_scale_price_ratio * min(prices):
+        ax.set_yscale("log")  # a collapse (LUNA): a linear axis would flatten everything after it
+    ax.set_title(market_id, loc="left", fontsize=10)
+    ax.set_ylabel("USD per contract" + (" (log)" if ax.get_yscale() == "log" else ""))
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=7, ncol=2, framealpha=0.85)
+
+
+def _funds_panel(run: Run, ax) -> None:
+    end = _seconds(run, run.state.ledger_time_ms)
+    for n, fund in enumerate(run.fund_ids):
+        series = run.funds.get(fund, [])
+        if not series:
+            continue
+        xs = [_seconds(run, t) for t, _ in series] + [end]
+        ys = [_dollars(b) for _, b in series] + [_dollars(series[-1][1])]
+        ax.plot(xs, ys, drawstyle="steps-post", lw=1.5, color=f"C{n}", label=fund)
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_ylabel("insurance funds, USD")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
