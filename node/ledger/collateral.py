@@ -11,6 +11,7 @@ from .limits import (
     withdrawal_global_max_per_window,
     withdrawal_window_ms,
 )
+from .liquidation import holds_unreliable_mark
 from .margin import account_valuation
 from .records import Account, AccountStatus, WithdrawalWindow
 from .results import Result, ResultCode
@@ -63,6 +64,11 @@ def withdraw(state: LedgerState, cmd: Withdraw) -> Result:
     gated_until = state.meta[META_WITHDRAWALS_GATED_UNTIL]
     if now < gated_until:
         return Result(cmd.id, ResultCode.WITHDRAWALS_GATED, f"an account went negative: withdrawals resume at {gated_until}", collateral=account.collateral)
+    if holds_unreliable_mark(state, cmd.account):
+        # A position valued at a STALE, TOO_VOLATILE or HALTED mark has no trustworthy value: the
+        # account's money stays until the mark is valid again (a withdrawal against a stale mark
+        # leaves the funds to pay the difference when the real price arrives).
+        return Result(cmd.id, ResultCode.STALE_PRICE, "a position is valued at an unreliable mark: withdrawals wait for a valid one", collateral=account.collateral)
     free = withdrawable(state, cmd.account)
     if cmd.amount > free:
         return Result(

@@ -77,12 +77,20 @@ def test_mango_a_single_pumped_source_trips_the_band_breaker():
 
 
 def test_mango_unrealized_profit_is_never_withdrawable():
-    driver = mango_market(("a",), min_sources=1)
-    quote(driver, "MNGO-PERP", "a", 2_000)  # +1,900,000 unrealized for eisenberg
-    result = driver.withdraw("eisenberg", 1_000_001)
+    driver = mango_market(("a", "b", "c"), min_sources=2)
+    quote(driver, "MNGO-PERP", "a", 115)
+    quote(driver, "MNGO-PERP", "b", 115)  # a real +15%: eisenberg is up 15,000
+    result = driver.withdraw("eisenberg", 988_501)
     assert result.code == ResultCode.INSUFFICIENT_COLLATERAL
-    # collateral 1,000,000 less initial margin 10% of 1,000 x 2,000: the profit counts for nothing
-    assert result.message == "withdrawable 800000"
+    # collateral 1,000,000 less initial margin 10% of 1,000 x 115: the profit counts for nothing
+    assert result.message == "withdrawable 988500"
+
+
+def test_mango_nothing_is_withdrawable_against_a_halted_mark():
+    driver = mango_market(("a",), min_sources=1)
+    quote(driver, "MNGO-PERP", "a", 2_000)
+    assert driver.withdraw("eisenberg", 1).code == ResultCode.STALE_PRICE
+    assert driver.collateral("eisenberg") == 1_000_000
 
 
 def test_mango_unrealized_profit_at_a_halting_price_is_not_margin_elsewhere():

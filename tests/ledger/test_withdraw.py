@@ -1,10 +1,10 @@
 """Withdraw: collateral out, never unrealized profit, never below initial margin."""
 
 from node.ledger import INSURANCE_FUND
-from node.ledger.records import Account, AccountStatus
+from node.ledger.records import Account, AccountStatus, OracleVerdict
 from node.ledger.results import ResultCode
 
-from .driver import LedgerDriver, listed_market_with_traders
+from .driver import LedgerDriver, create_market, listed_market_with_traders
 
 
 def test_withdraw_of_free_collateral_succeeds():
@@ -131,3 +131,19 @@ def test_withdrawals_resume_when_the_gate_ends():
     assert driver.withdraw("alice", 1).code == ResultCode.WITHDRAWALS_GATED  # applied at +HOUR_MS - 1
     driver.run(time_ms=went_negative_at + HOUR_MS)
     assert driver.withdraw("alice", 1).code == ResultCode.OK
+
+
+def test_an_account_holding_a_stale_market_cannot_withdraw():
+    driver = LedgerDriver()
+    driver.one(create_market(stale_after_ms=60_000))
+    driver.price(50_000)
+    driver.deposit("alice", 10_000_000)
+    driver.deposit("bob", 10_000_000)
+    assert driver.trade("alice", "bob", 50_000, 10).ok
+    driver.run(time_ms=driver.time_ms + 61_000)  # the only source ages out
+    assert driver.state.markets["BTC-PERP"].oracle_verdict == OracleVerdict.STALE
+    result = driver.withdraw("alice", 1)
+    assert result.code == ResultCode.STALE_PRICE
+    assert driver.collateral("alice") == 10_000_000
+    driver.deposit("carol", 1_000)
+    assert driver.withdraw("carol", 1_000).ok  # no position: nothing to value
