@@ -23,12 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from cluster.demo_oracle import demo_price, demo_source
 from cluster.local import LocalCluster
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate
+from node.client.commands import now_ms
+from node.ledger.commands import CreateMarket, Deposit, MarketKind
 
 MARKET = "BENCH-PERP"
 PRICE = 50_000_000_000
 ACCOUNTS = 2_000
+# The benchmark measures settlement, not the oracle: its one signed price must stay fresh for the
+# whole run (the default 60 s would turn the market REDUCE_ONLY half way through).
+STALE_AFTER_MS = 24 * 3_600_000
 
 
 def _in_flight_for(batch: int) -> int:
@@ -182,8 +187,9 @@ def main() -> None:
             while time.monotonic() < deadline:
                 try:
                     client.submit([CreateMarket("bench-list", MARKET, MarketKind.PERPETUAL, 1_000, 1, 1_000, 500, 100,
-                                                10**12, 1_000, 2_000, 60_000, 60_000),
-                                   PriceUpdate("bench-px", MARKET, "feed", PRICE, 1)])
+                                                10**12, 1_000, 2_000, 60_000, 60_000,
+                                                sources=(demo_source(),), stale_after_ms=STALE_AFTER_MS),
+                                   demo_price("bench-px", MARKET, PRICE, now_ms())])
                     break
                 except Exception:  # noqa: BLE001 - the cluster is still electing
                     time.sleep(0.2)

@@ -19,6 +19,7 @@ import random
 import time
 
 from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
+from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.ledger.commands import LogEntry, SettleTrade
@@ -56,13 +57,13 @@ def main() -> None:
     state = LedgerState()
     opening = opening_entries(args.accounts)
     for entry in opening:
-        apply(state, entry)
+        apply(state, entry, verify_ed25519)
     entries = trade_entries(args.accounts, args.trades, args.batch, opening[-1].index + 1, args.seed, args.makers)
 
     ok = 0
     started = time.perf_counter()
     for entry in entries:
-        ok += sum(1 for r in apply(state, entry).results if r.code == ResultCode.OK)
+        ok += sum(1 for r in apply(state, entry, verify_ed25519).results if r.code == ResultCode.OK)
     elapsed = time.perf_counter() - started
     print(json.dumps({
         "benchmark": "ledger_settle_trade",

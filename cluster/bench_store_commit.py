@@ -22,6 +22,7 @@ from pathlib import Path
 
 from cluster.bench_ledger import trade_entries
 from cluster.ledger_workload import opening_entries
+from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.store import LedgerStore, environment, snapshot_summary
@@ -37,11 +38,11 @@ def _run(directory: Path, args: argparse.Namespace, metasync: bool) -> dict:
     touched: list[int] = []
     with LedgerStore(directory / "store") as store:
         for entry in opening:
-            apply(state, entry)
+            apply(state, entry, verify_ed25519)
             store.commit(state)
         for entry in entries:
             t0 = time.perf_counter()
-            apply(state, entry)
+            apply(state, entry, verify_ed25519)
             t1 = time.perf_counter()
             store.commit(state)
             t2 = time.perf_counter()

@@ -2,6 +2,8 @@
 
 Used by the determinism test (same log, different hash seeds, same state hash), the ledger
 micro-benchmark and the demo. Randomness lives here, outside the ledger, and is fully seeded.
+Prices are signed by the demo oracle source (cluster/demo_oracle.py): apply them with
+node.keys.verify_ed25519. Ed25519 signatures are deterministic, so the log is too.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, PriceUpdate, SettleTrade, Withdraw
+from cluster.demo_oracle import demo_price, demo_source
+from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, SettleTrade, Withdraw
 
 MARKETS = ("BTC-PERP", "ETH-PERP")
 START_PRICES = {"BTC-PERP": 50_000_000_000, "ETH-PERP": 3_000_000_000}  # quote minor units per contract
@@ -22,7 +25,7 @@ def listing(market: str) -> CreateMarket:
         id=f"list-{market}", market=market, kind=MarketKind.PERPETUAL, tick_size=1_000, lot_size=1,
         initial_margin_bps=1_000, maintenance_margin_bps=500, liquidation_fee_bps=100,
         open_interest_cap=10**9, trade_band_bps=1_000, band_bps=2_500, band_window_ms=10_000,
-        cooldown_ms=5_000,
+        cooldown_ms=5_000, sources=(demo_source(),),
     )
 
 
@@ -35,7 +38,7 @@ def opening_entries(accounts: int, collateral: int = 10**13, per_entry: int = 1_
     commands: list = [listing(m) for m in MARKETS]
     commands.append(Deposit("fund-seed", "sys:insurance", 10**12))
     commands += [Deposit(f"seed-{i}", account_id(i), collateral) for i in range(accounts)]
-    commands += [PriceUpdate(f"open-{m}", m, "feed-1", START_PRICES[m], START_TIME_MS) for m in MARKETS]
+    commands += [demo_price(f"open-{m}", m, START_PRICES[m], START_TIME_MS) for m in MARKETS]
     entries = []
     for n, start in enumerate(range(0, len(commands), per_entry)):
         entries.append(LogEntry(n + 1, START_TIME_MS + n, tuple(commands[start:start + per_entry])))
@@ -52,16 +55,18 @@ def random_log(seed: int, accounts: int, entries: int, commands_per_entry: int) 
     source_time = START_TIME_MS
     for n in range(entries):
         index += 1
+        entry_time = START_TIME_MS + index * ENTRY_SPACING_MS
         commands = []
         for k in range(commands_per_entry):
             cid = f"s{seed}-{n}-{k}"
             roll = rng.random()
             market = rng.choice(MARKETS)
             if roll < 0.05:
-                source_time += 1
+                # The feed's clock follows the leader's: fresh, and increasing per source.
+                source_time = max(source_time + 1, entry_time)
                 shock = rng.choice((0.9, 0.97, 0.99, 1.01, 1.03, 1.1)) if rng.random() < 0.2 else 1 + rng.uniform(-0.005, 0.005)
                 prices[market] = max(1_000, int(prices[market] * shock) // 1_000 * 1_000)
-                commands.append(PriceUpdate(cid, market, "feed-1", prices[market], source_time))
+                commands.append(demo_price(cid, market, prices[market], source_time))
             elif roll < 0.08:
                 commands.append(Withdraw(cid, account_id(rng.randrange(accounts)), rng.randrange(1, 10**9)))
             elif roll < 0.09:
@@ -73,4 +78,4 @@ def random_log(seed: int, accounts: int, entries: int, commands_per_entry: int) 
                     SettleTrade(cid, market, account_id(buyer), account_id(seller), price,
                                 rng.randrange(1, 20), rng.randrange(0, 100), rng.randrange(0, 100))
                 )
-        yield LogEntry(index, START_TIME_MS + index * ENTRY_SPACING_MS, tuple(commands))
+        yield LogEntry(index, entry_time, tuple(commands))

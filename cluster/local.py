@@ -3,6 +3,9 @@
 `python -m cluster up` and the cluster tests both drive this. Node i (1-based) serves gRPC on
 base_port + i and Raft on base_port + 100 + i. Secrets (the Raft password) are generated once per
 cluster into DIR/secrets.toml (0600) and reused; configs are regenerated only if missing.
+DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_oracle.py, a key
+anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
+sign prices for the demo's markets.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cluster.demo_oracle import demo_key
+from node.client.keys import write_private_key
+
 raft_port_offset = 100
+oracle_key_file_name = "oracle.key"
 stop_grace_s = 10.0
 ready_timeout_s_default = 30.0
 
@@ -65,6 +72,10 @@ class LocalCluster:
         return self.node_dir(number) / "node.toml"
 
     @property
+    def oracle_key_file(self) -> Path:
+        return self.data_dir / oracle_key_file_name
+
+    @property
     def grpc_addresses(self) -> list[str]:
         return [s.grpc_address for s in self.specs]
 
@@ -76,6 +87,8 @@ class LocalCluster:
             fd = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(f"raft_password = {_toml_string(secrets.token_urlsafe(32))}\n")
+        if not self.oracle_key_file.exists():
+            write_private_key(self.oracle_key_file, demo_key())
         cluster_file = self.data_dir / "cluster.json"
         if cluster_file.exists():
             cluster = json.loads(cluster_file.read_text())

@@ -1,6 +1,16 @@
 """The client SDK (async and blocking) and the `settle` command line."""
 
-from node.client.commands import create_market, deposit, new_command_id, price_update, settle_trade, withdraw
+from node.client.commands import (
+    create_market,
+    deposit,
+    new_command_id,
+    now_ms,
+    oracle_source,
+    price_update,
+    settle_trade,
+    signed_price_update,
+    withdraw,
+)
 from node.client.errors import (
     ClusterUnavailable,
     NotFound,
@@ -10,6 +20,7 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
+from node.client.keys import KeyFormatError, read_private_key, write_private_key
 from node.client.results import SubmitReply, SubmittedResult
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
@@ -18,6 +29,7 @@ __all__ = [
     "LINEARIZABLE",
     "LOCAL",
     "ClusterUnavailable",
+    "KeyFormatError",
     "NotFound",
     "OutcomeUnknown",
     "RequestRejected",
@@ -31,7 +43,12 @@ __all__ = [
     "create_market",
     "deposit",
     "new_command_id",
+    "now_ms",
+    "oracle_source",
     "price_update",
+    "read_private_key",
     "settle_trade",
+    "signed_price_update",
     "withdraw",
+    "write_private_key",
 ]

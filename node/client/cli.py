@@ -2,6 +2,9 @@
 
     settle [--nodes H:P,H:P | --cluster-file PATH] [--json] [--timeout S] COMMAND ...
 
+Prices are signed by their oracle source: `settle price MARKET SOURCE PRICE --key-file PATH`.
+`settle new-key PATH` and `settle public-key PATH` need no cluster.
+
 Nodes come from --nodes, else --cluster-file, else ./data/cluster.json (written by the launcher).
 Exit codes: 0 ok; 1 a command was rejected (its result code is not OK) or the account/market does
 not exist; 2 usage error, request refused as a whole, or no node reachable.
@@ -13,7 +16,6 @@ import argparse
 import asyncio
 import signal
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -23,9 +25,11 @@ from node.client import commands as build
 from node.client import render
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
+from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
-from node.ledger.commands import Command, MarketKind
+from node.keys import raw_public_key
+from node.ledger.commands import Command, MarketKind, OracleSource
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -83,7 +87,16 @@ def _trade(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) 
 
 
 def _price(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
-    source_time_ms = args.source_time_ms if args.source_time_ms is not None else int(time.time() * 1000)
+    source_time_ms = args.source_time_ms if args.source_time_ms is not None else build.now_ms()
+    if args.key_file is not None:
+        key = _private_key(args.key_file)
+        try:
+            command = build.signed_price_update(args.market, args.source, args.price, key, source_time_ms=source_time_ms, id=args.id)
+        except ValueError as error:
+            raise _UsageError(str(error)) from None
+        return _submit(client, command, args, out)
+    if args.signature_hex is None:
+        raise _UsageError("a price must be signed by its source: pass --key-file PATH (or a ready --signature-hex)")
     try:
         signature = bytes.fromhex(args.signature_hex)
     except ValueError:
@@ -92,13 +105,37 @@ def _price(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) 
     return _submit(client, command, args, out)
 
 
+def _private_key(path: Path):
+    try:
+        return read_private_key(path)
+    except KeyFormatError as error:
+        raise _UsageError(str(error)) from None
+
+
+def _source(text: str) -> OracleSource:
+    """--source NAME:PUBLIC_KEY_HEX."""
+    name, colon, key_hex = text.rpartition(":")
+    if not colon or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME:PUBLIC_KEY_HEX, not {text!r}")
+    try:
+        return build.oracle_source(name, parse_public_key_hex(key_hex))
+    except KeyFormatError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
     kind = {"perpetual": MarketKind.PERPETUAL, "future": MarketKind.FUTURE}[args.kind]
     if kind == MarketKind.FUTURE and not args.expiry_ms:
         raise _UsageError("a future needs --expiry-ms")
+    if not args.source:
+        raise _UsageError(
+            "a market needs at least one oracle --source NAME:PUBLIC_KEY_HEX "
+            "(`settle public-key KEY_FILE` prints a source key's public key)"
+        )
     command = build.create_market(
         args.market,
         kind,
+        sources=args.source,
         id=args.id,
         tick_size=args.tick,
         lot_size=args.lot,
@@ -111,8 +148,33 @@ def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: 
         band_window_ms=args.band_window_ms,
         cooldown_ms=args.cooldown_ms,
         expiry_ms=args.expiry_ms,
+        min_sources=args.min_sources,
+        stale_after_ms=args.stale_after_ms,
+        volatility_bps=args.volatility_bps,
+        twap_window_ms=args.twap_window_ms,
+        liquidation_slice_bps=args.liquidation_slice_bps,
+        liquidation_window_ms=args.liquidation_window_ms,
+        liquidation_cap_notional=args.liquidation_cap_notional,
+        fund_position_cap=args.fund_position_cap,
     )
     return _submit(client, command, args, out)
+
+
+# -- keys (no cluster needed) ---------------------------------------------------------------
+
+
+def _public_key(args: argparse.Namespace, out: TextIO) -> int:
+    print(raw_public_key(_private_key(args.key_file)).hex(), file=out)
+    return EXIT_OK
+
+
+def _new_key(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        key = write_private_key(args.key_file)
+    except OSError as error:
+        raise _UsageError(f"cannot create {args.key_file}: {error.strerror or error}") from None
+    print(raw_public_key(key).hex(), file=out)
+    return EXIT_OK
 
 
 # -- reads ----------------------------------------------------------------------------------
@@ -226,12 +288,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--seller-fee", type=_integer, default=0)
     with_id(sub)
 
-    sub = command("price", _price, "submit a mark-price observation")
+    sub = command("price", _price, "submit a mark-price observation, signed by its source")
     sub.add_argument("market")
     sub.add_argument("source")
     sub.add_argument("price", type=_integer)
-    sub.add_argument("--source-time-ms", type=_integer, help="the source's clock (default: now)")
-    sub.add_argument("--signature-hex", default="", help="the source's Ed25519 signature")
+    sub.add_argument("--source-time-ms", type=_integer, help="the source's clock (default: now; the ledger takes "
+                     "it up to 10 s ahead of the leader's clock and no older than the market's stale_after_ms)")
+    signing = sub.add_mutually_exclusive_group()
+    signing.add_argument("--key-file", type=Path, help="the source's Ed25519 private key, signs the price: a file "
+                         "of 32 raw bytes or 64 hex digits (`settle new-key` writes one; keep it 0600)")
+    signing.add_argument("--signature-hex", help="a signature made elsewhere over the price's canonical bytes")
     with_id(sub)
 
     defaults = build.MARKET_DEFAULTS
@@ -249,6 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--band-bps", type=_integer, default=defaults["band_bps"], help="breaker band")
     sub.add_argument("--band-window-ms", type=_integer, default=defaults["band_window_ms"])
     sub.add_argument("--cooldown-ms", type=_integer, default=defaults["cooldown_ms"])
+    sub.add_argument("--source", type=_source, action="append", default=[], metavar="NAME:PUBLIC_KEY_HEX",
+                     help="an oracle source and its Ed25519 public key (64 hex digits); repeat for each, 1-16")
+    sub.add_argument("--min-sources", type=_integer, default=1, help="fresh sources needed, else the market is stale")
+    sub.add_argument("--stale-after-ms", type=_integer, default=60_000, help="how long a source's price stays fresh")
+    sub.add_argument("--volatility-bps", type=_integer, default=0, help="mark vs. its average beyond this: no liquidations (0 = off)")
+    sub.add_argument("--twap-window-ms", type=_integer, default=0, help="window of the mark's average (with --volatility-bps)")
+    sub.add_argument("--liquidation-slice-bps", type=_integer, default=10_000, help="share of a position closed per entry")
+    sub.add_argument("--liquidation-window-ms", type=_integer, default=0)
+    sub.add_argument("--liquidation-cap-notional", type=_integer, default=0, help="liquidated per window, minor units (0 = no cap)")
+    sub.add_argument("--fund-position-cap", type=_integer, default=0, help="contracts the market's fund may take over (0 = no cap)")
     with_id(sub)
 
     for name, run, help in (
@@ -263,6 +339,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--local", action="store_true", help="read the node's own state, without a read barrier")
 
     command("status", _status, "every node's view: role, leader, term, indexes, state hash")
+
+    for name, run, help in (
+        ("public-key", _public_key, "print the public key (hex) of a private key file, to register a source with"),
+        ("new-key", _new_key, "create a private key file (0600, refuses to overwrite) and print its public key"),
+    ):
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(offline=run)
+        sub.add_argument("key_file", type=Path, metavar="KEY_FILE")
 
     sub = command("watch", _watch, "stream events (Ctrl-C stops)")
     kinds = [name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"]
@@ -295,6 +379,13 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help (0) or a usage error (2), already printed by argparse
         return exit.code if isinstance(exit.code, int) else EXIT_USAGE
+    offline = getattr(args, "offline", None)
+    if offline is not None:
+        try:
+            return offline(args, out)
+        except _UsageError as error:
+            print(f"settle: {error}", file=err)
+            return EXIT_USAGE
     try:
         addresses = _addresses(args)
     except _UsageError as error:

@@ -8,11 +8,17 @@ passes its own stable ids instead.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterable
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from node.client.keys import private_key, public_key_bytes
 from node.client.limits import command_id_prefix_bytes_max
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
-from node.ledger.limits import command_id_bytes_max, id_charset
+from node.keys import sign_price
+from node.ledger.commands import CreateMarket, Deposit, MarketKind, OracleSource, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.limits import INT64_MAX, INT64_MIN, command_id_bytes_max, id_charset
 
 
 def new_command_id(prefix: str = "cmd") -> str:
@@ -67,6 +73,31 @@ def price_update(
     )
 
 
+def now_ms() -> int:
+    """Wall-clock milliseconds: a feeder's source time (the ledger takes it within 10 s ahead of,
+    and stale_after_ms behind, the leader's clock)."""
+    return time.time_ns() // 1_000_000
+
+
+def signed_price_update(
+    market: str, source: str, price: int, key: Ed25519PrivateKey | bytes, *,
+    source_time_ms: int | None = None, id: str | None = None,
+) -> PriceUpdate:
+    """A PriceUpdate signed by `key` (the source's Ed25519 private key, or its 32 raw bytes) over
+    node.ledger.signatures.price_update_bytes; the source time defaults to now."""
+    source_time_ms = now_ms() if source_time_ms is None else source_time_ms
+    if not (INT64_MIN <= price <= INT64_MAX and INT64_MIN <= source_time_ms <= INT64_MAX):
+        raise ValueError("price and source time must be int64: nothing else has canonical bytes to sign")
+    signature = sign_price(private_key(key), market, source, price, source_time_ms)
+    return price_update(market, source, price, source_time_ms, signature=signature, id=id)
+
+
+def oracle_source(source: str, key: Ed25519PrivateKey | bytes) -> OracleSource:
+    """A source to register with a market: its id and its public key (32 raw bytes, or derived
+    from the source's private key object)."""
+    return OracleSource(source=source, public_key=public_key_bytes(key))
+
+
 # Defaults an operator would pick for a liquid perpetual: 10% initial, 5% maintenance margin.
 MARKET_DEFAULTS = dict(
     tick_size=1,
@@ -83,8 +114,11 @@ MARKET_DEFAULTS = dict(
 
 
 def create_market(
-    market: str, kind: MarketKind = MarketKind.PERPETUAL, *, id: str | None = None, **params: int
+    market: str, kind: MarketKind = MarketKind.PERPETUAL, *, sources: Iterable[OracleSource] = (),
+    id: str | None = None, **params: int,
 ) -> CreateMarket:
-    """A CreateMarket with MARKET_DEFAULTS for every parameter not given (expiry_ms for a FUTURE)."""
+    """A CreateMarket with MARKET_DEFAULTS for every parameter not given (expiry_ms for a FUTURE).
+    `sources` (see oracle_source) are the oracle sources whose signed prices mark the market: the
+    ledger needs 1-16 of them."""
     fields = {**MARKET_DEFAULTS, **params}
-    return CreateMarket(id=id or new_command_id("mkt"), market=market, kind=kind, **fields)
+    return CreateMarket(id=id or new_command_id("mkt"), market=market, kind=kind, sources=tuple(sources), **fields)

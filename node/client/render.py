@@ -123,6 +123,20 @@ def market_text(market: state_pb2.Market) -> str:
         ("liquidation fee", f"{p.liquidation_fee_bps} bps"),
         ("bands", f"trade {p.trade_band_bps} bps, breaker {p.band_bps} bps over {p.band_window_ms} ms, cooldown {p.cooldown_ms} ms"),
     ]
+    verdict = state_pb2.Market.OracleVerdict.Name(market.oracle_verdict) if market.oracle_verdict else "-"
+    fresh = f", fresh until {market.fresh_until_ms}" if market.fresh_until_ms else ""
+    fields += [
+        ("oracle", f"{verdict}{fresh}; needs {p.min_sources} of {len(p.sources)} sources fresh within {p.stale_after_ms} ms"),
+        ("volatility", f"{p.volatility_bps} bps from a {p.twap_window_ms} ms average (twap {market.twap})" if p.volatility_bps else "unguarded"),
+        ("liquidation", f"slices of {p.liquidation_slice_bps} bps"
+         + (f", at most {p.liquidation_cap_notional} per {p.liquidation_window_ms} ms" if p.liquidation_cap_notional else "")),
+        ("market fund", f"{market.fund}" + (f" (takes at most {p.fund_position_cap} contracts)" if p.fund_position_cap else "")),
+    ]
+    prices = {s.source: s for s in market.sources}
+    for source in p.sources:
+        last = prices.get(source.source)
+        seen = f"{last.price} at {last.source_time_ms}" + ("" if last.counted else " (not counted)") if last and last.price else "no price yet"
+        fields.append((f"  {source.source}", f"{seen}  key {source.public_key.hex()}"))
     if p.expiry_ms:
         fields.append(("expiry", str(p.expiry_ms)))
     width = max(len(name) for name, _ in fields)

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.api.settlement.v1 import (
     cluster_pb2,
@@ -142,6 +143,15 @@ class SettlementClient:
         self, market: str, source: str, price: int, source_time_ms: int, *, signature: bytes = b"", id: str | None = None
     ) -> SubmittedResult:
         return await self.submit_one(build.price_update(market, source, price, source_time_ms, signature=signature, id=id))
+
+    async def submit_price(
+        self, market: str, source: str, price: int, key: Ed25519PrivateKey | bytes, *,
+        source_time_ms: int | None = None, id: str | None = None,
+    ) -> SubmittedResult:
+        """Signs a price as `source` with its private key (source time: now unless given) and
+        submits it. A wrong key is answered INVALID_SIGNATURE, a source time out of the ledger's
+        window STALE_PRICE: results, not exceptions."""
+        return await self.submit_one(build.signed_price_update(market, source, price, key, source_time_ms=source_time_ms, id=id))
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 The codec is the wire boundary: it rejects what the ledger cannot even represent (no command
 kind, unknown enum numbers, uint64 beyond int64, an empty or oversized batch, bytes that are not
-a LogEntry) with a CodecError, which the server turns into INVALID_ARGUMENT for the whole request.
-Everything the ledger can judge itself (positive amounts, id charset, tick multiples) passes
-through untouched, so the ledger answers it per command with its own result code.
+a LogEntry, keys and signatures of junk size: node/codec/limits.py) with a CodecError, which the
+server turns into INVALID_ARGUMENT for the whole request. Everything the ledger can judge itself
+(positive amounts, id charset, tick multiples, a 31-byte key) passes through untouched, so the
+ledger answers it per command with its own result code. The one translation: CreateMarket's
+min_sources, stale_after_ms and liquidation_slice_bps read 0 (proto3's "not set") as the default.
 """
 
 from node.codec.batch import Batch, SignedBatch, batch_from_request, commands_from_proto, signed_batch_from_proto, submit_request_from_proto

@@ -11,7 +11,13 @@ from collections.abc import Callable
 
 from node.api.settlement.v1 import commands_pb2 as pb
 from node.codec.errors import CodecError
-from node.codec.fields import int64_from_uint64, ledger_enum
+from node.codec.fields import bounded_bytes, int64_from_uint64, ledger_enum, or_default
+from node.codec.limits import (
+    create_market_wire_defaults,
+    oracle_sources_wire_max,
+    public_key_wire_bytes_max,
+    signature_wire_bytes_max,
+)
 from node.ledger.commands import (
     ActionKind,
     CheckpointVote,
@@ -21,6 +27,7 @@ from node.ledger.commands import (
     EmergencyAction,
     MarketKind,
     OptionType,
+    OracleSource,
     PriceUpdate,
     SettleTrade,
     Signature,
@@ -52,6 +59,28 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         position_cap=m.position_cap,
         cascade_window_ms=m.cascade_window_ms,
         cascade_bps=m.cascade_bps,
+        sources=_sources_from(m.sources),
+        min_sources=or_default(m.min_sources, create_market_wire_defaults["min_sources"]),
+        stale_after_ms=or_default(m.stale_after_ms, create_market_wire_defaults["stale_after_ms"]),
+        volatility_bps=m.volatility_bps,
+        twap_window_ms=m.twap_window_ms,
+        liquidation_slice_bps=or_default(m.liquidation_slice_bps, create_market_wire_defaults["liquidation_slice_bps"]),
+        liquidation_window_ms=m.liquidation_window_ms,
+        liquidation_cap_notional=m.liquidation_cap_notional,
+        fund_position_cap=m.fund_position_cap,
+    )
+
+
+def _sources_from(sources) -> tuple[OracleSource, ...]:
+    """The market's sources; ids, count and key sizes are the ledger's to judge, junk is not."""
+    if len(sources) > oracle_sources_wire_max:
+        raise CodecError("sources", f"{len(sources)} sources, at most {oracle_sources_wire_max}")
+    return tuple(
+        OracleSource(
+            source=s.source,
+            public_key=bounded_bytes(s.public_key, public_key_wire_bytes_max, f"sources[{position}].public_key"),
+        )
+        for position, s in enumerate(sources)
     )
 
 
@@ -83,7 +112,7 @@ def _price_update_from(id: str, m: pb.PriceUpdate) -> PriceUpdate:
         source=m.source,
         price=m.price,
         source_time_ms=m.source_time_ms,
-        signature=m.signature,
+        signature=bounded_bytes(m.signature, signature_wire_bytes_max, "signature"),
     )
 
 
@@ -114,6 +143,8 @@ def _checkpoint_vote_from(id: str, m: pb.CheckpointVote) -> CheckpointVote:
 
 
 def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
+    # min_sources, stale_after_ms and liquidation_slice_bps go out as they are; a 0 there (which
+    # the ledger would refuse) reads back as the wire default, the only meaning a 0 has on the wire.
     return pb.CreateMarket(
         market=c.market,
         kind=c.kind,
@@ -134,6 +165,15 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         position_cap=c.position_cap,
         cascade_window_ms=c.cascade_window_ms,
         cascade_bps=c.cascade_bps,
+        sources=[pb.OracleSource(source=s.source, public_key=s.public_key) for s in c.sources],
+        min_sources=c.min_sources,
+        stale_after_ms=c.stale_after_ms,
+        volatility_bps=c.volatility_bps,
+        twap_window_ms=c.twap_window_ms,
+        liquidation_slice_bps=c.liquidation_slice_bps,
+        liquidation_window_ms=c.liquidation_window_ms,
+        liquidation_cap_notional=c.liquidation_cap_notional,
+        fund_position_cap=c.fund_position_cap,
     )
 
 

@@ -25,3 +25,15 @@ def int64_from_uint64(value: int, field: str) -> int:
     if value > INT64_MAX:
         raise CodecError(field, f"{value} exceeds int64")
     return value
+
+
+def or_default(value: int, default: int) -> int:
+    """Proto3 cannot tell 0 from "not set": for a field whose 0 means nothing, 0 is the default."""
+    return value if value else default
+
+
+def bounded_bytes(value: bytes, bytes_max: int, field: str) -> bytes:
+    """A key or signature far beyond any well-formed size is junk, refused before it is logged."""
+    if len(value) > bytes_max:
+        raise CodecError(field, f"{len(value)} bytes, at most {bytes_max}")
+    return value

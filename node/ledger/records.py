@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from .commands import MarketKind, OptionType
 
-record_version = 1
+record_version = 2  # 2: the guards (market oracle and liquidation fields, oracle sources)
 
 # Table tags: the sub-database names in LMDB and the domain separators in the state hash.
 TABLE_ACCOUNT = b"account"

@@ -61,6 +61,9 @@ META_KEYS = (
 )
 
 
+_LIQUIDATING = AccountStatus.LIQUIDATING  # compared on every account write: one global lookup
+
+
 class LedgerState:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
@@ -156,10 +159,10 @@ class LedgerState:
         self.accounts[account_id] = account
         self.entry_accounts[account_id] = None
         self.margin_dirty[account_id] = None
-        if account.status == AccountStatus.LIQUIDATING:
+        if account.status is _LIQUIDATING:
             self.liquidating[account_id] = None
-        elif old is not None and old.status == AccountStatus.LIQUIDATING:
-            self.liquidating.pop(account_id, None)
+        elif old is not None and old.status is _LIQUIDATING:
+            del self.liquidating[account_id]
         self._touch(r.TABLE_ACCOUNT, account_id, r.encode_account, self.accounts, account_id)
 
     def put_position(self, account_id: str, market_id: str, position: Position) -> None:

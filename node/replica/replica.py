@@ -25,6 +25,7 @@ from pysyncobj.journal import FileJournal
 
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import NodeConfig
+from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import LogEntry
 from node.ledger.state_hash import hash_bytes
@@ -113,7 +114,7 @@ class Replica:
                 log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
                 entry, sizes = LogEntry(index, 0, ()), ()
             with self._lock:
-                outcome = apply(self.state, entry)
+                outcome = apply(self.state, entry, verify_ed25519)
                 self.store.commit(self.state)
             results, start = [], 0
             for size in sizes:

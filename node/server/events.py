@@ -6,7 +6,14 @@ from collections.abc import Callable, Iterable
 
 from node.api.settlement.v1 import events_pb2
 from node.codec.errors import CodecError
-from node.ledger.events import BreakerTripped, GlobalModeChanged, Liquidation, MarketStatusChanged
+from node.ledger.events import (
+    BreakerTripped,
+    Deleveraged,
+    GlobalModeChanged,
+    Liquidation,
+    MarketStatusChanged,
+    OracleVerdictChanged,
+)
 from node.ledger.records import GlobalReason, StatusReason
 from node.replica.port import AppliedEvent
 
@@ -20,8 +27,16 @@ def _liquidation(e: Liquidation) -> tuple[int, dict[str, events_pb2.Liquidation]
         fee=e.fee,
         fund_paid=e.fund_paid,
         uncovered=e.uncovered,
+        fund_size=e.fund_size,
+        deleveraged_size=e.deleveraged_size,
+        remaining=e.remaining,
     )
     return events_pb2.LIQUIDATION, {"liquidation": message}
+
+
+def _deleveraged(e: Deleveraged) -> tuple[int, dict[str, events_pb2.Deleveraged]]:
+    message = events_pb2.Deleveraged(account=e.account, against=e.against, market=e.market, size=e.size, price=e.price)
+    return events_pb2.DELEVERAGED, {"deleveraged": message}
 
 
 def _breaker_tripped(e: BreakerTripped) -> tuple[int, dict[str, events_pb2.BreakerTripped]]:
@@ -30,8 +45,16 @@ def _breaker_tripped(e: BreakerTripped) -> tuple[int, dict[str, events_pb2.Break
 
 
 def _market_status_changed(e: MarketStatusChanged) -> tuple[int, dict[str, events_pb2.MarketStatusChanged]]:
-    message = events_pb2.MarketStatusChanged(market=e.market, status=int(e.status), reason=StatusReason(e.reason).name.lower())
+    message = events_pb2.MarketStatusChanged(
+        market=e.market, status=int(e.status), reason=StatusReason(e.reason).name.lower(), at_ms=e.at_ms
+    )
     return events_pb2.MARKET_STATUS_CHANGED, {"market_status_changed": message}
+
+
+def _oracle_verdict_changed(e: OracleVerdictChanged) -> tuple[int, dict[str, events_pb2.OracleVerdictChanged]]:
+    # records.OracleVerdict and state.proto's Market.OracleVerdict share their numbers (a test checks).
+    message = events_pb2.OracleVerdictChanged(market=e.market, verdict=int(e.verdict), fresh_sources=e.fresh_sources, mark=e.mark)
+    return events_pb2.ORACLE_VERDICT_CHANGED, {"oracle_verdict_changed": message}
 
 
 def _global_mode_changed(e: GlobalModeChanged) -> tuple[int, dict[str, events_pb2.GlobalModeChanged]]:
@@ -42,8 +65,10 @@ def _global_mode_changed(e: GlobalModeChanged) -> tuple[int, dict[str, events_pb
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
+    Deleveraged: _deleveraged,
     BreakerTripped: _breaker_tripped,
     MarketStatusChanged: _market_status_changed,
+    OracleVerdictChanged: _oracle_verdict_changed,
     GlobalModeChanged: _global_mode_changed,
 }
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.api.settlement.v1 import commands_pb2, state_pb2
-from node.ledger.records import Market, MarketStatus, StatusReason
-from node.ledger.state import INSURANCE_FUND, LedgerState
+from node.ledger.records import Market, MarketStatus, OracleSourceState, StatusReason
+from node.ledger.state import INSURANCE_FUND, LedgerState, market_fund
 
 
 def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account | None]:
@@ -39,7 +39,7 @@ def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account |
     return view
 
 
-def _market_params(market_id: str, m: Market) -> commands_pb2.CreateMarket:
+def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceState]) -> commands_pb2.CreateMarket:
     return commands_pb2.CreateMarket(
         market=market_id,
         kind=int(m.kind),
@@ -60,6 +60,15 @@ def _market_params(market_id: str, m: Market) -> commands_pb2.CreateMarket:
         position_cap=m.position_cap,
         cascade_window_ms=m.cascade_window_ms,
         cascade_bps=m.cascade_bps,
+        sources=[commands_pb2.OracleSource(source=name, public_key=s.public_key) for name, s in sorted(sources.items())],
+        min_sources=m.min_sources,
+        stale_after_ms=m.stale_after_ms,
+        volatility_bps=m.volatility_bps,
+        twap_window_ms=m.twap_window_ms,
+        liquidation_slice_bps=m.liquidation_slice_bps,
+        liquidation_window_ms=m.liquidation_window_ms,
+        liquidation_cap_notional=m.liquidation_cap_notional,
+        fund_position_cap=m.fund_position_cap,
     )
 
 
@@ -68,8 +77,10 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         market = state.markets.get(market_id)
         if market is None:
             return None
+        sources = state.oracle_sources.get(market_id, {})
+        fund = state.accounts.get(market_fund(market_id))
         return state_pb2.Market(
-            params=_market_params(market_id, market),
+            params=_market_params(market_id, market, sources),
             status=int(market.status),
             mark_price=market.mark_price,
             mark_time_ms=market.mark_time_ms,
@@ -77,9 +88,23 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
             status_reason=StatusReason(market.status_reason).name.lower() if market.status_reason else "",
             breaker=_breaker(market_id, market),
             status_since_ms=market.status_since_ms,
+            oracle_verdict=int(market.oracle_verdict),
+            fresh_until_ms=market.fresh_until_ms,
+            twap=market.twap,
+            twap_time_ms=market.twap_time_ms,
+            fund=fund.collateral if fund else 0,
+            sources=[_source_price(name, s) for name, s in sorted(sources.items())],
+            liquidated_in_window=market.liquidated_in_window,
+            liquidation_window_start_ms=market.liquidation_window_start_ms,
         )
 
     return view
+
+
+def _source_price(source: str, s: OracleSourceState) -> state_pb2.SourcePrice:
+    return state_pb2.SourcePrice(
+        source=source, price=s.price, source_time_ms=s.source_time_ms, price_since_ms=s.price_since_ms, counted=bool(s.counted)
+    )
 
 
 def _breaker(market_id: str, market: Market) -> state_pb2.Breaker:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from node.ledger.records import TABLES
 
-schema_version = 1
+# 2: markets carry oracle, liquidation and guard fields; the oracle_source table (the guards).
+schema_version = 2
 
 STORE_DB = b"store"
 KEY_APPLIED_INDEX = b"applied_index"

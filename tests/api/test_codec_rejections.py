@@ -15,9 +15,10 @@ from node.codec import (
     result_from_proto,
     submit_request_from_proto,
 )
-from node.ledger.commands import Deposit
-from node.ledger.limits import INT64_MAX, batch_commands_max, entry_commands_max
+from node.codec.limits import oracle_sources_wire_max, public_key_wire_bytes_max, signature_wire_bytes_max
 from node.codec.log import LOG_ENTRY_VERSION, log_entry_to_bytes
+from node.ledger.commands import Deposit
+from node.ledger.limits import INT64_MAX, batch_commands_max, entry_commands_max, oracle_sources_max
 
 
 def deposit(n: int = 0) -> commands_pb2.Command:
@@ -165,3 +166,35 @@ def test_error_names_the_offending_command_and_field():
 def test_ledger_value_that_does_not_fit_the_wire_is_a_codec_error():
     with pytest.raises(CodecError, match="deposit"):
         command_to_proto(Deposit(id="d", account="a", amount=INT64_MAX + 1))
+
+
+def create_market_command(**fields) -> commands_pb2.Command:
+    return commands_pb2.Command(id="m", create_market=commands_pb2.CreateMarket(kind=commands_pb2.PERPETUAL, **fields))
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        (create_market_command(sources=[commands_pb2.OracleSource(source=f"s{n}", public_key=b"k" * 32) for n in range(oracle_sources_wire_max + 1)]),
+         "create_market.sources"),
+        (create_market_command(sources=[commands_pb2.OracleSource(source="a", public_key=b"k" * 32),
+                                        commands_pb2.OracleSource(source="b", public_key=b"k" * (public_key_wire_bytes_max + 1))]),
+         "create_market.sources[1].public_key"),
+        (commands_pb2.Command(id="p", price_update=commands_pb2.PriceUpdate(signature=b"s" * (signature_wire_bytes_max + 1))),
+         "price_update.signature"),
+    ],
+    ids=["too-many-sources", "huge-public-key", "huge-signature"],
+)
+def test_junk_sized_sources_keys_and_signatures_are_refused_whole(command, field):
+    with pytest.raises(CodecError) as caught:
+        command_from_proto(command)
+    assert caught.value.field == field
+
+
+def test_sizes_the_ledger_judges_pass_through_to_it():
+    # A 31-byte key or 17 sources are the ledger's to answer (INVALID_MARKET_PARAMS), per command.
+    sources = [commands_pb2.OracleSource(source=f"s{n}", public_key=b"k" * 31) for n in range(oracle_sources_max + 1)]
+    decoded = command_from_proto(create_market_command(sources=sources))
+    assert len(decoded.sources) == oracle_sources_max + 1 and decoded.sources[0].public_key == b"k" * 31
+    price = command_from_proto(commands_pb2.Command(id="p", price_update=commands_pb2.PriceUpdate(signature=b"s" * 65)))
+    assert price.signature == b"s" * 65

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import typing
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ def members(descriptor: EnumDescriptor) -> dict[str, int]:
         (commands.ActionKind, commands_pb2.ActionKind),
         (records.AccountStatus, state_pb2.Account.Status),
         (records.MarketStatus, state_pb2.Market.Status),
+        (records.OracleVerdict, state_pb2.Market.OracleVerdict),
     ],
     ids=lambda e: getattr(e, "__name__", "proto"),
 )
@@ -70,8 +72,26 @@ def test_signature_message_has_the_ledger_dataclass_fields():
     assert set(commands_pb2.Signature.DESCRIPTOR.fields_by_name) == {f.name for f in dataclasses.fields(commands.Signature)}
 
 
-def test_liquidation_event_has_the_ledger_event_fields():
-    assert set(events_pb2.Liquidation.DESCRIPTOR.fields_by_name) == {f.name for f in dataclasses.fields(events.Liquidation)}
+def test_oracle_source_message_has_the_ledger_dataclass_fields():
+    assert set(commands_pb2.OracleSource.DESCRIPTOR.fields_by_name) == {f.name for f in dataclasses.fields(commands.OracleSource)}
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    [events.Liquidation, events.Deleveraged, events.MarketStatusChanged, events.OracleVerdictChanged, events.GlobalModeChanged],
+    ids=lambda t: t.__name__,
+)
+def test_event_message_has_the_ledger_event_fields(event_type):
+    message = getattr(events_pb2, event_type.__name__)
+    assert set(message.DESCRIPTOR.fields_by_name) == {f.name for f in dataclasses.fields(event_type)}
+
+
+def test_every_event_kind_but_checkpoints_names_a_ledger_event_and_an_event_member():
+    members = {f.name for f in events_pb2.Event.DESCRIPTOR.oneofs_by_name["kind"].fields}
+    kinds = {name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"}
+    assert kinds == members
+    ledger = {re.sub(r"(?<!^)(?=[A-Z])", "_", t.__name__).lower() for t in typing.get_args(events.Event)}
+    assert ledger == members - {"checkpoint_certified"}
 
 
 def all_fields():

@@ -13,6 +13,8 @@ import time
 import pytest
 
 from node.client.cli import main
+from node.client.keys import write_private_key
+from tests.ledger.driver import oracle_source, source_key
 from tests.server.fake_replica import FOLLOWER, FakeReplica
 from tests.server.serving import threaded
 
@@ -69,10 +71,27 @@ def test_a_rejected_command_exits_1(served):
     assert out.split()[0] == "INSUFFICIENT_COLLATERAL"
 
 
-def test_market_trade_price_and_guards(served):
+@pytest.fixture
+def key_file(tmp_path):
+    """src-a's private key, as the hex key file `settle new-key` writes."""
+    path = tmp_path / "src-a.key"
+    write_private_key(path, source_key("src-a"))
+    return str(path)
+
+
+def source_arg() -> str:
+    return f"src-a:{oracle_source('src-a').public_key.hex()}"
+
+
+def fresh_ms(served) -> str:
+    """A source time the fake's next entry (stamped 1 s after its last) takes as fresh."""
+    return str(served.replica.time_ms + 500)
+
+
+def test_market_trade_price_and_guards(served, key_file):
     nodes = ("--nodes", served.address)
-    assert settle(*nodes, "create-market", "BTC-PERP")[0] == 0
-    assert settle(*nodes, "price", "BTC-PERP", "src-a", "50000", "--source-time-ms", "10")[0] == 0
+    assert settle(*nodes, "create-market", "BTC-PERP", "--source", source_arg())[0] == 0
+    assert settle(*nodes, "price", "BTC-PERP", "src-a", "50000", "--source-time-ms", fresh_ms(served), "--key-file", key_file)[0] == 0
     assert settle(*nodes, "deposit", "alice", "10_000_000")[0] == 0
     assert settle(*nodes, "deposit", "bob", "10_000_000")[0] == 0
     code, out, _ = settle(*nodes, "trade", "BTC-PERP", "alice", "bob", "50000", "2", "--buyer-fee", "5")
@@ -83,7 +102,62 @@ def test_market_trade_price_and_guards(served):
     assert code == 0 and json.loads(out)["mode"] == "NORMAL"
     code, out, _ = settle(*nodes, "account", "alice")
     assert out.splitlines()[-1].split()[:2] == ["BTC-PERP", "2"]
-    assert settle(*nodes, "create-market", "BTC-FUT", "--kind", "future")[0] == 2  # needs --expiry-ms
+    assert settle(*nodes, "create-market", "BTC-FUT", "--kind", "future", "--source", source_arg())[0] == 2  # needs --expiry-ms
+
+
+def test_the_cli_signs_a_price_with_the_source_key_file(served, key_file, tmp_path):
+    nodes = ("--nodes", served.address)
+    code, out, _ = settle(*nodes, "create-market", "BTC-PERP", "--source", source_arg(), "--min-sources", "1",
+                          "--stale-after-ms", "30000", "--liquidation-slice-bps", "2000", "--fund-position-cap", "50")
+    assert code == 0, out
+    code, out, _ = settle(*nodes, "price", "BTC-PERP", "src-a", "50_000", "--key-file", key_file,
+                          "--source-time-ms", fresh_ms(served), "--id", "px-1")
+    assert (code, out.split()[:2]) == (0, ["OK", "px-1"])
+    market = served.replica.state.markets["BTC-PERP"]
+    assert (market.mark_price, market.stale_after_ms, market.liquidation_slice_bps, market.fund_position_cap) == (50_000, 30_000, 2_000, 50)
+    code, out, _ = settle(*nodes, "market", "BTC-PERP")
+    assert code == 0 and "VALID" in out and oracle_source("src-a").public_key.hex() in out
+    # A key the market never registered for src-a: refused by the ledger, exit 1.
+    other = tmp_path / "other.key"
+    assert settle("new-key", str(other))[0] == 0
+    code, out, _ = settle(*nodes, "price", "BTC-PERP", "src-a", "1", "--key-file", str(other), "--source-time-ms", fresh_ms(served))
+    assert (code, out.split()[0]) == (1, "INVALID_SIGNATURE")
+    assert served.replica.state.markets["BTC-PERP"].mark_price == 50_000
+
+
+def test_key_commands_need_no_cluster(tmp_path, key_file, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./data/cluster.json here
+    code, out, _ = settle("public-key", key_file)
+    assert (code, out.strip()) == (0, oracle_source("src-a").public_key.hex())
+    fresh = tmp_path / "fresh.key"
+    code, out, _ = settle("new-key", str(fresh))
+    assert code == 0 and fresh.stat().st_mode & 0o777 == 0o600
+    assert settle("public-key", str(fresh))[1] == out
+    code, _, err = settle("new-key", str(fresh))
+    assert code == 2 and "cannot create" in err  # never overwrites a key
+
+
+@pytest.mark.parametrize(
+    ("argv", "complaint"),
+    [
+        (("price", "BTC-PERP", "src-a", "1"), "--key-file"),
+        (("price", "BTC-PERP", "src-a", "1", "--key-file", "{bad}"), "not an Ed25519 private key"),
+        (("price", "BTC-PERP", "src-a", "1", "--key-file", "{missing}"), "cannot read key file"),
+        (("create-market", "BTC-PERP"), "--source NAME:PUBLIC_KEY_HEX"),
+        (("create-market", "BTC-PERP", "--source", "src-a:abcd"), "64 hex digits"),
+        (("create-market", "BTC-PERP", "--source", "no-key"), "NAME:PUBLIC_KEY_HEX"),
+        (("public-key", "{bad}"), "not an Ed25519 private key"),
+    ],
+    ids=["unsigned", "bad-key-file", "missing-key-file", "no-source", "short-public-key", "no-colon", "public-key-of-junk"],
+)
+def test_missing_or_malformed_keys_are_usage_errors(served, tmp_path, argv, complaint, capsys):
+    bad = tmp_path / "bad.key"
+    bad.write_text("not a key\n")
+    argv = tuple(a.format(bad=bad, missing=tmp_path / "missing.key") for a in argv)
+    code, _, err = settle("--nodes", served.address, *argv)
+    assert code == 2
+    assert complaint in err + capsys.readouterr().err
+    assert served.replica.submit_calls == []
 
 
 def test_status_prints_a_table_of_every_node_and_marks_the_unreachable(served):
@@ -156,19 +230,19 @@ def test_a_request_refused_as_a_whole_exits_2(served):
     assert code == 2 and "--signature-hex" in err
 
 
-def test_the_console_entry_point_streams_events_until_interrupted(served):
+def test_the_console_entry_point_streams_events_until_interrupted(served, key_file):
     """`settle watch` as a real process: prints the liquidation a price drop causes, and Ctrl-C
     ends it with exit code 0."""
     fake = served.replica
     nodes = ("--nodes", served.address)
     for argv in (
-        ("create-market", "BTC-PERP"),
-        ("price", "BTC-PERP", "src-a", "50000", "--source-time-ms", "10"),
+        ("create-market", "BTC-PERP", "--source", source_arg()),
+        ("price", "BTC-PERP", "src-a", "50000", "--key-file", key_file, "--source-time-ms", "{fresh}"),
         ("deposit", "bob", "10_000_000"),
         ("deposit", "thin", "500_000"),
         ("trade", "BTC-PERP", "thin", "bob", "50000", "100"),
     ):
-        assert settle(*nodes, *argv)[0] == 0
+        assert settle(*nodes, *(a.format(fresh=fresh_ms(served)) for a in argv))[0] == 0
     watcher = subprocess.Popen(
         [sys.executable, "-m", "node.client.cli", *nodes, "--json", "watch", "--kind", "liquidation"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -178,7 +252,7 @@ def test_the_console_entry_point_streams_events_until_interrupted(served):
         while fake.subscriber_count == 0 and watcher.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert fake.subscriber_count == 1, watcher.stderr.read() if watcher.poll() is not None else "not subscribed"
-        assert settle(*nodes, "price", "BTC-PERP", "src-a", "47000", "--source-time-ms", "20")[0] == 0
+        assert settle(*nodes, "price", "BTC-PERP", "src-a", "47000", "--key-file", key_file, "--source-time-ms", fresh_ms(served))[0] == 0
         event = json.loads(watcher.stdout.readline())
         watcher.send_signal(signal.SIGINT)
         assert watcher.wait(timeout=10) == 0

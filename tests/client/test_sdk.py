@@ -13,6 +13,7 @@ from node.api.settlement.v1 import commands_pb2, events_pb2
 from node.client import (
     LOCAL,
     ClusterUnavailable,
+    KeyFormatError,
     NotFound,
     OutcomeUnknown,
     SettlementClient,
@@ -21,19 +22,27 @@ from node.client import (
     create_market,
     deposit,
     new_command_id,
-    price_update,
+    oracle_source,
+    read_private_key,
     settle_trade,
+    signed_price_update,
     withdraw,
+    write_private_key,
 )
 from node.client.retry import backoff_s
+from node.keys import raw_private_key, raw_public_key, sign_price, verify_ed25519
+from node.ledger.signatures import price_update_bytes
 from node.ledger.commands import Deposit
 from node.ledger.limits import command_id_bytes_max
 from node.ledger.results import ResultCode
 from node.ledger.validation import is_valid_id
+from tests.ledger.driver import source_key
 from tests.server.fake_replica import FOLLOWER, NO_LEADER, NOT_READY, FakeReplica
 from tests.server.serving import address, run, serving, threaded
 
 FAST = dict(timeout_s=3.0, backoff_base_ms=5, backoff_max_ms=20)
+KEY = source_key("src-a")
+SOURCE = oracle_source("src-a", KEY)
 
 
 def closed_port() -> str:
@@ -202,7 +211,7 @@ def test_reads():
 
     async def main():
         async with serving(fake) as server, client_of(address(server)) as client:
-            await client.submit([create_market("BTC-PERP"), deposit("alice", 100)])
+            await client.submit([create_market("BTC-PERP", sources=[SOURCE]), deposit("alice", 100)])
             account = await client.get_account("alice")
             local = await client.get_account("alice", LOCAL)
             market = await client.get_market("BTC-PERP")
@@ -228,8 +237,8 @@ def test_watch_events_yields_the_liquidation():
         async with serving(fake) as server, client_of(address(server)) as client:
             await client.submit(
                 [
-                    create_market("BTC-PERP"),
-                    price_update("BTC-PERP", "src-a", 50_000, 10),
+                    create_market("BTC-PERP", sources=[SOURCE]),
+                    signed_price_update("BTC-PERP", "src-a", 50_000, KEY, source_time_ms=1_000_500),
                     deposit("bob", 10_000_000),
                     deposit("thin", 500_000),
                     settle_trade("BTC-PERP", "thin", "bob", 50_000, 100),
@@ -239,7 +248,7 @@ def test_watch_events_yields_the_liquidation():
             first = asyncio.ensure_future(stream.__anext__())
             while fake.subscriber_count == 0:
                 await asyncio.sleep(0.005)
-            await client.price_update("BTC-PERP", "src-a", 47_000, 20)
+            await client.submit_price("BTC-PERP", "src-a", 47_000, KEY, source_time_ms=1_001_500)
             event = await asyncio.wait_for(first, 5)
             await stream.aclose()
             return event
@@ -274,3 +283,70 @@ def test_backoff_is_bounded_and_jittered():
     assert all(0 < d <= 0.8 for d in delays)
     assert 0.0125 <= backoff_s(1, 25, 800) <= 0.025
     assert len({backoff_s(5, 25, 800) for _ in range(20)}) > 1
+
+
+def test_submit_price_signs_as_the_source_and_moves_the_mark():
+    fake = FakeReplica()  # entry n is stamped 1_000_000 + n * 1_000
+
+    async def main():
+        async with serving(fake) as server, client_of(address(server)) as client:
+            await client.submit([create_market("BTC-PERP", sources=[SOURCE])])
+            by_key = await client.submit_price("BTC-PERP", "src-a", 50_000, KEY, source_time_ms=1_001_500)
+            by_raw_key = await client.submit_price("BTC-PERP", "src-a", 50_100, raw_private_key(KEY), source_time_ms=1_002_500)
+            wrong_key = await client.submit_price("BTC-PERP", "src-a", 10_000, source_key("src-b"), source_time_ms=1_003_500)
+            signature = sign_price(KEY, "BTC-PERP", "src-a", 50_200, 1_004_500)
+            presigned = await client.price_update("BTC-PERP", "src-a", 50_200, 1_004_500, signature=signature)
+            market = await client.get_market("BTC-PERP")
+        return by_key, by_raw_key, wrong_key, presigned, market
+
+    by_key, by_raw_key, wrong_key, presigned, market = run(main)
+    assert by_key.ok and by_raw_key.ok and presigned.ok
+    assert wrong_key.code == ResultCode.INVALID_SIGNATURE
+    assert (market.mark_price, market.mark_time_ms) == (50_200, 1_004_500)
+
+
+def test_a_price_stamped_outside_the_ledgers_window_is_a_result_not_an_exception():
+    # The source time defaults to the wall clock; the fake's ledger time is 1970, so "now" is
+    # far ahead of it.
+    fake = FakeReplica()
+    with threaded(fake) as served, SyncSettlementClient([served.address], **FAST) as client:
+        assert client.submit_one(create_market("BTC-PERP", sources=[SOURCE])).ok
+        result = client.submit_price("BTC-PERP", "src-a", 50_000, KEY)
+    assert result.code == ResultCode.STALE_PRICE
+    assert "ahead of ledger time" in result.message
+
+
+def test_the_price_builder_signs_the_canonical_bytes_and_refuses_what_has_none():
+    update = signed_price_update("BTC-PERP", "src-a", 50_000, KEY, source_time_ms=7, id="px-1")
+    assert (update.id, update.source_time_ms) == ("px-1", 7)
+    message = price_update_bytes("BTC-PERP", "src-a", 50_000, 7)
+    assert verify_ed25519(SOURCE.public_key, message, update.signature)
+    assert signed_price_update("BTC-PERP", "src-a", 1, KEY).source_time_ms > 1_700_000_000_000  # now by default
+    with pytest.raises(ValueError, match="int64"):
+        signed_price_update("BTC-PERP", "src-a", 2**63, KEY, source_time_ms=7)
+    with pytest.raises(KeyFormatError):
+        signed_price_update("BTC-PERP", "src-a", 1, b"\x01" * 31, source_time_ms=7)
+    with pytest.raises(KeyFormatError):
+        oracle_source("src-a", b"\x01" * 33)
+    assert oracle_source("src-a", SOURCE.public_key) == SOURCE
+
+
+def test_key_files_hold_raw_bytes_or_hex_and_anything_else_is_refused(tmp_path):
+    written = tmp_path / "fresh.key"
+    key = write_private_key(written)
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert raw_public_key(read_private_key(written)) == raw_public_key(key)
+    with pytest.raises(FileExistsError):
+        write_private_key(written)  # never overwrites a key
+    raw = tmp_path / "raw.key"
+    raw.write_bytes(raw_private_key(KEY))
+    assert raw_public_key(read_private_key(raw)) == SOURCE.public_key
+    hex_text = tmp_path / "hex.key"
+    hex_text.write_text(f"  {raw_private_key(KEY).hex()}\n")
+    assert raw_public_key(read_private_key(hex_text)) == SOURCE.public_key
+    for name, content in (("short", b"\x01" * 31), ("text", b"not a key\n"), ("pem", b"-----BEGIN PRIVATE KEY-----\n")):
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(KeyFormatError, match="not an Ed25519 private key"):
+            read_private_key(tmp_path / name)
+    with pytest.raises(KeyFormatError, match="cannot read"):
+        read_private_key(tmp_path / "missing")

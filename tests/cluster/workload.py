@@ -6,11 +6,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade
+from cluster.demo_oracle import demo_price, demo_source
+from node.client.commands import now_ms
+from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 from node.ledger.results import ResultCode
 
 MARKET = "LOAD-PERP"
 MARK = 50_000
+# The load's one signed price must outlast the test (the default 60 s would make it REDUCE_ONLY).
+STALE_AFTER_MS = 3_600_000
 
 
 @dataclass
@@ -25,8 +29,9 @@ class LoadRecord:
 def setup_market(client, tag: str) -> None:
     """A market with a mark and two well-funded traders for the load's fills."""
     client.submit([
-        CreateMarket(f"{tag}-list", MARKET, MarketKind.PERPETUAL, 1, 1, 1_000, 500, 100, 10**9, 1_000, 2_000, 60_000, 60_000),
-        PriceUpdate(f"{tag}-px", MARKET, "feed", MARK, 1),
+        CreateMarket(f"{tag}-list", MARKET, MarketKind.PERPETUAL, 1, 1, 1_000, 500, 100, 10**9, 1_000, 2_000, 60_000, 60_000,
+                     sources=(demo_source(),), stale_after_ms=STALE_AFTER_MS),
+        demo_price(f"{tag}-px", MARKET, MARK, now_ms()),
         Deposit(f"{tag}-fund-buyer", f"{tag}-buyer", 10**12),
         Deposit(f"{tag}-fund-seller", f"{tag}-seller", 10**12),
     ])

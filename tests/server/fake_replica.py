@@ -2,8 +2,9 @@
 a leader, a follower, a replaying node or a diverged one, and that can fail a submit ambiguously.
 
 It logs the batches of one submit as ONE LogEntry (their commands flattened in order), applies it
-with node.ledger.apply and splits the results back per batch by their lengths, exactly what the
-real replica promises.
+with node.ledger.apply and the real Ed25519 verifier, and splits the results back per batch by
+their lengths, exactly what the real replica promises. Each submit's entry is stamped `time_ms`
++ 1 s (time_ms starts at 1_000_000): a signed price's source time must be fresh on that clock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from node.keys import verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply
 from node.replica.port import (
     AmbiguousOutcome,
@@ -77,7 +79,7 @@ class FakeReplica:
         with self._lock:
             self.time_ms += 1_000
             entry = LogEntry(self.state.applied_index + 1, self.time_ms, commands)
-            outcome = apply(self.state, entry)
+            outcome = apply(self.state, entry, verify_ed25519)
         for event in outcome.events:
             self._publish(AppliedEvent(entry.index, entry.timestamp_ms, event))
         if self.ambiguous_submits:

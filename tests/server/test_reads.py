@@ -6,29 +6,34 @@ import grpc
 import pytest
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
+from node.keys import verify_ed25519
 from node.ledger import INSURANCE_FUND, LogEntry, apply
-from node.ledger.commands import Deposit, PriceUpdate, SettleTrade
+from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.records import AccountStatus, MarketStatus
 from node.replica.port import AmbiguousOutcome
-from tests.ledger.driver import create_market
+from tests.ledger.driver import create_market, oracle_source, signed_price
 from tests.server.fake_replica import FOLLOWER, NOT_READY, FakeReplica
 from tests.server.serving import channel_to, run, serving
 
 
+SOURCE_TIME_MS = 999_500  # just before the seeding entry's ledger time, 1_000_000
+
+
 def seeded() -> FakeReplica:
-    """alice long BTC-PERP and ETH-PERP against bob; marks set."""
+    """alice long BTC-PERP and ETH-PERP against bob; marks set; BTC-PERP's fund topped up."""
     fake = FakeReplica()
     commands = (
         create_market(),
         create_market(market="ETH-PERP"),
-        PriceUpdate("p1", "BTC-PERP", "src-a", 50_000, 10),
-        PriceUpdate("p2", "ETH-PERP", "src-a", 3_000, 10),
+        signed_price("p1", "BTC-PERP", "src-a", 50_000, SOURCE_TIME_MS),
+        signed_price("p2", "ETH-PERP", "src-a", 3_000, SOURCE_TIME_MS),
         Deposit("d1", "alice", 10_000_000),
         Deposit("d2", "bob", 10_000_000),
+        Deposit("d3", "sys:fund:BTC-PERP", 77),
         SettleTrade("t1", "ETH-PERP", "alice", "bob", 3_000, 5),
         SettleTrade("t2", "BTC-PERP", "alice", "bob", 50_000, 2),
     )
-    outcome = apply(fake.state, LogEntry(1, 1_000_000, commands))
+    outcome = apply(fake.state, LogEntry(1, 1_000_000, commands), verify_ed25519)
     assert all(r.ok for r in outcome.results), outcome.results
     return fake
 
@@ -102,11 +107,19 @@ def test_market_view():
     assert market.params.market == "BTC-PERP"
     assert market.params.kind == commands_pb2.PERPETUAL
     assert (market.params.initial_margin_bps, market.params.maintenance_margin_bps) == (1_000, 500)
-    assert (market.status, market.mark_price, market.mark_time_ms) == (state_pb2.Market.ACTIVE, 50_000, 10)
+    assert (market.status, market.mark_price, market.mark_time_ms) == (state_pb2.Market.ACTIVE, 50_000, SOURCE_TIME_MS)
     assert market.open_interest == 2
     assert market.status_since_ms == 1_000_000
     assert market.breaker.market == "BTC-PERP" and market.breaker.until_ms == 0
     assert market.applied_index == 1
+    # The oracle: its registered source and last price, the verdict, and the market's own fund.
+    assert [(s.source, s.public_key) for s in market.params.sources] == [("src-a", oracle_source("src-a").public_key)]
+    assert (market.params.min_sources, market.params.stale_after_ms, market.params.liquidation_slice_bps) == (1, 60_000, 10_000)
+    assert market.oracle_verdict == state_pb2.Market.VALID
+    assert market.fresh_until_ms == SOURCE_TIME_MS + 60_000 + 1
+    assert market.twap == 50_000
+    assert [(s.source, s.price, s.source_time_ms, s.counted) for s in market.sources] == [("src-a", 50_000, SOURCE_TIME_MS, True)]
+    assert market.fund == 77
 
 
 def test_guards_view_shows_the_insurance_fund():

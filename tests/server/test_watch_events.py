@@ -8,36 +8,38 @@ import typing
 import grpc
 import pytest
 
-from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc
+from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
 from node.codec.commands import command_to_proto
 from node.ledger import LogEntry, apply, events
-from node.ledger.commands import Deposit, PriceUpdate, SettleTrade
+from node.keys import verify_ed25519
+from node.ledger.commands import Deposit, SettleTrade
 from node.replica.port import AppliedEvent
 from node.server import ServerOptions
 from node.server.events import EVENT_ENCODERS
-from tests.ledger.driver import MARKET, create_market
+from tests.ledger.driver import MARKET, SOURCE, create_market, signed_price
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import channel_to, run, serving
 
 
-def thin_long() -> FakeReplica:
+def thin_long(**market) -> FakeReplica:
     """`thin` holds 100 BTC-PERP bought at 50,000 on 500,000 of collateral: a drop to 47,000
-    puts it below maintenance margin."""
+    puts it below maintenance margin. `market`: CreateMarket overrides."""
     fake = FakeReplica()
     commands = (
-        create_market(),
-        PriceUpdate("p1", MARKET, "src-a", 50_000, 10),
+        create_market(**market),
+        signed_price("p1", MARKET, SOURCE, 50_000, 999_500),
         Deposit("d1", "bob", 10_000_000),
         Deposit("d2", "thin", 500_000),
         SettleTrade("t1", MARKET, "thin", "bob", 50_000, 100),
     )
-    outcome = apply(fake.state, LogEntry(1, 1_000_000, commands))
+    outcome = apply(fake.state, LogEntry(1, 1_000_000, commands), verify_ed25519)
     assert all(r.ok for r in outcome.results), outcome.results
     return fake
 
 
-def price_drop(price: int = 47_000, source_time_ms: int = 20) -> settlement_pb2.SubmitRequest:
-    return settlement_pb2.SubmitRequest(commands=[command_to_proto(PriceUpdate(f"p-{price}", MARKET, "src-a", price, source_time_ms))])
+def price_drop(price: int = 47_000, source_time_ms: int = 1_000_500) -> settlement_pb2.SubmitRequest:
+    """A signed price; the fake's next entry is stamped 1_001_000, so the default time is fresh."""
+    return settlement_pb2.SubmitRequest(commands=[command_to_proto(signed_price(f"p-{price}", MARKET, SOURCE, price, source_time_ms))])
 
 
 async def subscribed(stub, request: settlement_pb2.WatchEventsRequest):
@@ -65,6 +67,68 @@ def test_a_price_drop_streams_the_liquidation_it_causes():
     liquidation = event.liquidation
     assert (liquidation.account, liquidation.market, liquidation.size, liquidation.price) == ("thin", MARKET, 100, 47_000)
     assert (liquidation.fee, liquidation.fund_paid, liquidation.uncovered) == (47_000, 0, 0)
+    assert (liquidation.fund_size, liquidation.deleveraged_size, liquidation.remaining) == (100, 0, 0)
+
+
+async def read_events(call, count: int) -> list[events_pb2.Event]:
+    return [await asyncio.wait_for(call.read(), 5) for _ in range(count)]
+
+
+def test_a_liquidation_beyond_the_fund_cap_streams_the_deleveraging():
+    """The market's fund takes 40 of thin's 100 contracts; the other 60 close against bob (ADL)."""
+    fake = thin_long(fund_position_cap=40)
+
+    async def main():
+        async with serving(fake) as server, channel_to(server) as channel:
+            stub = settlement_pb2_grpc.SettlementStub(channel)
+            wanted = [events_pb2.LIQUIDATION, events_pb2.DELEVERAGED]
+            call = await subscribed(stub, settlement_pb2.WatchEventsRequest(kinds=wanted))
+            await stub.Submit(price_drop(), timeout=5)
+            streamed = await read_events(call, 2)
+            call.cancel()
+        return streamed
+
+    streamed = run(main)
+    by_kind = {event.WhichOneof("kind"): event for event in streamed}
+    deleveraged, liquidation = by_kind["deleveraged"].deleveraged, by_kind["liquidation"].liquidation
+    assert (deleveraged.account, deleveraged.against, deleveraged.market) == ("bob", "thin", MARKET)
+    assert (deleveraged.size, deleveraged.price) == (-60, 47_000)
+    assert (liquidation.size, liquidation.fund_size, liquidation.deleveraged_size, liquidation.remaining) == (100, 40, 60, 0)
+    assert fake.state.position("sys:fund:BTC-PERP", MARKET).size == 40
+
+
+def test_a_market_going_stale_and_fresh_again_streams_verdicts_and_status_changes():
+    fake = thin_long()
+
+    async def main():
+        async with serving(fake) as server, channel_to(server) as channel:
+            stub = settlement_pb2_grpc.SettlementStub(channel)
+            wanted = [events_pb2.ORACLE_VERDICT_CHANGED, events_pb2.MARKET_STATUS_CHANGED]
+            call = await subscribed(stub, settlement_pb2.WatchEventsRequest(kinds=wanted))
+            fake.time_ms += 120_000  # two minutes without a price: beyond stale_after_ms (60 s)
+            quiet = await stub.Submit(settlement_pb2.SubmitRequest(commands=[command_to_proto(Deposit("d9", "bob", 1))]), timeout=5)
+            stale = await read_events(call, 2)
+            fresh_time_ms = fake.time_ms + 500
+            back = await stub.Submit(price_drop(50_100, fresh_time_ms), timeout=5)
+            fresh = await read_events(call, 2)
+            call.cancel()
+        return quiet, stale, back, fresh
+
+    quiet, stale, back, fresh = run(main)
+    stale_at_ms = 1_000_000 + 120_000 + 1_000
+    by_kind = {event.WhichOneof("kind"): event for event in stale}
+    verdict = by_kind["oracle_verdict_changed"]
+    assert verdict.applied_index == quiet.applied_index and verdict.time_ms == stale_at_ms
+    assert (verdict.oracle_verdict_changed.verdict, verdict.oracle_verdict_changed.fresh_sources) == (state_pb2.Market.STALE, 0)
+    assert verdict.oracle_verdict_changed.mark == 50_000
+    status = by_kind["market_status_changed"].market_status_changed
+    assert (status.status, status.reason, status.at_ms) == (state_pb2.Market.REDUCE_ONLY, "oracle_stale", stale_at_ms)
+    by_kind = {event.WhichOneof("kind"): event for event in fresh}
+    assert by_kind["oracle_verdict_changed"].applied_index == back.applied_index
+    verdict = by_kind["oracle_verdict_changed"].oracle_verdict_changed
+    assert (verdict.verdict, verdict.fresh_sources, verdict.mark) == (state_pb2.Market.VALID, 1, 50_100)
+    status = by_kind["market_status_changed"].market_status_changed
+    assert (status.status, status.reason) == (state_pb2.Market.ACTIVE, "none")
 
 
 def test_kinds_filter_what_is_streamed():
@@ -165,6 +229,7 @@ def test_breaker_and_status_events_encode_with_their_reasons():
     kind, event = event_to_proto(AppliedEvent(7, 1_000, BreakerTripped("BTC-PERP", 70_000, 50_000, 61_000)))
     assert kind == events_pb2.BREAKER_TRIPPED
     assert (event.breaker_tripped.market, event.breaker_tripped.until_ms) == ("BTC-PERP", 61_000)
-    kind, event = event_to_proto(AppliedEvent(8, 1_000, MarketStatusChanged("BTC-PERP", MarketStatus.HALTED, StatusReason.PRICE_BAND)))
+    kind, event = event_to_proto(AppliedEvent(8, 1_000, MarketStatusChanged("BTC-PERP", MarketStatus.HALTED, StatusReason.PRICE_BAND, 990)))
     assert kind == events_pb2.MARKET_STATUS_CHANGED
     assert (event.market_status_changed.status, event.market_status_changed.reason) == (MarketStatus.HALTED, "price_band")
+    assert event.market_status_changed.at_ms == 990

@@ -58,6 +58,12 @@ def state_fields(state: LedgerState) -> dict:
         "total_collateral": state.total_collateral,
         "total_cost_basis": state.total_cost_basis,
         "net_size": state.net_size,
+        "oracle_sources": state.oracle_sources,
+        "withdrawal_windows": state.withdrawal_windows,
+        "funds_total": state.funds_total,
+        "liquidating": state.liquidating,
+        "guard_deadlines": state.guard_deadlines,
+        "next_guard_deadline_ms": state.next_guard_deadline_ms,
     }
 
 

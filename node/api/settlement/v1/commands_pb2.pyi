@@ -47,7 +47,7 @@ EMERGENCY_SETTLE: ActionKind
 SET_SIGNERS: ActionKind
 
 class CreateMarket(_message.Message):
-    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps")
+    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,15 @@ class CreateMarket(_message.Message):
     POSITION_CAP_FIELD_NUMBER: _ClassVar[int]
     CASCADE_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
     CASCADE_BPS_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MIN_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    STALE_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    VOLATILITY_BPS_FIELD_NUMBER: _ClassVar[int]
+    TWAP_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATION_SLICE_BPS_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATION_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATION_CAP_NOTIONAL_FIELD_NUMBER: _ClassVar[int]
+    FUND_POSITION_CAP_FIELD_NUMBER: _ClassVar[int]
     market: str
     kind: MarketKind
     tick_size: int
@@ -86,7 +95,24 @@ class CreateMarket(_message.Message):
     position_cap: int
     cascade_window_ms: int
     cascade_bps: int
-    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ...) -> None: ...
+    sources: _containers.RepeatedCompositeFieldContainer[OracleSource]
+    min_sources: int
+    stale_after_ms: int
+    volatility_bps: int
+    twap_window_ms: int
+    liquidation_slice_bps: int
+    liquidation_window_ms: int
+    liquidation_cap_notional: int
+    fund_position_cap: int
+    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ...) -> None: ...
+
+class OracleSource(_message.Message):
+    __slots__ = ("source", "public_key")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    public_key: bytes
+    def __init__(self, source: _Optional[str] = ..., public_key: _Optional[bytes] = ...) -> None: ...
 
 class Deposit(_message.Message):
     __slots__ = ("account", "amount")

@@ -15,15 +15,19 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MARKET_STATUS_CHANGED: _ClassVar[EventKind]
     GLOBAL_MODE_CHANGED: _ClassVar[EventKind]
     CHECKPOINT_CERTIFIED: _ClassVar[EventKind]
+    DELEVERAGED: _ClassVar[EventKind]
+    ORACLE_VERDICT_CHANGED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
 MARKET_STATUS_CHANGED: EventKind
 GLOBAL_MODE_CHANGED: EventKind
 CHECKPOINT_CERTIFIED: EventKind
+DELEVERAGED: EventKind
+ORACLE_VERDICT_CHANGED: EventKind
 
 class Liquidation(_message.Message):
-    __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered")
+    __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
     ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     MARKET_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +35,9 @@ class Liquidation(_message.Message):
     FEE_FIELD_NUMBER: _ClassVar[int]
     FUND_PAID_FIELD_NUMBER: _ClassVar[int]
     UNCOVERED_FIELD_NUMBER: _ClassVar[int]
+    FUND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    DELEVERAGED_SIZE_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
     account: str
     market: str
     size: int
@@ -38,7 +45,36 @@ class Liquidation(_message.Message):
     fee: int
     fund_paid: int
     uncovered: int
-    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., fee: _Optional[int] = ..., fund_paid: _Optional[int] = ..., uncovered: _Optional[int] = ...) -> None: ...
+    fund_size: int
+    deleveraged_size: int
+    remaining: int
+    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., fee: _Optional[int] = ..., fund_paid: _Optional[int] = ..., uncovered: _Optional[int] = ..., fund_size: _Optional[int] = ..., deleveraged_size: _Optional[int] = ..., remaining: _Optional[int] = ...) -> None: ...
+
+class Deleveraged(_message.Message):
+    __slots__ = ("account", "against", "market", "size", "price")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    AGAINST_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    against: str
+    market: str
+    size: int
+    price: int
+    def __init__(self, account: _Optional[str] = ..., against: _Optional[str] = ..., market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ...) -> None: ...
+
+class OracleVerdictChanged(_message.Message):
+    __slots__ = ("market", "verdict", "fresh_sources", "mark")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    FRESH_SOURCES_FIELD_NUMBER: _ClassVar[int]
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    verdict: _state_pb2.Market.OracleVerdict
+    fresh_sources: int
+    mark: int
+    def __init__(self, market: _Optional[str] = ..., verdict: _Optional[_Union[_state_pb2.Market.OracleVerdict, str]] = ..., fresh_sources: _Optional[int] = ..., mark: _Optional[int] = ...) -> None: ...
 
 class BreakerTripped(_message.Message):
     __slots__ = ("market", "reason", "until_ms")
@@ -51,14 +87,16 @@ class BreakerTripped(_message.Message):
     def __init__(self, market: _Optional[str] = ..., reason: _Optional[str] = ..., until_ms: _Optional[int] = ...) -> None: ...
 
 class MarketStatusChanged(_message.Message):
-    __slots__ = ("market", "status", "reason")
+    __slots__ = ("market", "status", "reason", "at_ms")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
     market: str
     status: _state_pb2.Market.Status
     reason: str
-    def __init__(self, market: _Optional[str] = ..., status: _Optional[_Union[_state_pb2.Market.Status, str]] = ..., reason: _Optional[str] = ...) -> None: ...
+    at_ms: int
+    def __init__(self, market: _Optional[str] = ..., status: _Optional[_Union[_state_pb2.Market.Status, str]] = ..., reason: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
 
 class GlobalModeChanged(_message.Message):
     __slots__ = ("mode", "reason")
@@ -77,7 +115,7 @@ class CheckpointCertified(_message.Message):
     def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified")
+    __slots__ = ("applied_index", "time_ms", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     LIQUIDATION_FIELD_NUMBER: _ClassVar[int]
@@ -85,6 +123,8 @@ class Event(_message.Message):
     MARKET_STATUS_CHANGED_FIELD_NUMBER: _ClassVar[int]
     GLOBAL_MODE_CHANGED_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_CERTIFIED_FIELD_NUMBER: _ClassVar[int]
+    DELEVERAGED_FIELD_NUMBER: _ClassVar[int]
+    ORACLE_VERDICT_CHANGED_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     liquidation: Liquidation
@@ -92,4 +132,6 @@ class Event(_message.Message):
     market_status_changed: MarketStatusChanged
     global_mode_changed: GlobalModeChanged
     checkpoint_certified: CheckpointCertified
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ...) -> None: ...
+    deleveraged: Deleveraged
+    oracle_verdict_changed: OracleVerdictChanged
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ...) -> None: ...

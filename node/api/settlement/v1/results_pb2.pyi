@@ -39,6 +39,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POSITION_CAP: _ClassVar[ResultCode]
     WITHDRAWALS_GATED: _ClassVar[ResultCode]
     WITHDRAWAL_LIMIT: _ClassVar[ResultCode]
+    INVALID_SIGNATURE: _ClassVar[ResultCode]
+    PRICE_CLAMPED: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -71,6 +73,8 @@ REDUCE_ONLY: ResultCode
 POSITION_CAP: ResultCode
 WITHDRAWALS_GATED: ResultCode
 WITHDRAWAL_LIMIT: ResultCode
+INVALID_SIGNATURE: ResultCode
+PRICE_CLAMPED: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

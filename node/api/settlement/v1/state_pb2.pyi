@@ -61,7 +61,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -74,6 +74,18 @@ class Market(_message.Message):
     REDUCE_ONLY: Market.Status
     HALTED: Market.Status
     SETTLED: Market.Status
+    class OracleVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ORACLE_VERDICT_UNSPECIFIED: _ClassVar[Market.OracleVerdict]
+        VALID: _ClassVar[Market.OracleVerdict]
+        STALE: _ClassVar[Market.OracleVerdict]
+        TOO_VOLATILE: _ClassVar[Market.OracleVerdict]
+        INVALID: _ClassVar[Market.OracleVerdict]
+    ORACLE_VERDICT_UNSPECIFIED: Market.OracleVerdict
+    VALID: Market.OracleVerdict
+    STALE: Market.OracleVerdict
+    TOO_VOLATILE: Market.OracleVerdict
+    INVALID: Market.OracleVerdict
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STATUS_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +95,14 @@ class Market(_message.Message):
     BREAKER_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     STATUS_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    ORACLE_VERDICT_FIELD_NUMBER: _ClassVar[int]
+    FRESH_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    TWAP_FIELD_NUMBER: _ClassVar[int]
+    TWAP_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    FUND_FIELD_NUMBER: _ClassVar[int]
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATED_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    LIQUIDATION_WINDOW_START_MS_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -92,7 +112,29 @@ class Market(_message.Message):
     breaker: Breaker
     applied_index: int
     status_since_ms: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ...) -> None: ...
+    oracle_verdict: Market.OracleVerdict
+    fresh_until_ms: int
+    twap: int
+    twap_time_ms: int
+    fund: int
+    sources: _containers.RepeatedCompositeFieldContainer[SourcePrice]
+    liquidated_in_window: int
+    liquidation_window_start_ms: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ...) -> None: ...
+
+class SourcePrice(_message.Message):
+    __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    COUNTED_FIELD_NUMBER: _ClassVar[int]
+    source: str
+    price: int
+    source_time_ms: int
+    price_since_ms: int
+    counted: bool
+    def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class Guards(_message.Message):
     __slots__ = ("mode", "insurance_fund", "breakers", "applied_index")

@@ -1,0 +1,28 @@
+"""The codec's own limits and wire defaults, named once.
+
+The ledger judges a market's sources and a price's signature per command (INVALID_MARKET_PARAMS,
+INVALID_SIGNATURE). The codec only refuses, for the whole request, sizes no honest client sends:
+every replica would otherwise decode, log and keep them before the ledger could say no.
+"""
+
+from __future__ import annotations
+
+from node.ledger.limits import oracle_sources_max, public_key_bytes, signature_bytes_max
+
+# Sources in one CreateMarket that reach the ledger. The ledger allows oracle_sources_max (16)
+# and answers a few more itself; beyond this many the request is refused whole.
+oracle_sources_wire_max = 4 * oracle_sources_max
+# A source's public key (32 bytes when well formed) and a PriceUpdate's signature (64): the
+# ledger answers a wrong size per command; one beyond these is junk, refused whole.
+public_key_wire_bytes_max = 4 * public_key_bytes
+signature_wire_bytes_max = 4 * signature_bytes_max
+
+# CreateMarket fields whose zero has no meaning, so proto3's "not set" (0) stands for a default.
+# These numbers are part of the log's meaning (a logged 0 must decode the same forever), so they
+# are fixed here for LOG_ENTRY_VERSION 1, not read from the ledger dataclass's defaults; a test
+# checks that the two agree today.
+create_market_wire_defaults = {
+    "min_sources": 1,
+    "stale_after_ms": 60_000,
+    "liquidation_slice_bps": 10_000,
+}
