@@ -53,8 +53,14 @@ def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list
 def continue_liquidations(state: LedgerState, events: list[Event]) -> None:
     """One more step for every account still LIQUIDATING (at the start of each entry)."""
     for account_id in sorted(state.liquidating):
-        if account_id not in state.entry_liquidated and not holds_unreliable_mark(state, account_id):
-            liquidation_step(state, account_id, events)
+        if account_id in state.entry_liquidated or holds_unreliable_mark(state, account_id):
+            continue
+        account = state.accounts[account_id]
+        if account.collateral >= 0 and not below_maintenance(state, account_id):
+            # A deposit or a better mark lifted it since its last step: no more slices.
+            state.put_account(account_id, Account(account.collateral, AccountStatus.ACTIVE))
+            continue
+        liquidation_step(state, account_id, events)
 
 
 def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
@@ -201,5 +207,7 @@ def _finish(state: LedgerState, account_id: str, market_ids: list[str], events: 
     if not any(p.size for p in state.positions[account_id].values()):
         fund_paid, uncovered = settle_account_loss(state, account_id, account.collateral, market_ids)
         _annotate_last(events, account_id, fund_paid, uncovered)
-    elif not below_maintenance(state, account_id):
+    elif account.collateral >= 0 and not below_maintenance(state, account_id):
+        # (A market closed whole may have realized a loss beyond the collateral while another
+        # still holds equity: such an account stays LIQUIDATING, never ACTIVE and negative.)
         state.put_account(account_id, Account(account.collateral, AccountStatus.ACTIVE))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from .commands import MarketKind, SettleTrade
 from .fills import apply_fill
-from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, bps_denominator, market_id_bytes_max, positions_per_account_max
+from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, reserved_id_prefix, bps_denominator, market_id_bytes_max, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
 from .records import Account, AccountStatus, GlobalMode, MarketStatus, Position
 from .results import Result, ResultCode
-from .state import INSURANCE_FUND, META_FEES_COLLECTED, LedgerState
+from .state import META_FEES_COLLECTED, LedgerState
 from .validation import is_client_account_id, is_int64, is_positive_int64, is_valid_id
 
 # This is the hottest path of the node (every fill, on every replica): it fetches each record
@@ -54,7 +54,7 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     buyer = accounts.get(buyer_id) if type(buyer_id) is str else None
     seller = accounts.get(seller_id) if type(seller_id) is str else None
     for account_id, account in ((buyer_id, buyer), (seller_id, seller)):
-        if account_id == INSURANCE_FUND or (account is None and not is_client_account_id(account_id, account_id_bytes_max)):
+        if account_id[:4] == reserved_id_prefix or (account is None and not is_client_account_id(account_id, account_id_bytes_max)):
             return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account ids must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
     if buyer_id == seller_id:
         return Result(cmd.id, ResultCode.SELF_TRADE, "buyer and seller are the same account")

@@ -1,0 +1,675 @@
+"""A small reference model of the ledger, written out independently for the stateful test.
+
+Plain dicts and the rules of the ledger's docstrings (oracle.py, liquidation.py,
+liquidation_index.py, deleveraging.py, funds.py, global_mode.py, collateral.py, trades.py), in the
+simplest way that says them, without importing anything from the ledger's arithmetic or decision
+modules. Only the vocabulary is shared: commands, result codes, record enums, event records, and
+the Ed25519 primitives (signature checking is cryptography, not a ledger rule).
+
+Every rule is one method with the docstring it follows. Where a docstring leaves a detail open the
+model follows the ledger and says so in a comment starting "Follows the ledger:".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import NamedTuple
+
+from node.keys import verify_ed25519
+from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.events import Deleveraged, GlobalModeChanged, Liquidation, MarketStatusChanged, OracleVerdictChanged
+from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.results import ResultCode
+from node.ledger.signatures import price_update_bytes
+
+from .driver import oracle_source
+
+BPS = 10_000
+GLOBAL_FUND = "sys:insurance"
+FUND_PREFIX = "sys:fund:"
+GATE_MS = 3_600_000  # withdrawals pause this long after an account goes negative
+SKEW_MS = 10_000  # a source time may run this far ahead of ledger time
+BANKRUPTCY_MULTIPLE = 100  # a long's bankruptcy price is at most this multiple of the mark
+
+ACTIVE = AccountStatus.ACTIVE
+LIQUIDATING = AccountStatus.LIQUIDATING
+BANKRUPT = AccountStatus.BANKRUPT
+VALID = OracleVerdict.VALID
+STALE = OracleVerdict.STALE
+TOO_VOLATILE = OracleVerdict.TOO_VOLATILE
+
+_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_MARKET_ID = re.compile(r"[A-Za-z0-9._:-]{1,32}")
+
+
+def fund_of(market: str) -> str:
+    return FUND_PREFIX + market
+
+
+def is_fund(account: str) -> bool:
+    return account.startswith("sys:")
+
+
+def valid_id(value: str) -> bool:
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def client_id(value: str) -> bool:
+    return valid_id(value) and not value.startswith("sys:")
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def sign(x: int) -> int:
+    return 1 if x > 0 else -1
+
+
+def fill(size: int, cost: int, qty: int, price: int) -> tuple[int, int, int]:
+    """Buy qty (negative: sell) at price. Returns (new size, new cost, realized pnl).
+
+    Pnl is realized only when the position goes flat or flips side; then the old position is
+    closed at `price` and whatever remains opens at `price`. Otherwise cost just adds qty*price.
+    """
+    new_size = size + qty
+    if size != 0 and (new_size == 0 or (new_size > 0) != (size > 0)):
+        return new_size, new_size * price, size * price - cost
+    return new_size, cost + qty * price, 0
+
+
+def reduces(old: int, new: int) -> bool:
+    """A fill that only shrinks a position towards zero (no flip) adds no risk."""
+    return new == 0 or (old * new > 0 and abs(new) <= abs(old))
+
+
+@dataclass(frozen=True)
+class Params:
+    tick: int
+    lot: int
+    im_bps: int
+    mm_bps: int
+    fee_bps: int
+    oi_cap: int
+    base_price: int  # where prices are drawn around
+    sources: tuple[str, ...] = ("a", "b", "c")
+    min_sources: int = 2
+    stale_after_ms: int = 30_000
+    volatility_bps: int = 0
+    twap_window_ms: int = 0
+    slice_bps: int = 10_000
+    window_ms: int = 0
+    cap_notional: int = 0
+    fund_cap: int = 0
+
+    def create(self, name: str) -> CreateMarket:
+        """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
+        return CreateMarket(
+            id=f"create-{name}", market=name, kind=MarketKind.PERPETUAL, tick_size=self.tick, lot_size=self.lot,
+            initial_margin_bps=self.im_bps, maintenance_margin_bps=self.mm_bps, liquidation_fee_bps=self.fee_bps,
+            open_interest_cap=self.oi_cap, trade_band_bps=100_000, band_bps=0, band_window_ms=0, cooldown_ms=0,
+            sources=tuple(oracle_source(s) for s in self.sources), min_sources=self.min_sources,
+            stale_after_ms=self.stale_after_ms, volatility_bps=self.volatility_bps, twap_window_ms=self.twap_window_ms,
+            liquidation_slice_bps=self.slice_bps, liquidation_window_ms=self.window_ms,
+            liquidation_cap_notional=self.cap_notional, fund_position_cap=self.fund_cap,
+        )
+
+
+@dataclass
+class Source:
+    public_key: bytes
+    price: int = 0
+    time: int = 0  # source time of the last accepted price
+    since: int = 0  # source time the current price value was first reported
+    counted: int = 0  # 0: clamped, or no price yet
+
+
+@dataclass
+class MarketState:
+    mark: int = 0
+    mark_time: int = 0
+    verdict: OracleVerdict = STALE
+    status: MarketStatus = MarketStatus.ACTIVE
+    reason: StatusReason = StatusReason.NONE
+    twap: int = 0
+    twap_time: int = 0
+    window_start: int = 0
+    window_used: int = 0
+
+
+class Expected(NamedTuple):
+    code: ResultCode
+    collateral: int = 0
+    counterparty: int = 0
+    original: ResultCode = ResultCode.OK
+
+
+@dataclass
+class Model:
+    params: dict[str, Params]
+    now: int = 0
+    gated_until: int = 0
+    mode: GlobalMode = GlobalMode.NORMAL
+    collateral: dict[str, int] = field(default_factory=lambda: {GLOBAL_FUND: 0})
+    status: dict[str, AccountStatus] = field(default_factory=lambda: {GLOBAL_FUND: ACTIVE})
+    pos: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (account, market) -> (size, cost)
+    realized: dict[tuple[str, str], int] = field(default_factory=dict)
+    market: dict[str, MarketState] = field(default_factory=dict)
+    sources: dict[tuple[str, str], Source] = field(default_factory=dict)
+    fees: int = 0
+    deposits: int = 0
+    withdrawals: int = 0
+    seen: dict[str, Expected] = field(default_factory=dict)
+    events: list = field(default_factory=list)  # the current entry's events
+    stepped: set[str] = field(default_factory=set)  # accounts that took a liquidation step this entry
+    stats: Counter = field(default_factory=Counter)  # what happened in the current entry
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def size_cost(self, account: str, market: str) -> tuple[int, int]:
+        return self.pos.get((account, market), (0, 0))
+
+    def held(self, account: str) -> list[tuple[str, int]]:
+        """(market, size) of the account's open positions, by market id."""
+        return sorted((m, s) for (a, m), (s, _) in self.pos.items() if a == account and s)
+
+    def holders(self, market: str) -> list[str]:
+        return sorted(a for (a, m), (s, _) in self.pos.items() if m == market and s)
+
+    def open_interest(self, market: str, pos: dict | None = None) -> int:
+        pos = self.pos if pos is None else pos
+        return sum(s for (_, m), (s, _) in pos.items() if m == market and s > 0)
+
+    def funds_total(self) -> int:
+        return sum(c for a, c in self.collateral.items() if is_fund(a))
+
+    def valuation(self, account: str, pos: dict | None = None) -> tuple[int, int, int, int]:
+        """(upnl, losses only, initial margin, maintenance margin) at the marks; margins round up."""
+        pos = self.pos if pos is None else pos
+        pnl = loss = im = mm = 0
+        for (a, m), (size, cost) in pos.items():
+            if a != account or size == 0:
+                continue
+            mark = self.market[m].mark
+            upnl = size * mark - cost
+            pnl += upnl
+            loss += min(0, upnl)
+            im += ceil_div(abs(size) * mark * self.params[m].im_bps, BPS)
+            mm += ceil_div(abs(size) * mark * self.params[m].mm_bps, BPS)
+        return pnl, loss, im, mm
+
+    def equity(self, account: str) -> int:
+        return self.collateral[account] + self.valuation(account)[0]
+
+    def below_maintenance(self, account: str) -> bool:
+        pnl, _, _, mm = self.valuation(account)
+        return self.collateral[account] + pnl < mm
+
+    def fresh(self, market: str) -> list[tuple[int, int]]:
+        """(source time, price) of the counted sources within stale_after of ledger time."""
+        stale_after = self.params[market].stale_after_ms
+        return [(s.time, s.price) for (m, _), s in self.sources.items()
+                if m == market and s.counted and self.now - s.time <= stale_after]
+
+    # -- entries and commands ------------------------------------------------------------------
+
+    def apply_entry(self, timestamp_ms: int, commands) -> list[Expected]:
+        """One entry: ledger time, stale timers, one liquidation step for every LIQUIDATING
+        account, then the commands (the fund floor is checked after each)."""
+        self.now = max(self.now, timestamp_ms)
+        self.events = []
+        self.stepped = set()
+        self.stats = Counter()
+        for market in sorted(self.market):
+            state = self.market[market]
+            if state.verdict != STALE and len(self.fresh(market)) < self.params[market].min_sources:
+                self.go_stale(market)  # the sources aged out in ledger time
+                self.stats["STALE by ledger time"] += 1
+        if any(s == LIQUIDATING for s in self.status.values()):
+            self.continue_liquidations()
+            self.check_floor()
+        results = []
+        for cmd in commands:
+            results.append(self.apply_command(cmd))
+            self.check_floor()
+        return results
+
+    def apply_command(self, cmd) -> Expected:
+        if not valid_id(cmd.id):
+            return Expected(ResultCode.INVALID_ID)  # not recorded: a retry is judged afresh
+        if cmd.id in self.seen:
+            first = self.seen[cmd.id]
+            return Expected(ResultCode.DUPLICATE, first.collateral, first.counterparty, first.code)
+        handler = {CreateMarket: self.create_market, Deposit: self.deposit, Withdraw: self.withdraw,
+                   SettleTrade: self.trade, PriceUpdate: self.price}[type(cmd)]
+        result = handler(cmd)
+        self.seen[cmd.id] = result
+        return result
+
+    def check_floor(self) -> None:
+        """The funds together below 0: the venue is REDUCE_ONLY until they are topped up."""
+        below = self.funds_total() < 0
+        if any(c < 0 for a, c in self.collateral.items() if is_fund(a)):
+            self.stats["a fund in deficit"] += 1
+        if below and self.mode == GlobalMode.NORMAL:
+            self.mode = GlobalMode.REDUCE_ONLY
+            self.events.append(GlobalModeChanged(GlobalMode.REDUCE_ONLY, GlobalReason.FUND_BELOW_FLOOR))
+            self.stats["venue REDUCE_ONLY (funds in deficit)"] += 1
+        elif not below and self.mode == GlobalMode.REDUCE_ONLY:
+            self.mode = GlobalMode.NORMAL
+            self.events.append(GlobalModeChanged(GlobalMode.NORMAL, GlobalReason.NONE))
+
+    def create_market(self, cmd: CreateMarket) -> Expected:
+        if cmd.market in self.market:
+            return Expected(ResultCode.MARKET_EXISTS)
+        self.market[cmd.market] = MarketState()
+        for source in cmd.sources:
+            self.sources[(cmd.market, source.source)] = Source(source.public_key)
+        self.collateral[fund_of(cmd.market)] = 0
+        self.status[fund_of(cmd.market)] = ACTIVE
+        return Expected(ResultCode.OK)
+
+    def deposit(self, cmd: Deposit) -> Expected:
+        # Clients, and the funds that exist (the global one and each listed market's).
+        if not (cmd.account in self.collateral and is_fund(cmd.account)) and not client_id(cmd.account):
+            return Expected(ResultCode.INVALID_ACCOUNT)
+        if cmd.amount <= 0:
+            return Expected(ResultCode.INVALID_AMOUNT)
+        self.collateral[cmd.account] = self.collateral.get(cmd.account, 0) + cmd.amount
+        self.status.setdefault(cmd.account, ACTIVE)
+        self.deposits += cmd.amount
+        return Expected(ResultCode.OK, self.collateral[cmd.account])
+
+    def withdraw(self, cmd: Withdraw) -> Expected:
+        if not client_id(cmd.account):
+            return Expected(ResultCode.INVALID_ACCOUNT)
+        if cmd.amount <= 0:
+            return Expected(ResultCode.INVALID_AMOUNT)
+        if cmd.account not in self.collateral:
+            return Expected(ResultCode.UNKNOWN_ACCOUNT)
+        if self.status[cmd.account] != ACTIVE:
+            return Expected(ResultCode.ACCOUNT_NOT_ACTIVE)
+        collateral = self.collateral[cmd.account]
+        if self.now < self.gated_until:
+            self.stats["withdrawal gated"] += 1
+            return Expected(ResultCode.WITHDRAWALS_GATED, collateral)
+        if self.unreliable(cmd.account):  # a position valued at a non-VALID mark has no trusted value
+            self.stats["withdrawal refused: unreliable mark"] += 1
+            return Expected(ResultCode.STALE_PRICE, collateral)
+        _, loss, im, _ = self.valuation(cmd.account)
+        if cmd.amount > collateral + loss - im:  # unrealized profit never counts
+            return Expected(ResultCode.INSUFFICIENT_COLLATERAL, collateral)
+        self.collateral[cmd.account] = collateral - cmd.amount
+        self.withdrawals += cmd.amount
+        return Expected(ResultCode.OK, collateral - cmd.amount)
+
+    def trade(self, cmd: SettleTrade) -> Expected:
+        if not (isinstance(cmd.market, str) and _MARKET_ID.fullmatch(cmd.market)):
+            return Expected(ResultCode.INVALID_MARKET)
+        if cmd.market not in self.params:
+            return Expected(ResultCode.UNKNOWN_MARKET)
+        p, state = self.params[cmd.market], self.market[cmd.market]
+        for account in (cmd.buyer, cmd.seller):
+            # Ledger-owned ids (sys:, the funds included) are never a side of a trade.
+            if not client_id(account):
+                return Expected(ResultCode.INVALID_ACCOUNT)
+        if cmd.buyer == cmd.seller:
+            return Expected(ResultCode.SELF_TRADE)
+        for account in (cmd.buyer, cmd.seller):
+            if account not in self.collateral:
+                return Expected(ResultCode.UNKNOWN_ACCOUNT)
+            if self.status[account] != ACTIVE:
+                return Expected(ResultCode.ACCOUNT_NOT_ACTIVE)
+        if cmd.price <= 0 or cmd.price % p.tick:
+            return Expected(ResultCode.INVALID_PRICE)
+        if cmd.quantity <= 0 or cmd.quantity % p.lot:
+            return Expected(ResultCode.INVALID_QUANTITY)
+        if cmd.buyer_fee < 0 or cmd.seller_fee < 0:
+            return Expected(ResultCode.INVALID_FEE)
+        if state.mark == 0:
+            return Expected(ResultCode.NO_MARK_PRICE)
+
+        sides = ((cmd.buyer, cmd.quantity, cmd.buyer_fee), (cmd.seller, -cmd.quantity, cmd.seller_fee))
+        new_pos = dict(self.pos)
+        new_collateral, realized = {}, {}
+        for account, qty, fee in sides:
+            size, cost = self.size_cost(account, cmd.market)
+            new_size, new_cost, realized[account] = fill(size, cost, qty, cmd.price)
+            new_pos[(account, cmd.market)] = (new_size, new_cost)
+            new_collateral[account] = self.collateral[account] + realized[account] - fee
+
+        def adds_risk(account: str) -> bool:
+            return not reduces(self.size_cost(account, cmd.market)[0], new_pos[(account, cmd.market)][0])
+
+        # A stale market, and the whole venue while the funds are in deficit, are reduce-only.
+        if state.status == MarketStatus.REDUCE_ONLY or self.mode == GlobalMode.REDUCE_ONLY:
+            if adds_risk(cmd.buyer) or adds_risk(cmd.seller):
+                return Expected(ResultCode.REDUCE_ONLY)
+        oi_before = self.open_interest(cmd.market)
+        oi_after = self.open_interest(cmd.market, new_pos)
+        if oi_after > oi_before and oi_after > p.oi_cap:
+            return Expected(ResultCode.OPEN_INTEREST_CAP)
+        for account, _, _ in sides:
+            if new_collateral[account] < 0:
+                return Expected(ResultCode.INSUFFICIENT_MARGIN)
+            if adds_risk(account):
+                pnl, _, im, _ = self.valuation(account, new_pos)
+                if new_collateral[account] + pnl < im:
+                    return Expected(ResultCode.INSUFFICIENT_MARGIN)
+
+        self.pos = new_pos
+        for account, _, fee in sides:
+            self.collateral[account] = new_collateral[account]
+            key = (account, cmd.market)
+            self.realized[key] = self.realized.get(key, 0) + realized[account]
+            self.fees += fee
+        return Expected(ResultCode.OK, new_collateral[cmd.buyer], new_collateral[cmd.seller])
+
+    # -- the oracle ----------------------------------------------------------------------------
+
+    def price(self, cmd: PriceUpdate) -> Expected:
+        """A signed price from one registered source; INVALID updates change nothing (a clamp
+        only stops the source's earlier price from counting)."""
+        if not (isinstance(cmd.market, str) and _MARKET_ID.fullmatch(cmd.market)):
+            return Expected(ResultCode.INVALID_MARKET)
+        if cmd.market not in self.params:
+            return Expected(ResultCode.UNKNOWN_MARKET)
+        source = self.sources.get((cmd.market, cmd.source))
+        if source is None:  # malformed or not registered
+            return Expected(ResultCode.INVALID_SOURCE)
+        message = price_update_bytes(cmd.market, cmd.source, cmd.price, cmd.source_time_ms)
+        if not verify_ed25519(source.public_key, message, cmd.signature):
+            self.stats["bad signature refused"] += 1
+            return Expected(ResultCode.INVALID_SIGNATURE)
+        stale_after = self.params[cmd.market].stale_after_ms
+        t = cmd.source_time_ms
+        if t <= source.time or t > self.now + SKEW_MS or self.now - t > stale_after:
+            return Expected(ResultCode.STALE_PRICE)
+        if cmd.price <= 0:
+            return Expected(ResultCode.INVALID_PRICE)
+        if cmd.price == source.price and source.since and t - source.since > stale_after:
+            self.stats["clamp refused"] += 1
+            if source.counted:
+                source.counted = 0
+                self.judge(cmd.market)
+            return Expected(ResultCode.PRICE_CLAMPED)
+        if not (cmd.price == source.price and source.since):
+            source.since = t
+        source.price, source.time, source.counted = cmd.price, t, 1
+        self.judge(cmd.market)
+        return Expected(ResultCode.OK)
+
+    def judge(self, market: str) -> None:
+        """The mark is the lower median of the fresh sources; fewer than min_sources: STALE;
+        the mark beyond volatility_bps of its time-weighted average: TOO_VOLATILE; VALID sweeps."""
+        p, state = self.params[market], self.market[market]
+        fresh = self.fresh(market)
+        if len(fresh) < p.min_sources:
+            self.go_stale(market)
+            return
+        prices = sorted(price for _, price in fresh)
+        mark = prices[(len(prices) - 1) // 2]
+        # The average moves towards the mark that held since, in proportion to the time it held.
+        twap = 0
+        if state.mark:
+            twap = state.mark
+            if state.twap and p.twap_window_ms:
+                held = min(self.now - state.twap_time, p.twap_window_ms)
+                twap = state.twap + (state.mark - state.twap) * held // p.twap_window_ms
+        volatile = p.volatility_bps and twap and abs(mark - twap) * BPS > p.volatility_bps * twap
+        verdict = TOO_VOLATILE if volatile else VALID
+        state.twap, state.twap_time = (twap or mark), self.now
+        state.mark, state.mark_time = mark, max(t for t, _ in fresh)
+        if verdict != state.verdict:
+            state.verdict = verdict
+            self.events.append(OracleVerdictChanged(market, verdict, len(fresh), mark))
+            if verdict == TOO_VOLATILE:
+                self.stats["TOO_VOLATILE verdict"] += 1
+        if state.status == MarketStatus.REDUCE_ONLY and state.reason == StatusReason.ORACLE_STALE:
+            self.set_status(market, MarketStatus.ACTIVE, StatusReason.NONE)
+        if verdict == VALID:
+            self.sweep(market)
+
+    def go_stale(self, market: str) -> None:
+        """Keep the mark, stop liquidations, and make a priced market reduce-only."""
+        state = self.market[market]
+        if state.verdict != STALE:
+            state.verdict = STALE
+            self.events.append(OracleVerdictChanged(market, STALE, len(self.fresh(market)), state.mark))
+            self.stats["STALE verdict"] += 1
+        if state.status == MarketStatus.ACTIVE and state.mark:
+            self.set_status(market, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE)
+
+    def set_status(self, market: str, status: MarketStatus, reason: StatusReason) -> None:
+        self.market[market].status, self.market[market].reason = status, reason
+        self.events.append(MarketStatusChanged(market, status, reason, self.now))
+
+    # -- liquidation ---------------------------------------------------------------------------
+
+    def unreliable(self, account: str) -> bool:
+        """Nobody is liquidated, and nobody withdraws, while one of their positions is valued at
+        a mark that is not VALID (STALE or TOO_VOLATILE)."""
+        return any(self.market[m].verdict != VALID for m, _ in self.held(account))
+
+    def may_be_below(self, account: str, market: str) -> bool:
+        """liquidation_index.py: an account holding several markets is a candidate on every
+        sweep of each; a one-market account is one when the mark is past its trigger (with
+        K = cost - collateral: a long when m*s*(D-r) < D*(K+1), a short when m*a*(D+r) > -D*(K+1))."""
+        held = self.held(account)
+        if len(held) > 1:
+            return True
+        (_, size), = held
+        _, cost = self.size_cost(account, market)
+        k1 = cost - self.collateral[account] + 1
+        r, mark = self.params[market].mm_bps, self.market[market].mark
+        if size > 0:
+            return mark * size * (BPS - r) < BPS * k1
+        return mark * -size * (BPS + r) > -BPS * k1
+
+    def sweep(self, market: str) -> None:
+        """After a VALID mark: candidates (by id) confirmed below maintenance become LIQUIDATING
+        and take a step; then every other LIQUIDATING account takes its step of the entry."""
+        # Follows the ledger: the candidates are chosen from the state at the start of the sweep;
+        # an account that a step's ADL pushes below maintenance waits for the next sweep unless
+        # it was a candidate already.
+        candidates = [a for a in self.holders(market) if not is_fund(a) and self.may_be_below(a, market)]
+        for account in candidates:
+            if self.status[account] != ACTIVE or account in self.stepped or self.unreliable(account):
+                continue
+            if self.below_maintenance(account):
+                self.status[account] = LIQUIDATING
+                self.step(account)
+        self.continue_liquidations()
+
+    def continue_liquidations(self) -> None:
+        # Follows the ledger: the LIQUIDATING accounts are listed once, before the first step.
+        for account in sorted(a for a, s in self.status.items() if s == LIQUIDATING):
+            if account in self.stepped or self.unreliable(account):
+                continue
+            if self.collateral[account] >= 0 and not self.below_maintenance(account):
+                self.status[account] = ACTIVE  # lifted back above maintenance since its last step
+                continue
+            self.step(account)
+
+    def step(self, account: str) -> None:
+        """One step: a slice in every market held, or, once equity is negative, everything."""
+        self.stepped.add(account)
+        held = self.held(account)
+        equity = self.equity(account)
+        if equity < 0:
+            self.close_bankrupt(account, held, -equity)
+        else:
+            for market, size in held:
+                quantity = self.slice(market, abs(size))
+                if quantity:
+                    self.close_at_mark(account, market, size, quantity, fee_due=True)
+        self.finish(account, [m for m, _ in held])
+
+    def window_used(self, market: str) -> int:
+        state, window = self.market[market], self.params[market].window_ms
+        return 0 if self.now - state.window_start >= window else state.window_used
+
+    def slice(self, market: str, size: int) -> int:
+        """At most slice_bps of the position (whole lots, rounded up), within what is left of
+        the window's notional cap at the mark."""
+        p = self.params[market]
+        quantity = min(size, ceil_div(ceil_div(size * p.slice_bps, BPS), p.lot) * p.lot)
+        if p.cap_notional:
+            room = max((p.cap_notional - self.window_used(market)) // self.market[market].mark // p.lot * p.lot, 0)
+            if room < quantity:
+                self.stats["slice held back by the window cap"] += 1
+            quantity = min(quantity, room)
+        if quantity < size:
+            self.stats["partial slice"] += 1
+        return quantity
+
+    def count_notional(self, market: str, notional: int) -> None:
+        state, window = self.market[market], self.params[market].window_ms
+        if window:
+            if self.now - state.window_start >= window:
+                state.window_start, state.window_used = self.now, 0
+            state.window_used += notional
+
+    def move(self, market: str, from_id: str, to_id: str, quantity: int, price: int) -> None:
+        """from_id's position changes by -quantity, to_id's by +quantity, at price."""
+        for account, qty in ((from_id, -quantity), (to_id, quantity)):
+            size, cost = self.size_cost(account, market)
+            size, cost, realized = fill(size, cost, qty, price)
+            self.pos[(account, market)] = (size, cost)
+            self.collateral[account] += realized
+            self.realized[(account, market)] = self.realized.get((account, market), 0) + realized
+
+    def close_at_mark(self, account: str, market: str, size: int, quantity: int, fee_due: bool) -> None:
+        """Into the market's fund up to its position cap, the rest by ADL at the mark; the fee
+        (min of fee, collateral and equity, never negative) goes to the market's fund."""
+        p, mark, fund = self.params[market], self.market[market].mark, fund_of(market)
+        side = sign(size)
+        to_fund = quantity
+        if p.fund_cap:
+            room = max(p.fund_cap - self.size_cost(fund, market)[0] * side, 0)
+            to_fund = min(quantity, room)
+            if to_fund < quantity:
+                self.stats["market fund full: ADL at the mark"] += 1
+        if to_fund:
+            self.move(market, account, fund, side * to_fund, mark)
+        if quantity - to_fund:
+            self.deleverage(account, market, quantity - to_fund, mark)
+        self.count_notional(market, quantity * mark)
+        paid = 0
+        if fee_due:
+            fee = ceil_div(quantity * mark * p.fee_bps, BPS)
+            paid = max(min(fee, self.collateral[account], self.equity(account)), 0)
+            self.collateral[account] -= paid
+            self.collateral[fund] += paid
+        self.stats["liquidation slice"] += 1
+        self.events.append(Liquidation(
+            account, market, side * quantity, mark, paid, 0, 0,
+            fund_size=side * to_fund, deleveraged_size=side * (quantity - to_fund), remaining=size - side * quantity,
+        ))
+
+    def adl_ranking(self, account: str, market: str, side: int) -> list[str]:
+        """Holders on `side`: highest pnl x leverage (notional / max(equity, 1)) first, ties by
+        account id, the funds last."""
+        mark = self.market[market].mark
+
+        def key(holder: str):
+            if is_fund(holder):
+                return (1, Fraction(0), holder)
+            size, cost = self.size_cost(holder, market)
+            score = Fraction((size * mark - cost) * abs(size) * mark, max(self.equity(holder), 1))
+            return (0, -score, holder)
+
+        return sorted((h for h in self.holders(market)
+                       if h != account and sign(self.size_cost(h, market)[0]) == side), key=key)
+
+    def deleverage(self, account: str, market: str, quantity: int, price: int) -> None:
+        side = sign(self.size_cost(account, market)[0])
+        remaining = quantity
+        for holder in self.adl_ranking(account, market, -side):
+            if remaining == 0:
+                break
+            taken = min(abs(self.size_cost(holder, market)[0]), remaining)
+            self.move(market, account, holder, side * taken, price)
+            remaining -= taken
+            self.events.append(Deleveraged(holder, account, market, -side * taken, price))
+            self.stats["ADL" + (" against a fund" if is_fund(holder) else "")] += 1
+            if not is_fund(holder) and self.collateral[holder] < 0:
+                self.stats["ADL left a counterparty negative"] += 1
+                if self.held(holder):  # other positions may cover it: liquidation takes over
+                    if self.status[holder] == ACTIVE:
+                        self.status[holder] = LIQUIDATING
+                else:
+                    self.settle_loss(holder, self.collateral[holder], [market])
+        assert remaining == 0, (account, market, remaining)
+
+    def pay_from_funds(self, amount: int, markets: list[str]) -> int:
+        """The markets' funds in order, then the global fund; a fund in deficit pays nothing."""
+        paid = 0
+        for fund in [fund_of(m) for m in markets] + [GLOBAL_FUND]:
+            share = min(amount - paid, max(self.collateral[fund], 0))
+            if share:
+                self.collateral[fund] -= share
+                paid += share
+                self.stats["global fund paid" if fund == GLOBAL_FUND else "market fund paid"] += 1
+        return paid
+
+    def gate(self) -> None:
+        self.gated_until = max(self.gated_until, self.now + GATE_MS)
+
+    def close_bankrupt(self, account: str, held: list[tuple[str, int]], deficit: int) -> None:
+        """Negative equity: the funds pay what they can, the rest is closed by ADL at the
+        bankruptcy price (a long's above the mark, at most 100x it; a short's down to 1)."""
+        self.stats["insolvent account closed at once"] += 1
+        self.gate()
+        paid = self.pay_from_funds(deficit, [m for m, _ in held])
+        self.collateral[account] += paid
+        unpaid = deficit - paid
+        for market, size in held:
+            mark = self.market[market].mark
+            contracts = abs(size)
+            room = contracts * (mark * BANKRUPTCY_MULTIPLE - mark) if size > 0 else contracts * (mark - 1)
+            share = min(unpaid, room)
+            if not share:
+                self.close_at_mark(account, market, size, contracts, fee_due=False)
+                continue
+            unpaid -= share
+            shift = ceil_div(share, contracts)
+            price = mark + shift if size > 0 else mark - shift
+            self.stats["ADL at the bankruptcy price"] += 1
+            self.deleverage(account, market, contracts, price)
+            self.count_notional(market, contracts * mark)
+            self.events.append(Liquidation(account, market, size, price, 0, 0, 0, deleveraged_size=size))
+        self.annotate_last(account, paid, 0)
+
+    def settle_loss(self, account: str, collateral: int, markets: list[str]) -> tuple[int, int]:
+        """A flat account's balance: a negative one gates withdrawals and is paid by the funds as
+        far as they can; what is left makes it BANKRUPT."""
+        paid = 0
+        if collateral < 0:
+            self.gate()
+            paid = self.pay_from_funds(-collateral, markets)
+            collateral += paid
+        uncovered = max(-collateral, 0)
+        self.collateral[account] = collateral
+        self.status[account] = BANKRUPT if uncovered else ACTIVE
+        if uncovered:
+            self.stats["account BANKRUPT"] += 1
+        return paid, uncovered
+
+    def annotate_last(self, account: str, fund_paid: int, uncovered: int) -> None:
+        for i in range(len(self.events) - 1, -1, -1):
+            e = self.events[i]
+            if isinstance(e, Liquidation) and e.account == account:
+                self.events[i] = replace(e, fund_paid=e.fund_paid + fund_paid, uncovered=e.uncovered + uncovered)
+                return
+
+    def finish(self, account: str, markets: list[str]) -> None:
+        """Flat: settle the balance; back above maintenance with a non-negative balance: ACTIVE;
+        else still LIQUIDATING."""
+        if not self.held(account):
+            self.annotate_last(account, *self.settle_loss(account, self.collateral[account], markets))
+        elif self.collateral[account] >= 0 and not self.below_maintenance(account):
+            self.status[account] = ACTIVE
