@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .breakers import run_due_timers
-from .checkpoints import checkpoint_vote
+from .checkpoints import checkpoint_vote, mark_checkpoint_due
 from .collateral import deposit, withdraw
 from .commands import (
     CheckpointVote,
@@ -27,6 +27,7 @@ from .commands import (
 from .emergency import emergency_action
 from .events import Event
 from .global_mode import check_insurance_fund_floor
+from .interventions import apply_due_changes
 from .invariants import check_entry
 from .limits import command_id_bytes_max, entry_commands_max
 from .liquidation import continue_liquidations
@@ -48,8 +49,8 @@ HANDLERS: dict[type, Handler] = {
     Withdraw: lambda state, cmd, events, verify: withdraw(state, cmd),
     SettleTrade: lambda state, cmd, events, verify: settle_trade(state, cmd),
     PriceUpdate: price_update,
-    EmergencyAction: lambda state, cmd, events, verify: emergency_action(state, cmd),
-    CheckpointVote: lambda state, cmd, events, verify: checkpoint_vote(state, cmd),
+    EmergencyAction: emergency_action,
+    CheckpointVote: checkpoint_vote,
 }
 
 
@@ -89,6 +90,8 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
         run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
         check_insurance_fund_floor(state, events)
+    if state.pending_changes and min(state.pending_changes.values()) <= state.ledger_time_ms:
+        apply_due_changes(state, events)  # timelocked, quorum-approved loosening
     if state.liquidating:
         continue_liquidations(state, events)  # one more slice for every account being liquidated
         check_insurance_fund_floor(state, events)
@@ -97,6 +100,7 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
         results.append(apply_command(state, cmd, events, verify))
         check_insurance_fund_floor(state, events)  # before the next command can add risk
     state.applied_index = entry.index
+    mark_checkpoint_due(state, entry.index, events)
     state.finish_entry()
     check_entry(state)
     return EntryOutcome(tuple(results), tuple(events))

@@ -16,10 +16,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .events import Deleveraged, Event
-from .funds import settle_account_loss
+from .funds import settle_closed_position
 from .margin import account_valuation
 from .position_transfer import move_position
-from .records import Account, AccountStatus
 from .state import LedgerState, is_fund
 
 
@@ -58,11 +57,5 @@ def deleverage(state: LedgerState, account_id: str, market_id: str, quantity: in
         counterparty = state.accounts[holder]
         if not is_fund(holder) and counterparty.collateral < 0:
             # Flattened at a price worse than the mark and realized more than it had.
-            if any(p.size for p in state.positions[holder].values()):
-                # Its other positions may cover it: liquidation deals with it from here (it is
-                # never left ACTIVE with a negative balance).
-                if counterparty.status == AccountStatus.ACTIVE:
-                    state.put_account(holder, Account(counterparty.collateral, AccountStatus.LIQUIDATING))
-            else:
-                settle_account_loss(state, holder, counterparty.collateral, [market_id])
+            settle_closed_position(state, holder, counterparty.collateral, [market_id])
     assert remaining == 0, (account_id, market_id, remaining)  # net position zero: enough opposite

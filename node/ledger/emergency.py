@@ -1,19 +1,36 @@
-"""EmergencyAction: discretionary actions that need a quorum of signatures.
+"""EmergencyAction: a discretionary action, valid only with a quorum of signatures.
 
-The replicated signer set and signature verification arrive with the quorum issue. Until a
-signer set is installed no action can gather a quorum, so every well-formed action is refused
-with NO_SIGNER_SET and changes nothing: a single caller can neither halt nor resume anything.
+Every replica checks, in this order, and answers the first failure with its own code (the
+action then changes nothing, its nonce included): the command's shape (INVALID_ACTION); the
+canonical bytes (INVALID_ACTION: not canonical JSON, fields differing from the command's, another
+cluster); a signer set (NO_SIGNER_SET); the nonce (NONCE_REUSED); the time (ACTION_EXPIRED: past
+not_after, or valid longer than `action_lifetime_max_ms`); the checkpoint epoch (STALE_EPOCH:
+not the current one or one of the `epoch_grace` before it, so an approval cannot be pre-signed
+and held); then the signatures (UNKNOWN_SIGNER, WRONG_ROLE, INVALID_SIGNATURE, BELOW_THRESHOLD)
+against the action's class (governance.py); and last whether it can apply (INVALID_ACTION,
+UNKNOWN_MARKET). A halt-class action applies at once; a loosening one waits the timelock.
+
+The very first SET_SIGNERS (the genesis signer set) is accepted only when every key it lists
+signed it: it proves the keys exist and agree. Who may submit it is access control's business;
+nodes refuse to serve if the installed set differs from the one in their configuration.
 """
 
 from __future__ import annotations
 
+from .action_payload import parse_action
 from .commands import ActionKind, EmergencyAction
-from .limits import market_id_bytes_max, signature_bytes_max, signatures_per_action_max
+from .events import Event
+from .governance import ROLE_GUARDIAN, ROLE_NODE, count_quorum, policy, signer_set_problem
+from .interventions import refusal, schedule, take_effect
+from .limits import action_lifetime_max_ms, epoch_grace, market_id_bytes_max, signature_bytes_max, signatures_per_action_max
+from .market_params import all_tighten, params_problem
 from .results import Result, ResultCode
-from .state import LedgerState
+from .signatures import SignatureVerifier
+from .state import META_CHECKPOINT_EPOCH, NONCE_PREFIX, LedgerState
 from .validation import is_int64, is_valid_id
 
 _MARKET_ACTIONS = (ActionKind.HALT_MARKET, ActionKind.RESUME_MARKET, ActionKind.SET_MARKET_PARAMS, ActionKind.EMERGENCY_SETTLE)
+_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT)
 
 
 def _action_problem(cmd: EmergencyAction) -> str | None:
@@ -25,15 +42,95 @@ def _action_problem(cmd: EmergencyAction) -> str | None:
         return "nonce, not_after_ms and price must be int64"
     if not 0 < len(cmd.signatures) <= signatures_per_action_max:
         return f"need 1..{signatures_per_action_max} signatures"
-    if any(len(s.signature) > signature_bytes_max for s in cmd.signatures):
+    if any(not isinstance(s.signature, bytes) or len(s.signature) > signature_bytes_max for s in cmd.signatures):
         return "signature too long"
     if cmd.kind in _MARKET_ACTIONS and not is_valid_id(cmd.market, market_id_bytes_max):
         return "market id must be 1-32 bytes of [A-Za-z0-9._:-]"
     return None
 
 
-def emergency_action(state: LedgerState, cmd: EmergencyAction) -> Result:
+def _mismatch(cmd: EmergencyAction, payload: dict) -> str | None:
+    expected = (cmd.kind.name, cmd.nonce, cmd.not_after_ms, cmd.market, cmd.price)
+    signed = (payload["kind"], payload["nonce"], payload["not_after_ms"], payload.get("market", ""), payload.get("price", 0))
+    return None if expected == signed else "the command's fields differ from the signed canonical bytes"
+
+
+def nonce_key(nonce: int) -> str:
+    return f"{NONCE_PREFIX}{nonce:020d}"
+
+
+def emergency_action(state: LedgerState, cmd: EmergencyAction, events: list[Event], verify: SignatureVerifier) -> Result:
     problem = _action_problem(cmd)
     if problem:
         return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
-    return Result(cmd.id, ResultCode.NO_SIGNER_SET, "no signer set is installed; no quorum can be reached")
+    payload, problem = parse_action(cmd.canonical_bytes)
+    if problem:
+        return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+    problem = _mismatch(cmd, payload)
+    if problem:
+        return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+    rules = policy(state)
+    if rules is None:
+        if cmd.kind != ActionKind.SET_SIGNERS:
+            return Result(cmd.id, ResultCode.NO_SIGNER_SET, "no signer set is installed; no quorum can be reached")
+        return _install_genesis(state, cmd, payload, events, verify)
+    if payload["cluster"] != rules["cluster"]:
+        return Result(cmd.id, ResultCode.INVALID_ACTION, f"signed for cluster {payload['cluster']!r}, this is {rules['cluster']!r}")
+    if nonce_key(cmd.nonce) in state.governance:
+        return Result(cmd.id, ResultCode.NONCE_REUSED, f"nonce {cmd.nonce} was used")
+    now = state.ledger_time_ms
+    if now > cmd.not_after_ms:
+        return Result(cmd.id, ResultCode.ACTION_EXPIRED, f"expired at {cmd.not_after_ms}, ledger time is {now}")
+    if cmd.not_after_ms - now > action_lifetime_max_ms:
+        return Result(cmd.id, ResultCode.ACTION_EXPIRED, f"an approval may be valid for {action_lifetime_max_ms} ms at most")
+    epoch = state.meta[META_CHECKPOINT_EPOCH]
+    if not epoch - epoch_grace <= payload["epoch"] <= epoch:
+        return Result(cmd.id, ResultCode.STALE_EPOCH, f"signed for epoch {payload['epoch']}, the current epoch is {epoch}")
+    if cmd.kind in _MARKET_ACTIONS and cmd.market not in state.markets:
+        return Result(cmd.id, ResultCode.UNKNOWN_MARKET, f"no market {cmd.market}")
+    loosening = cmd.kind not in _HALT_CLASS
+    if cmd.kind == ActionKind.SET_MARKET_PARAMS:
+        problem = params_problem(state, cmd.market, payload["params"])
+        if problem:
+            return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+        loosening = not all_tighten(state.markets[cmd.market], payload["params"])
+    if cmd.kind == ActionKind.SET_SIGNERS:
+        problem = signer_set_problem(payload["cluster"], payload["signers"], payload["policy"])
+        if problem:
+            return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+    roles = (ROLE_GUARDIAN,) if loosening else (ROLE_NODE, ROLE_GUARDIAN)
+    threshold = rules["resume_threshold"] if loosening else rules["halt_threshold"]
+    failed = count_quorum(state, cmd.canonical_bytes, cmd.signatures, roles, threshold, verify)
+    if failed:
+        return Result(cmd.id, failed[0], failed[1])
+    problem = refusal(state, payload)
+    if problem:
+        return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+    state.put_governance(nonce_key(cmd.nonce), {"kind": payload["kind"], "applied_ms": now})
+    timelocked = cmd.kind in (ActionKind.SET_MARKET_PARAMS, ActionKind.SET_SIGNERS) and loosening and rules["timelock_ms"]
+    if timelocked:
+        schedule(state, payload, now + rules["timelock_ms"], events)
+    else:
+        take_effect(state, payload, events)
+    return Result(cmd.id, ResultCode.OK)
+
+
+def _install_genesis(state: LedgerState, cmd: EmergencyAction, payload: dict, events: list[Event], verify: SignatureVerifier) -> Result:
+    problem = signer_set_problem(payload["cluster"], payload["signers"], payload["policy"])
+    if problem:
+        return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
+    listed = {entry["key_id"]: bytes.fromhex(entry["public_key"]) for entry in payload["signers"]}
+    signed: dict[str, None] = {}
+    for s in cmd.signatures:
+        key = listed.get(s.key_id)
+        if key is None:
+            return Result(cmd.id, ResultCode.UNKNOWN_SIGNER, f"{s.key_id} is not in the proposed signer set")
+        if not verify(key, cmd.canonical_bytes, s.signature):
+            return Result(cmd.id, ResultCode.INVALID_SIGNATURE, f"{s.key_id}'s signature does not verify")
+        signed[s.key_id] = None
+    if len(signed) != len(listed):
+        return Result(cmd.id, ResultCode.BELOW_THRESHOLD, f"the genesis signer set needs every listed key's signature ({len(signed)} of {len(listed)})")
+    state.put_governance(nonce_key(cmd.nonce), {"kind": payload["kind"], "applied_ms": state.ledger_time_ms})
+    take_effect(state, payload, events)
+    return Result(cmd.id, ResultCode.OK)
+

@@ -62,4 +62,35 @@ class GlobalModeChanged:
     reason: int  # records.GlobalReason
 
 
-Event = Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
+
+
+@dataclass(frozen=True, slots=True)
+class ActionTaken:
+    """A quorum-signed action applied now, scheduled behind its timelock, or cancelled by a halt."""
+
+    kind: int  # commands.ActionKind
+    nonce: int
+    market: str  # "" for venue-wide actions
+    outcome: str  # "applied", "scheduled" or "cancelled"
+    effective_at_ms: int  # ledger time it takes (took) effect
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointDue:
+    """Nodes should sign and vote the state hash as it stands after this entry."""
+
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointCertified:
+    index: int
+    state_hash: bytes
+    epoch: int  # the new epoch actions must bind
+    signers: tuple[str, ...]  # the node keys whose matching votes certified it
+
+
+Event = (
+    Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
+    | ActionTaken | CheckpointDue | CheckpointCertified
+)

@@ -10,22 +10,26 @@ from __future__ import annotations
 from .breakers import set_status
 from .events import Event
 from .fills import apply_fill
-from .funds import settle_account_loss
+from .funds import settle_closed_position
 from .records import Account, MarketStatus, StatusReason
 from .state import LedgerState, is_fund
 
 
-def settle_expired(state: LedgerState, market_id: str, events: list[Event]) -> None:
-    mark = state.markets[market_id].mark_price
+def settle_expired(
+    state: LedgerState, market_id: str, events: list[Event], price: int | None = None,
+    reason: StatusReason = StatusReason.EXPIRED,
+) -> None:
+    """Close every position at `price` (default: the mark) and make the market SETTLED."""
+    price = price if price is not None else state.markets[market_id].mark_price
     for account_id in sorted(state.holders.get(market_id, ())):  # sorted: store order differs
         position = state.positions[account_id][market_id]
-        closed, realized = apply_fill(position, -position.size, mark)
+        closed, realized = apply_fill(position, -position.size, price)
         state.put_position(account_id, market_id, closed)
         account = state.accounts[account_id]
         collateral = account.collateral + realized
         if is_fund(account_id):
             state.put_account(account_id, Account(collateral, account.status))  # a fund may run a deficit
         else:
-            settle_account_loss(state, account_id, collateral, [market_id])
+            settle_closed_position(state, account_id, collateral, [market_id])
     state.put_open_interest(market_id, 0)
-    set_status(state, market_id, MarketStatus.SETTLED, StatusReason.EXPIRED, 0, events)
+    set_status(state, market_id, MarketStatus.SETTLED, reason, 0, events)

@@ -47,3 +47,17 @@ def settle_account_loss(state: LedgerState, account_id: str, collateral: int, ma
     uncovered = -collateral if collateral < 0 else 0
     state.put_account(account_id, Account(collateral, AccountStatus.BANKRUPT if uncovered else AccountStatus.ACTIVE))
     return fund_paid, uncovered
+
+
+def settle_closed_position(state: LedgerState, account_id: str, collateral: int, market_ids: list[str]) -> None:
+    """Write a client's collateral after one of its positions was closed by the venue (ADL,
+    expiry, an emergency settlement). Flat everywhere: settle it as above. Still holding other
+    markets with a negative balance: those positions may cover it, so liquidation takes over
+    (the account is never left ACTIVE and negative, nor made BANKRUPT with positive equity)."""
+    account = state.accounts[account_id]
+    if not any(p.size for p in state.positions.get(account_id, {}).values()):
+        settle_account_loss(state, account_id, collateral, market_ids)
+    elif collateral < 0 and account.status == AccountStatus.ACTIVE:
+        state.put_account(account_id, Account(collateral, AccountStatus.LIQUIDATING))
+    else:
+        state.put_account(account_id, Account(collateral, account.status))

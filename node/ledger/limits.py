@@ -50,3 +50,10 @@ public_key_bytes = 32
 # Auto-deleveraging closes a bankrupt long at most at this multiple of the mark; a loss beyond
 # that stays uncovered (the account BANKRUPT) rather than pushing numbers out of int64.
 bankruptcy_price_mark_multiple_max = 100
+
+# Quorum-signed actions (governance.py, emergency.py).
+signers_max = 32
+cluster_id_bytes_max = 64
+action_bytes_max = 16_384  # an action's canonical bytes
+action_lifetime_max_ms = 900_000  # an approval may be valid for 15 minutes at most (Drift 2026)
+epoch_grace = 10  # an action may bind the current checkpoint epoch or one of the 10 before it

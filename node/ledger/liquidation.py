@@ -31,7 +31,7 @@ from .funds import gate_withdrawals, pay_from_funds, settle_account_loss
 from .limits import bankruptcy_price_mark_multiple_max, bps_denominator
 from .margin import account_valuation, below_maintenance, ceil_div
 from .position_transfer import move_position
-from .records import Account, AccountStatus, MarketStatus, OracleVerdict
+from .records import Account, AccountStatus, GlobalMode, MarketStatus, OracleVerdict
 from .state import LedgerState, market_fund
 
 
@@ -64,7 +64,10 @@ def continue_liquidations(state: LedgerState, events: list[Event]) -> None:
 
 
 def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
-    """True when one of the account's positions is valued at a mark nobody may liquidate at."""
+    """True when one of the account's positions is valued at a mark nobody may liquidate at
+    (and always while guardians halt the whole venue: nothing moves then)."""
+    if state.global_mode == GlobalMode.HALTED:
+        return True
     markets = state.markets
     for market_id, position in state.positions.get(account_id, {}).items():
         if position.size:

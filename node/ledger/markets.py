@@ -20,7 +20,8 @@ from .state import LedgerState, market_fund
 from .validation import is_int64, is_positive_int64, is_valid_id
 
 
-def _params_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
+def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
+    """Why a market with these parameters cannot be listed (or changed to them), or None."""
     ints = (
         cmd.tick_size, cmd.lot_size, cmd.initial_margin_bps, cmd.maintenance_margin_bps,
         cmd.liquidation_fee_bps, cmd.open_interest_cap, cmd.trade_band_bps, cmd.band_bps,
@@ -99,7 +100,7 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
         return Result(cmd.id, ResultCode.MARKET_EXISTS, f"market {cmd.market} exists")
     if len(state.markets) >= markets_max:
         return Result(cmd.id, ResultCode.LIMIT_EXCEEDED, f"at most {markets_max} markets")
-    problem = _params_problem(cmd, state.ledger_time_ms)
+    problem = listing_problem(cmd, state.ledger_time_ms)
     if problem:
         return Result(cmd.id, ResultCode.INVALID_MARKET_PARAMS, problem)
     state.put_market(

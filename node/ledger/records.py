@@ -9,6 +9,7 @@ totals that may outgrow int64 over the life of a ledger). No pickle, no repr, no
 from __future__ import annotations
 
 import enum
+import json
 import struct
 from dataclasses import dataclass
 
@@ -25,9 +26,12 @@ TABLE_DEDUP = b"dedup"
 TABLE_META = b"meta"
 TABLE_WITHDRAWAL_WINDOW = b"withdrawal_window"
 TABLE_ORACLE_SOURCE = b"oracle_source"
+# The signer set, its policy, used action nonces, timelocked changes, checkpoint votes and the
+# certified checkpoint: rare, small records, stored as canonical JSON (see governance.py).
+TABLE_GOVERNANCE = b"governance"
 TABLES = (
     TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META,
-    TABLE_WITHDRAWAL_WINDOW, TABLE_ORACLE_SOURCE,
+    TABLE_WITHDRAWAL_WINDOW, TABLE_ORACLE_SOURCE, TABLE_GOVERNANCE,
 )
 
 # Position keys join account and market with a byte that the id charset cannot contain.
@@ -59,6 +63,7 @@ class GlobalMode(enum.IntEnum):
 class GlobalReason(enum.IntEnum):
     NONE = 0
     FUND_BELOW_FLOOR = 1  # the insurance fund fell below its floor: REDUCE_ONLY until it recovers
+    GUARDIAN_HALT = 2  # a quorum-signed GLOBAL_HALT: HALTED until a quorum-signed GLOBAL_RESUME
 
 
 class StatusReason(enum.IntEnum):
@@ -70,6 +75,8 @@ class StatusReason(enum.IntEnum):
     EXPIRED = 3  # a future settled at the mark at expiry
     CASCADE = 4  # liquidations in a window beyond a share of open interest: REDUCE_ONLY for the cooldown
     ORACLE_STALE = 5  # fewer fresh oracle sources than min_sources: REDUCE_ONLY until they return
+    GUARDIAN_HALT = 6  # a quorum-signed HALT_MARKET: HALTED until a quorum-signed RESUME_MARKET
+    EMERGENCY_SETTLED = 7  # a quorum-signed EMERGENCY_SETTLE closed every position at its price
 
 
 class OracleVerdict(enum.IntEnum):
@@ -364,6 +371,20 @@ def decode_oracle_source(b: bytes) -> OracleSourceState:
     v, *fields = _ORACLE_SOURCE.unpack(b)
     assert v == record_version, v
     return OracleSourceState(*fields)
+
+
+def encode_governance(value: dict) -> bytes:
+    return bytes([record_version]) + canonical_json(value)
+
+
+def decode_governance(b: bytes) -> dict:
+    assert b[0] == record_version, b[0]
+    return json.loads(b[1:])
+
+
+def canonical_json(value: object) -> bytes:
+    """The one byte encoding of a JSON value: sorted keys, no spaces, ASCII, integers only."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
 def encode_total(value: int) -> bytes:

@@ -41,6 +41,12 @@ class ResultCode(enum.IntEnum):
     WITHDRAWAL_LIMIT = 31  # the account's or the venue's withdrawals in the window would exceed the limit
     INVALID_SIGNATURE = 32  # the signature does not verify under the registered key
     PRICE_CLAMPED = 33  # the source repeated one price past stale_after: a clamp, ignored (LUNA 2022)
+    UNKNOWN_SIGNER = 34  # a signature names a key that is not in the signer set
+    WRONG_ROLE = 35  # a signer whose role may not approve this action (nodes never approve a resume)
+    BELOW_THRESHOLD = 36  # too few distinct valid signers for this action's class
+    NONCE_REUSED = 37  # an action with this nonce was applied before
+    ACTION_EXPIRED = 38  # past its not_after, or valid for longer than an approval may be
+    STALE_EPOCH = 39  # signed for a checkpoint epoch that is no longer current: not pre-signable
 
 
 @dataclass(frozen=True, slots=True)

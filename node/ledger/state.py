@@ -37,6 +37,15 @@ INSURANCE_FUND = "sys:insurance"
 MARKET_FUND_PREFIX = "sys:fund:"
 
 
+# Governance record keys (governance.py): one prefix per kind of record.
+POLICY_KEY = "policy"
+SIGNER_PREFIX = "signer/"
+NONCE_PREFIX = "nonce/"
+PENDING_PREFIX = "pending/"
+VOTE_PREFIX = "vote/"
+CERTIFICATE_KEY = "certificate"
+
+
 def market_fund(market_id: str) -> str:
     return MARKET_FUND_PREFIX + market_id
 
@@ -54,10 +63,14 @@ META_GLOBAL_SINCE = "global_mode_since_ms"
 META_WITHDRAWALS_GATED_UNTIL = "withdrawals_gated_until_ms"
 META_WITHDRAWAL_WINDOW_START = "withdrawal_window_start_ms"  # the venue-wide window
 META_WITHDRAWN_IN_WINDOW = "withdrawn_in_window"
+META_CHECKPOINT_EPOCH = "checkpoint_epoch"  # certified checkpoints so far: actions bind it
+META_CHECKPOINT_DUE_INDEX = "checkpoint_due_index"  # the last entry nodes were asked to vote on
+META_CHECKPOINT_DUE_MS = "checkpoint_due_ms"
 META_KEYS = (
     META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
     META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
     META_WITHDRAWALS_GATED_UNTIL, META_WITHDRAWAL_WINDOW_START, META_WITHDRAWN_IN_WINDOW,
+    META_CHECKPOINT_EPOCH, META_CHECKPOINT_DUE_INDEX, META_CHECKPOINT_DUE_MS,
 )
 
 
@@ -80,6 +93,10 @@ class LedgerState:
         self.withdrawal_windows: dict[str, WithdrawalWindow] = {}
         # market -> source -> its key and last price
         self.oracle_sources: dict[str, dict[str, OracleSourceState]] = {}
+        # key -> canonical-JSON record: signer set, policy, nonces, timelocks, votes, certificate
+        self.governance: dict[str, dict] = {}
+        # Derived, never hashed: timelocked changes by key -> the ledger time they take effect.
+        self.pending_changes: dict[str, int] = {}
         # Derived, never hashed: accounts being liquidated (status LIQUIDATING), and accounts whose
         # collateral or positions changed since the liquidation index last looked at them.
         self.liquidating: dict[str, None] = {}
@@ -204,6 +221,19 @@ class LedgerState:
         by_source[source] = state
         self._touch(r.TABLE_ORACLE_SOURCE, r.position_key(market_id, source), r.encode_oracle_source, by_source, source)
 
+    def put_governance(self, key: str, value: dict | None) -> None:
+        """Write (or, with None, delete) one governance record."""
+        if value is None:
+            self.governance.pop(key, None)
+        else:
+            self.governance[key] = value
+        if key.startswith(PENDING_PREFIX):
+            if value is None:
+                self.pending_changes.pop(key, None)
+            else:
+                self.pending_changes[key] = value["effective_at_ms"]
+        self._touch(r.TABLE_GOVERNANCE, key, r.encode_governance, self.governance, key)
+
     def put_withdrawal_window(self, account_id: str, window: WithdrawalWindow) -> None:
         self.withdrawal_windows[account_id] = window
         self._touch(r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window, self.withdrawal_windows, account_id)
@@ -257,6 +287,8 @@ class LedgerState:
         for market_id, by_source in self.oracle_sources.items():
             for source, source_state in by_source.items():
                 yield r.TABLE_ORACLE_SOURCE, r.position_key(market_id, source), r.encode_oracle_source(source_state)
+        for key, value in self.governance.items():
+            yield r.TABLE_GOVERNANCE, key, r.encode_governance(value)
         for account_id, window in self.withdrawal_windows.items():
             yield r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window(window)
         for key, value in self.meta.items():
@@ -304,6 +336,8 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
         elif table == r.TABLE_ORACLE_SOURCE:
             market_id, source = key.split(r.position_key_separator)
             state.put_oracle_source(market_id, source, r.decode_oracle_source(value))
+        elif table == r.TABLE_GOVERNANCE:
+            state.put_governance(key, r.decode_governance(value))
         elif table == r.TABLE_WITHDRAWAL_WINDOW:
             state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
         else:

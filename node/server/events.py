@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterable
 from node.api.settlement.v1 import events_pb2
 from node.codec.errors import CodecError
 from node.ledger.events import (
+    ActionTaken,
     BreakerTripped,
+    CheckpointCertified,
+    CheckpointDue,
     Deleveraged,
     GlobalModeChanged,
     Liquidation,
@@ -62,6 +65,22 @@ def _global_mode_changed(e: GlobalModeChanged) -> tuple[int, dict[str, events_pb
     return events_pb2.GLOBAL_MODE_CHANGED, {"global_mode_changed": message}
 
 
+def _action_taken(e: ActionTaken) -> tuple[int, dict[str, events_pb2.ActionTaken]]:
+    message = events_pb2.ActionTaken(
+        kind=int(e.kind), nonce=e.nonce, market=e.market, outcome=e.outcome, effective_at_ms=e.effective_at_ms,
+    )
+    return events_pb2.ACTION_TAKEN, {"action_taken": message}
+
+
+def _checkpoint_certified(e: CheckpointCertified) -> tuple[int, dict[str, events_pb2.CheckpointCertified]]:
+    message = events_pb2.CheckpointCertified(index=e.index, state_hash=e.state_hash, epoch=e.epoch, signers=list(e.signers))
+    return events_pb2.CHECKPOINT_CERTIFIED, {"checkpoint_certified": message}
+
+
+def _checkpoint_due(e: CheckpointDue) -> tuple[int, dict[str, events_pb2.CheckpointDue]]:
+    return events_pb2.CHECKPOINT_DUE, {"checkpoint_due": events_pb2.CheckpointDue(index=e.index)}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -70,6 +89,9 @@ EVENT_ENCODERS: dict[type, Callable] = {
     MarketStatusChanged: _market_status_changed,
     OracleVerdictChanged: _oracle_verdict_changed,
     GlobalModeChanged: _global_mode_changed,
+    ActionTaken: _action_taken,
+    CheckpointCertified: _checkpoint_certified,
+    CheckpointDue: _checkpoint_due,
 }
 
 

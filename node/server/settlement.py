@@ -23,7 +23,7 @@ from node.replica.port import AmbiguousOutcome, ReplicaPort, Unavailable
 from node.server.coalescer import SubmitCoalescer
 from node.server.errors import Refused, answer, refusal, require_serving
 from node.server.events import event_to_proto, kinds_filter
-from node.server.views import account_view, guards_view, market_view
+from node.server.views import account_view, checkpoint_view, guards_view, market_view
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +95,14 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         return await answer(context, self._get_checkpoint(request))
 
     async def _get_checkpoint(self, request: settlement_pb2.GetCheckpointRequest) -> state_pb2.Checkpoint:
-        require_serving(self._replica)
-        # Certified checkpoints arrive with node/checkpoint; until then there are none to serve.
-        which = f"at index {request.index}" if request.index else "yet"
-        raise Refused(grpc.StatusCode.NOT_FOUND, f"no certified checkpoint {which}: checkpoints are not certified by this version")
+        """The latest certified checkpoint (the ledger keeps the latest only): NOT_FOUND before
+        the first, or when an older index is asked for."""
+        checkpoint = await self._read(settlement_pb2.LOCAL, checkpoint_view)
+        if checkpoint is None:
+            raise Refused(grpc.StatusCode.NOT_FOUND, "no certified checkpoint yet")
+        if request.index and request.index != checkpoint.index:
+            raise Refused(grpc.StatusCode.NOT_FOUND, f"the latest certified checkpoint is at {checkpoint.index}, not {request.index}")
+        return checkpoint
 
     async def _read(self, consistency: int, view: Callable[[LedgerState], M | None]) -> M | None:
         """LINEARIZABLE (also when unspecified): after a replicated read barrier, so the reply

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from node.api.settlement.v1 import commands_pb2, state_pb2
-from node.ledger.records import Market, MarketStatus, OracleSourceState, StatusReason
-from node.ledger.state import INSURANCE_FUND, LedgerState, market_fund
+from node.ledger.action_payload import action_bytes
+from node.ledger.checkpoints import certified
+from node.ledger.governance import policy, signer, signer_ids
+from node.ledger.records import GlobalReason, Market, MarketStatus, OracleSourceState, StatusReason
+from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
 
 
 def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account | None]:
@@ -122,4 +125,50 @@ def guards_view(state: LedgerState) -> state_pb2.Guards:
         mode=int(state.global_mode),
         insurance_fund=state.accounts[INSURANCE_FUND].collateral,
         breakers=[_breaker(m, state.markets[m]) for m in sorted(state.markets)],
+        mode_reason=GlobalReason(state.meta[META_GLOBAL_REASON]).name.lower(),
+        signer_set=signer_set_view(state),
+        checkpoint_epoch=state.meta[META_CHECKPOINT_EPOCH],
+        pending_changes=[
+            _pending_change(state.governance[key]) for key in sorted(state.pending_changes)
+        ],
+    )
+
+
+def signer_set_view(state: LedgerState) -> state_pb2.SignerSet | None:
+    rules = policy(state)
+    if rules is None:
+        return None
+    return state_pb2.SignerSet(
+        cluster=rules["cluster"],
+        signers=[
+            state_pb2.Signer(key_id=k, role=signer(state, k)["role"], public_key=bytes.fromhex(signer(state, k)["public_key"]))
+            for k in signer_ids(state)
+        ],
+        halt_threshold=rules["halt_threshold"],
+        resume_threshold=rules["resume_threshold"],
+        checkpoint_threshold=rules["checkpoint_threshold"],
+        timelock_ms=rules["timelock_ms"],
+        checkpoint_every_entries=rules["checkpoint_every_entries"],
+        checkpoint_every_ms=rules["checkpoint_every_ms"],
+    )
+
+
+def _pending_change(record: dict) -> state_pb2.PendingChange:
+    action = record["action"]
+    return state_pb2.PendingChange(
+        nonce=action["nonce"], kind=action["kind"], market=action.get("market", ""),
+        effective_at_ms=record["effective_at_ms"], canonical_bytes=action_bytes(action),
+    )
+
+
+def checkpoint_view(state: LedgerState) -> state_pb2.Checkpoint | None:
+    """The latest certified checkpoint, as the ledger recorded it; None before the first."""
+    certificate = certified(state)
+    if certificate is None:
+        return None
+    return state_pb2.Checkpoint(
+        index=certificate["index"],
+        state_hash=bytes.fromhex(certificate["hash"]),
+        signatures=[state_pb2.CheckpointSignature(node=node, signature=bytes.fromhex(sig)) for node, sig in certificate["signatures"]],
+        epoch=certificate["epoch"],
     )

@@ -78,7 +78,10 @@ def test_oracle_source_message_has_the_ledger_dataclass_fields():
 
 @pytest.mark.parametrize(
     "event_type",
-    [events.Liquidation, events.Deleveraged, events.MarketStatusChanged, events.OracleVerdictChanged, events.GlobalModeChanged],
+    [
+        events.Liquidation, events.Deleveraged, events.MarketStatusChanged, events.OracleVerdictChanged,
+        events.GlobalModeChanged, events.ActionTaken, events.CheckpointDue, events.CheckpointCertified,
+    ],
     ids=lambda t: t.__name__,
 )
 def test_event_message_has_the_ledger_event_fields(event_type):
@@ -86,12 +89,12 @@ def test_event_message_has_the_ledger_event_fields(event_type):
     assert set(message.DESCRIPTOR.fields_by_name) == {f.name for f in dataclasses.fields(event_type)}
 
 
-def test_every_event_kind_but_checkpoints_names_a_ledger_event_and_an_event_member():
+def test_every_event_kind_names_a_ledger_event_and_an_event_member():
     members = {f.name for f in events_pb2.Event.DESCRIPTOR.oneofs_by_name["kind"].fields}
     kinds = {name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"}
     assert kinds == members
     ledger = {re.sub(r"(?<!^)(?=[A-Z])", "_", t.__name__).lower() for t in typing.get_args(events.Event)}
-    assert ledger == members - {"checkpoint_certified"}
+    assert ledger == members
 
 
 def all_fields():

@@ -22,32 +22,37 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from node.api.settlement.v1 import commands_pb2 as settlement_dot_v1_dot_commands__pb2
 from node.api.settlement.v1 import state_pb2 as settlement_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asettlement/v1/events.proto\x12\rsettlement.v1\x1a\x19settlement/v1/state.proto\"\xbe\x01\n\x0bLiquidation\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06market\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05price\x18\x04 \x01(\x03\x12\x0b\n\x03\x66\x65\x65\x18\x05 \x01(\x03\x12\x11\n\tfund_paid\x18\x06 \x01(\x03\x12\x11\n\tuncovered\x18\x07 \x01(\x03\x12\x11\n\tfund_size\x18\x08 \x01(\x03\x12\x18\n\x10\x64\x65leveraged_size\x18\t \x01(\x03\x12\x11\n\tremaining\x18\n \x01(\x03\"\\\n\x0b\x44\x65leveraged\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0f\n\x07\x61gainst\x18\x02 \x01(\t\x12\x0e\n\x06market\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05price\x18\x05 \x01(\x03\"\x81\x01\n\x14OracleVerdictChanged\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x34\n\x07verdict\x18\x02 \x01(\x0e\x32#.settlement.v1.Market.OracleVerdict\x12\x15\n\rfresh_sources\x18\x03 \x01(\x03\x12\x0c\n\x04mark\x18\x04 \x01(\x03\"B\n\x0e\x42reakerTripped\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\"r\n\x13MarketStatusChanged\x12\x0e\n\x06market\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\"M\n\x11GlobalModeChanged\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x0e\n\x06reason\x18\x02 \x01(\t\"8\n\x13\x43heckpointCertified\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\"\xe8\x03\n\x05\x45vent\x12\x15\n\rapplied_index\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x31\n\x0bliquidation\x18\n \x01(\x0b\x32\x1a.settlement.v1.LiquidationH\x00\x12\x38\n\x0f\x62reaker_tripped\x18\x0b \x01(\x0b\x32\x1d.settlement.v1.BreakerTrippedH\x00\x12\x43\n\x15market_status_changed\x18\x0c \x01(\x0b\x32\".settlement.v1.MarketStatusChangedH\x00\x12?\n\x13global_mode_changed\x18\r \x01(\x0b\x32 .settlement.v1.GlobalModeChangedH\x00\x12\x42\n\x14\x63heckpoint_certified\x18\x0e \x01(\x0b\x32\".settlement.v1.CheckpointCertifiedH\x00\x12\x31\n\x0b\x64\x65leveraged\x18\x0f \x01(\x0b\x32\x1a.settlement.v1.DeleveragedH\x00\x12\x45\n\x16oracle_verdict_changed\x18\x10 \x01(\x0b\x32#.settlement.v1.OracleVerdictChangedH\x00\x42\x06\n\x04kind*\xc8\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bLIQUIDATION\x10\x01\x12\x13\n\x0f\x42REAKER_TRIPPED\x10\x02\x12\x19\n\x15MARKET_STATUS_CHANGED\x10\x03\x12\x17\n\x13GLOBAL_MODE_CHANGED\x10\x04\x12\x18\n\x14\x43HECKPOINT_CERTIFIED\x10\x05\x12\x0f\n\x0b\x44\x45LEVERAGED\x10\x06\x12\x1a\n\x16ORACLE_VERDICT_CHANGED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1asettlement/v1/events.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\x1a\x19settlement/v1/state.proto\"\xbe\x01\n\x0bLiquidation\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06market\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05price\x18\x04 \x01(\x03\x12\x0b\n\x03\x66\x65\x65\x18\x05 \x01(\x03\x12\x11\n\tfund_paid\x18\x06 \x01(\x03\x12\x11\n\tuncovered\x18\x07 \x01(\x03\x12\x11\n\tfund_size\x18\x08 \x01(\x03\x12\x18\n\x10\x64\x65leveraged_size\x18\t \x01(\x03\x12\x11\n\tremaining\x18\n \x01(\x03\"\\\n\x0b\x44\x65leveraged\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0f\n\x07\x61gainst\x18\x02 \x01(\t\x12\x0e\n\x06market\x18\x03 \x01(\t\x12\x0c\n\x04size\x18\x04 \x01(\x03\x12\r\n\x05price\x18\x05 \x01(\x03\"\x81\x01\n\x14OracleVerdictChanged\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x34\n\x07verdict\x18\x02 \x01(\x0e\x32#.settlement.v1.Market.OracleVerdict\x12\x15\n\rfresh_sources\x18\x03 \x01(\x03\x12\x0c\n\x04mark\x18\x04 \x01(\x03\"B\n\x0e\x42reakerTripped\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\"r\n\x13MarketStatusChanged\x12\x0e\n\x06market\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\"M\n\x11GlobalModeChanged\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x0e\n\x06reason\x18\x02 \x01(\t\"X\n\x13\x43heckpointCertified\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x0f\n\x07signers\x18\x04 \x03(\t\"\x7f\n\x0b\x41\x63tionTaken\x12\'\n\x04kind\x18\x01 \x01(\x0e\x32\x19.settlement.v1.ActionKind\x12\r\n\x05nonce\x18\x02 \x01(\x04\x12\x0e\n\x06market\x18\x03 \x01(\t\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_at_ms\x18\x05 \x01(\x03\"\x1e\n\rCheckpointDue\x12\r\n\x05index\x18\x01 \x01(\x04\"\xd4\x04\n\x05\x45vent\x12\x15\n\rapplied_index\x18\x01 \x01(\x04\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\x31\n\x0bliquidation\x18\n \x01(\x0b\x32\x1a.settlement.v1.LiquidationH\x00\x12\x38\n\x0f\x62reaker_tripped\x18\x0b \x01(\x0b\x32\x1d.settlement.v1.BreakerTrippedH\x00\x12\x43\n\x15market_status_changed\x18\x0c \x01(\x0b\x32\".settlement.v1.MarketStatusChangedH\x00\x12?\n\x13global_mode_changed\x18\r \x01(\x0b\x32 .settlement.v1.GlobalModeChangedH\x00\x12\x42\n\x14\x63heckpoint_certified\x18\x0e \x01(\x0b\x32\".settlement.v1.CheckpointCertifiedH\x00\x12\x31\n\x0b\x64\x65leveraged\x18\x0f \x01(\x0b\x32\x1a.settlement.v1.DeleveragedH\x00\x12\x45\n\x16oracle_verdict_changed\x18\x10 \x01(\x0b\x32#.settlement.v1.OracleVerdictChangedH\x00\x12\x32\n\x0c\x61\x63tion_taken\x18\x11 \x01(\x0b\x32\x1a.settlement.v1.ActionTakenH\x00\x12\x36\n\x0e\x63heckpoint_due\x18\x12 \x01(\x0b\x32\x1c.settlement.v1.CheckpointDueH\x00\x42\x06\n\x04kind*\xee\x01\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x0f\n\x0bLIQUIDATION\x10\x01\x12\x13\n\x0f\x42REAKER_TRIPPED\x10\x02\x12\x19\n\x15MARKET_STATUS_CHANGED\x10\x03\x12\x17\n\x13GLOBAL_MODE_CHANGED\x10\x04\x12\x18\n\x14\x43HECKPOINT_CERTIFIED\x10\x05\x12\x0f\n\x0b\x44\x45LEVERAGED\x10\x06\x12\x1a\n\x16ORACLE_VERDICT_CHANGED\x10\x07\x12\x10\n\x0c\x41\x43TION_TAKEN\x10\x08\x12\x12\n\x0e\x43HECKPOINT_DUE\x10\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.api.settlement.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTKIND']._serialized_start=1304
-  _globals['_EVENTKIND']._serialized_end=1504
-  _globals['_LIQUIDATION']._serialized_start=73
-  _globals['_LIQUIDATION']._serialized_end=263
-  _globals['_DELEVERAGED']._serialized_start=265
-  _globals['_DELEVERAGED']._serialized_end=357
-  _globals['_ORACLEVERDICTCHANGED']._serialized_start=360
-  _globals['_ORACLEVERDICTCHANGED']._serialized_end=489
-  _globals['_BREAKERTRIPPED']._serialized_start=491
-  _globals['_BREAKERTRIPPED']._serialized_end=557
-  _globals['_MARKETSTATUSCHANGED']._serialized_start=559
-  _globals['_MARKETSTATUSCHANGED']._serialized_end=673
-  _globals['_GLOBALMODECHANGED']._serialized_start=675
-  _globals['_GLOBALMODECHANGED']._serialized_end=752
-  _globals['_CHECKPOINTCERTIFIED']._serialized_start=754
-  _globals['_CHECKPOINTCERTIFIED']._serialized_end=810
-  _globals['_EVENT']._serialized_start=813
-  _globals['_EVENT']._serialized_end=1301
+  _globals['_EVENTKIND']._serialized_start=1635
+  _globals['_EVENTKIND']._serialized_end=1873
+  _globals['_LIQUIDATION']._serialized_start=103
+  _globals['_LIQUIDATION']._serialized_end=293
+  _globals['_DELEVERAGED']._serialized_start=295
+  _globals['_DELEVERAGED']._serialized_end=387
+  _globals['_ORACLEVERDICTCHANGED']._serialized_start=390
+  _globals['_ORACLEVERDICTCHANGED']._serialized_end=519
+  _globals['_BREAKERTRIPPED']._serialized_start=521
+  _globals['_BREAKERTRIPPED']._serialized_end=587
+  _globals['_MARKETSTATUSCHANGED']._serialized_start=589
+  _globals['_MARKETSTATUSCHANGED']._serialized_end=703
+  _globals['_GLOBALMODECHANGED']._serialized_start=705
+  _globals['_GLOBALMODECHANGED']._serialized_end=782
+  _globals['_CHECKPOINTCERTIFIED']._serialized_start=784
+  _globals['_CHECKPOINTCERTIFIED']._serialized_end=872
+  _globals['_ACTIONTAKEN']._serialized_start=874
+  _globals['_ACTIONTAKEN']._serialized_end=1001
+  _globals['_CHECKPOINTDUE']._serialized_start=1003
+  _globals['_CHECKPOINTDUE']._serialized_end=1033
+  _globals['_EVENT']._serialized_start=1036
+  _globals['_EVENT']._serialized_end=1632
 # @@protoc_insertion_point(module_scope)

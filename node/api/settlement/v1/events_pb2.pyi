@@ -1,8 +1,10 @@
+from node.api.settlement.v1 import commands_pb2 as _commands_pb2
 from node.api.settlement.v1 import state_pb2 as _state_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -17,6 +19,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHECKPOINT_CERTIFIED: _ClassVar[EventKind]
     DELEVERAGED: _ClassVar[EventKind]
     ORACLE_VERDICT_CHANGED: _ClassVar[EventKind]
+    ACTION_TAKEN: _ClassVar[EventKind]
+    CHECKPOINT_DUE: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
@@ -25,6 +29,8 @@ GLOBAL_MODE_CHANGED: EventKind
 CHECKPOINT_CERTIFIED: EventKind
 DELEVERAGED: EventKind
 ORACLE_VERDICT_CHANGED: EventKind
+ACTION_TAKEN: EventKind
+CHECKPOINT_DUE: EventKind
 
 class Liquidation(_message.Message):
     __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
@@ -107,15 +113,39 @@ class GlobalModeChanged(_message.Message):
     def __init__(self, mode: _Optional[_Union[_state_pb2.Guards.Mode, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CheckpointCertified(_message.Message):
-    __slots__ = ("index", "state_hash")
+    __slots__ = ("index", "state_hash", "epoch", "signers")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
+    EPOCH_FIELD_NUMBER: _ClassVar[int]
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
     index: int
     state_hash: bytes
-    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ...) -> None: ...
+    epoch: int
+    signers: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., epoch: _Optional[int] = ..., signers: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ActionTaken(_message.Message):
+    __slots__ = ("kind", "nonce", "market", "outcome", "effective_at_ms")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    kind: _commands_pb2.ActionKind
+    nonce: int
+    market: str
+    outcome: str
+    effective_at_ms: int
+    def __init__(self, kind: _Optional[_Union[_commands_pb2.ActionKind, str]] = ..., nonce: _Optional[int] = ..., market: _Optional[str] = ..., outcome: _Optional[str] = ..., effective_at_ms: _Optional[int] = ...) -> None: ...
+
+class CheckpointDue(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed")
+    __slots__ = ("applied_index", "time_ms", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     LIQUIDATION_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +155,8 @@ class Event(_message.Message):
     CHECKPOINT_CERTIFIED_FIELD_NUMBER: _ClassVar[int]
     DELEVERAGED_FIELD_NUMBER: _ClassVar[int]
     ORACLE_VERDICT_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    ACTION_TAKEN_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_DUE_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     liquidation: Liquidation
@@ -134,4 +166,6 @@ class Event(_message.Message):
     checkpoint_certified: CheckpointCertified
     deleveraged: Deleveraged
     oracle_verdict_changed: OracleVerdictChanged
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ...) -> None: ...
+    action_taken: ActionTaken
+    checkpoint_due: CheckpointDue
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ...) -> None: ...

@@ -41,6 +41,12 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     WITHDRAWAL_LIMIT: _ClassVar[ResultCode]
     INVALID_SIGNATURE: _ClassVar[ResultCode]
     PRICE_CLAMPED: _ClassVar[ResultCode]
+    UNKNOWN_SIGNER: _ClassVar[ResultCode]
+    WRONG_ROLE: _ClassVar[ResultCode]
+    BELOW_THRESHOLD: _ClassVar[ResultCode]
+    NONCE_REUSED: _ClassVar[ResultCode]
+    ACTION_EXPIRED: _ClassVar[ResultCode]
+    STALE_EPOCH: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -75,6 +81,12 @@ WITHDRAWALS_GATED: ResultCode
 WITHDRAWAL_LIMIT: ResultCode
 INVALID_SIGNATURE: ResultCode
 PRICE_CLAMPED: ResultCode
+UNKNOWN_SIGNER: ResultCode
+WRONG_ROLE: ResultCode
+BELOW_THRESHOLD: ResultCode
+NONCE_REUSED: ResultCode
+ACTION_EXPIRED: ResultCode
+STALE_EPOCH: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

@@ -137,7 +137,7 @@ class SourcePrice(_message.Message):
     def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class Guards(_message.Message):
-    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index")
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
@@ -152,11 +152,63 @@ class Guards(_message.Message):
     INSURANCE_FUND_FIELD_NUMBER: _ClassVar[int]
     BREAKERS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    MODE_REASON_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_SET_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EPOCH_FIELD_NUMBER: _ClassVar[int]
+    PENDING_CHANGES_FIELD_NUMBER: _ClassVar[int]
     mode: Guards.Mode
     insurance_fund: int
     breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
     applied_index: int
-    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+    mode_reason: str
+    signer_set: SignerSet
+    checkpoint_epoch: int
+    pending_changes: _containers.RepeatedCompositeFieldContainer[PendingChange]
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ...) -> None: ...
+
+class Signer(_message.Message):
+    __slots__ = ("key_id", "role", "public_key")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    role: str
+    public_key: bytes
+    def __init__(self, key_id: _Optional[str] = ..., role: _Optional[str] = ..., public_key: _Optional[bytes] = ...) -> None: ...
+
+class SignerSet(_message.Message):
+    __slots__ = ("cluster", "signers", "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms", "checkpoint_every_entries", "checkpoint_every_ms")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    HALT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    RESUME_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    TIMELOCK_MS_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_MS_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    signers: _containers.RepeatedCompositeFieldContainer[Signer]
+    halt_threshold: int
+    resume_threshold: int
+    checkpoint_threshold: int
+    timelock_ms: int
+    checkpoint_every_entries: int
+    checkpoint_every_ms: int
+    def __init__(self, cluster: _Optional[str] = ..., signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ..., halt_threshold: _Optional[int] = ..., resume_threshold: _Optional[int] = ..., checkpoint_threshold: _Optional[int] = ..., timelock_ms: _Optional[int] = ..., checkpoint_every_entries: _Optional[int] = ..., checkpoint_every_ms: _Optional[int] = ...) -> None: ...
+
+class PendingChange(_message.Message):
+    __slots__ = ("nonce", "kind", "market", "effective_at_ms", "canonical_bytes")
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    nonce: int
+    kind: str
+    market: str
+    effective_at_ms: int
+    canonical_bytes: bytes
+    def __init__(self, nonce: _Optional[int] = ..., kind: _Optional[str] = ..., market: _Optional[str] = ..., effective_at_ms: _Optional[int] = ..., canonical_bytes: _Optional[bytes] = ...) -> None: ...
 
 class CheckpointSignature(_message.Message):
     __slots__ = ("node", "signature")

@@ -1,0 +1,96 @@
+"""What a quorum-signed action does once it is approved (emergency.py decides whether it is).
+
+Halts take effect at once and cancel every timelocked change they concern (a halt is the brake
+on a loosening that turns out to be wrong); loosening changes wait in `pending/<nonce>` records
+until their ledger time comes (`apply_due_changes`, at the start of every entry).
+"""
+
+from __future__ import annotations
+
+from .breakers import reopen, set_status
+from .commands import ActionKind
+from .events import ActionTaken, Event
+from .expiry import settle_expired
+from .global_mode import check_insurance_fund_floor, set_global_mode
+from .governance import POLICY_FIELDS
+from .market_params import apply_params
+from .records import GlobalMode, GlobalReason, MarketStatus, StatusReason
+from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, PENDING_PREFIX, POLICY_KEY, SIGNER_PREFIX, LedgerState
+
+
+def pending_key(nonce: int) -> str:
+    return f"{PENDING_PREFIX}{nonce:020d}"
+
+
+def schedule(state: LedgerState, payload: dict, effective_at_ms: int, events: list[Event]) -> None:
+    state.put_governance(pending_key(payload["nonce"]), {"action": payload, "effective_at_ms": effective_at_ms})
+    events.append(ActionTaken(ActionKind[payload["kind"]], payload["nonce"], payload.get("market", ""), "scheduled", effective_at_ms))
+
+
+def apply_due_changes(state: LedgerState, events: list[Event]) -> None:
+    now = state.ledger_time_ms
+    for key in sorted(k for k, at in state.pending_changes.items() if at <= now):
+        payload = state.governance[key]["action"]
+        state.put_governance(key, None)
+        take_effect(state, payload, events)
+
+
+def cancel_pending(state: LedgerState, market_id: str | None, events: list[Event]) -> None:
+    """A halt cancels the timelocked changes of its market (None: every pending change)."""
+    for key in sorted(state.pending_changes):
+        payload = state.governance[key]["action"]
+        if market_id is None or payload.get("market") == market_id:
+            state.put_governance(key, None)
+            events.append(ActionTaken(ActionKind[payload["kind"]], payload["nonce"], payload.get("market", ""), "cancelled", 0))
+
+
+def refusal(state: LedgerState, payload: dict) -> str | None:
+    """Why an approved action cannot take effect in the current state, or None."""
+    kind = ActionKind[payload["kind"]]
+    market = state.markets.get(payload.get("market", ""))
+    if kind == ActionKind.RESUME_MARKET and not (
+            market and market.status == MarketStatus.HALTED and market.status_reason == StatusReason.GUARDIAN_HALT):
+        return "the market is not halted by guardians"
+    if kind == ActionKind.GLOBAL_RESUME and not (
+            state.meta[META_GLOBAL_MODE] == GlobalMode.HALTED and state.meta[META_GLOBAL_REASON] == GlobalReason.GUARDIAN_HALT):
+        return "the venue is not halted by guardians"
+    if kind in (ActionKind.HALT_MARKET, ActionKind.EMERGENCY_SETTLE, ActionKind.SET_MARKET_PARAMS) \
+            and market and market.status == MarketStatus.SETTLED:
+        return "the market is settled"
+    if kind == ActionKind.EMERGENCY_SETTLE and payload["price"] <= 0:
+        return "the settlement price must be positive"
+    if kind == ActionKind.EMERGENCY_SETTLE and market and payload["price"] % market.tick_size:
+        return f"the settlement price must be a multiple of {market.tick_size}"
+    return None
+
+
+def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
+    kind = ActionKind[payload["kind"]]
+    market_id = payload.get("market", "")
+    if kind == ActionKind.HALT_MARKET:
+        set_status(state, market_id, MarketStatus.HALTED, StatusReason.GUARDIAN_HALT, 0, events)
+        cancel_pending(state, market_id, events)
+    elif kind == ActionKind.RESUME_MARKET:
+        reopen(state, market_id, events)
+    elif kind == ActionKind.GLOBAL_HALT:
+        set_global_mode(state, GlobalMode.HALTED, GlobalReason.GUARDIAN_HALT, events)
+        cancel_pending(state, None, events)
+    elif kind == ActionKind.GLOBAL_RESUME:
+        set_global_mode(state, GlobalMode.NORMAL, GlobalReason.NONE, events)
+        check_insurance_fund_floor(state, events)
+    elif kind == ActionKind.SET_MARKET_PARAMS:
+        if state.markets[market_id].status != MarketStatus.SETTLED:
+            apply_params(state, market_id, payload["params"])
+    elif kind == ActionKind.EMERGENCY_SETTLE:
+        settle_expired(state, market_id, events, payload["price"], StatusReason.EMERGENCY_SETTLED)
+    elif kind == ActionKind.SET_SIGNERS:
+        install_signer_set(state, payload["cluster"], payload["signers"], payload["policy"])
+    events.append(ActionTaken(kind, payload["nonce"], market_id, "applied", state.ledger_time_ms))
+
+
+def install_signer_set(state: LedgerState, cluster: str, signers: list[dict], rules: dict) -> None:
+    for key in [k for k in state.governance if k.startswith(SIGNER_PREFIX)]:
+        state.put_governance(key, None)
+    for entry in signers:
+        state.put_governance(SIGNER_PREFIX + entry["key_id"], {"public_key": entry["public_key"], "role": entry["role"]})
+    state.put_governance(POLICY_KEY, {"cluster": cluster, **{f: rules[f] for f in POLICY_FIELDS}})

@@ -1,0 +1,73 @@
+"""SET_MARKET_PARAMS: which parameters a quorum may change, and which way is tighter.
+
+Tightening (every change in its safer direction) takes effect at once with the halt class's low
+threshold; anything else is loosening: the resume class's high threshold and the timelock. For
+parameters where 0 means "no limit" (a soft cap, a position cap, a breaker band), 0 is the
+loosest value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .commands import CreateMarket, OracleSource
+from .markets import listing_problem
+from .records import Market
+from .state import LedgerState
+from .validation import is_int64
+
+# name -> (+1: higher is tighter, -1: lower is tighter, 0: every change loosens; 0 means "off")
+ADJUSTABLE: dict[str, tuple[int, bool]] = {
+    "initial_margin_bps": (1, False),
+    "maintenance_margin_bps": (1, False),
+    "liquidation_fee_bps": (1, False),
+    "open_interest_cap": (-1, False),
+    "open_interest_soft_cap": (-1, True),
+    "position_cap": (-1, True),
+    "trade_band_bps": (-1, False),
+    "band_bps": (-1, True),
+    "cascade_bps": (-1, True),
+    "min_sources": (1, False),
+    "stale_after_ms": (-1, False),
+    "volatility_bps": (-1, True),
+    "fund_position_cap": (-1, True),
+    "liquidation_slice_bps": (0, False),
+    "liquidation_cap_notional": (0, True),
+}
+
+
+def tightens(name: str, old: int, new: int) -> bool:
+    direction, zero_is_off = ADJUSTABLE[name]
+    if new == old:
+        return True
+    if direction == 0:
+        return False
+    if zero_is_off and new == 0:
+        return False
+    if zero_is_off and old == 0:
+        return True
+    return (new > old) if direction > 0 else (new < old)
+
+
+def all_tighten(market: Market, params: dict) -> bool:
+    return all(tightens(name, getattr(market, name), value) for name, value in sorted(params.items()))
+
+
+def params_problem(state: LedgerState, market_id: str, params: dict) -> str | None:
+    """Why these values cannot apply to the market, checked as a listing would check them."""
+    unknown = [name for name in sorted(params) if name not in ADJUSTABLE]
+    if unknown:
+        return f"not adjustable: {', '.join(unknown)} (adjustable: {', '.join(sorted(ADJUSTABLE))})"
+    if not all(is_int64(v) for v in params.values()):
+        return "parameter values must be int64"
+    market = state.markets[market_id]
+    sources = tuple(OracleSource(name, s.public_key) for name, s in sorted(state.oracle_sources.get(market_id, {}).items()))
+    current = {f.name: getattr(market, f.name) for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")}
+    current.update(params)
+    return listing_problem(CreateMarket(id="set-market-params", market=market_id, sources=sources, **current), state.ledger_time_ms)
+
+
+def apply_params(state: LedgerState, market_id: str, params: dict) -> None:
+    state.put_market(market_id, dataclasses.replace(state.markets[market_id], **params))
+    for account_id in state.holders.get(market_id, ()):
+        state.margin_dirty[account_id] = None  # maintenance changed: re-index their triggers
