@@ -52,6 +52,8 @@ def up(args: argparse.Namespace) -> int:
         if not _wait_for_leader(client, leader_wait_s):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
+        if cluster.install_genesis():
+            print(f"installed the genesis signer set {cluster.signers_file} (keys in {cluster.keys_dir})")
         if args.demo:
             run_demo(client, sys.stdout)
         print(f"\ntry: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops the cluster)")

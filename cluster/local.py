@@ -6,6 +6,12 @@ cluster into DIR/secrets.toml (0600) and reused; configs are regenerated only if
 DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_oracle.py, a key
 anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
 sign prices for the demo's markets.
+
+Keys: DIR/keys/ (0700) holds node<i>.key (each node's Ed25519 key, key id node<i>) and
+guardian<j>.key (three guardians, key ids guardian1..guardian3), each 0600, generated once.
+DIR/signers.json (public) is the signer set those keys form with LOCAL_POLICY: what every node
+expects (expected_signers_file) and what `install_genesis()` installs with a SET_SIGNERS that
+every key signed. `python -m cluster up` installs it once a leader is elected.
 """
 
 from __future__ import annotations
@@ -21,12 +27,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.demo_oracle import demo_key
-from node.client.keys import write_private_key
+from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
+from node.client.keys import read_private_key, write_private_key
+from node.ledger.commands import ActionKind
+from node.quorum import action_payload, signed_action, signer_entry_for
 
 raft_port_offset = 100
 oracle_key_file_name = "oracle.key"
 stop_grace_s = 10.0
 ready_timeout_s_default = 30.0
+keys_dir_name = "keys"
+signers_file_name = "signers.json"
+guardians = 3
+genesis_command_id = "genesis"
+genesis_lifetime_ms = 5 * 60_000
+genesis_timeout_s_default = 30.0
+
+# The local cluster's quorum rules: a halt needs 2 signatures (nodes or guardians), a resume 2 of
+# the 3 guardians, a checkpoint 2 matching node votes (a majority of 3 nodes; of 5, 3: see
+# local_policy), loosening waits 60 s, and a checkpoint is due every 1,000 entries or 10 s.
+LOCAL_POLICY = {
+    "halt_threshold": 2,
+    "resume_threshold": 2,
+    "checkpoint_threshold": 2,
+    "timelock_ms": 60_000,
+    "checkpoint_every_entries": 1_000,
+    "checkpoint_every_ms": 10_000,
+}
+
+
+def local_policy(nodes: int, override: dict[str, int] | None = None) -> dict[str, int]:
+    """LOCAL_POLICY with the checkpoint threshold a majority of `nodes`, then `override`."""
+    policy = dict(LOCAL_POLICY, checkpoint_threshold=max(LOCAL_POLICY["checkpoint_threshold"], nodes // 2 + 1))
+    policy.update(override or {})
+    return policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +90,16 @@ def _toml_string(value: str) -> str:
 
 class LocalCluster:
     def __init__(self, data_dir: Path, nodes: int = 3, base_port: int = 7000, host: str = "127.0.0.1",
-                 extra_config: dict[str, object] | None = None, raft_tuning: dict[str, int] | None = None) -> None:
+                 extra_config: dict[str, object] | None = None, raft_tuning: dict[str, int] | None = None,
+                 policy: dict[str, int] | None = None) -> None:
+        """`policy`: fields that replace LOCAL_POLICY's in the genesis signer set (tests use a
+        short checkpoint interval)."""
         self.data_dir = data_dir.resolve()
         self.specs = node_specs(nodes, base_port, host)
         self.extra_config = extra_config or {}
         self.raft_tuning = raft_tuning or {}
+        self.policy = local_policy(nodes, policy)
+        self.cluster_id: str | None = None  # known after prepare()
         self.processes: dict[int, subprocess.Popen] = {}
 
     # -- files ---------------------------------------------------------------------------------
@@ -78,6 +117,45 @@ class LocalCluster:
     @property
     def grpc_addresses(self) -> list[str]:
         return [s.grpc_address for s in self.specs]
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / keys_dir_name
+
+    def node_key_file(self, number: int) -> Path:
+        return self.keys_dir / f"node{number}.key"
+
+    def guardian_key_file(self, number: int) -> Path:
+        return self.keys_dir / f"guardian{number}.key"
+
+    @property
+    def signers_file(self) -> Path:
+        return self.data_dir / signers_file_name
+
+    def _signing_keys(self) -> dict[str, tuple[str, Path]]:
+        """key id -> (role, key file) of every key of the genesis signer set."""
+        keys = {spec.node_id: ("node", self.node_key_file(spec.number)) for spec in self.specs}
+        keys.update({f"guardian{j}": ("guardian", self.guardian_key_file(j)) for j in range(1, guardians + 1)})
+        return keys
+
+    def _prepare_keys(self, cluster_id: str) -> None:
+        """Keys (once), and signers.json: the public signer set the nodes expect."""
+        self.keys_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.keys_dir, 0o700)
+        for _, path in self._signing_keys().values():
+            if not path.exists():
+                write_private_key(path)
+        signers = [signer_entry_for(key_id, role, read_private_key(path)) for key_id, (role, path) in self._signing_keys().items()]
+        document = signer_set_document(cluster_id, signers, self.policy)
+        if self.signers_file.exists():
+            try:
+                existing = read_signer_set(self.signers_file)
+            except SignerSetError as error:
+                raise SystemExit(f"{error}; remove it or use another --data") from None
+            if existing != document:
+                raise SystemExit(f"{self.signers_file} describes another signer set or policy; use another --data or remove it")
+            return
+        self.signers_file.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
 
     def prepare(self) -> None:
         """Write secrets, configs and cluster.json if missing (an existing cluster is reused)."""
@@ -106,6 +184,8 @@ class LocalCluster:
                 ],
             }
             cluster_file.write_text(json.dumps(cluster, indent=2) + "\n")
+        self.cluster_id = cluster_id
+        self._prepare_keys(cluster_id)
         for spec in self.specs:
             self.node_dir(spec.number).mkdir(exist_ok=True)
             self._write_config(spec, cluster_id)
@@ -118,6 +198,8 @@ class LocalCluster:
             f"raft_address = {_toml_string(spec.raft_address)}",
             'data_dir = "."',
             'secrets_file = "../secrets.toml"',
+            f"node_key_file = {_toml_string(f'../{keys_dir_name}/node{spec.number}.key')}",
+            f"expected_signers_file = {_toml_string('../' + signers_file_name)}",
         ]
         for key, value in self.extra_config.items():
             lines.append(f"{key} = {json.dumps(value)}")
@@ -134,6 +216,41 @@ class LocalCluster:
         if self.raft_tuning:
             lines += ["", "[raft]"] + [f"{k} = {v}" for k, v in self.raft_tuning.items()]
         self.config_path(spec.number).write_text("\n".join(lines) + "\n")
+
+    # -- the genesis signer set -----------------------------------------------------------------
+
+    def genesis_action(self):
+        """The SET_SIGNERS of signers.json, signed by every key it lists (the ledger accepts a
+        first signer set only so)."""
+        document = read_signer_set(self.signers_file)
+        now_ms = int(time.time() * 1000)
+        payload = action_payload(document["cluster"], ActionKind.SET_SIGNERS, 1, now_ms + genesis_lifetime_ms, 0,
+                                 signers=document["signers"], policy=document["policy"])
+        keys = {key_id: read_private_key(path) for key_id, (_, path) in self._signing_keys().items()}
+        return signed_action(genesis_command_id, payload, keys)
+
+    def install_genesis(self, timeout_s: float = genesis_timeout_s_default) -> bool:
+        """Installs signers.json as the ledger's signer set once the cluster has a leader: True
+        if this call installed it, False if a signer set was there already. Raises TimeoutError
+        when no leader answered in time, RuntimeError when the ledger refused it."""
+        from node.client import SyncSettlementClient
+        from node.client.errors import SettlementError
+
+        deadline = time.monotonic() + timeout_s
+        with SyncSettlementClient(self.grpc_addresses, timeout_s=min(5.0, timeout_s)) as client:
+            while True:
+                try:
+                    if client.get_guards().HasField("signer_set"):
+                        return False
+                    result = client.submit_one(self.genesis_action())
+                    break
+                except SettlementError as error:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"no leader installed the genesis signer set within {timeout_s} s: {error}") from None
+                    time.sleep(0.2)
+        if not result.ok:
+            raise RuntimeError(f"the ledger refused the genesis signer set: {result.code.name} {result.message}")
+        return not result.duplicate
 
     # -- processes -----------------------------------------------------------------------------
 

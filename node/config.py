@@ -6,6 +6,10 @@
     raft_address = "127.0.0.1:7101"
     data_dir = "data/node1"
     secrets_file = "data/secrets.toml"      # raft_password = "..." (0600, never in git)
+    node_key_file = "data/keys/node1.key"   # optional: this node's Ed25519 key (0600, never in git);
+                                            # its key id in the signer set is the node_id
+    expected_signers_file = "data/signers.json"  # optional: the signer set this node expects
+    divergence_recovery_delay_ms = 5000     # optional: how long a diverged follower stays fenced
 
     [[peers]]
     node_id = "node2"
@@ -23,6 +27,10 @@ import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 class ConfigError(ValueError):
@@ -63,6 +71,15 @@ class NodeConfig:
     peers: tuple[Peer, ...] = ()
     raft: RaftTuning = field(default_factory=RaftTuning)
     map_size_bytes: int = 1 << 30
+    # This node's Ed25519 private key: it signs checkpoint votes (and may co-sign halts) as key id
+    # `node_key_id`. None: the node votes nothing (it still checks certified checkpoints).
+    node_key_file: Path | None = None
+    # The signer set (JSON: cluster, signers, policy; what the genesis SET_SIGNERS installs) this
+    # node expects; a different installed set is logged and shown in Cluster.Status, nothing more.
+    expected_signers_file: Path | None = None
+    # A diverged follower stays fenced (and visible as such) this long before it moves its data
+    # aside and restarts empty to be restored by its peers; a diverged leader does so at once.
+    divergence_recovery_delay_ms: int = 5_000
     # Test-only fault injection: keep a copy of what was last synced so a test can simulate a power
     # cut (restore the copy after kill -9). Never set in production.
     test_power_cut_shadow: bool = False
@@ -81,6 +98,16 @@ class NodeConfig:
     def store_dir(self) -> Path:
         return self.data_dir / "ledger"
 
+    @property
+    def checkpoints_dir(self) -> Path:
+        """The state dumps kept for checkpoints (node/checkpoint/files.py)."""
+        return self.data_dir / "checkpoints"
+
+    @property
+    def node_key_id(self) -> str:
+        """The node's key id in the signer set: its node id."""
+        return self.node_id
+
 
 def _require(table: dict, key: str, kind: type, where: str):
     value = table.get(key)
@@ -89,10 +116,47 @@ def _require(table: dict, key: str, kind: type, where: str):
     return value
 
 
-def read_secrets(path: Path) -> dict:
-    mode = path.stat().st_mode
+def _optional_path(table: dict, key: str, base: Path, where: str) -> Path | None:
+    """A file named relative to the config file's directory, like secrets_file; None if absent."""
+    if key not in table:
+        return None
+    return base / _require(table, key, str, where)
+
+
+def _non_negative_int(table: dict, key: str, default: int, where: str) -> int:
+    value = table.get(key, default)
+    if type(value) is not int or value < 0:
+        raise ConfigError(f"{where}: `{key}` must be a non-negative integer")
+    return value
+
+
+def require_private(path: Path) -> None:
+    """Secrets and keys must not be readable by group or others."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"{path} is readable by others (mode {oct(mode & 0o777)}); chmod 600 it")
+
+
+def load_node_key(config: NodeConfig) -> Ed25519PrivateKey | None:
+    """The node's Ed25519 private key, or None when the config names no key file. A missing,
+    malformed or group/world-readable key file is a ConfigError: the node refuses to start rather
+    than run without the key it was given."""
+    if config.node_key_file is None:
+        return None
+    from node.client.keys import KeyFormatError, read_private_key  # the one key-file reader
+
+    require_private(config.node_key_file)
+    try:
+        return read_private_key(config.node_key_file)
+    except KeyFormatError as error:
+        raise ConfigError(str(error)) from None
+
+
+def read_secrets(path: Path) -> dict:
+    require_private(path)
     with path.open("rb") as f:
         return tomllib.load(f)
 
@@ -130,6 +194,9 @@ def load_config(path: Path) -> NodeConfig:
         peers=peers,
         raft=RaftTuning(**tuning),
         map_size_bytes=int(table.get("map_size_bytes", 1 << 30)),
+        node_key_file=_optional_path(table, "node_key_file", base, where),
+        expected_signers_file=_optional_path(table, "expected_signers_file", base, where),
+        divergence_recovery_delay_ms=_non_negative_int(table, "divergence_recovery_delay_ms", 5_000, where),
         test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
         test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
     )

@@ -164,12 +164,16 @@ STATUS_HEADER = ["address", "node", "role", "leader", "term", "commit", "applied
 
 
 def status_text(rows: list[tuple[str, cluster_pb2.ClusterStatus | SettlementError]]) -> str:
-    table = []
+    table, notes = [], []
     for address, status in rows:
         if isinstance(status, SettlementError):
             table.append([address, "-", "UNREACHABLE", "-", "-", "-", "-", "-", "-"])
             continue
         ready = "diverged" if status.diverged else ("yes" if status.ready else "no")
+        if status.diverged:
+            notes.append(f"{status.node_id} DIVERGED {status.diverged_reason}")
+        if status.signer_set_problem:
+            notes.append(f"{status.node_id} signer set: {status.signer_set_problem}")
         table.append(
             [
                 address,
@@ -183,7 +187,7 @@ def status_text(rows: list[tuple[str, cluster_pb2.ClusterStatus | SettlementErro
                 ready,
             ]
         )
-    return _table(STATUS_HEADER, table)
+    return "\n".join([_table(STATUS_HEADER, table), *notes])
 
 
 def status_json(rows: list[tuple[str, cluster_pb2.ClusterStatus | SettlementError]]) -> str:

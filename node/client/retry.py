@@ -52,6 +52,9 @@ def judge(error: grpc.aio.AioRpcError) -> Verdict:
         # reset mid-call) may have happened after the request arrived.
         refused = (error.details() or "").startswith(_REFUSED_BEFORE_LOGGING)
         return Verdict(Next.ELSEWHERE, maybe_applied=not refused)
+    if code == grpc.StatusCode.FAILED_PRECONDITION and (error.details() or "").startswith("diverged"):
+        # This node is fenced (its state disagrees with a certified checkpoint); the others serve.
+        return Verdict(Next.ELSEWHERE)
     if code == grpc.StatusCode.ABORTED:  # ambiguous outcome, e.g. a leader change mid-commit
         return Verdict(Next.AGAIN, maybe_applied=True)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:  # this attempt's deadline: the node may be stuck

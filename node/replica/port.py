@@ -11,6 +11,7 @@ import asyncio
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, TypeVar
 
 from node.codec.batch import Batch
@@ -74,6 +75,10 @@ class ReplicaStatus:
     ready: bool
     diverged: bool
     peers: tuple[PeerStatus, ...] = field(default_factory=tuple)
+    diverged_reason: str = ""  # why it is fenced (node/checkpoint/divergence.py)
+    verified_checkpoint_index: int = 0  # the latest certified checkpoint its own hash matched
+    signer_set_problem: str = ""  # how the installed signer set differs from the expected one
+    diverged_copies: tuple[str, ...] = ()  # its data directories moved aside after divergences
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +108,7 @@ class ReplicaPort(Protocol):
         """Events applied from now on; None is put when the subscriber fell behind and was cut."""
 
     def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None: ...
+
+    def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
+        """(index, file) of the state dump this node kept of the certified checkpoint `index`
+        (0: the newest it kept), or None."""

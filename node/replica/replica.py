@@ -4,7 +4,9 @@ ReplicaPort the gRPC server talks to.
 Threads: pysyncobj's tick thread applies entries (under `_lock`); the asyncio loop submits
 entries, runs read views (under `_lock`) and receives results and events through
 `loop.call_soon_threadsafe`. Anything that breaks the ledger's invariants or the store stops the
-process loudly: a node must never serve a balance it cannot vouch for.
+process loudly: a node must never serve a balance it cannot vouch for. Checkpoint work
+(node/checkpoint) hooks in after each commit; it fences the node when its state disagrees with its
+store or with a certified checkpoint, and then restores it from its peers.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from typing import TypeVar
 from pysyncobj import FAIL_REASON
 from pysyncobj.journal import FileJournal
 
+from node.checkpoint.keeper import CheckpointKeeper
+from node.checkpoint.signer_set import SignerSetError
+from node.checkpoint.voting import sdk_submitter
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
-from node.config import NodeConfig
+from node.config import ConfigError, NodeConfig, load_node_key
 from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import LogEntry
@@ -65,6 +70,7 @@ def _stop_loudly(what: str) -> None:
 class Replica:
     def __init__(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> None:
         self.node_id = config.node_id
+        self.config = config  # read-only for the shells (the guardian service finds the node key)
         self._config = config
         self._loop = loop
         self._lock = threading.Lock()
@@ -74,6 +80,7 @@ class Replica:
         log.info("loaded ledger at applied index %d, hash %s", self.state.applied_index,
                  hash_bytes(self.state.state_hash).hex()[:16])
         self._ready = threading.Event()
+        self._closed = False
         self._subscribers: set[asyncio.Queue] = set()
         self._barrier_gathering: asyncio.Future | None = None
         self._barrier_lock = asyncio.Lock()
@@ -82,6 +89,7 @@ class Replica:
         self._id_by_raft = {p.raft_address: p.node_id for p in config.peers}
         self._id_by_raft[config.raft_address] = config.node_id
         self._check_journal_covers_store()
+        self.checkpoints = self._checkpoint_keeper(config, loop)
         # Constructed last, on the main thread: from here on the tick thread may call apply.
         self.raft = LedgerRaft(config, self._apply_logged, self._write_snapshot, self._read_snapshot, self._ready.set)
 
@@ -100,6 +108,22 @@ class Replica:
                 "Restore this node from its peers (stop it, empty its data directory, start it)."
             )
 
+    def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> CheckpointKeeper:
+        node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
+        # A vote goes where a client's command would: this node first (it may lead), then its peers.
+        submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)])
+        try:
+            return CheckpointKeeper(
+                config, loop, self.store, self.state, node_key=node_key, submit_vote=submit_vote,
+                is_leader=self._is_leader, stop_replica=self.close,
+            )
+        except SignerSetError as error:
+            raise ConfigError(f"expected_signers_file: {error}") from None
+
+    def _is_leader(self) -> bool:
+        raft = getattr(self, "raft", None)
+        return raft is not None and raft._isLeader()
+
     # -- the apply path (tick thread) --------------------------------------------------------
 
     def _apply_logged(self, index: int, data: bytes):
@@ -116,6 +140,8 @@ class Replica:
             with self._lock:
                 outcome = apply(self.state, entry, verify_ed25519)
                 self.store.commit(self.state)
+                if outcome.events:
+                    self._checkpoint_bookkeeping(outcome.events)
             results, start = [], 0
             for size in sizes:
                 results.append(outcome.results[start:start + size])
@@ -126,6 +152,14 @@ class Replica:
             return SubmitOutcome(index, tuple(results))
         except BaseException as error:  # noqa: BLE001 - stop, never continue half-applied
             _stop_loudly(f"applying entry {index}: {error!r}")
+
+    def _checkpoint_bookkeeping(self, events) -> None:
+        """Checkpoint votes, store checks and certificate checks only record and hand off here;
+        a failure in them is logged, never a reason to stop applying."""
+        try:
+            self.checkpoints.after_commit(self.state, events, ready=self._ready.is_set())
+        except Exception:  # noqa: BLE001
+            log.exception("checkpoint bookkeeping failed at index %d", self.state.applied_index)
 
     # -- snapshots (tick thread, pysyncobj's serializer hooks) --------------------------------
 
@@ -163,6 +197,8 @@ class Replica:
     # -- ReplicaPort (asyncio loop) ----------------------------------------------------------
 
     def _check_serving(self) -> None:
+        if self.checkpoints.divergence is not None:
+            raise Unavailable(f"diverged {self.checkpoints.divergence}")
         if not self._ready.is_set():
             raise Unavailable("not ready: replaying the log")
 
@@ -238,13 +274,22 @@ class Replica:
             )
             for p in self._config.peers
         )
+        divergence = self.checkpoints.divergence
         return ReplicaStatus(
             node_id=self.node_id, role=role,
             leader_id=self._id_by_raft.get(leader.address) if leader else None,
             leader_address=self._leader_address(),
             term=raft.raftCurrentTerm, commit_index=raft.raftCommitIndex, applied_index=applied,
-            state_hash=state_hash, ready=self._ready.is_set(), diverged=False, peers=peers,
+            state_hash=state_hash, ready=self._ready.is_set() and divergence is None,
+            diverged=divergence is not None, peers=peers,
+            diverged_reason=str(divergence) if divergence else "",
+            verified_checkpoint_index=self.checkpoints.verified_index,
+            signer_set_problem=self.checkpoints.signer_set_problem,
+            diverged_copies=tuple(self.checkpoints.diverged_copies),
         )
+
+    def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
+        return self.checkpoints.certified_dump(index)
 
     def subscribe(self, queue_size: int) -> asyncio.Queue:
         queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the cut marker
@@ -266,6 +311,14 @@ class Replica:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Stops checkpoint work, pysyncobj and the store (idempotent; any thread but the tick
+        thread: the keeper's recovery calls it too)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.checkpoints.close()
+        if not self._loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self._close_votes(), self._loop)
         self.raft.destroy()
         deadline = time.monotonic() + 5
         while self.raft.tick_thread_alive() and time.monotonic() < deadline:

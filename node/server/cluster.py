@@ -29,6 +29,10 @@ def status_to_proto(status: ReplicaStatus) -> cluster_pb2.ClusterStatus:
         ],
         ready=status.ready,
         diverged=status.diverged,
+        diverged_reason=status.diverged_reason,
+        verified_checkpoint_index=status.verified_checkpoint_index,
+        signer_set_problem=status.signer_set_problem,
+        diverged_copies=list(status.diverged_copies),
     )
 
 

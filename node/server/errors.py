@@ -8,6 +8,7 @@
 | Unavailable                    | UNAVAILABLE         | "unavailable: <why>"                            |
 | AmbiguousOutcome               | ABORTED             | "ambiguous outcome: retry with the same ..."    |
 | Overloaded                     | RESOURCE_EXHAUSTED  | "busy: ..."                                     |
+| a diverged node (any call)     | FAILED_PRECONDITION | "diverged: ..." (the client tries another node) |
 | anything else                  | INTERNAL            | "internal error" (logged with its traceback)    |
 """
 
@@ -30,7 +31,7 @@ T = TypeVar("T")
 LEADER_METADATA_KEY = "x-leader"
 AMBIGUOUS_DETAILS = "ambiguous outcome: retry with the same command ids"
 NOT_READY_DETAILS = "not ready: replaying log"
-DIVERGED_DETAILS = "diverged: state hash disagrees with a certified checkpoint; not serving"
+DIVERGED_DETAILS = "diverged: this node's state disagrees with the cluster's certified checkpoint; not serving"
 
 
 class Refused(Exception):
@@ -75,9 +76,12 @@ async def answer(context: grpc.aio.ServicerContext, work: Awaitable[T]) -> T:
 
 
 def require_serving(replica: ReplicaPort) -> None:
-    """A replaying or diverged node must not answer with state it cannot vouch for."""
+    """A replaying or diverged node must not answer with state it cannot vouch for. Diverged is
+    FAILED_PRECONDITION, not UNAVAILABLE: it is not a passing state of the cluster but this
+    node's own, and lasts until it is restored (its reason follows the details)."""
     status = replica.status()
     if status.diverged:
-        raise Refused(grpc.StatusCode.UNAVAILABLE, DIVERGED_DETAILS)
+        reason = f" ({status.diverged_reason})" if status.diverged_reason else ""
+        raise Refused(grpc.StatusCode.FAILED_PRECONDITION, DIVERGED_DETAILS + reason)
     if not status.ready:
         raise Refused(grpc.StatusCode.UNAVAILABLE, NOT_READY_DETAILS)

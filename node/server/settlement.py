@@ -6,6 +6,7 @@ state out. Every failure is mapped to a status in node/server/errors.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
@@ -32,6 +33,8 @@ M = TypeVar("M")
 _LINEARIZABLE = (settlement_pb2.CONSISTENCY_UNSPECIFIED, settlement_pb2.LINEARIZABLE)
 
 FELL_BEHIND_DETAILS = "fell behind: the event queue overflowed; resubscribe (events were missed)"
+# Bytes per GetCheckpointDump message, well under the message limit.
+dump_chunk_bytes = 1024 * 1024
 
 
 class SettlementService(settlement_pb2_grpc.SettlementServicer):
@@ -103,6 +106,33 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         if request.index and request.index != checkpoint.index:
             raise Refused(grpc.StatusCode.NOT_FOUND, f"the latest certified checkpoint is at {checkpoint.index}, not {request.index}")
         return checkpoint
+
+    async def GetCheckpointDump(
+        self, request: settlement_pb2.GetCheckpointDumpRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[state_pb2.CheckpointDumpChunk]:
+        """The dump file this node kept of a certified checkpoint, as it is on disk, in pieces.
+        NOT_FOUND when this node kept none of that index (it was not caught up then, or the dump
+        was pruned): another node may have it."""
+        try:
+            require_serving(self._replica)
+            found = self._replica.checkpoint_dump(request.index)
+            if found is None:
+                what = f"of checkpoint {request.index}" if request.index else "of a certified checkpoint"
+                raise Refused(grpc.StatusCode.NOT_FOUND, f"this node kept no dump {what}")
+            index, path = found
+            try:
+                dump = open(path, "rb")  # held open: pruning the file meanwhile does not cut the stream
+            except FileNotFoundError:
+                raise Refused(grpc.StatusCode.NOT_FOUND, f"the dump of checkpoint {index} was just pruned") from None
+        except Exception as error:  # noqa: BLE001 - mapped like every unary call
+            refused = refusal(error)
+            if refused is None:
+                raise
+            await context.abort(refused.code, refused.details, refused.trailing)
+        loop = asyncio.get_running_loop()
+        with dump:
+            while data := await loop.run_in_executor(None, dump.read, dump_chunk_bytes):
+                yield state_pb2.CheckpointDumpChunk(index=index, data=data)
 
     async def _read(self, consistency: int, view: Callable[[LedgerState], M | None]) -> M | None:
         """LINEARIZABLE (also when unspecified): after a replicated read barrier, so the reply

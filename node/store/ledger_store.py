@@ -10,6 +10,7 @@ what was committed.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -21,6 +22,7 @@ from node.ledger.state_hash import hash_bytes
 from .environment import LMDB_CORRUPTION_ERRORS, Databases, fsync_directory, open_live
 from .errors import StoreCorruptError, StoreFullError
 from .layout import DATA_FILE_NAME, map_size_bytes_default
+from .readers import StoreReader
 from .reading import fresh_state_hash, read_meta, read_state
 from .snapshots import load_snapshot, snapshot_summary, stage_copy, write_snapshot
 from .writing import write_entry
@@ -34,6 +36,8 @@ class LedgerStore:
         self.map_size_bytes = map_size_bytes
         self._env: lmdb.Environment | None = None
         self._dbs: Databases = {}
+        self._readers: dict[int, StoreReader] = {}
+        self._readers_lock = threading.Lock()
         self._open()
 
     # -- the replica's three verbs: commit an entry, load at start, snapshot / install ---------
@@ -94,6 +98,19 @@ class LedgerStore:
         assert self.state_hash == hash_bytes(expected.state_hash), self.state_hash.hex()
         return expected
 
+    def open_reader(self) -> StoreReader:
+        """A read transaction on the last commit, to walk from another thread (StoreReader).
+        Close it soon: LMDB keeps every page it can see, so a forgotten reader grows the file.
+        Closing the store (or installing a snapshot) closes every open reader first."""
+        reader = StoreReader(self._live().begin(), self._dbs, self._forget_reader)
+        with self._readers_lock:
+            self._readers[id(reader)] = reader
+        return reader
+
+    def _forget_reader(self, reader: StoreReader) -> None:
+        with self._readers_lock:
+            self._readers.pop(id(reader), None)
+
     # (applied_index, state_hash) of a snapshot file, without installing it.
     snapshot_summary = staticmethod(snapshot_summary)
 
@@ -112,6 +129,10 @@ class LedgerStore:
     # -- lifetime -----------------------------------------------------------------------------
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers = list(self._readers.values())
+        for reader in readers:
+            reader.close()
         if self._env is not None:
             self._env.close()
             self._env = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from node.keys import verify_ed25519
@@ -53,6 +54,7 @@ class FakeReplica:
         self.submit_calls: list[tuple[int, ...]] = []  # per call: commands per batch
         self.barrier_calls = 0
         self.read_calls = 0
+        self.dumps: dict[int, Path] = {}  # certified checkpoint dumps this "node" kept
         self._lock = threading.Lock()
         self._subscribers: dict[int, tuple[asyncio.Queue[AppliedEvent | None], int]] = {}
 
@@ -114,6 +116,7 @@ class FakeReplica:
             state_hash=self.state.state_hash.to_bytes(32, "big"),
             ready=self.mode not in (NOT_READY, DIVERGED),
             diverged=self.mode == DIVERGED,
+            diverged_reason="at checkpoint 7: a test" if self.mode == DIVERGED else "",
             peers=(PeerStatus("node2", "127.0.0.1:1", connected=True, match_index=self.state.applied_index),),
         )
 
@@ -125,6 +128,10 @@ class FakeReplica:
 
     def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None:
         self._subscribers.pop(id(queue), None)
+
+    def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
+        wanted = index or max(self.dumps, default=0)
+        return (wanted, self.dumps[wanted]) if wanted in self.dumps else None
 
     # -- helpers ----------------------------------------------------------------------------
 

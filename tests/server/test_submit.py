@@ -198,14 +198,17 @@ def test_an_ambiguous_outcome_is_aborted_with_retry_advice():
     run(main)
 
 
-@pytest.mark.parametrize(("mode", "details"), [(NOT_READY, "not ready: replaying log"), (DIVERGED, "diverged")])
-def test_a_node_that_cannot_vouch_for_its_state_refuses_writes(mode, details):
+@pytest.mark.parametrize(("mode", "code", "details"), [
+    (NOT_READY, grpc.StatusCode.UNAVAILABLE, "not ready: replaying log"),
+    (DIVERGED, grpc.StatusCode.FAILED_PRECONDITION, "diverged"),
+])
+def test_a_node_that_cannot_vouch_for_its_state_refuses_writes(mode, code, details):
     fake = FakeReplica(mode=mode)
 
     async def main():
         async with serving(fake) as server:
             error = await refused(server, request_of(Deposit("d1", "alice", 1)))
-        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert error.code() == code
         assert error.details().startswith(details)
         assert fake.submit_calls == []
 

@@ -24,7 +24,7 @@ class Peer(_message.Message):
     def __init__(self, node_id: _Optional[str] = ..., address: _Optional[str] = ..., connected: _Optional[bool] = ..., match_index: _Optional[int] = ...) -> None: ...
 
 class ClusterStatus(_message.Message):
-    __slots__ = ("node_id", "role", "leader", "term", "commit_index", "applied_index", "state_hash", "peers", "ready", "diverged")
+    __slots__ = ("node_id", "role", "leader", "term", "commit_index", "applied_index", "state_hash", "peers", "ready", "diverged", "diverged_reason", "verified_checkpoint_index", "signer_set_problem", "diverged_copies")
     class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         ROLE_UNSPECIFIED: _ClassVar[ClusterStatus.Role]
@@ -45,6 +45,10 @@ class ClusterStatus(_message.Message):
     PEERS_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     DIVERGED_FIELD_NUMBER: _ClassVar[int]
+    DIVERGED_REASON_FIELD_NUMBER: _ClassVar[int]
+    VERIFIED_CHECKPOINT_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_SET_PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    DIVERGED_COPIES_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     role: ClusterStatus.Role
     leader: str
@@ -55,4 +59,8 @@ class ClusterStatus(_message.Message):
     peers: _containers.RepeatedCompositeFieldContainer[Peer]
     ready: bool
     diverged: bool
-    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[_Union[ClusterStatus.Role, str]] = ..., leader: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., ready: _Optional[bool] = ..., diverged: _Optional[bool] = ...) -> None: ...
+    diverged_reason: str
+    verified_checkpoint_index: int
+    signer_set_problem: str
+    diverged_copies: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node_id: _Optional[str] = ..., role: _Optional[_Union[ClusterStatus.Role, str]] = ..., leader: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., ready: _Optional[bool] = ..., diverged: _Optional[bool] = ..., diverged_reason: _Optional[str] = ..., verified_checkpoint_index: _Optional[int] = ..., signer_set_problem: _Optional[str] = ..., diverged_copies: _Optional[_Iterable[str]] = ...) -> None: ...

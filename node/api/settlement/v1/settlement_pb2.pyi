@@ -68,6 +68,12 @@ class GetCheckpointRequest(_message.Message):
     index: int
     def __init__(self, index: _Optional[int] = ...) -> None: ...
 
+class GetCheckpointDumpRequest(_message.Message):
+    __slots__ = ("index",)
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    def __init__(self, index: _Optional[int] = ...) -> None: ...
+
 class WatchEventsRequest(_message.Message):
     __slots__ = ("from_index", "kinds")
     FROM_INDEX_FIELD_NUMBER: _ClassVar[int]

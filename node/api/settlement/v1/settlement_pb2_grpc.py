@@ -63,6 +63,11 @@ class SettlementStub:
                 request_serializer=settlement_dot_v1_dot_settlement__pb2.GetCheckpointRequest.SerializeToString,
                 response_deserializer=settlement_dot_v1_dot_state__pb2.Checkpoint.FromString,
                 _registered_method=True)
+        self.GetCheckpointDump = channel.unary_stream(
+                '/settlement.v1.Settlement/GetCheckpointDump',
+                request_serializer=settlement_dot_v1_dot_settlement__pb2.GetCheckpointDumpRequest.SerializeToString,
+                response_deserializer=settlement_dot_v1_dot_state__pb2.CheckpointDumpChunk.FromString,
+                _registered_method=True)
         self.WatchEvents = channel.unary_stream(
                 '/settlement.v1.Settlement/WatchEvents',
                 request_serializer=settlement_dot_v1_dot_settlement__pb2.WatchEventsRequest.SerializeToString,
@@ -105,6 +110,12 @@ class SettlementServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCheckpointDump(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchEvents(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -138,6 +149,11 @@ def add_SettlementServicer_to_server(servicer, server):
                     servicer.GetCheckpoint,
                     request_deserializer=settlement_dot_v1_dot_settlement__pb2.GetCheckpointRequest.FromString,
                     response_serializer=settlement_dot_v1_dot_state__pb2.Checkpoint.SerializeToString,
+            ),
+            'GetCheckpointDump': grpc.unary_stream_rpc_method_handler(
+                    servicer.GetCheckpointDump,
+                    request_deserializer=settlement_dot_v1_dot_settlement__pb2.GetCheckpointDumpRequest.FromString,
+                    response_serializer=settlement_dot_v1_dot_state__pb2.CheckpointDumpChunk.SerializeToString,
             ),
             'WatchEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchEvents,
@@ -282,6 +298,33 @@ class Settlement:
             '/settlement.v1.Settlement/GetCheckpoint',
             settlement_dot_v1_dot_settlement__pb2.GetCheckpointRequest.SerializeToString,
             settlement_dot_v1_dot_state__pb2.Checkpoint.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckpointDump(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/settlement.v1.Settlement/GetCheckpointDump',
+            settlement_dot_v1_dot_settlement__pb2.GetCheckpointDumpRequest.SerializeToString,
+            settlement_dot_v1_dot_state__pb2.CheckpointDumpChunk.FromString,
             options,
             channel_credentials,
             insecure,

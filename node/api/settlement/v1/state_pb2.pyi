@@ -219,13 +219,23 @@ class CheckpointSignature(_message.Message):
     def __init__(self, node: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class Checkpoint(_message.Message):
-    __slots__ = ("index", "state_hash", "signatures", "epoch")
+    __slots__ = ("index", "state_hash", "signatures", "epoch", "applied_index")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     EPOCH_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     index: int
     state_hash: bytes
     signatures: _containers.RepeatedCompositeFieldContainer[CheckpointSignature]
     epoch: int
-    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[CheckpointSignature, _Mapping]]] = ..., epoch: _Optional[int] = ...) -> None: ...
+    applied_index: int
+    def __init__(self, index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[CheckpointSignature, _Mapping]]] = ..., epoch: _Optional[int] = ..., applied_index: _Optional[int] = ...) -> None: ...
+
+class CheckpointDumpChunk(_message.Message):
+    __slots__ = ("index", "data")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    data: bytes
+    def __init__(self, index: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
