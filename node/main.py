@@ -25,6 +25,7 @@ refused_exit_code = 3  # the node's own data cannot be trusted: it refuses to st
 
 async def run_node(config_path: Path) -> int:
     from node.replica.replica import JournalBehindStore, Replica
+    from node.rogue import start_if_asked as start_rogue_if_asked  # test-only, off unless its env flag is set
     from node.server import start_server
     from node.store.errors import StoreCorruptError
 
@@ -46,6 +47,7 @@ async def run_node(config_path: Path) -> int:
         return refused_exit_code
     freeze_long_lived_objects()
     server = await start_server(replica, config.grpc_address)
+    start_rogue_if_asked(config, replica)
     log.info("node %s serving gRPC on %s, raft on %s", config.node_id, config.grpc_address, config.raft_address)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

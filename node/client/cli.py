@@ -23,6 +23,8 @@ from typing import TextIO
 from node.api.settlement.v1 import events_pb2
 from node.client import commands as build
 from node.client import render
+from node.client.action_cli import register as register_action_commands
+from node.client.checkpoint_cli import register as register_checkpoint_commands
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
@@ -351,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("watch", _watch, "stream events (Ctrl-C stops)")
     kinds = [name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"]
     sub.add_argument("--kind", action="append", default=[], choices=kinds, help="only these kinds (repeatable)")
+    register_action_commands(commands, common)
+    register_checkpoint_commands(commands, common)
     return parser
 
 

@@ -10,6 +10,7 @@ from node.api.settlement.v1 import cluster_pb2, settlement_pb2
 from node.replica.port import ReplicaPort
 from node.server.cluster import ClusterService
 from node.server.coalescer import SubmitCoalescer
+from node.server.guardian import GUARDIAN_SERVICE, add_guardian_service
 from node.server.handlers import add_servicer
 from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
 from node.server.limits import ServerOptions
@@ -72,9 +73,10 @@ async def start_server(
     )
     add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement)
     add_servicer(grpc_server, cluster_pb2.DESCRIPTOR.services_by_name["Cluster"], ClusterService(replica))
+    add_guardian_service(grpc_server, replica)
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
     reflection.enable_server_reflection(
-        (SETTLEMENT_SERVICE, CLUSTER_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server
+        (SETTLEMENT_SERVICE, CLUSTER_SERVICE, GUARDIAN_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server
     )
     try:
         port = grpc_server.add_insecure_port(listen_address)

@@ -1,0 +1,40 @@
+"""A FakeReplica under the test signer set (tests/ledger/governance.py), its ledger clock close
+to the wall clock as on a live cluster, for the Guardian service and the `settle action` CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from node.client.commands import now_ms
+from node.client.keys import write_private_key
+from node.keys import verify_ed25519
+from node.ledger import LogEntry, apply
+from node.ledger.commands import Command, Deposit
+from node.quorum import signed_action
+from tests.ledger.driver import MARKET, create_market, signed_price
+from tests.ledger.governance import ALL_KEYS, NODES, genesis_payload
+from tests.server.fake_replica import FakeReplica
+
+NODE = "node-1"
+
+
+def apply_now(fake: FakeReplica, command: Command, after_ms: int = 1_000) -> None:
+    fake.time_ms += after_ms
+    apply(fake.state, LogEntry(fake.state.applied_index + 1, fake.time_ms, (command,)), verify_ed25519)
+
+
+def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = False) -> FakeReplica:
+    """A FakeReplica with the test signer set, BTC-PERP priced now, and (with_key) node-1's key
+    file named by its config, as a real node's config names it."""
+    fake = FakeReplica(NODE)
+    fake.time_ms = now_ms() - 120_000  # ledger time close to the node's clock, as on a live cluster
+    key_file = tmp_path / "node.key"
+    write_private_key(key_file, NODES[NODE])
+    fake.config = SimpleNamespace(node_id=NODE, node_key_file=key_file if with_key else None)
+    apply_now(fake, signed_action("genesis", genesis_payload(), ALL_KEYS))
+    apply_now(fake, create_market())
+    apply_now(fake, signed_price("px", MARKET, "src-a", 50_000, fake.time_ms + 1))
+    if stale:  # a minute and more without a fresh price
+        apply_now(fake, Deposit("stale-tick", "carol", 1), after_ms=61_000)
+    return fake
