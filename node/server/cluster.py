@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
+from node.backup.format import backup_chunk_bytes
 from node.replica.port import ReplicaPort, ReplicaStatus, Role
+from node.server.errors import DIVERGED_DETAILS
 
 _ROLES = {
     Role.LEADER: cluster_pb2.ClusterStatus.LEADER,
@@ -39,7 +43,31 @@ def status_to_proto(status: ReplicaStatus) -> cluster_pb2.ClusterStatus:
 class ClusterService(cluster_pb2_grpc.ClusterServicer):
     def __init__(self, replica: ReplicaPort) -> None:
         self._replica = replica
+        self._backup_running = False  # one backup at a time: each one is a full copy on disk
 
     async def Status(self, request: cluster_pb2.StatusRequest, context: grpc.aio.ServicerContext):
         # Never gated on readiness: a replaying or diverged node must still be able to say so.
         return status_to_proto(self._replica.status())
+
+    async def Backup(self, request: cluster_pb2.BackupRequest, context: grpc.aio.ServicerContext):
+        """The store copied in one read transaction (node/backup), streamed in bounded chunks.
+        Served by a replaying node too (its store is consistent, only older); never by a
+        diverged one; RESOURCE_EXHAUSTED while another backup of this node runs."""
+        status = self._replica.status()
+        if status.diverged:
+            reason = f" ({status.diverged_reason})" if status.diverged_reason else ""
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, DIVERGED_DETAILS + reason)
+        backup = getattr(self._replica, "backup", None)
+        if backup is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node takes no backups")
+        if self._backup_running:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "a backup of this node is already running")
+        self._backup_running = True
+        try:
+            loop = asyncio.get_running_loop()
+            _, file = await loop.run_in_executor(None, backup)
+            with file:
+                while chunk := await loop.run_in_executor(None, file.read, backup_chunk_bytes):
+                    yield cluster_pb2.BackupChunk(data=chunk)
+        finally:
+            self._backup_running = False

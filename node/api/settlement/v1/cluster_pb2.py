@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsettlement/v1/cluster.proto\x12\rsettlement.v1\"\x0f\n\rStatusRequest\"P\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xad\x03\n\rClusterStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12/\n\x04role\x18\x02 \x01(\x0e\x32!.settlement.v1.ClusterStatus.Role\x12\x0e\n\x06leader\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x12\n\nstate_hash\x18\x07 \x01(\x0c\x12\"\n\x05peers\x18\x08 \x03(\x0b\x32\x13.settlement.v1.Peer\x12\r\n\x05ready\x18\t \x01(\x08\x12\x10\n\x08\x64iverged\x18\n \x01(\x08\x12\x17\n\x0f\x64iverged_reason\x18\x0b \x01(\t\x12!\n\x19verified_checkpoint_index\x18\x0c \x01(\x04\x12\x1a\n\x12signer_set_problem\x18\r \x01(\t\x12\x17\n\x0f\x64iverged_copies\x18\x0e \x03(\t\"E\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\n\n\x06LEADER\x10\x01\x12\x0c\n\x08\x46OLLOWER\x10\x02\x12\r\n\tCANDIDATE\x10\x03\x32O\n\x07\x43luster\x12\x44\n\x06Status\x12\x1c.settlement.v1.StatusRequest\x1a\x1c.settlement.v1.ClusterStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsettlement/v1/cluster.proto\x12\rsettlement.v1\"\x0f\n\rStatusRequest\"P\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xad\x03\n\rClusterStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12/\n\x04role\x18\x02 \x01(\x0e\x32!.settlement.v1.ClusterStatus.Role\x12\x0e\n\x06leader\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x12\n\nstate_hash\x18\x07 \x01(\x0c\x12\"\n\x05peers\x18\x08 \x03(\x0b\x32\x13.settlement.v1.Peer\x12\r\n\x05ready\x18\t \x01(\x08\x12\x10\n\x08\x64iverged\x18\n \x01(\x08\x12\x17\n\x0f\x64iverged_reason\x18\x0b \x01(\t\x12!\n\x19verified_checkpoint_index\x18\x0c \x01(\x04\x12\x1a\n\x12signer_set_problem\x18\r \x01(\t\x12\x17\n\x0f\x64iverged_copies\x18\x0e \x03(\t\"E\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\n\n\x06LEADER\x10\x01\x12\x0c\n\x08\x46OLLOWER\x10\x02\x12\r\n\tCANDIDATE\x10\x03\"\x0f\n\rBackupRequest\"\x1b\n\x0b\x42\x61\x63kupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x32\x95\x01\n\x07\x43luster\x12\x44\n\x06Status\x12\x1c.settlement.v1.StatusRequest\x1a\x1c.settlement.v1.ClusterStatus\x12\x44\n\x06\x42\x61\x63kup\x12\x1c.settlement.v1.BackupRequest\x1a\x1a.settlement.v1.BackupChunk0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CLUSTERSTATUS']._serialized_end=575
   _globals['_CLUSTERSTATUS_ROLE']._serialized_start=506
   _globals['_CLUSTERSTATUS_ROLE']._serialized_end=575
-  _globals['_CLUSTER']._serialized_start=577
-  _globals['_CLUSTER']._serialized_end=656
+  _globals['_BACKUPREQUEST']._serialized_start=577
+  _globals['_BACKUPREQUEST']._serialized_end=592
+  _globals['_BACKUPCHUNK']._serialized_start=594
+  _globals['_BACKUPCHUNK']._serialized_end=621
+  _globals['_CLUSTER']._serialized_start=624
+  _globals['_CLUSTER']._serialized_end=773
 # @@protoc_insertion_point(module_scope)

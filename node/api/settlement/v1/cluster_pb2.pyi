@@ -64,3 +64,13 @@ class ClusterStatus(_message.Message):
     signer_set_problem: str
     diverged_copies: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, node_id: _Optional[str] = ..., role: _Optional[_Union[ClusterStatus.Role, str]] = ..., leader: _Optional[str] = ..., term: _Optional[int] = ..., commit_index: _Optional[int] = ..., applied_index: _Optional[int] = ..., state_hash: _Optional[bytes] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., ready: _Optional[bool] = ..., diverged: _Optional[bool] = ..., diverged_reason: _Optional[str] = ..., verified_checkpoint_index: _Optional[int] = ..., signer_set_problem: _Optional[str] = ..., diverged_copies: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BackupRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BackupChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...

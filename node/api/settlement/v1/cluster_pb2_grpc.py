@@ -40,6 +40,11 @@ class ClusterStub:
                 request_serializer=settlement_dot_v1_dot_cluster__pb2.StatusRequest.SerializeToString,
                 response_deserializer=settlement_dot_v1_dot_cluster__pb2.ClusterStatus.FromString,
                 _registered_method=True)
+        self.Backup = channel.unary_stream(
+                '/settlement.v1.Cluster/Backup',
+                request_serializer=settlement_dot_v1_dot_cluster__pb2.BackupRequest.SerializeToString,
+                response_deserializer=settlement_dot_v1_dot_cluster__pb2.BackupChunk.FromString,
+                _registered_method=True)
 
 
 class ClusterServicer:
@@ -52,6 +57,13 @@ class ClusterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Backup(self, request, context):
+        """A backup of this node's store; FAILED_PRECONDITION while the node is diverged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +71,11 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=settlement_dot_v1_dot_cluster__pb2.StatusRequest.FromString,
                     response_serializer=settlement_dot_v1_dot_cluster__pb2.ClusterStatus.SerializeToString,
+            ),
+            'Backup': grpc.unary_stream_rpc_method_handler(
+                    servicer.Backup,
+                    request_deserializer=settlement_dot_v1_dot_cluster__pb2.BackupRequest.FromString,
+                    response_serializer=settlement_dot_v1_dot_cluster__pb2.BackupChunk.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +106,33 @@ class Cluster:
             '/settlement.v1.Cluster/Status',
             settlement_dot_v1_dot_cluster__pb2.StatusRequest.SerializeToString,
             settlement_dot_v1_dot_cluster__pb2.ClusterStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Backup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/settlement.v1.Cluster/Backup',
+            settlement_dot_v1_dot_cluster__pb2.BackupRequest.SerializeToString,
+            settlement_dot_v1_dot_cluster__pb2.BackupChunk.FromString,
             options,
             channel_credentials,
             insecure,

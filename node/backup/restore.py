@@ -1,0 +1,91 @@
+"""Building a node's data directory from a backup (`settle restore`).
+
+Nothing is written until the backup proved itself: the checksum, then the LMDB copy's structure,
+then its records recomputed into the state hash, which must equal both the hash the copy stores
+and the header's. The node then starts with a store at index N and no Raft journal; the marker
+file tells the replica that this is a restore, not a journal that lost entries (the rule is in
+node/replica/replica.py, `_check_journal_covers_store`), and its peers bring it up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+from node.config import NodeConfig, fsync_directory
+from node.ledger.state_hash import hash_bytes
+from node.store.errors import StoreCorruptError
+from node.store.layout import DATA_FILE_NAME
+from node.store.snapshots import load_snapshot
+
+from .format import BackupError, BackupHeader, extract_lmdb, read_header, verify_checksum
+
+RESTORED_MARKER = "restored-from-backup.json"
+
+
+def state_paths(data_dir: Path) -> list[Path]:
+    """What of a node's state is in `data_dir` (its config, keys and logs may stay)."""
+    layout = SimpleNamespace(data_dir=data_dir)
+    names = [NodeConfig.store_dir.fget(layout).name, NodeConfig.journal_file.fget(layout).name,
+             NodeConfig.dump_file.fget(layout).name, NodeConfig.checkpoints_dir.fget(layout).name,
+             RESTORED_MARKER]
+    if not data_dir.exists():
+        return []
+    return sorted(p for p in data_dir.iterdir() if any(p.name.startswith(n) for n in names))
+
+
+def verify_backup(path: Path, work_dir: Path) -> tuple[BackupHeader, Path]:
+    """The header and the verified LMDB copy, extracted into `work_dir`."""
+    verify_checksum(path)
+    header, offset = read_header(path)
+    copy = work_dir / DATA_FILE_NAME
+    extract_lmdb(path, offset, copy)
+    try:
+        state = load_snapshot(copy)  # structure, and the records against the copy's own hash
+    except StoreCorruptError as error:
+        raise BackupError(f"{path}: the store in this backup is not intact: {error}") from None
+    if state.applied_index != header.applied_index or hash_bytes(state.state_hash) != header.state_hash:
+        raise BackupError(
+            f"{path}: the records hash to {hash_bytes(state.state_hash).hex()} at index {state.applied_index}, "
+            f"the header says {header.state_hash.hex()} at index {header.applied_index}")
+    return header, copy
+
+
+def restore(path: Path, data_dir: Path) -> BackupHeader:
+    """Writes `data_dir`'s store from the backup at `path`; refuses a data dir that holds state."""
+    present = state_paths(data_dir)
+    if present:
+        raise BackupError(f"{data_dir} already holds node state ({', '.join(p.name for p in present)}); "
+                          "refusing to overwrite it: stop the node and move it aside first")
+    verify_checksum(path)  # the cheap check first, before anything is created
+    created = not data_dir.exists()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store_dir = NodeConfig.store_dir.fget(SimpleNamespace(data_dir=data_dir))
+    try:
+        # Extracted inside data_dir: installing it is then one rename on the same filesystem.
+        with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir) as tmp:
+            header, copy = verify_backup(path, Path(tmp))
+            store_dir.mkdir()
+            os.replace(copy, store_dir / DATA_FILE_NAME)
+            os.chmod(store_dir / DATA_FILE_NAME, 0o600)
+            fsync_directory(store_dir)
+    except BackupError:
+        if created:
+            data_dir.rmdir()
+        raise
+    marker = data_dir / RESTORED_MARKER
+    marker.write_text(json.dumps({"applied_index": header.applied_index, "state_hash": header.state_hash.hex(),
+                                  "from_node": header.node_id, "cluster_id": header.cluster_id}) + "\n")
+    fsync_directory(data_dir)
+    return header
+
+
+def restored_index(data_dir: Path) -> int | None:
+    """The store index a restore left, or None when this data dir was not restored."""
+    try:
+        return int(json.loads((data_dir / RESTORED_MARKER).read_text())["applied_index"])
+    except FileNotFoundError:
+        return None

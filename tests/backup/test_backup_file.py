@@ -1,0 +1,91 @@
+"""A backup restores only when it is intact and its records hash to what it claims; a data dir
+that already holds a node's state is never overwritten."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import io
+
+import pytest
+
+from node.backup.format import BACKUP_MAGIC, BackupError, read_header
+from node.backup.restore import RESTORED_MARKER, restore, restored_index
+from node.backup.take import take_backup
+from node.client.cli import main as settle
+from node.ledger.records import TABLE_ACCOUNT, Account, encode_account
+from node.ledger.state_hash import hash_bytes
+from node.store import LedgerStore
+from tests.store.helpers import raw_put, trading_session
+
+
+def _backup(tmp_path, tamper=None):
+    with LedgerStore(tmp_path / "live") as store:
+        driver = trading_session(store)
+    if tamper:
+        tamper(tmp_path / "live")
+    out = tmp_path / "node.backup"
+    with LedgerStore(tmp_path / "live") as store:
+        header = take_backup(store, "c1", "node2", out, tmp_path)
+    return driver, header, out
+
+
+def _recompute_checksum(path):
+    data = path.read_bytes()[:-32]
+    path.write_bytes(data + hashlib.sha256(data).digest())
+
+
+def test_a_backup_restores_to_the_same_state(tmp_path):
+    driver, header, backup = _backup(tmp_path)
+    assert header.applied_index == driver.state.applied_index
+    assert header.state_hash == hash_bytes(driver.state.state_hash)
+    restored = restore(backup, tmp_path / "new")
+    assert restored == header and restored_index(tmp_path / "new") == header.applied_index
+    with LedgerStore(tmp_path / "new" / "ledger") as store:
+        state = store.load()
+    assert state.accounts == driver.state.accounts and state.applied_index == header.applied_index
+
+
+def test_a_damaged_backup_is_refused_by_its_checksum(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    data = bytearray(backup.read_bytes())
+    data[len(data) // 2] ^= 1
+    backup.write_bytes(bytes(data))
+    with pytest.raises(BackupError, match="checksum mismatch"):
+        restore(backup, tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_record_changed_before_the_backup_is_refused_by_the_state_hash(tmp_path):
+    # The checksum is right (the node framed what it had); the records do not hash to the copy's hash.
+    _, _, backup = _backup(tmp_path, lambda live: raw_put(live, TABLE_ACCOUNT, b"carol", encode_account(Account(10**12))))
+    with pytest.raises(BackupError, match="state hash mismatch"):
+        restore(backup, tmp_path / "new")
+    assert not (tmp_path / "new" / "ledger").exists()
+
+
+def test_a_header_that_claims_another_hash_is_refused(tmp_path):
+    _, header, backup = _backup(tmp_path)
+    _, offset = read_header(backup)
+    data = backup.read_bytes()
+    body = json.loads(data[len(BACKUP_MAGIC) + 4:offset])
+    body["state_hash"] = "00" * 32
+    new_body = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    assert len(new_body) == offset - len(BACKUP_MAGIC) - 4
+    backup.write_bytes(data[:len(BACKUP_MAGIC) + 4] + new_body + data[offset:])
+    _recompute_checksum(backup)
+    with pytest.raises(BackupError, match="the header says"):
+        restore(backup, tmp_path / "new")
+
+
+def test_a_data_dir_holding_state_is_not_overwritten(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    target = tmp_path / "node2"
+    (target / "ledger").mkdir(parents=True)
+    (target / "node.toml").write_text("# config may stay\n")
+    out = io.StringIO()
+    assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 1
+    assert "already holds node state" in out.getvalue()
+    assert list((target / "ledger").iterdir()) == [] and not (target / RESTORED_MARKER).exists()
+    (target / "ledger").rmdir()  # config, keys and logs alone are not state: restore proceeds
+    assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 0
