@@ -43,3 +43,19 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# Checks and unit-tests the Prometheus alert rules with promtool (Debian's `prometheus` package;
+# the official release tarball into .venv/bin when apt-get is not available).
+PROMTOOL_VERSION := 2.53.2
+.PHONY: promtool-check
+promtool-check:
+	@command -v promtool >/dev/null || test -x $(VENV)/bin/promtool || { \
+	  if command -v apt-get >/dev/null; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -y -q install --no-install-recommends prometheus; \
+	  else \
+	    mkdir -p $(VENV)/bin && curl -fsSL https://github.com/prometheus/prometheus/releases/download/v$(PROMTOOL_VERSION)/prometheus-$(PROMTOOL_VERSION).linux-amd64.tar.gz \
+	      | tar -xz -C $(VENV)/bin --strip-components=1 prometheus-$(PROMTOOL_VERSION).linux-amd64/promtool; \
+	  fi; }
+	PATH="$(VENV)/bin:$$PATH" promtool check rules ops/prometheus/alerts.yml
+	cd ops/prometheus && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" promtool test rules alerts_test.yml

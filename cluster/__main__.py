@@ -46,7 +46,8 @@ def up(args: argparse.Namespace) -> int:
     cluster.start()
     print(f"cluster of {args.nodes} nodes under {cluster.data_dir} (configs, logs: {cluster.data_dir}/node<i>/)")
     for spec in cluster.specs:
-        print(f"  {spec.node_id}: gRPC {spec.grpc_address}  raft {spec.raft_address}  log {cluster.node_dir(spec.number)}/node.log")
+        print(f"  {spec.node_id}: gRPC {spec.grpc_address}  raft {spec.raft_address}  log {cluster.node_dir(spec.number)}/node.log"
+              f"  metrics http://{spec.metrics_address}/metrics")
     client = SyncSettlementClient(cluster.grpc_addresses)
     try:
         if not _wait_for_leader(client, leader_wait_s):

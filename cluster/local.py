@@ -1,8 +1,9 @@
 """A local cluster of real node processes on loopback: configs, secrets, start, kill, restart.
 
 `python -m cluster up` and the cluster tests both drive this. Node i (1-based) serves gRPC on
-base_port + i and Raft on base_port + 100 + i. Secrets (the Raft password) are generated once per
-cluster into DIR/secrets.toml (0600) and reused; configs are regenerated only if missing.
+base_port + i, Raft on base_port + 100 + i and Prometheus metrics on base_port + 200 + i. Secrets
+(the Raft password) are generated once per cluster into DIR/secrets.toml (0600) and reused;
+configs are regenerated only if missing.
 DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_oracle.py, a key
 anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
 sign prices for the demo's markets.
@@ -33,6 +34,7 @@ from node.ledger.commands import ActionKind
 from node.quorum import action_payload, signed_action, signer_entry_for
 
 raft_port_offset = 100
+metrics_port_offset = 200  # node i serves Prometheus metrics on base_port + 200 + i
 oracle_key_file_name = "oracle.key"
 stop_grace_s = 10.0
 ready_timeout_s_default = 30.0
@@ -70,6 +72,7 @@ class NodeSpec:
     host: str
     grpc_port: int
     raft_port: int
+    metrics_port: int = 0  # 0: no metrics endpoint
 
     @property
     def grpc_address(self) -> str:
@@ -79,9 +82,14 @@ class NodeSpec:
     def raft_address(self) -> str:
         return f"{self.host}:{self.raft_port}"
 
+    @property
+    def metrics_address(self) -> str:
+        return f"{self.host}:{self.metrics_port}" if self.metrics_port else ""
+
 
 def node_specs(nodes: int, base_port: int, host: str = "127.0.0.1") -> list[NodeSpec]:
-    return [NodeSpec(i, f"node{i}", host, base_port + i, base_port + raft_port_offset + i) for i in range(1, nodes + 1)]
+    return [NodeSpec(i, f"node{i}", host, base_port + i, base_port + raft_port_offset + i, base_port + metrics_port_offset + i)
+            for i in range(1, nodes + 1)]
 
 
 def _toml_string(value: str) -> str:
@@ -201,6 +209,8 @@ class LocalCluster:
             f"node_key_file = {_toml_string(f'../{keys_dir_name}/node{spec.number}.key')}",
             f"expected_signers_file = {_toml_string('../' + signers_file_name)}",
         ]
+        if "metrics_address" not in self.extra_config:
+            lines.append(f"metrics_address = {_toml_string(spec.metrics_address)}")
         for key, value in self.extra_config.items():
             lines.append(f"{key} = {json.dumps(value)}")
         for peer in self.specs:

@@ -10,6 +10,7 @@
                                             # its key id in the signer set is the node_id
     expected_signers_file = "data/signers.json"  # optional: the signer set this node expects
     divergence_recovery_delay_ms = 5000     # optional: how long a diverged follower stays fenced
+    metrics_address = "127.0.0.1:7201"    # optional: Prometheus metrics (node/metrics); absent: off
 
     [[peers]]
     node_id = "node2"
@@ -80,6 +81,8 @@ class NodeConfig:
     # A diverged follower stays fenced (and visible as such) this long before it moves its data
     # aside and restarts empty to be restored by its peers; a diverged leader does so at once.
     divergence_recovery_delay_ms: int = 5_000
+    # host:port of the Prometheus metrics endpoint (node/metrics); "" (the default) or port 0: off.
+    metrics_address: str = ""
     # Test-only fault injection: keep a copy of what was last synced so a test can simulate a power
     # cut (restore the copy after kill -9). Never set in production.
     test_power_cut_shadow: bool = False
@@ -128,6 +131,17 @@ def _non_negative_int(table: dict, key: str, default: int, where: str) -> int:
     if type(value) is not int or value < 0:
         raise ConfigError(f"{where}: `{key}` must be a non-negative integer")
     return value
+
+
+def _metrics_address(table: dict, where: str) -> str:
+    """`metrics_address`: "host:port", or absent / "" / "0" / port 0 for no metrics endpoint."""
+    value = table.get("metrics_address", "")
+    if value in ("", "0", 0):
+        return ""
+    host, sep, port = str(value).rpartition(":") if isinstance(value, str) else ("", "", "")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{where}: `metrics_address` must be \"host:port\" (port 0 or \"\": off)")
+    return "" if int(port) == 0 else value
 
 
 def require_private(path: Path) -> None:
@@ -197,6 +211,7 @@ def load_config(path: Path) -> NodeConfig:
         node_key_file=_optional_path(table, "node_key_file", base, where),
         expected_signers_file=_optional_path(table, "expected_signers_file", base, where),
         divergence_recovery_delay_ms=_non_negative_int(table, "divergence_recovery_delay_ms", 5_000, where),
+        metrics_address=_metrics_address(table, where),
         test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
         test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
     )

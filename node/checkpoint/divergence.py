@@ -45,5 +45,6 @@ class Fence:
         banner = "!" * 78
         log.critical("%s\nNODE DIVERGED %s at checkpoint %d: %s\nthis node now refuses every read and write%s\n%s",
                      banner, "(first finding)" if first else "(further finding)", index, reason,
-                     "" if first else f" (fenced since checkpoint {self._divergence.index})", banner)
+                     "" if first else f" (fenced since checkpoint {self._divergence.index})", banner,
+                     extra={"event": "divergence", "fields": {"checkpoint": index, "first": first}})
         return first

@@ -24,11 +24,13 @@ from node.api.settlement.v1 import events_pb2
 from node.client import commands as build
 from node.client import render
 from node.client.action_cli import register as register_action_commands
+from node.client.backup_cli import register as register_backup_commands
 from node.client.checkpoint_cli import register as register_checkpoint_commands
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
+from node.client.status_watch import add_watch_options
 from node.client.sync import SyncSettlementClient
 from node.keys import raw_public_key
 from node.ledger.commands import Command, MarketKind, OracleSource
@@ -340,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("guards", _guards, "read the global mode and the insurance fund")
     sub.add_argument("--local", action="store_true", help="read the node's own state, without a read barrier")
 
-    command("status", _status, "every node's view: role, leader, term, indexes, state hash")
+    add_watch_options(command("status", _status, "every node's view: role, leader, term, indexes, state hash"))
 
     for name, run, help in (
         ("public-key", _public_key, "print the public key (hex) of a private key file, to register a source with"),
@@ -355,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--kind", action="append", default=[], choices=kinds, help="only these kinds (repeatable)")
     register_action_commands(commands, common)
     register_checkpoint_commands(commands, common)
+    register_backup_commands(commands, common)
     return parser
 
 

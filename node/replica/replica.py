@@ -20,11 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from pysyncobj import FAIL_REASON
 from pysyncobj.journal import FileJournal
 
+from node.backup.format import BackupHeader
+from node.backup.restore import RESTORED_MARKER, restored_index
+from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
@@ -34,6 +37,8 @@ from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import LogEntry
 from node.ledger.state_hash import hash_bytes
+from node.metrics import NodeMetrics, StateCollector
+from node.logs import log_event, log_ledger_events
 from node.replica import snapshot
 from node.replica.port import (
     AmbiguousOutcome,
@@ -80,6 +85,9 @@ class Replica:
         log.info("loaded ledger at applied index %d, hash %s", self.state.applied_index,
                  hash_bytes(self.state.state_hash).hex()[:16])
         self._ready = threading.Event()
+        # Prometheus instruments in this node's own registry (node/metrics); served only if configured.
+        self.metrics = NodeMetrics()
+        self.metrics.registry.register(StateCollector(self))
         self._closed = False
         self._subscribers: set[asyncio.Queue] = set()
         self._barrier_gathering: asyncio.Future | None = None
@@ -95,18 +103,32 @@ class Replica:
 
     def _check_journal_covers_store(self) -> None:
         """A node applies only entries of its own log, so its journal (or, after a compaction,
-        the dump) always reaches the store's applied index, unless a sync was lost."""
+        the dump) always reaches the store's applied index, unless a sync was lost.
+
+        One exception: `settle restore` (node/backup/restore.py) leaves a store at index N, no
+        journal and a marker naming N. The log behind the store is then allowed to be short, and
+        only while the store still stands exactly at the marker's N (nothing applied since the
+        restore); the leader's log or snapshot catches the node up, and entries at or below N are
+        skipped as already applied. Once the journal or dump covers the store the marker goes."""
         journal_file = self._config.journal_file
-        if not journal_file.exists() or self.state.applied_index == 0:
+        if self.state.applied_index == 0:
             return
-        journal_end = read_journal_end(journal_file)
+        journal_end = read_journal_end(journal_file) if journal_file.exists() else 0
         dump_end = snapshot.read_header(self._config.dump_file)[0].last_entry[1] if self._config.dump_file.exists() else 0
-        if max(journal_end, dump_end) < self.state.applied_index:
-            raise JournalBehindStore(
-                f"the Raft journal ends at index {max(journal_end, dump_end)} but the ledger applied "
-                f"{self.state.applied_index}: acknowledged entries were lost from this node's log. "
-                "Restore this node from its peers (stop it, empty its data directory, start it)."
-            )
+        restored = restored_index(self._config.data_dir)
+        if max(journal_end, dump_end) >= self.state.applied_index:
+            if restored is not None:
+                (self._config.data_dir / RESTORED_MARKER).unlink(missing_ok=True)
+            return
+        if restored == self.state.applied_index:
+            log.warning("store restored from a backup at index %d, log ends at %d: catching up from the leader",
+                        restored, max(journal_end, dump_end))
+            return
+        raise JournalBehindStore(
+            f"the Raft journal ends at index {max(journal_end, dump_end)} but the ledger applied "
+            f"{self.state.applied_index}: acknowledged entries were lost from this node's log. "
+            "Restore this node from its peers (stop it, empty its data directory, start it)."
+        )
 
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> CheckpointKeeper:
         node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
@@ -138,10 +160,15 @@ class Replica:
                 log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
                 entry, sizes = LogEntry(index, 0, ()), ()
             with self._lock:
+                started = time.perf_counter()
                 outcome = apply(self.state, entry, verify_ed25519)
+                applied_at = time.perf_counter()
                 self.store.commit(self.state)
+                self.metrics.entry_applied(entry.commands, outcome.results, applied_at - started, time.perf_counter() - applied_at)
                 if outcome.events:
                     self._checkpoint_bookkeeping(outcome.events)
+            if outcome.events:
+                log_ledger_events(index, outcome.events)  # structured state-change lines (node/logs.py)
             results, start = [], 0
             for size in sizes:
                 results.append(outcome.results[start:start + size])
@@ -189,7 +216,8 @@ class Replica:
                     lmdb_file.unlink(missing_ok=True)
                 if hash_bytes(self.state.state_hash) != header.state_hash:
                     _stop_loudly("installed snapshot does not match its own state hash")
-                log.info("installed snapshot at applied index %d", self.state.applied_index)
+                log_event("snapshot_installed", f"installed snapshot at applied index {self.state.applied_index}",
+                          snapshot_index=self.state.applied_index)
             # else: a restart; the live store is at least as new as the dump and stays.
         other = tuple(a for a in header.cluster if a != self._config.raft_address)
         return header.last_entry, header.previous_entry, other
@@ -287,6 +315,22 @@ class Replica:
             signer_set_problem=self.checkpoints.signer_set_problem,
             diverged_copies=tuple(self.checkpoints.diverged_copies),
         )
+
+    def backup(self) -> tuple[BackupHeader, BinaryIO]:
+        """A backup of the store, as an open file already unlinked from the data dir (blocking:
+        run it off the event loop; the caller closes it). Holds the apply lock for the copy so a
+        snapshot install cannot close the store under it; that stalls applying for the copy's
+        duration (a compact copy: about the live data's size). The server refuses it while
+        diverged (a fenced node's store is exactly what must not be copied)."""
+        fd, name = tempfile.mkstemp(prefix="backup-", suffix=".partial", dir=self._config.data_dir)
+        os.close(fd)
+        path = Path(name)
+        try:
+            with self._lock:
+                header = take_backup(self.store, self._config.cluster_id, self.node_id, path, self._config.data_dir)
+            return header, open(path, "rb")
+        finally:
+            path.unlink(missing_ok=True)
 
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         return self.checkpoints.certified_dump(index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
@@ -50,16 +51,26 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         self._coalescer = coalescer
         self._read_barrier_timeout_s = read_barrier_timeout_ms / 1000
         self._watch_queue_events_max = watch_queue_events_max
+        # node/metrics instruments when the replica has them (a real Replica; test fakes may not).
+        self._metrics = getattr(replica, "metrics", None)
 
     # -- writes ---------------------------------------------------------------------------
 
     async def Submit(self, request: settlement_pb2.SubmitRequest, context: grpc.aio.ServicerContext):
-        return await answer(context, self._submit(request))
+        if self._metrics is None:
+            return await answer(context, self._submit(request))
+        started = time.perf_counter()
+        try:
+            return await answer(context, self._submit(request))
+        finally:
+            self._metrics.submit_seconds.observe(time.perf_counter() - started)
 
     async def _submit(self, request: settlement_pb2.SubmitRequest) -> settlement_pb2.SubmitResponse:
         # Decoding first: a malformed request is malformed on every node, so the answer does not
         # depend on this node's role and the client does not retry it elsewhere.
         batch = batch_from_request(request)
+        if self._metrics is not None:
+            self._metrics.submit_batch_commands.observe(len(batch.commands))
         require_serving(self._replica)
         results, applied_index = await self._coalescer.submit(batch)
         return settlement_pb2.SubmitResponse(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.local import LocalCluster, raft_port_offset
+from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
 
 
 def _ports_free(ports: list[int]) -> bool:
@@ -28,7 +28,7 @@ def free_base_port(nodes: int) -> int:
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20_000, 40_000, 200)
-        ports = [base + i for i in range(1, nodes + 1)] + [base + raft_port_offset + i for i in range(1, nodes + 1)]
+        ports = [base + offset + i for offset in (0, raft_port_offset, metrics_port_offset) for i in range(1, nodes + 1)]
         if _ports_free(ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
