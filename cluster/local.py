@@ -198,7 +198,22 @@ class LocalCluster:
             self.node_dir(spec.number).mkdir(exist_ok=True)
             self._write_config(spec, cluster_id)
 
-    def _write_config(self, spec: NodeSpec, cluster_id: str) -> None:
+    def add_spec(self) -> NodeSpec:
+        """A new node numbered after the last, on the same port layout, with its config written:
+        peers = every node in `specs` (the current membership, as `settle cluster add-node`
+        needs), and no node key (it is not in the genesis signer set: it checks checkpoints but
+        does not vote). Start it with start(number), then add it with `settle cluster add-node`."""
+        last = self.specs[-1]
+        base = last.grpc_port - last.number
+        number = last.number + 1
+        spec = NodeSpec(number, f"node{number}", last.host, base + number, base + raft_port_offset + number,
+                        base + metrics_port_offset + number)
+        self.specs.append(spec)
+        self.node_dir(number).mkdir(exist_ok=True)
+        self._write_config(spec, self.cluster_id, with_node_key=False)
+        return spec
+
+    def _write_config(self, spec: NodeSpec, cluster_id: str, with_node_key: bool = True) -> None:
         lines = [
             f"node_id = {_toml_string(spec.node_id)}",
             f"cluster_id = {_toml_string(cluster_id)}",
@@ -206,9 +221,10 @@ class LocalCluster:
             f"raft_address = {_toml_string(spec.raft_address)}",
             'data_dir = "."',
             'secrets_file = "../secrets.toml"',
-            f"node_key_file = {_toml_string(f'../{keys_dir_name}/node{spec.number}.key')}",
             f"expected_signers_file = {_toml_string('../' + signers_file_name)}",
         ]
+        if with_node_key:
+            lines.append(f"node_key_file = {_toml_string(f'../{keys_dir_name}/node{spec.number}.key')}")
         if "metrics_address" not in self.extra_config:
             lines.append(f"metrics_address = {_toml_string(spec.metrics_address)}")
         for key, value in self.extra_config.items():

@@ -26,6 +26,7 @@ from node.client import render
 from node.client.action_cli import register as register_action_commands
 from node.client.backup_cli import register as register_backup_commands
 from node.client.checkpoint_cli import register as register_checkpoint_commands
+from node.client.membership_cli import register as register_membership_commands
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
@@ -358,6 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_action_commands(commands, common)
     register_checkpoint_commands(commands, common)
     register_backup_commands(commands, common)
+    register_membership_commands(commands, common)
     return parser
 
 

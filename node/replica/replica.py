@@ -96,10 +96,19 @@ class Replica:
         self._grpc_by_raft[config.raft_address] = config.grpc_address
         self._id_by_raft = {p.raft_address: p.node_id for p in config.peers}
         self._id_by_raft[config.raft_address] = config.node_id
+        self._draining = False
+        self._on_tick_once: list[Callable[[], None]] = []  # run once on the tick thread (drain)
         self._check_journal_covers_store()
         self.checkpoints = self._checkpoint_keeper(config, loop)
         # Constructed last, on the main thread: from here on the tick thread may call apply.
         self.raft = LedgerRaft(config, self._apply_logged, self._write_snapshot, self._read_snapshot, self._ready.set)
+        self.raft.addOnTickCallback(self._run_tick_once)
+
+    def _run_tick_once(self) -> None:  # tick thread: pysyncobj's leader state is safe to touch here
+        with self._lock:
+            pending, self._on_tick_once = self._on_tick_once, []
+        for action in pending:
+            action()
 
     def _check_journal_covers_store(self) -> None:
         """A node applies only entries of its own log, so its journal (or, after a compaction,
@@ -235,6 +244,8 @@ class Replica:
         return self._grpc_by_raft.get(leader.address) if leader is not None else None
 
     async def _log(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
+        if self._draining:
+            raise Unavailable("draining: this leader is handing leadership over; retry on the next leader")
         if not self.raft._isLeader():
             leader = self._leader_address()
             if leader is None:
@@ -284,6 +295,67 @@ class Replica:
                 future.set_exception(error)
                 future.exception()  # mark retrieved: readers may all have timed out
 
+    # -- membership and drain (operator RPCs, asyncio loop) ----------------------------------
+
+    def _require_leader(self) -> None:
+        if not self.raft._isLeader():
+            leader = self._leader_address()
+            if leader is None:
+                raise Unavailable("no leader: election in progress or no quorum")
+            raise NotLeader(leader)
+
+    def members(self) -> list[str]:
+        """Raft addresses of the membership as this node sees it (itself included)."""
+        return sorted([self._config.raft_address] + [n.address for n in self.raft.otherNodes])
+
+    async def change_membership(self, add: bool, raft_address: str, node_id: str, grpc_address: str,
+                                timeout_s: float) -> tuple[bool, str]:
+        """Adds or removes one node through pysyncobj's dynamic membership, on the leader; waits
+        at most timeout_s for its result callback (the change is committed, or refused)."""
+        self._require_leader()
+        if not add and raft_address == self._config.raft_address:
+            return False, "the leader cannot remove itself: drain it first, then remove it from the new leader"
+        future = self._loop.create_future()
+
+        def done(result, error):  # tick thread
+            self._loop.call_soon_threadsafe(_settle, future, result, error)
+
+        if add:
+            if node_id:
+                self._id_by_raft[raft_address] = node_id
+            if grpc_address:
+                self._grpc_by_raft[raft_address] = grpc_address
+            self.raft.addNodeToCluster(raft_address, callback=done)
+        else:
+            self.raft.removeNodeFromCluster(raft_address, callback=done)
+        try:
+            _, error = await asyncio.wait_for(future, timeout_s)
+        except asyncio.TimeoutError:
+            return False, f"not committed within {timeout_s}s (outcome unknown: check settle status)"
+        if error == FAIL_REASON.SUCCESS:
+            return True, ""
+        name = {v: k for k, v in vars(FAIL_REASON).items() if isinstance(v, int)}.get(error, str(error))
+        return False, f"refused by pysyncobj: {name} (already a member / not one, or another change pending)"
+
+    async def drain(self, timeout_s: float) -> tuple[bool, str, str]:
+        """Stops taking writes, then hands leadership to a caught-up follower with pysyncobj's
+        transferLeadership (Raft TimeoutNow: the target campaigns at once; safety is Raft's own,
+        the target's log is complete). Retried every 0.5 s until leadership moved or timeout_s."""
+        self._require_leader()
+        self._draining = True
+        deadline = time.monotonic() + timeout_s
+        try:
+            while time.monotonic() < deadline:
+                if not self.raft._isLeader():
+                    leader = self.raft._getLeader()
+                    return True, "", self._id_by_raft.get(leader.address, "") if leader else ""
+                with self._lock:
+                    self._on_tick_once.append(lambda: self.raft.transferLeadership())
+                await asyncio.sleep(0.5)
+            return False, f"leadership did not move within {timeout_s}s (no caught-up connected follower?)", ""
+        finally:
+            self._draining = False
+
     def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
         with self._lock:
             return view(self.state), self.state.applied_index
@@ -301,6 +373,15 @@ class Replica:
                 match_index=raft.match_index(p.raft_address) if role is Role.LEADER else 0,
             )
             for p in self._config.peers
+            if any(n.address == p.raft_address for n in raft.otherNodes)
+        ) + tuple(
+            PeerStatus(
+                node_id=self._id_by_raft.get(n.address, n.address), address=self._grpc_by_raft.get(n.address, ""),
+                connected=raft.isNodeConnected(n),
+                match_index=raft.match_index(n.address) if role is Role.LEADER else 0,
+            )
+            for n in raft.otherNodes
+            if n.address not in {p.raft_address for p in self._config.peers}
         )
         divergence = self.checkpoints.divergence
         return ReplicaStatus(

@@ -9,7 +9,12 @@ import grpc
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import backup_chunk_bytes
 from node.replica.port import ReplicaPort, ReplicaStatus, Role
-from node.server.errors import DIVERGED_DETAILS
+from node.server.errors import DIVERGED_DETAILS, answer
+
+# Bounded waits of the operator RPCs: a membership entry commits in milliseconds on a healthy
+# cluster; a drain needs a caught-up follower to win one election.
+membership_timeout_s = 15.0
+drain_timeout_s = 15.0
 
 _ROLES = {
     Role.LEADER: cluster_pb2.ClusterStatus.LEADER,
@@ -71,3 +76,24 @@ class ClusterService(cluster_pb2_grpc.ClusterServicer):
                     yield cluster_pb2.BackupChunk(data=chunk)
         finally:
             self._backup_running = False
+
+    async def ChangeMembership(self, request: cluster_pb2.MembershipRequest, context: grpc.aio.ServicerContext):
+        change = getattr(self._replica, "change_membership", None)
+        if change is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node changes no membership")
+        if request.action not in (cluster_pb2.MembershipRequest.ADD, cluster_pb2.MembershipRequest.REMOVE):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "action must be ADD or REMOVE")
+        host, _, port = request.raft_address.rpartition(":")
+        if not host or not port.isdigit():
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "raft_address must be host:port")
+        add = request.action == cluster_pb2.MembershipRequest.ADD
+        ok, reason = await answer(context, change(add, request.raft_address, request.node_id, request.grpc_address,
+                                                  membership_timeout_s))
+        return cluster_pb2.MembershipResult(ok=ok, reason=reason, members=self._replica.members())
+
+    async def Drain(self, request: cluster_pb2.DrainRequest, context: grpc.aio.ServicerContext):
+        drain = getattr(self._replica, "drain", None)
+        if drain is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node cannot drain")
+        ok, reason, new_leader = await answer(context, drain(drain_timeout_s))
+        return cluster_pb2.DrainResult(ok=ok, reason=reason, new_leader=new_leader)

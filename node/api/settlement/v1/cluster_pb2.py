@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsettlement/v1/cluster.proto\x12\rsettlement.v1\"\x0f\n\rStatusRequest\"P\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xad\x03\n\rClusterStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12/\n\x04role\x18\x02 \x01(\x0e\x32!.settlement.v1.ClusterStatus.Role\x12\x0e\n\x06leader\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x12\n\nstate_hash\x18\x07 \x01(\x0c\x12\"\n\x05peers\x18\x08 \x03(\x0b\x32\x13.settlement.v1.Peer\x12\r\n\x05ready\x18\t \x01(\x08\x12\x10\n\x08\x64iverged\x18\n \x01(\x08\x12\x17\n\x0f\x64iverged_reason\x18\x0b \x01(\t\x12!\n\x19verified_checkpoint_index\x18\x0c \x01(\x04\x12\x1a\n\x12signer_set_problem\x18\r \x01(\t\x12\x17\n\x0f\x64iverged_copies\x18\x0e \x03(\t\"E\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\n\n\x06LEADER\x10\x01\x12\x0c\n\x08\x46OLLOWER\x10\x02\x12\r\n\tCANDIDATE\x10\x03\"\x0f\n\rBackupRequest\"\x1b\n\x0b\x42\x61\x63kupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x32\x95\x01\n\x07\x43luster\x12\x44\n\x06Status\x12\x1c.settlement.v1.StatusRequest\x1a\x1c.settlement.v1.ClusterStatus\x12\x44\n\x06\x42\x61\x63kup\x12\x1c.settlement.v1.BackupRequest\x1a\x1a.settlement.v1.BackupChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bsettlement/v1/cluster.proto\x12\rsettlement.v1\"\x0f\n\rStatusRequest\"P\n\x04Peer\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x02 \x01(\t\x12\x11\n\tconnected\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xad\x03\n\rClusterStatus\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12/\n\x04role\x18\x02 \x01(\x0e\x32!.settlement.v1.ClusterStatus.Role\x12\x0e\n\x06leader\x18\x03 \x01(\t\x12\x0c\n\x04term\x18\x04 \x01(\x04\x12\x14\n\x0c\x63ommit_index\x18\x05 \x01(\x04\x12\x15\n\rapplied_index\x18\x06 \x01(\x04\x12\x12\n\nstate_hash\x18\x07 \x01(\x0c\x12\"\n\x05peers\x18\x08 \x03(\x0b\x32\x13.settlement.v1.Peer\x12\r\n\x05ready\x18\t \x01(\x08\x12\x10\n\x08\x64iverged\x18\n \x01(\x08\x12\x17\n\x0f\x64iverged_reason\x18\x0b \x01(\t\x12!\n\x19verified_checkpoint_index\x18\x0c \x01(\x04\x12\x1a\n\x12signer_set_problem\x18\r \x01(\t\x12\x17\n\x0f\x64iverged_copies\x18\x0e \x03(\t\"E\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\n\n\x06LEADER\x10\x01\x12\x0c\n\x08\x46OLLOWER\x10\x02\x12\r\n\tCANDIDATE\x10\x03\"\x0f\n\rBackupRequest\"\x1b\n\x0b\x42\x61\x63kupChunk\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\"\xc0\x01\n\x11MembershipRequest\x12\x37\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\'.settlement.v1.MembershipRequest.Action\x12\x14\n\x0craft_address\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\x14\n\x0cgrpc_address\x18\x04 \x01(\t\"5\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\x07\n\x03\x41\x44\x44\x10\x01\x12\n\n\x06REMOVE\x10\x02\"?\n\x10MembershipResult\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07members\x18\x03 \x03(\t\"\x0e\n\x0c\x44rainRequest\"=\n\x0b\x44rainResult\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nnew_leader\x18\x03 \x01(\t2\xae\x02\n\x07\x43luster\x12\x44\n\x06Status\x12\x1c.settlement.v1.StatusRequest\x1a\x1c.settlement.v1.ClusterStatus\x12\x44\n\x06\x42\x61\x63kup\x12\x1c.settlement.v1.BackupRequest\x1a\x1a.settlement.v1.BackupChunk0\x01\x12U\n\x10\x43hangeMembership\x12 .settlement.v1.MembershipRequest\x1a\x1f.settlement.v1.MembershipResult\x12@\n\x05\x44rain\x12\x1b.settlement.v1.DrainRequest\x1a\x1a.settlement.v1.DrainResultb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,6 +43,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BACKUPREQUEST']._serialized_end=592
   _globals['_BACKUPCHUNK']._serialized_start=594
   _globals['_BACKUPCHUNK']._serialized_end=621
-  _globals['_CLUSTER']._serialized_start=624
-  _globals['_CLUSTER']._serialized_end=773
+  _globals['_MEMBERSHIPREQUEST']._serialized_start=624
+  _globals['_MEMBERSHIPREQUEST']._serialized_end=816
+  _globals['_MEMBERSHIPREQUEST_ACTION']._serialized_start=763
+  _globals['_MEMBERSHIPREQUEST_ACTION']._serialized_end=816
+  _globals['_MEMBERSHIPRESULT']._serialized_start=818
+  _globals['_MEMBERSHIPRESULT']._serialized_end=881
+  _globals['_DRAINREQUEST']._serialized_start=883
+  _globals['_DRAINREQUEST']._serialized_end=897
+  _globals['_DRAINRESULT']._serialized_start=899
+  _globals['_DRAINRESULT']._serialized_end=960
+  _globals['_CLUSTER']._serialized_start=963
+  _globals['_CLUSTER']._serialized_end=1265
 # @@protoc_insertion_point(module_scope)

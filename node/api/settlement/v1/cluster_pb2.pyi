@@ -74,3 +74,47 @@ class BackupChunk(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class MembershipRequest(_message.Message):
+    __slots__ = ("action", "raft_address", "node_id", "grpc_address")
+    class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        ACTION_UNSPECIFIED: _ClassVar[MembershipRequest.Action]
+        ADD: _ClassVar[MembershipRequest.Action]
+        REMOVE: _ClassVar[MembershipRequest.Action]
+    ACTION_UNSPECIFIED: MembershipRequest.Action
+    ADD: MembershipRequest.Action
+    REMOVE: MembershipRequest.Action
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    RAFT_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    GRPC_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    action: MembershipRequest.Action
+    raft_address: str
+    node_id: str
+    grpc_address: str
+    def __init__(self, action: _Optional[_Union[MembershipRequest.Action, str]] = ..., raft_address: _Optional[str] = ..., node_id: _Optional[str] = ..., grpc_address: _Optional[str] = ...) -> None: ...
+
+class MembershipResult(_message.Message):
+    __slots__ = ("ok", "reason", "members")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    reason: str
+    members: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ok: _Optional[bool] = ..., reason: _Optional[str] = ..., members: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DrainRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DrainResult(_message.Message):
+    __slots__ = ("ok", "reason", "new_leader")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    NEW_LEADER_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    reason: str
+    new_leader: str
+    def __init__(self, ok: _Optional[bool] = ..., reason: _Optional[str] = ..., new_leader: _Optional[str] = ...) -> None: ...

@@ -45,6 +45,16 @@ class ClusterStub:
                 request_serializer=settlement_dot_v1_dot_cluster__pb2.BackupRequest.SerializeToString,
                 response_deserializer=settlement_dot_v1_dot_cluster__pb2.BackupChunk.FromString,
                 _registered_method=True)
+        self.ChangeMembership = channel.unary_unary(
+                '/settlement.v1.Cluster/ChangeMembership',
+                request_serializer=settlement_dot_v1_dot_cluster__pb2.MembershipRequest.SerializeToString,
+                response_deserializer=settlement_dot_v1_dot_cluster__pb2.MembershipResult.FromString,
+                _registered_method=True)
+        self.Drain = channel.unary_unary(
+                '/settlement.v1.Cluster/Drain',
+                request_serializer=settlement_dot_v1_dot_cluster__pb2.DrainRequest.SerializeToString,
+                response_deserializer=settlement_dot_v1_dot_cluster__pb2.DrainResult.FromString,
+                _registered_method=True)
 
 
 class ClusterServicer:
@@ -64,6 +74,20 @@ class ClusterServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangeMembership(self, request, context):
+        """Membership change through the leader; waits (bounded) for pysyncobj to commit it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Drain(self, request, context):
+        """Leadership transfer away from this node (Raft TimeoutNow); UNAVAILABLE on a follower.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ClusterServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +100,16 @@ def add_ClusterServicer_to_server(servicer, server):
                     servicer.Backup,
                     request_deserializer=settlement_dot_v1_dot_cluster__pb2.BackupRequest.FromString,
                     response_serializer=settlement_dot_v1_dot_cluster__pb2.BackupChunk.SerializeToString,
+            ),
+            'ChangeMembership': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeMembership,
+                    request_deserializer=settlement_dot_v1_dot_cluster__pb2.MembershipRequest.FromString,
+                    response_serializer=settlement_dot_v1_dot_cluster__pb2.MembershipResult.SerializeToString,
+            ),
+            'Drain': grpc.unary_unary_rpc_method_handler(
+                    servicer.Drain,
+                    request_deserializer=settlement_dot_v1_dot_cluster__pb2.DrainRequest.FromString,
+                    response_serializer=settlement_dot_v1_dot_cluster__pb2.DrainResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -133,6 +167,60 @@ class Cluster:
             '/settlement.v1.Cluster/Backup',
             settlement_dot_v1_dot_cluster__pb2.BackupRequest.SerializeToString,
             settlement_dot_v1_dot_cluster__pb2.BackupChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeMembership(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/settlement.v1.Cluster/ChangeMembership',
+            settlement_dot_v1_dot_cluster__pb2.MembershipRequest.SerializeToString,
+            settlement_dot_v1_dot_cluster__pb2.MembershipResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Drain(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/settlement.v1.Cluster/Drain',
+            settlement_dot_v1_dot_cluster__pb2.DrainRequest.SerializeToString,
+            settlement_dot_v1_dot_cluster__pb2.DrainResult.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,121 @@
+"""`settle cluster add-node`, `settle cluster remove-node` and `settle node drain`: Raft
+membership through pysyncobj's dynamic membership, and handing leadership away from a node.
+
+    settle cluster add-node --node-id ID --raft HOST:PORT [--grpc HOST:PORT]
+    settle cluster remove-node --raft HOST:PORT
+    settle node drain --node HOST:PORT
+
+Membership changes go to the leader (found from --nodes / the cluster file, following `x-leader`
+hints); one change at a time. Exit 0 done, 1 refused, 2 usage or connection error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+import grpc
+
+from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+rpc_deadline_s = 30.0  # the server waits at most 15 s for the change or the drain
+leader_hops_max = 5
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    cluster = commands.add_parser("cluster", help="change the Raft membership", description=__doc__,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = cluster.add_subparsers(dest="cluster_command", required=True, metavar="ACTION")
+    sub = actions.add_parser("add-node", parents=[common], help="add a node (start it first, peers = current members)")
+    sub.add_argument("--node-id", required=True, metavar="ID")
+    sub.add_argument("--raft", required=True, metavar="HOST:PORT", help="the new node's Raft address")
+    sub.add_argument("--grpc", default="", metavar="HOST:PORT", help="its gRPC address (for leader hints)")
+    sub.set_defaults(offline=_add)
+    sub = actions.add_parser("remove-node", parents=[common], help="remove a node (by its Raft address)")
+    sub.add_argument("--raft", required=True, metavar="HOST:PORT")
+    sub.set_defaults(offline=_remove)
+    node = commands.add_parser("node", help="operate on one node", description=__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = node.add_subparsers(dest="node_command", required=True, metavar="ACTION")
+    sub = actions.add_parser("drain", parents=[common], help="stop a leader's writes and hand its leadership over")
+    sub.add_argument("--node", required=True, metavar="HOST:PORT", help="the node's gRPC address")
+    sub.set_defaults(offline=_drain)
+
+
+def _addresses(args: argparse.Namespace) -> list[str]:
+    from node.client.cli import _addresses as cli_addresses  # the same --nodes / cluster file rules
+
+    return cli_addresses(args)
+
+
+def _leader_hint(error: grpc.RpcError) -> str | None:
+    for key, value in error.trailing_metadata() or ():
+        if key == "x-leader":
+            return value
+    return None
+
+
+def _on_leader(args: argparse.Namespace, out: TextIO, request: cluster_pb2.MembershipRequest) -> int:
+    try:
+        candidates = _addresses(args)
+    except Exception as error:  # noqa: BLE001 - usage error from the cluster file rules
+        print(f"settle: {error}", file=out)
+        return EXIT_USAGE
+    last = "no node answered"
+    tried: set[str] = set()
+    queue = list(candidates)
+    for _ in range(len(candidates) + leader_hops_max):
+        if not queue:
+            break
+        address = queue.pop(0)
+        tried.add(address)
+        try:
+            with grpc.insecure_channel(address) as channel:
+                result = cluster_pb2_grpc.ClusterStub(channel).ChangeMembership(request, timeout=rpc_deadline_s)
+        except grpc.RpcError as error:
+            last = f"{address}: {error.code().name}: {error.details()}"
+            hint = _leader_hint(error) if error.code() == grpc.StatusCode.UNAVAILABLE else None
+            if hint is not None:
+                queue.insert(0, hint) if hint not in tried else None
+            elif error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                print(f"settle: {last}", file=out)
+                return EXIT_USAGE
+            continue
+        if args.json:
+            print(json.dumps({"ok": result.ok, "reason": result.reason, "leader": address,
+                              "members": list(result.members)}), file=out)
+        elif result.ok:
+            print(f"done by leader {address}; members: {', '.join(result.members)}", file=out)
+        else:
+            print(f"not done by leader {address}: {result.reason}", file=out)
+        return EXIT_OK if result.ok else EXIT_REFUSED
+    print(f"settle: no leader took the change: {last}", file=out)
+    return EXIT_USAGE
+
+
+def _add(args: argparse.Namespace, out: TextIO) -> int:
+    return _on_leader(args, out, cluster_pb2.MembershipRequest(
+        action=cluster_pb2.MembershipRequest.ADD, raft_address=args.raft, node_id=args.node_id, grpc_address=args.grpc))
+
+
+def _remove(args: argparse.Namespace, out: TextIO) -> int:
+    return _on_leader(args, out, cluster_pb2.MembershipRequest(
+        action=cluster_pb2.MembershipRequest.REMOVE, raft_address=args.raft))
+
+
+def _drain(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        with grpc.insecure_channel(args.node) as channel:
+            result = cluster_pb2_grpc.ClusterStub(channel).Drain(cluster_pb2.DrainRequest(), timeout=rpc_deadline_s)
+    except grpc.RpcError as error:
+        print(f"settle: Drain {args.node}: {error.code().name}: {error.details()}", file=out)
+        return EXIT_REFUSED if error.code() == grpc.StatusCode.UNAVAILABLE else EXIT_USAGE
+    if args.json:
+        print(json.dumps({"ok": result.ok, "reason": result.reason, "new_leader": result.new_leader}), file=out)
+    elif result.ok:
+        print(f"drained {args.node}: leader is now {result.new_leader or '(electing)'}", file=out)
+    else:
+        print(f"drain of {args.node} refused: {result.reason}", file=out)
+    return EXIT_OK if result.ok else EXIT_REFUSED
