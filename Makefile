@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run proto bench demo replay clean
+.PHONY: setup test run observe bench-observed proto bench demo replay clean
 
 setup: $(STAMP)
 
@@ -20,6 +20,15 @@ test: $(STAMP) promtool
 # A real local 3-node cluster under ./data: a short demo load, then live status until Ctrl-C.
 run: $(STAMP)
 	$(PY) -m cluster up --nodes 3 --data ./data --base-port 7000 --demo
+
+# The same cluster under ./data plus a real Prometheus scraping it (1 s, ops/prometheus/alerts.yml
+# loaded) on 127.0.0.1:7300, until Ctrl-C.
+observe: $(STAMP) promtool
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster observe --nodes 3 --data ./data --base-port 7000
+
+# The cluster load generator seen through Prometheus: JSON figures and bench-results/prometheus-bench.png.
+bench-observed: $(STAMP) promtool
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster.bench_observed --seconds 20
 
 # The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
 demo: $(STAMP)
@@ -45,7 +54,7 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
 
 # Checks and unit-tests the Prometheus alert rules with promtool (Debian's `prometheus` package;
-# the official release tarball into .venv/bin when apt-get is not available).
+# the official release tarball's promtool and prometheus into .venv/bin when apt-get is not available).
 PROMTOOL_VERSION := 2.53.2
 .PHONY: promtool promtool-check
 # Best effort: without promtool the alert-rule tests are skipped (and say so), the rest still run.
@@ -56,7 +65,7 @@ promtool:
 	    $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -y -q install --no-install-recommends prometheus; \
 	  else \
 	    mkdir -p $(VENV)/bin && curl -fsSL https://github.com/prometheus/prometheus/releases/download/v$(PROMTOOL_VERSION)/prometheus-$(PROMTOOL_VERSION).linux-amd64.tar.gz \
-	      | tar -xz -C $(VENV)/bin --strip-components=1 prometheus-$(PROMTOOL_VERSION).linux-amd64/promtool; \
+	      | tar -xz -C $(VENV)/bin --strip-components=1 prometheus-$(PROMTOOL_VERSION).linux-amd64/promtool prometheus-$(PROMTOOL_VERSION).linux-amd64/prometheus; \
 	  fi; } || echo "promtool could not be installed: the alert-rule tests will be skipped"
 
 promtool-check: promtool

@@ -1,6 +1,7 @@
 """Local cluster tooling.
 
     python -m cluster up --nodes 3 --data ./data --base-port 7000 [--demo]
+    python -m cluster observe --nodes 3 --data ./data --base-port 7000   (cluster + Prometheus)
     python -m cluster replay --prices FILE.csv --scenario FILE.toml [--plot FILE.png] [--json FILE.json]
 """
 
@@ -84,8 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     up_parser.add_argument("--base-port", type=int, default=7000)
     up_parser.add_argument("--demo", action="store_true", help="feed a short demo load once the cluster is up")
     up_parser.add_argument("--status-every", type=float, default=status_period_s_default, help="seconds between status tables")
-    from cluster import replay
+    from cluster import observe, replay
 
+    observe.add_arguments(commands.add_parser(
+        "observe", help="start a local cluster and a Prometheus scraping it, in the foreground"))
     replay.add_arguments(commands.add_parser(
         "replay", help="replay a price series through the pure ledger and show its guard decisions",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -93,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "replay":
         sys.exit(replay.run_cli(args))
+    if args.command == "observe":
+        sys.exit(observe.observe(args))
     sys.exit(up(args))
 
 
