@@ -7,14 +7,15 @@ every replica would otherwise decode, log and keep them before the ledger could 
 
 from __future__ import annotations
 
-from node.ledger.limits import oracle_sources_max, public_key_bytes, signature_bytes_max
+from node.ledger.limits import oracle_sources_max, signature_bytes_max
+from node.ledger.signatures import ed25519_public_key_bytes
 
 # Sources in one CreateMarket that reach the ledger. The ledger allows oracle_sources_max (16)
 # and answers a few more itself; beyond this many the request is refused whole.
 oracle_sources_wire_max = 4 * oracle_sources_max
 # A source's public key (32 bytes when well formed) and a PriceUpdate's signature (64): the
 # ledger answers a wrong size per command; one beyond these is junk, refused whole.
-public_key_wire_bytes_max = 4 * public_key_bytes
+public_key_wire_bytes_max = 4 * ed25519_public_key_bytes
 signature_wire_bytes_max = 4 * signature_bytes_max
 
 # CreateMarket fields whose zero has no meaning, so proto3's "not set" (0) stands for a default.

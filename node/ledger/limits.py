@@ -45,7 +45,6 @@ withdrawal_gate_after_negative_ms = 3_600_000
 # Oracle: sources per market, and how far a source's clock may run ahead of ledger time.
 oracle_sources_max = 16
 source_clock_skew_max_ms = 10_000
-public_key_bytes = 32
 
 # Auto-deleveraging closes a bankrupt long at most at this multiple of the mark; a loss beyond
 # that stays uncovered (the account BANKRUPT) rather than pushing numbers out of int64.

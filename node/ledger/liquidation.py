@@ -99,26 +99,25 @@ def _slice(state: LedgerState, market_id: str, size: int) -> int:
     lot = market.lot_size
     quantity = min(size, ceil_div(ceil_div(size * market.liquidation_slice_bps, bps_denominator), lot) * lot)
     if market.liquidation_cap_notional:
-        used = _window_used(state, market_id)
+        _, used = _liquidation_window(state, market_id)
         room = (market.liquidation_cap_notional - used) // market.mark_price // lot * lot
         quantity = min(quantity, max(room, 0))
     return quantity
 
 
-def _window_used(state: LedgerState, market_id: str) -> int:
+def _liquidation_window(state: LedgerState, market_id: str) -> tuple[int, int]:
+    """(start, notional liquidated since) of the market's current liquidation window."""
     market = state.markets[market_id]
-    if state.ledger_time_ms - market.liquidation_window_start_ms >= market.liquidation_window_ms:
-        return 0
-    return market.liquidated_in_window
+    now = state.ledger_time_ms
+    if now - market.liquidation_window_start_ms >= market.liquidation_window_ms:
+        return now, 0
+    return market.liquidation_window_start_ms, market.liquidated_in_window
 
 
 def _count_notional(state: LedgerState, market_id: str, notional: int, events: list[Event]) -> None:
     market = state.markets[market_id]
-    now = state.ledger_time_ms
     if market.liquidation_window_ms:
-        start, used = market.liquidation_window_start_ms, market.liquidated_in_window
-        if now - start >= market.liquidation_window_ms:
-            start, used = now, 0
+        start, used = _liquidation_window(state, market_id)
         state.put_market(market_id, replace(market, liquidation_window_start_ms=start, liquidated_in_window=used + notional))
     count_liquidation(state, market_id, notional, events)
 

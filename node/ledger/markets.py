@@ -6,7 +6,6 @@ from .commands import CreateMarket, MarketKind, OptionType
 from .limits import (
     bps_denominator,
     oracle_sources_max,
-    public_key_bytes,
     source_id_bytes_max,
     liquidation_fee_bps_max,
     margin_bps_max,
@@ -16,6 +15,7 @@ from .limits import (
 )
 from .records import Account, Market, MarketStatus, OracleSourceState
 from .results import Result, ResultCode
+from .signatures import ed25519_public_key_bytes
 from .state import LedgerState, market_fund
 from .validation import is_int64, is_positive_int64, is_valid_id
 
@@ -86,8 +86,8 @@ def _sources_problem(cmd: CreateMarket) -> str | None:
         return "source ids must be 1-64 bytes of [A-Za-z0-9._:-]"
     if len(dict.fromkeys(names)) != len(names):
         return "source ids must be distinct"
-    if not all(isinstance(s.public_key, bytes) and len(s.public_key) == public_key_bytes for s in sources):
-        return f"each source needs a {public_key_bytes}-byte Ed25519 public key"
+    if not all(isinstance(s.public_key, bytes) and len(s.public_key) == ed25519_public_key_bytes for s in sources):
+        return f"each source needs a {ed25519_public_key_bytes}-byte Ed25519 public key"
     if not 0 < cmd.min_sources <= len(sources):
         return "min_sources must be within 1..number of sources"
     return None
