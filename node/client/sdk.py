@@ -38,6 +38,7 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
+from node.client.identity import ClientIdentity
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import command_to_proto
@@ -65,10 +66,11 @@ class SettlementClient:
         attempt_timeout_s: float | None = None,
         backoff_base_ms: int = limits.backoff_base_ms,
         backoff_max_ms: int = limits.backoff_max_ms,
+        identity: ClientIdentity | None = None,
     ) -> None:
         """`addresses`: gRPC host:port of the nodes (any subset; the leader is found from them).
         `attempt_timeout_s` bounds one gRPC call (default: half of `timeout_s`), so a stuck node
-        leaves time to try another."""
+        leaves time to try another. `identity` signs every batch and carries the TLS pair."""
         assert addresses, "at least one node address"
         assert timeout_s > 0 and max_attempts >= 1 and 0 < backoff_base_ms <= backoff_max_ms
         self._addresses: list[str] = list(dict.fromkeys(addresses))
@@ -79,6 +81,7 @@ class SettlementClient:
         self._backoff_max_ms = backoff_max_ms
         self._nodes: dict[str, _Node] = {}
         self._leader: str | None = None
+        self._identity = identity or ClientIdentity("")
 
     @property
     def addresses(self) -> list[str]:
