@@ -1,11 +1,14 @@
 """A batch of commands and the submitter's signature over it, as Submit receives them.
 
 The signed-batch fields are carried, not checked, here: every replica verifies them when it
-applies the entry (DESIGN.md "Access control").
+applies the entry (DESIGN.md "Access control", node/ledger/signed_batches.py). What is signed
+covers `commands_digest`, which the submitter and every replica compute the same way from the
+commands' deterministic protobuf encoding.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,8 +25,9 @@ class SignedBatch:
     """Who submitted a batch and their Ed25519 signature over it; empty while unsigned."""
 
     key_id: str = ""
-    sequence: int = 0  # per-submitter, increasing; int64 range
+    sequence: int = 0  # stream << 32 | counter (signed_batches.py); int64 range
     signature: bytes = b""
+    signed_at_ms: int = 0  # the submitter's clock
 
 
 UNSIGNED = SignedBatch()
@@ -58,14 +62,22 @@ def commands_from_proto(messages: Sequence[commands_pb2.Command]) -> tuple[Comma
     return tuple(decoded)
 
 
+def commands_digest(messages: Sequence[commands_pb2.Command]) -> bytes:
+    """SHA-256 of the batch's commands as one deterministic protobuf encoding: what a submitter
+    signs (with its key id, sequence and clock) and what every replica recomputes from the log."""
+    encoded = log_pb2.SubmittedBatch(commands=messages).SerializeToString(deterministic=True)
+    return hashlib.sha256(encoded).digest()
+
+
 def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.SubmittedBatch) -> SignedBatch:
     """The signed-batch fields of a SubmitRequest or a logged SubmittedBatch (same field names)."""
-    if not message.key_id and not message.sequence and not message.signature:
+    if not message.key_id and not message.sequence and not message.signature and not message.signed_at_ms:
         return UNSIGNED
     return SignedBatch(
         key_id=message.key_id,
         sequence=int64_from_uint64(message.sequence, "sequence"),
         signature=message.signature,
+        signed_at_ms=message.signed_at_ms,
     )
 
 

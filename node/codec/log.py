@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 
 from node.api.settlement.v1 import log_pb2
-from node.codec.batch import Batch, SignedBatch, commands_from_proto, signed_batch_from_proto
+from node.codec.batch import Batch, SignedBatch, commands_digest, commands_from_proto, signed_batch_from_proto
 from node.codec.commands import command_to_proto
 from node.codec.errors import CodecError
-from node.ledger.commands import LogEntry
+from node.ledger.commands import BatchSignature, LogEntry
 from node.ledger.limits import entry_commands_max
 
 LOG_ENTRY_VERSION = 1
@@ -45,6 +45,7 @@ def log_entry_to_bytes(timestamp_ms: int, batches: Sequence[Batch]) -> bytes:
                 key_id=batch.signed.key_id,
                 sequence=batch.signed.sequence,
                 signature=batch.signed.signature,
+                signed_at_ms=batch.signed.signed_at_ms,
             )
             for batch in batches
         ],
@@ -69,6 +70,7 @@ def decode_log_entry(data: bytes, index: int) -> DecodedEntry:
     commands: list = []
     sizes: list[int] = []
     signatures: list[SignedBatch] = []
+    sealed: list[BatchSignature] = []
     for position, batch in enumerate(message.batches):
         try:
             decoded = commands_from_proto(batch.commands)
@@ -78,9 +80,12 @@ def decode_log_entry(data: bytes, index: int) -> DecodedEntry:
         commands.extend(decoded)
         sizes.append(len(decoded))
         signatures.append(signed)
+        # The digest is this replica's own, from the logged commands: never the leader's word.
+        digest = commands_digest(batch.commands) if signed.key_id or signed.signature else b""
+        sealed.append(BatchSignature(len(decoded), signed.key_id, signed.sequence, signed.signed_at_ms, signed.signature, digest))
     if len(commands) > entry_commands_max:
         raise CodecError("batches", f"{len(commands)} commands in one entry, at most {entry_commands_max}")
-    entry = LogEntry(index=index, timestamp_ms=message.timestamp_ms, commands=tuple(commands))
+    entry = LogEntry(index=index, timestamp_ms=message.timestamp_ms, commands=tuple(commands), batches=tuple(sealed))
     return DecodedEntry(entry, tuple(sizes), tuple(signatures))
 
 

@@ -1,8 +1,10 @@
 """apply(state, entry) -> EntryOutcome: the ledger's one entry point.
 
 Deterministic and sans-IO: everything a decision needs is in the state and the entry (including
-the leader's timestamp). Business failures are per-command results; only a broken invariant
-raises, and that must stop the node.
+the leader's timestamp, bounded by ledger_clock). Each submitter's batch is checked first
+(signed_batches: key, role, signature, replay window) and refused as a whole if it fails.
+Business failures are per-command results; only a broken invariant raises, and that must stop
+the node.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from .breakers import run_due_timers
 from .checkpoints import checkpoint_vote, mark_checkpoint_due
 from .collateral import deposit, withdraw
 from .commands import (
+    BatchSignature,
     CheckpointVote,
     Command,
     CreateMarket,
@@ -29,6 +32,7 @@ from .events import Event
 from .global_mode import check_insurance_fund_floor
 from .interventions import apply_due_changes
 from .invariants import check_entry
+from .ledger_clock import entry_time_ms
 from .limits import command_id_bytes_max, entry_commands_max
 from .liquidation import continue_liquidations
 from .markets import create_market
@@ -36,6 +40,7 @@ from .oracle import price_update
 from .records import DedupRecord
 from .results import Result, ResultCode
 from .signatures import SignatureVerifier, reject_every_signature
+from .signed_batches import check_batch, is_answered_by_dedup, record_batch
 from .state import META_LEDGER_TIME, LedgerState
 from .trades import settle_trade
 from .validation import is_int64, is_valid_id
@@ -75,6 +80,10 @@ def apply_command(state: LedgerState, cmd: Command, events: list[Event], verify:
     return result
 
 
+def _refused(cmd: Command, refused: tuple[ResultCode, str]) -> Result:
+    return Result(str(cmd.id)[:command_id_bytes_max], refused[0], refused[1])
+
+
 def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = reject_every_signature) -> EntryOutcome:
     """Apply one entry. `verify` checks Ed25519 signatures (the replica passes
     node.keys.verify_ed25519); without one, every signed statement is refused."""
@@ -84,8 +93,8 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     state.entry_accounts = {}
     state.entry_markets = {}
     state.entry_liquidated = {}
-    # Ledger time never runs backwards, whatever a (new) leader's clock says.
-    state.put_meta(META_LEDGER_TIME, max(state.ledger_time_ms, entry.timestamp_ms))
+    # Never backwards, whatever a (new) leader's clock says; never far ahead of the submitters'.
+    state.put_meta(META_LEDGER_TIME, entry_time_ms(state, entry.timestamp_ms))
     events: list[Event] = []
     if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
         run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
@@ -95,10 +104,21 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     if state.liquidating:
         continue_liquidations(state, events)  # one more slice for every account being liquidated
         check_insurance_fund_floor(state, events)
-    results = []
-    for cmd in entry.commands:
-        results.append(apply_command(state, cmd, events, verify))
-        check_insurance_fund_floor(state, events)  # before the next command can add risk
+    results: list[Result] = []
+    start = 0
+    for batch in entry.batches or (BatchSignature(len(entry.commands)),):
+        commands = entry.commands[start:start + batch.size]
+        start += batch.size
+        refused = check_batch(state, batch, commands, verify)
+        if refused is not None and not is_answered_by_dedup(state, refused, commands):
+            results.extend(_refused(cmd, refused) for cmd in commands)
+            continue
+        if refused is None:
+            record_batch(state, batch, entry.timestamp_ms)
+        for cmd in commands:
+            results.append(apply_command(state, cmd, events, verify))
+            check_insurance_fund_floor(state, events)  # before the next command can add risk
+    assert start == len(entry.commands), (start, len(entry.commands))
     state.applied_index = entry.index
     mark_checkpoint_due(state, entry.index, events)
     state.finish_entry()

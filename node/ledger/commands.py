@@ -152,9 +152,30 @@ COMMAND_TYPES: tuple[type, ...] = (
 
 
 @dataclass(frozen=True, slots=True)
+class BatchSignature:
+    """Who submitted `size` consecutive commands of an entry, and their proof of intent: the
+    submitter's Ed25519 signature over (cluster, key id, sequence, signed_at_ms, digest), where
+    `commands_digest` is the SHA-256 each replica computes itself from the logged commands
+    (node/codec), so a leader cannot swap the commands under a signature."""
+
+    size: int
+    key_id: str = ""
+    sequence: int = 0
+    signed_at_ms: int = 0
+    signature: bytes = b""
+    commands_digest: bytes = b""
+
+    @property
+    def signed(self) -> bool:
+        return bool(self.key_id or self.signature)
+
+
+@dataclass(frozen=True, slots=True)
 class LogEntry:
-    """One Raft entry: the leader's timestamp and one batch of commands, applied in order."""
+    """One Raft entry: the leader's timestamp and its commands, applied in order. `batches`
+    splits the commands by submitter (group commit); empty means one unsigned batch of all."""
 
     index: int
     timestamp_ms: int
     commands: tuple[Command, ...]
+    batches: tuple[BatchSignature, ...] = ()

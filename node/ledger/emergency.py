@@ -26,7 +26,7 @@ from .limits import action_lifetime_max_ms, epoch_grace, market_id_bytes_max, si
 from .market_params import all_tighten, params_problem
 from .results import Result, ResultCode
 from .signatures import SignatureVerifier
-from .state import META_CHECKPOINT_EPOCH, NONCE_PREFIX, LedgerState
+from .state import META_CHECKPOINT_EPOCH, META_NEWEST_SIGNED_MS, NONCE_PREFIX, LedgerState
 from .validation import is_int64, is_valid_id
 
 _MARKET_ACTIONS = (ActionKind.HALT_MARKET, ActionKind.RESUME_MARKET, ActionKind.SET_MARKET_PARAMS, ActionKind.EMERGENCY_SETTLE)
@@ -132,5 +132,8 @@ def _install_genesis(state: LedgerState, cmd: EmergencyAction, payload: dict, ev
         return Result(cmd.id, ResultCode.BELOW_THRESHOLD, f"the genesis signer set needs every listed key's signature ({len(signed)} of {len(listed)})")
     state.put_governance(nonce_key(cmd.nonce), {"kind": payload["kind"], "applied_ms": state.ledger_time_ms})
     take_effect(state, payload, events)
+    # From here the leader's clock is bounded by submitters' signed clocks (ledger_clock.py),
+    # starting from the genesis time.
+    state.put_meta(META_NEWEST_SIGNED_MS, max(state.meta[META_NEWEST_SIGNED_MS], state.ledger_time_ms))
     return Result(cmd.id, ResultCode.OK)
 

@@ -1,9 +1,12 @@
 """The replicated signer set and the quorum rules every signed governance statement obeys.
 
-The signer set holds Ed25519 public keys with a role each: NODE keys belong to the cluster's
-nodes (they vote checkpoints and may co-sign a halt), GUARDIAN keys to people. The policy beside
-it holds the cluster id every statement binds, the thresholds per action class and the
-checkpoint schedule:
+The signer set holds Ed25519 public keys with one role each: NODE keys belong to the cluster's
+nodes (they vote checkpoints and may co-sign a halt), GUARDIAN keys to people who approve
+emergency actions, and the submitter roles (settler, custodian, oracle, operator) sign the
+batches they submit (signed_batches.py says which command kinds each may submit); auditors and
+account-scoped readers only read (a reader entry lists its accounts). The policy beside it holds
+the cluster id every statement binds, the thresholds per action class, the checkpoint schedule
+and how far the leader's clock may run ahead of the submitters' (ledger_clock.py):
 
 - halt class (HALT_MARKET, GLOBAL_HALT, a SET_MARKET_PARAMS that only tightens): node or guardian
   signatures, at least `halt_threshold` distinct valid ones. Stopping is safe, so the bar is low.
@@ -24,7 +27,9 @@ from collections.abc import Sequence
 
 from .commands import Signature
 from .limits import (
+    account_id_bytes_max,
     cluster_id_bytes_max,
+    reader_accounts_max,
     signature_bytes_max,
     signers_max,
     source_id_bytes_max,
@@ -36,11 +41,17 @@ from .validation import is_valid_id
 
 ROLE_NODE = "node"
 ROLE_GUARDIAN = "guardian"
-ROLES = (ROLE_NODE, ROLE_GUARDIAN)
+ROLE_SETTLER = "settler"
+ROLE_CUSTODIAN = "custodian"
+ROLE_ORACLE = "oracle"
+ROLE_OPERATOR = "operator"
+ROLE_AUDITOR = "auditor"
+ROLE_READER = "reader"
+ROLES = (ROLE_NODE, ROLE_GUARDIAN, ROLE_SETTLER, ROLE_CUSTODIAN, ROLE_ORACLE, ROLE_OPERATOR, ROLE_AUDITOR, ROLE_READER)
 
 POLICY_FIELDS = (
     "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms",
-    "checkpoint_every_entries", "checkpoint_every_ms",
+    "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms",
 )
 
 VOTE_DOMAIN = b"settlement.v1/checkpoint\x00"
@@ -73,12 +84,16 @@ def signer_set_problem(cluster: object, signers: object, rules: object) -> str |
         return f"signers must be a list of 1-{signers_max}"
     ids, keys, roles = [], [], []
     for entry in signers:
-        if not isinstance(entry, dict) or sorted(entry) != ["key_id", "public_key", "role"]:
-            return "each signer is {key_id, public_key, role}"
+        fields = ["accounts", "key_id", "public_key", "role"] if isinstance(entry, dict) and entry.get("role") == ROLE_READER \
+            else ["key_id", "public_key", "role"]
+        if not isinstance(entry, dict) or sorted(entry) != fields:
+            return "each signer is {key_id, public_key, role}, and a reader also lists its accounts"
         if not is_valid_id(entry["key_id"], source_id_bytes_max):
             return "signer key ids must be 1-64 bytes of [A-Za-z0-9._:-]"
         if entry["role"] not in ROLES:
             return f"a signer's role is one of {', '.join(ROLES)}"
+        if entry["role"] == ROLE_READER and not _is_account_list(entry["accounts"]):
+            return f"a reader's accounts are 1-{reader_accounts_max} distinct account ids in order"
         key = entry["public_key"]
         if not isinstance(key, str) or len(key) != 2 * ed25519_public_key_bytes or not _is_lower_hex(key):
             return "public_key must be 64 lowercase hex digits"
@@ -102,11 +117,19 @@ def signer_set_problem(cluster: object, signers: object, rules: object) -> str |
         return "checkpoint_threshold must be a majority of the node keys"
     if rules["checkpoint_every_entries"] < 1 or rules["checkpoint_every_ms"] < 1:
         return "the checkpoint schedule needs positive intervals"
+    if rules["clock_lead_max_ms"] < 1:
+        return "clock_lead_max_ms must be positive"
     return None
 
 
 def _is_lower_hex(text: str) -> bool:
     return all(c in "0123456789abcdef" for c in text)
+
+
+def _is_account_list(accounts: object) -> bool:
+    return isinstance(accounts, list) and 0 < len(accounts) <= reader_accounts_max \
+        and all(is_valid_id(a, account_id_bytes_max) for a in accounts) \
+        and accounts == sorted(accounts) and len(dict.fromkeys(accounts)) == len(accounts)
 
 
 def count_quorum(

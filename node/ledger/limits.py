@@ -56,3 +56,10 @@ cluster_id_bytes_max = 64
 action_bytes_max = 16_384  # an action's canonical bytes
 action_lifetime_max_ms = 900_000  # an approval may be valid for 15 minutes at most (Drift 2026)
 epoch_grace = 10  # an action may bind the current checkpoint epoch or one of the 10 before it
+
+# Signed batches (signed_batches.py). A sequence is stream << 32 | counter: each submitting
+# process picks its own stream, and every stream keeps an IPsec-style window of the last
+# `batch_sequence_window` counters, so processes sharing a key never serialize.
+batch_sequence_window = 128
+batch_sequence_counter_bits = 32
+reader_accounts_max = 64  # accounts one reader key may read

@@ -47,6 +47,9 @@ class ResultCode(enum.IntEnum):
     NONCE_REUSED = 37  # an action with this nonce was applied before
     ACTION_EXPIRED = 38  # past its not_after, or valid for longer than an approval may be
     STALE_EPOCH = 39  # signed for a checkpoint epoch that is no longer current: not pre-signable
+    UNSIGNED_BATCH = 40  # a batch without a submitter signature once a signer set is installed
+    SEQUENCE_REPLAYED = 41  # the batch's sequence was used before by this key: a replay
+    SEQUENCE_TOO_OLD = 42  # below its stream's replay window: sign again with a new sequence
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ NONCE_PREFIX = "nonce/"
 PENDING_PREFIX = "pending/"
 VOTE_PREFIX = "vote/"
 CERTIFICATE_KEY = "certificate"
+WINDOW_PREFIX = "window/"  # window/<key id>/<stream>: a submitter stream's replay window
 
 
 def market_fund(market_id: str) -> str:
@@ -66,11 +67,12 @@ META_WITHDRAWN_IN_WINDOW = "withdrawn_in_window"
 META_CHECKPOINT_EPOCH = "checkpoint_epoch"  # certified checkpoints so far: actions bind it
 META_CHECKPOINT_DUE_INDEX = "checkpoint_due_index"  # the last entry nodes were asked to vote on
 META_CHECKPOINT_DUE_MS = "checkpoint_due_ms"
+META_NEWEST_SIGNED_MS = "newest_signed_ms"  # the newest signed_at of an accepted submitter batch
 META_KEYS = (
     META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
     META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
     META_WITHDRAWALS_GATED_UNTIL, META_WITHDRAWAL_WINDOW_START, META_WITHDRAWN_IN_WINDOW,
-    META_CHECKPOINT_EPOCH, META_CHECKPOINT_DUE_INDEX, META_CHECKPOINT_DUE_MS,
+    META_CHECKPOINT_EPOCH, META_CHECKPOINT_DUE_INDEX, META_CHECKPOINT_DUE_MS, META_NEWEST_SIGNED_MS,
 )
 
 

@@ -21,7 +21,10 @@ from node.codec import (
     submit_request_from_proto,
 )
 from node.codec.limits import create_market_wire_defaults
-from node.ledger.commands import COMMAND_TYPES, ActionKind, CreateMarket, Deposit, EmergencyAction, LogEntry, MarketKind, SettleTrade
+from node.codec.batch import commands_digest
+from node.ledger.commands import (
+    COMMAND_TYPES, ActionKind, BatchSignature, CreateMarket, Deposit, EmergencyAction, LogEntry, MarketKind, SettleTrade,
+)
 from node.ledger.limits import INT64_MAX, INT64_MIN
 from node.ledger.results import Result, ResultCode
 
@@ -58,17 +61,28 @@ def test_values_the_ledger_judges_pass_through_unjudged():
 
 def test_log_entry_round_trips_through_bytes(sample_commands):
     data = log_entry_to_bytes(1_763_000_000_000, [Batch(sample_commands)])
-    assert log_entry_from_bytes(data, 17) == LogEntry(index=17, timestamp_ms=1_763_000_000_000, commands=sample_commands)
+    unsigned = (BatchSignature(len(sample_commands)),)
+    assert log_entry_from_bytes(data, 17) == LogEntry(index=17, timestamp_ms=1_763_000_000_000, commands=sample_commands, batches=unsigned)
 
 
 def test_log_entry_carries_each_signed_batch_unchanged(sample_commands):
-    first = SignedBatch(key_id="settler-1", sequence=INT64_MAX, signature=b"\x09" * 64)
-    second = SignedBatch(key_id="oracle-2", sequence=3, signature=b"\x07" * 64)
+    first = SignedBatch(key_id="settler-1", sequence=INT64_MAX, signature=b"\x09" * 64, signed_at_ms=4)
+    second = SignedBatch(key_id="oracle-2", sequence=3, signature=b"\x07" * 64, signed_at_ms=-1)
     data = log_entry_to_bytes(5, [Batch(sample_commands[1:3], first), Batch(sample_commands[3:4], second)])
     decoded = decode_log_entry(data, 3)
-    assert decoded.entry == LogEntry(index=3, timestamp_ms=5, commands=sample_commands[1:4])
+    assert decoded.entry.commands == sample_commands[1:4]
     assert decoded.batch_sizes == (2, 1)
     assert decoded.signatures == (first, second)
+    assert [(b.size, b.key_id, b.sequence, b.signed_at_ms, b.signature) for b in decoded.entry.batches] == [
+        (2, "settler-1", INT64_MAX, 4, b"\x09" * 64), (1, "oracle-2", 3, -1, b"\x07" * 64)]
+
+
+def test_each_replica_computes_the_commands_digest_itself_from_the_logged_commands(sample_commands):
+    signed = SignedBatch(key_id="settler-1", sequence=1, signature=b"\x09" * 64, signed_at_ms=4)
+    data = log_entry_to_bytes(5, [Batch(sample_commands[1:3], signed)])
+    (batch,) = decode_log_entry(data, 3).entry.batches
+    assert batch.commands_digest == commands_digest([command_to_proto(c) for c in sample_commands[1:3]])
+    assert batch.commands_digest != commands_digest([command_to_proto(c) for c in sample_commands[1:2]])
 
 
 def test_log_entry_index_is_supplied_by_the_replica_not_stored(sample_commands):
@@ -93,6 +107,8 @@ def test_submit_request_decodes_to_commands_and_signed_batch(sample_commands):
         commands=[command_to_proto(c) for c in sample_commands], key_id="settler-1", sequence=7, signature=b"sig"
     )
     assert submit_request_from_proto(request) == (sample_commands, SignedBatch("settler-1", 7, b"sig"))
+    request.signed_at_ms = 12
+    assert submit_request_from_proto(request)[1] == SignedBatch("settler-1", 7, b"sig", 12)
 
 
 def test_unsigned_submit_request_gives_an_empty_signed_batch(sample_commands):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from node.codec.batch import commands_digest
+from node.codec.commands import command_to_proto
 from node.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import (
+    BatchSignature,
+    CheckpointVote,
     CreateMarket,
     Deposit,
+    EmergencyAction,
     MarketKind,
     OracleSource,
     PriceUpdate,
@@ -16,7 +21,22 @@ from node.ledger.commands import (
     Withdraw,
 )
 from node.ledger.events import Event
+from node.ledger.governance import policy
 from node.ledger.results import Result
+from node.ledger.signed_batches import batch_signing_bytes
+
+# Once a signer set is installed every batch must be signed by a key whose role may submit it:
+# the driver signs each run of same-role commands as the submitter of that role.
+# (Guardian and node batches are signed by guardian-1 and node-1 of tests/ledger/governance.py.)
+SUBMITTERS = {
+    **{role: (f"{role}-1", private_key_from_seed(f"submitter key {role}")) for role in ("settler", "custodian", "oracle", "operator")},
+    "guardian-submitter": ("guardian-1", private_key_from_seed("guardian key 1")),
+    "node-submitter": ("node-1", private_key_from_seed("node key 1")),
+}
+_ROLE_OF = {
+    SettleTrade: "settler", Deposit: "custodian", Withdraw: "custodian", PriceUpdate: "oracle",
+    CreateMarket: "operator", EmergencyAction: "guardian-submitter", CheckpointVote: "node-submitter",
+}
 
 MARKET = "BTC-PERP"
 SOURCE = "src-a"
@@ -70,6 +90,7 @@ class LedgerDriver:
         self.time_ms = 1_000_000
         self.events: list[Event] = []
         self._ids = 0
+        self._sequences: dict[str, int] = {}
 
     def next_id(self, prefix: str) -> str:
         self._ids += 1
@@ -78,10 +99,39 @@ class LedgerDriver:
     def run(self, *commands, time_ms: int | None = None) -> tuple[Result, ...]:
         self.index += 1
         self.time_ms = time_ms if time_ms is not None else self.time_ms + 1_000
-        outcome = apply(self.state, LogEntry(self.index, self.time_ms, tuple(commands)), verify_ed25519)
+        entry = LogEntry(self.index, self.time_ms, tuple(commands), self.sign_batches(tuple(commands)))
+        return self.apply_entry(entry)
+
+    def apply_entry(self, entry: LogEntry) -> tuple[Result, ...]:
+        """Apply an entry as built (its batches signed or not, as a rogue leader might log it)."""
+        outcome = apply(self.state, entry, verify_ed25519)
         check_full(self.state)
         self.events.extend(outcome.events)
         return outcome.results
+
+    def sign_batches(self, commands: tuple, signed_at_ms: int | None = None) -> tuple[BatchSignature, ...]:
+        """Before genesis: none (one unsigned batch). After: one batch per run of commands of one
+        role, each signed by that role's submitter at the entry's time."""
+        rules = policy(self.state)
+        if rules is None or not commands:
+            return ()
+        runs: list[list] = []
+        for command in commands:
+            if runs and _ROLE_OF[type(runs[-1][0])] == _ROLE_OF[type(command)]:
+                runs[-1].append(command)
+            else:
+                runs.append([command])
+        return tuple(self.signed_batch(run, rules["cluster"], signed_at_ms) for run in runs)
+
+    def signed_batch(self, commands: list, cluster: str, signed_at_ms: int | None = None, role: str | None = None,
+                     sequence: int | None = None) -> BatchSignature:
+        key_id, key = SUBMITTERS[role or _ROLE_OF[type(commands[0])]]
+        if sequence is None:
+            sequence = self._sequences[key_id] = self._sequences.get(key_id, 0) + 1
+        signed_at = self.time_ms if signed_at_ms is None else signed_at_ms
+        digest = commands_digest([command_to_proto(c) for c in commands])
+        signature = key.sign(batch_signing_bytes(cluster, key_id, sequence, signed_at, digest))
+        return BatchSignature(len(commands), key_id, sequence, signed_at, signature, digest)
 
     def one(self, command) -> Result:
         (result,) = self.run(command)

@@ -9,21 +9,23 @@ from node.keys import private_key_from_seed
 from node.ledger.commands import ActionKind
 from node.quorum import action_payload, signed_action, signer_entry_for
 
-from .driver import LedgerDriver, listed_market_with_traders
+from .driver import SUBMITTERS, LedgerDriver, listed_market_with_traders
 
 CLUSTER = "test-cluster"
 NODES = {f"node-{i}": private_key_from_seed(f"node key {i}") for i in (1, 2, 3)}
 GUARDIANS = {f"guardian-{i}": private_key_from_seed(f"guardian key {i}") for i in (1, 2, 3)}
+ALL_KEY_IDS = {*NODES, *GUARDIANS}
 POLICY = {
     "halt_threshold": 2, "resume_threshold": 2, "checkpoint_threshold": 2, "timelock_ms": 60_000,
-    "checkpoint_every_entries": 10, "checkpoint_every_ms": 60_000,
+    "checkpoint_every_entries": 10, "checkpoint_every_ms": 60_000, "clock_lead_max_ms": 30 * 86_400_000,
 }
 SIGNERS = sorted(
     [signer_entry_for(k, "node", key) for k, key in NODES.items()]
-    + [signer_entry_for(k, "guardian", key) for k, key in GUARDIANS.items()],
+    + [signer_entry_for(k, "guardian", key) for k, key in GUARDIANS.items()]
+    + [signer_entry_for(key_id, role, key) for role, (key_id, key) in SUBMITTERS.items() if key_id not in ALL_KEY_IDS],
     key=lambda e: e["key_id"],
 )
-ALL_KEYS = {**NODES, **GUARDIANS}
+ALL_KEYS = {**NODES, **GUARDIANS, **{key_id: key for key_id, key in SUBMITTERS.values()}}  # genesis: every key signs
 
 
 class Governed:

@@ -47,6 +47,9 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NONCE_REUSED: _ClassVar[ResultCode]
     ACTION_EXPIRED: _ClassVar[ResultCode]
     STALE_EPOCH: _ClassVar[ResultCode]
+    UNSIGNED_BATCH: _ClassVar[ResultCode]
+    SEQUENCE_REPLAYED: _ClassVar[ResultCode]
+    SEQUENCE_TOO_OLD: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -87,6 +90,9 @@ BELOW_THRESHOLD: ResultCode
 NONCE_REUSED: ResultCode
 ACTION_EXPIRED: ResultCode
 STALE_EPOCH: ResultCode
+UNSIGNED_BATCH: ResultCode
+SEQUENCE_REPLAYED: ResultCode
+SEQUENCE_TOO_OLD: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

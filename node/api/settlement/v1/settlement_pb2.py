@@ -28,31 +28,31 @@ from node.api.settlement.v1 import results_pb2 as settlement_dot_v1_dot_results_
 from node.api.settlement.v1 import state_pb2 as settlement_dot_v1_dot_state__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esettlement/v1/settlement.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\x1a\x1asettlement/v1/events.proto\x1a\x1bsettlement/v1/results.proto\x1a\x19settlement/v1/state.proto\"n\n\rSubmitRequest\x12(\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x16.settlement.v1.Command\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\"O\n\x0eSubmitResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.settlement.v1.Result\x12\x15\n\rapplied_index\x18\x02 \x01(\x04\"U\n\x11GetAccountRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12/\n\x0b\x63onsistency\x18\x02 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"S\n\x10GetMarketRequest\x12\x0e\n\x06market\x18\x01 \x01(\t\x12/\n\x0b\x63onsistency\x18\x02 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"C\n\x10GetGuardsRequest\x12/\n\x0b\x63onsistency\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"%\n\x14GetCheckpointRequest\x12\r\n\x05index\x18\x01 \x01(\x04\")\n\x18GetCheckpointDumpRequest\x12\r\n\x05index\x18\x01 \x01(\x04\"e\n\x12WatchEventsRequest\x12\x17\n\nfrom_index\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\'\n\x05kinds\x18\x02 \x03(\x0e\x32\x18.settlement.v1.EventKindB\r\n\x0b_from_index*G\n\x0b\x43onsistency\x12\x1b\n\x17\x43ONSISTENCY_UNSPECIFIED\x10\x00\x12\x10\n\x0cLINEARIZABLE\x10\x01\x12\t\n\x05LOCAL\x10\x02\x32\xa4\x04\n\nSettlement\x12\x45\n\x06Submit\x12\x1c.settlement.v1.SubmitRequest\x1a\x1d.settlement.v1.SubmitResponse\x12\x46\n\nGetAccount\x12 .settlement.v1.GetAccountRequest\x1a\x16.settlement.v1.Account\x12\x43\n\tGetMarket\x12\x1f.settlement.v1.GetMarketRequest\x1a\x15.settlement.v1.Market\x12\x43\n\tGetGuards\x12\x1f.settlement.v1.GetGuardsRequest\x1a\x15.settlement.v1.Guards\x12O\n\rGetCheckpoint\x12#.settlement.v1.GetCheckpointRequest\x1a\x19.settlement.v1.Checkpoint\x12\x62\n\x11GetCheckpointDump\x12\'.settlement.v1.GetCheckpointDumpRequest\x1a\".settlement.v1.CheckpointDumpChunk0\x01\x12H\n\x0bWatchEvents\x12!.settlement.v1.WatchEventsRequest\x1a\x14.settlement.v1.Event0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1esettlement/v1/settlement.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\x1a\x1asettlement/v1/events.proto\x1a\x1bsettlement/v1/results.proto\x1a\x19settlement/v1/state.proto\"\x84\x01\n\rSubmitRequest\x12(\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x16.settlement.v1.Command\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x14\n\x0csigned_at_ms\x18\x05 \x01(\x03\"O\n\x0eSubmitResponse\x12&\n\x07results\x18\x01 \x03(\x0b\x32\x15.settlement.v1.Result\x12\x15\n\rapplied_index\x18\x02 \x01(\x04\"U\n\x11GetAccountRequest\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12/\n\x0b\x63onsistency\x18\x02 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"S\n\x10GetMarketRequest\x12\x0e\n\x06market\x18\x01 \x01(\t\x12/\n\x0b\x63onsistency\x18\x02 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"C\n\x10GetGuardsRequest\x12/\n\x0b\x63onsistency\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Consistency\"%\n\x14GetCheckpointRequest\x12\r\n\x05index\x18\x01 \x01(\x04\")\n\x18GetCheckpointDumpRequest\x12\r\n\x05index\x18\x01 \x01(\x04\"e\n\x12WatchEventsRequest\x12\x17\n\nfrom_index\x18\x01 \x01(\x04H\x00\x88\x01\x01\x12\'\n\x05kinds\x18\x02 \x03(\x0e\x32\x18.settlement.v1.EventKindB\r\n\x0b_from_index*G\n\x0b\x43onsistency\x12\x1b\n\x17\x43ONSISTENCY_UNSPECIFIED\x10\x00\x12\x10\n\x0cLINEARIZABLE\x10\x01\x12\t\n\x05LOCAL\x10\x02\x32\xa4\x04\n\nSettlement\x12\x45\n\x06Submit\x12\x1c.settlement.v1.SubmitRequest\x1a\x1d.settlement.v1.SubmitResponse\x12\x46\n\nGetAccount\x12 .settlement.v1.GetAccountRequest\x1a\x16.settlement.v1.Account\x12\x43\n\tGetMarket\x12\x1f.settlement.v1.GetMarketRequest\x1a\x15.settlement.v1.Market\x12\x43\n\tGetGuards\x12\x1f.settlement.v1.GetGuardsRequest\x1a\x15.settlement.v1.Guards\x12O\n\rGetCheckpoint\x12#.settlement.v1.GetCheckpointRequest\x1a\x19.settlement.v1.Checkpoint\x12\x62\n\x11GetCheckpointDump\x12\'.settlement.v1.GetCheckpointDumpRequest\x1a\".settlement.v1.CheckpointDumpChunk0\x01\x12H\n\x0bWatchEvents\x12!.settlement.v1.WatchEventsRequest\x1a\x14.settlement.v1.Event0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.api.settlement.v1.settlement_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONSISTENCY']._serialized_start=782
-  _globals['_CONSISTENCY']._serialized_end=853
-  _globals['_SUBMITREQUEST']._serialized_start=163
-  _globals['_SUBMITREQUEST']._serialized_end=273
-  _globals['_SUBMITRESPONSE']._serialized_start=275
-  _globals['_SUBMITRESPONSE']._serialized_end=354
-  _globals['_GETACCOUNTREQUEST']._serialized_start=356
-  _globals['_GETACCOUNTREQUEST']._serialized_end=441
-  _globals['_GETMARKETREQUEST']._serialized_start=443
-  _globals['_GETMARKETREQUEST']._serialized_end=526
-  _globals['_GETGUARDSREQUEST']._serialized_start=528
-  _globals['_GETGUARDSREQUEST']._serialized_end=595
-  _globals['_GETCHECKPOINTREQUEST']._serialized_start=597
-  _globals['_GETCHECKPOINTREQUEST']._serialized_end=634
-  _globals['_GETCHECKPOINTDUMPREQUEST']._serialized_start=636
-  _globals['_GETCHECKPOINTDUMPREQUEST']._serialized_end=677
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=679
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=780
-  _globals['_SETTLEMENT']._serialized_start=856
-  _globals['_SETTLEMENT']._serialized_end=1404
+  _globals['_CONSISTENCY']._serialized_start=805
+  _globals['_CONSISTENCY']._serialized_end=876
+  _globals['_SUBMITREQUEST']._serialized_start=164
+  _globals['_SUBMITREQUEST']._serialized_end=296
+  _globals['_SUBMITRESPONSE']._serialized_start=298
+  _globals['_SUBMITRESPONSE']._serialized_end=377
+  _globals['_GETACCOUNTREQUEST']._serialized_start=379
+  _globals['_GETACCOUNTREQUEST']._serialized_end=464
+  _globals['_GETMARKETREQUEST']._serialized_start=466
+  _globals['_GETMARKETREQUEST']._serialized_end=549
+  _globals['_GETGUARDSREQUEST']._serialized_start=551
+  _globals['_GETGUARDSREQUEST']._serialized_end=618
+  _globals['_GETCHECKPOINTREQUEST']._serialized_start=620
+  _globals['_GETCHECKPOINTREQUEST']._serialized_end=657
+  _globals['_GETCHECKPOINTDUMPREQUEST']._serialized_start=659
+  _globals['_GETCHECKPOINTDUMPREQUEST']._serialized_end=700
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=702
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=803
+  _globals['_SETTLEMENT']._serialized_start=879
+  _globals['_SETTLEMENT']._serialized_end=1427
 # @@protoc_insertion_point(module_scope)

@@ -167,17 +167,19 @@ class Guards(_message.Message):
     def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ...) -> None: ...
 
 class Signer(_message.Message):
-    __slots__ = ("key_id", "role", "public_key")
+    __slots__ = ("key_id", "role", "public_key", "accounts")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     role: str
     public_key: bytes
-    def __init__(self, key_id: _Optional[str] = ..., role: _Optional[str] = ..., public_key: _Optional[bytes] = ...) -> None: ...
+    accounts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, key_id: _Optional[str] = ..., role: _Optional[str] = ..., public_key: _Optional[bytes] = ..., accounts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SignerSet(_message.Message):
-    __slots__ = ("cluster", "signers", "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms", "checkpoint_every_entries", "checkpoint_every_ms")
+    __slots__ = ("cluster", "signers", "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms", "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms")
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     SIGNERS_FIELD_NUMBER: _ClassVar[int]
     HALT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
@@ -186,6 +188,7 @@ class SignerSet(_message.Message):
     TIMELOCK_MS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_MS_FIELD_NUMBER: _ClassVar[int]
+    CLOCK_LEAD_MAX_MS_FIELD_NUMBER: _ClassVar[int]
     cluster: str
     signers: _containers.RepeatedCompositeFieldContainer[Signer]
     halt_threshold: int
@@ -194,7 +197,8 @@ class SignerSet(_message.Message):
     timelock_ms: int
     checkpoint_every_entries: int
     checkpoint_every_ms: int
-    def __init__(self, cluster: _Optional[str] = ..., signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ..., halt_threshold: _Optional[int] = ..., resume_threshold: _Optional[int] = ..., checkpoint_threshold: _Optional[int] = ..., timelock_ms: _Optional[int] = ..., checkpoint_every_entries: _Optional[int] = ..., checkpoint_every_ms: _Optional[int] = ...) -> None: ...
+    clock_lead_max_ms: int
+    def __init__(self, cluster: _Optional[str] = ..., signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ..., halt_threshold: _Optional[int] = ..., resume_threshold: _Optional[int] = ..., checkpoint_threshold: _Optional[int] = ..., timelock_ms: _Optional[int] = ..., checkpoint_every_entries: _Optional[int] = ..., checkpoint_every_ms: _Optional[int] = ..., clock_lead_max_ms: _Optional[int] = ...) -> None: ...
 
 class PendingChange(_message.Message):
     __slots__ = ("nonce", "kind", "market", "effective_at_ms", "canonical_bytes")

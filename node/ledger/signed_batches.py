@@ -1,0 +1,163 @@
+"""Signed batches: the log carries each submitter's proof of intent (DESIGN.md "Access control").
+
+Raft tolerates crashes, not lies: a leader could append a Withdraw nobody sent. So every batch in
+an entry names its submitter's key, a sequence number and the submitter's clock, signed with
+Ed25519 over `batch_signing_bytes`, and every replica checks it here before any command of the
+batch runs:
+
+- the key is in the signer set and its role may submit every command kind in the batch
+  (`ROLE_COMMANDS`), else UNKNOWN_SIGNER / WRONG_ROLE;
+- the signature is valid over the digest the replica computed itself from the logged commands,
+  else INVALID_SIGNATURE (a leader cannot swap commands under a signature);
+- the sequence was not used before: a sequence is stream << 32 | counter, and each stream keeps
+  an IPsec-style window of its last `batch_sequence_window` counters. A counter seen before is
+  SEQUENCE_REPLAYED, one below the window SEQUENCE_TOO_OLD. An honest retry of a batch that was
+  applied resends the same signed bytes: when every command of a reused-sequence batch is
+  already in the dedup table, the batch goes on and dedup answers each command (DUPLICATE,
+  nothing changes), so exactly-once holds and retries still learn their outcome.
+
+A refused batch changes nothing: every command in it gets the batch's code, the sequence is not
+consumed. Before a signer set is installed (bootstrap, before genesis) batches are not checked:
+there are no keys to check them against.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .commands import (
+    BatchSignature,
+    CheckpointVote,
+    Command,
+    CreateMarket,
+    Deposit,
+    EmergencyAction,
+    PriceUpdate,
+    SettleTrade,
+    Withdraw,
+)
+from .governance import (
+    ROLE_CUSTODIAN,
+    ROLE_GUARDIAN,
+    ROLE_NODE,
+    ROLE_OPERATOR,
+    ROLE_ORACLE,
+    ROLE_SETTLER,
+    policy,
+    signer,
+)
+from .limits import (
+    batch_sequence_counter_bits,
+    batch_sequence_window,
+    signature_bytes_max,
+    source_id_bytes_max,
+)
+from .results import ResultCode
+from .signatures import SignatureVerifier
+from .state import META_NEWEST_SIGNED_MS, WINDOW_PREFIX, LedgerState
+from .validation import is_int64, is_valid_id
+
+BATCH_DOMAIN = b"settlement.v1/batch\x00"
+commands_digest_bytes = 32  # SHA-256
+_NUMBERS = struct.Struct(">qq")
+_COUNTER_MASK = (1 << batch_sequence_counter_bits) - 1
+
+# Which command kinds each role may submit. Auditors and readers submit nothing.
+ROLE_COMMANDS: dict[str, tuple[type, ...]] = {
+    ROLE_SETTLER: (SettleTrade,),
+    ROLE_CUSTODIAN: (Deposit, Withdraw),
+    ROLE_ORACLE: (PriceUpdate,),
+    ROLE_OPERATOR: (CreateMarket,),
+    ROLE_GUARDIAN: (EmergencyAction,),
+    ROLE_NODE: (CheckpointVote, EmergencyAction),  # votes, and halts it co-signed
+}
+
+# Roles whose clock bounds the leader's (ledger_clock.py). A node key is excluded: a rogue leader
+# holds one and could sign any time it likes.
+CLOCK_ROLES = (ROLE_SETTLER, ROLE_CUSTODIAN, ROLE_ORACLE, ROLE_OPERATOR, ROLE_GUARDIAN)
+
+
+def batch_signing_bytes(cluster: str, key_id: str, sequence: int, signed_at_ms: int, commands_digest: bytes) -> bytes:
+    """What a submitter signs: domain tag, cluster, key id, sequence, its clock and the SHA-256
+    of the batch's commands (node.codec.batch.commands_digest). Ids are length-prefixed."""
+    c, k = cluster.encode(), key_id.encode()
+    return b"".join((BATCH_DOMAIN, bytes([len(c)]), c, bytes([len(k)]), k, _NUMBERS.pack(sequence, signed_at_ms), commands_digest))
+
+
+def split_sequence(sequence: int) -> tuple[int, int]:
+    """(stream, counter) of a sequence number."""
+    return sequence >> batch_sequence_counter_bits, sequence & _COUNTER_MASK
+
+
+def window_key(key_id: str, stream: int) -> str:
+    return f"{WINDOW_PREFIX}{key_id}/{stream}"
+
+
+def check_batch(
+    state: LedgerState, batch: BatchSignature, commands: tuple[Command, ...], verify: SignatureVerifier,
+) -> tuple[ResultCode, str] | None:
+    """Why the batch may not run, or None. Checks only; `record_batch` consumes the sequence."""
+    rules = policy(state)
+    if rules is None:
+        return None  # bootstrap: no signer set yet
+    if not batch.signed:
+        return ResultCode.UNSIGNED_BATCH, "a batch must be signed by its submitter once a signer set is installed"
+    if not is_valid_id(batch.key_id, source_id_bytes_max):
+        return ResultCode.UNKNOWN_SIGNER, "the batch's key id is malformed"
+    entry = signer(state, batch.key_id)
+    if entry is None:
+        return ResultCode.UNKNOWN_SIGNER, f"{batch.key_id} is not in the signer set"
+    allowed = ROLE_COMMANDS.get(entry["role"], ())
+    for command in commands:
+        if type(command) not in allowed:
+            return ResultCode.WRONG_ROLE, f"{batch.key_id} is a {entry['role']} key and may not submit {type(command).__name__}"
+    if not (is_int64(batch.sequence) and batch.sequence >= 0 and is_int64(batch.signed_at_ms)) \
+            or len(batch.commands_digest) != commands_digest_bytes or len(batch.signature) > signature_bytes_max:
+        return ResultCode.INVALID_SIGNATURE, "the batch's signed fields are out of range"
+    message = batch_signing_bytes(rules["cluster"], batch.key_id, batch.sequence, batch.signed_at_ms, batch.commands_digest)
+    if not verify(bytes.fromhex(entry["public_key"]), message, batch.signature):
+        return ResultCode.INVALID_SIGNATURE, f"the batch's signature does not verify under {batch.key_id}'s key"
+    return _sequence_problem(state, batch)
+
+
+def _sequence_problem(state: LedgerState, batch: BatchSignature) -> tuple[ResultCode, str] | None:
+    stream, counter = split_sequence(batch.sequence)
+    if counter == 0:
+        return ResultCode.SEQUENCE_TOO_OLD, "a sequence's counter starts at 1"
+    window = state.governance.get(window_key(batch.key_id, stream))
+    if window is None or counter > window["highest"]:
+        return None
+    behind = window["highest"] - counter
+    if behind >= batch_sequence_window:
+        return ResultCode.SEQUENCE_TOO_OLD, f"sequence {batch.sequence} is below stream {stream}'s replay window"
+    if window["seen"] >> behind & 1:
+        return ResultCode.SEQUENCE_REPLAYED, f"sequence {batch.sequence} was used before by {batch.key_id}"
+    return None
+
+
+def is_answered_by_dedup(state: LedgerState, problem: tuple[ResultCode, str], commands: tuple[Command, ...]) -> bool:
+    """A reused sequence whose every command was applied before: a retry (or a replay) that
+    dedup answers without changing anything."""
+    return problem[0] in (ResultCode.SEQUENCE_REPLAYED, ResultCode.SEQUENCE_TOO_OLD) \
+        and all(command.id in state.dedup for command in commands)
+
+
+def record_batch(state: LedgerState, batch: BatchSignature, stamped_ms: int) -> None:
+    """Consume an accepted batch's sequence and let its clock bound the leader's (the newer of
+    its signed time and the entry's stamp, so a submitter's fast clock cannot lift the bound)."""
+    if policy(state) is None:
+        return
+    stream, counter = split_sequence(batch.sequence)
+    key = window_key(batch.key_id, stream)
+    window = state.governance.get(key)
+    if window is None:
+        state.put_governance(key, {"highest": counter, "seen": 1})
+    elif counter > window["highest"]:
+        shifted = window["seen"] << (counter - window["highest"]) if counter - window["highest"] < batch_sequence_window else 0
+        state.put_governance(key, {"highest": counter, "seen": (shifted | 1) & ((1 << batch_sequence_window) - 1)})
+    else:
+        state.put_governance(key, {"highest": window["highest"], "seen": window["seen"] | 1 << (window["highest"] - counter)})
+    if signer(state, batch.key_id)["role"] in CLOCK_ROLES:
+        newest = min(batch.signed_at_ms, stamped_ms)
+        if newest > state.meta[META_NEWEST_SIGNED_MS]:
+            state.put_meta(META_NEWEST_SIGNED_MS, newest)
