@@ -31,7 +31,6 @@ def _wait_for_leader(client, timeout_s: float) -> bool:
 
 def up(args: argparse.Namespace) -> int:
     from cluster.demo_load import run_demo
-    from node.client import SyncSettlementClient
     from node.client.render import status_text
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
@@ -49,7 +48,7 @@ def up(args: argparse.Namespace) -> int:
     for spec in cluster.specs:
         print(f"  {spec.node_id}: gRPC {spec.grpc_address}  raft {spec.raft_address}  log {cluster.node_dir(spec.number)}/node.log"
               f"  metrics http://{spec.metrics_address}/metrics")
-    client = SyncSettlementClient(cluster.grpc_addresses)
+    client = cluster.client()
     try:
         if not _wait_for_leader(client, leader_wait_s):
             print("no leader elected; see the node logs", file=sys.stderr)
@@ -57,7 +56,7 @@ def up(args: argparse.Namespace) -> int:
         if cluster.install_genesis():
             print(f"installed the genesis signer set {cluster.signers_file} (keys in {cluster.keys_dir})")
         if args.demo:
-            run_demo(client, sys.stdout)
+            run_demo(client, sys.stdout, feed_identity=cluster.identity("oracle"))
         print(f"\ntry: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops the cluster)")
         next_status = 0.0
         while not stopping:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from cluster.demo_oracle import SOURCE, demo_price, demo_source, forged_price
 from node.client import SettlementError, SyncSettlementClient, new_command_id, now_ms
+from node.client.identity import ClientIdentity
 from node.client.render import reply_text
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 from node.ledger.state import market_fund
@@ -30,11 +31,13 @@ feed_timeout_s = 2.0  # per call, so stopping the feeder with the cluster never 
 def demo_steps(source_time_ms: int) -> list[tuple[str, list]]:
     mark = 60_000 * USD
     return [
-        ("list BTC-PERP with one oracle source and set a first, signed mark", [
+        ("the operator lists BTC-PERP with one oracle source", [
             CreateMarket("demo:list", MARKET, MarketKind.PERPETUAL, tick_size=USD // 100, lot_size=1,
                          initial_margin_bps=1_000, maintenance_margin_bps=500, liquidation_fee_bps=100,
                          open_interest_cap=1_000, trade_band_bps=1_000, band_bps=2_000,
                          band_window_ms=60_000, cooldown_ms=60_000, sources=(demo_source(),)),
+        ]),
+        ("the oracle feed sets a first, signed mark", [
             demo_price("demo:px-1", MARKET, mark, source_time_ms),
         ]),
         ("custodian credits traders and the insurance fund", [
@@ -57,8 +60,10 @@ def demo_steps(source_time_ms: int) -> list[tuple[str, list]]:
     ]
 
 
-def run_demo(client: SyncSettlementClient, out: TextIO, *, feed: bool = True) -> DemoFeeder | None:
-    """Runs the demo steps; with `feed`, then starts a DemoFeeder (stopped at exit) and returns it."""
+def run_demo(client: SyncSettlementClient, out: TextIO, *, feed: bool = True, feed_identity: ClientIdentity | None = None) -> DemoFeeder | None:
+    """Runs the demo steps (each batch is one role's: the client signs it with the key for that
+    role); with `feed`, then starts a DemoFeeder signing as `feed_identity` (stopped at exit)
+    and returns it."""
     for title, commands in demo_steps(now_ms()):
         reply = client.submit(commands)
         print(f"\n== {title} (raft index {reply.applied_index})", file=out)
@@ -69,7 +74,7 @@ def run_demo(client: SyncSettlementClient, out: TextIO, *, feed: bool = True) ->
         print(f"   {account:<18} collateral {state.collateral / USD:>12,.2f} USD   {positions}", file=out)
     if not feed:
         return None
-    feeder = DemoFeeder(client.addresses)
+    feeder = DemoFeeder(client.addresses, feed_identity)
     print(
         f"\n{SOURCE} now signs {MARKET}'s mark every {feed_period_s:g} s to keep it fresh (a market without fresh "
         f"prices turns REDUCE_ONLY). Sign one yourself with the demo key next to cluster.json:\n"
@@ -86,9 +91,9 @@ class DemoFeeder:
     mark keeps whatever price an operator set by hand. Failures (an election, the cluster
     stopping) are skipped quietly; the feeder stops at interpreter exit or on stop()."""
 
-    def __init__(self, addresses: list[str]) -> None:
+    def __init__(self, addresses: list[str], identity: ClientIdentity | None) -> None:
         self._stop = threading.Event()
-        self._client = SyncSettlementClient(addresses, timeout_s=feed_timeout_s)
+        self._client = SyncSettlementClient(addresses, timeout_s=feed_timeout_s, identity=identity)
         self._thread = threading.Thread(target=self._run, name="demo-feeder", daemon=True)
         self._thread.start()
         atexit.register(self.stop)

@@ -8,8 +8,10 @@ DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_o
 anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
 sign prices for the demo's markets.
 
-Keys: DIR/keys/ (0700) holds node<i>.key (each node's Ed25519 key, key id node<i>) and
-guardian<j>.key (three guardians, key ids guardian1..guardian3), each 0600, generated once.
+Keys: DIR/keys/ (0700) holds node<i>.key (each node's Ed25519 key, key id node<i>),
+guardian<j>.key (three guardians, key ids guardian1..guardian3) and one key per client role
+(settler, custodian, oracle, operator, auditor: key id = role name), each 0600, generated once.
+Every batch a client submits is signed with its key (node/client/identity.py, cluster.identity()).
 DIR/signers.json (public) is the signer set those keys form with LOCAL_POLICY: what every node
 expects (expected_signers_file) and what `install_genesis()` installs with a SET_SIGNERS that
 every key signed. `python -m cluster up` installs it once a leader is elected.
@@ -29,6 +31,8 @@ from pathlib import Path
 
 from cluster.demo_oracle import demo_key
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
+from node.client.identity import ClientIdentity, identity_key_file, load_identity
+from node.client.sync import SyncSettlementClient
 from node.client.keys import read_private_key, write_private_key
 from node.ledger.commands import ActionKind
 from node.quorum import action_payload, signed_action, signer_entry_for
@@ -55,7 +59,13 @@ LOCAL_POLICY = {
     "timelock_ms": 60_000,
     "checkpoint_every_entries": 1_000,
     "checkpoint_every_ms": 10_000,
+    # The leader's clock may run at most 2 minutes ahead of the newest clock a submitter signed:
+    # longer than the demo markets' oracle staleness window, so a silent feed is still caught.
+    "clock_lead_max_ms": 120_000,
 }
+# The local cluster's submitters and readers: key id = role (DIR/keys/<role>.key). `settle` and
+# the demo pick the identity whose role may do what they are asked.
+CLIENT_ROLES = ("settler", "custodian", "oracle", "operator", "auditor")
 
 
 def local_policy(nodes: int, override: dict[str, int] | None = None) -> dict[str, int]:
@@ -144,7 +154,23 @@ class LocalCluster:
         """key id -> (role, key file) of every key of the genesis signer set."""
         keys = {spec.node_id: ("node", self.node_key_file(spec.number)) for spec in self.specs}
         keys.update({f"guardian{j}": ("guardian", self.guardian_key_file(j)) for j in range(1, guardians + 1)})
-        return keys
+        keys.update({role: (role, identity_key_file(self.data_dir, role)) for role in CLIENT_ROLES})
+        return dict(sorted(keys.items()))
+
+    def identity(self, key_id: str | None = None) -> ClientIdentity:
+        """A client identity of this cluster for SettlementClient(identity=): `key_id` (a role
+        name of CLIENT_ROLES, guardian<j> or node<i>) alone, or by default the local keyring:
+        the operator's certificate with every client role's key and guardian1's, so tools and
+        tests can submit any command kind (one kind of key per batch)."""
+        roles = {key_id: role for key_id, (role, _) in self._signing_keys().items()}
+        if key_id is not None:
+            return load_identity(self.data_dir, key_id, roles[key_id])
+        keyring = [(role, role) for role in CLIENT_ROLES if role != "operator"] + [("guardian1", "guardian")]
+        return load_identity(self.data_dir, "operator", "operator", also=keyring)
+
+    def client(self, addresses: list[str] | None = None, key_id: str | None = None, **options) -> SyncSettlementClient:
+        """A blocking client of this cluster signing as identity(key_id)."""
+        return SyncSettlementClient(addresses or self.grpc_addresses, identity=self.identity(key_id), **options)
 
     def _prepare_keys(self, cluster_id: str) -> None:
         """Keys (once), and signers.json: the public signer set the nodes expect."""
@@ -259,11 +285,11 @@ class LocalCluster:
         """Installs signers.json as the ledger's signer set once the cluster has a leader: True
         if this call installed it, False if a signer set was there already. Raises TimeoutError
         when no leader answered in time, RuntimeError when the ledger refused it."""
-        from node.client import SyncSettlementClient
+
         from node.client.errors import SettlementError
 
         deadline = time.monotonic() + timeout_s
-        with SyncSettlementClient(self.grpc_addresses, timeout_s=min(5.0, timeout_s)) as client:
+        with self.client(timeout_s=min(5.0, timeout_s)) as client:
             while True:
                 try:
                     if client.get_guards().HasField("signer_set"):

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.client.identity import ClientIdentity
 from node.ledger.commands import CheckpointVote
 from node.ledger.results import ResultCode
 from node.quorum import checkpoint_vote
@@ -104,17 +105,18 @@ class Voter:
             self._loop.call_soon_threadsafe(cancel)
 
 
-def sdk_submitter(addresses: Sequence[str]) -> tuple[SubmitVote, Callable[[], Awaitable[None]]]:
+def sdk_submitter(addresses: Sequence[str], identity: ClientIdentity) -> tuple[SubmitVote, Callable[[], Awaitable[None]]]:
     """A SubmitVote over the client SDK to the given nodes (this node's own address first, so a
-    leader votes through itself), and the coroutine that closes its channels. The client is made
-    on first use, on the loop that runs the votes (grpc.aio channels belong to one loop)."""
+    leader votes through itself), and the coroutine that closes its channels. Votes go in
+    batches signed by the node's key (`identity`). The client is made on first use, on the loop
+    that runs the votes (grpc.aio channels belong to one loop)."""
     from node.client.sdk import SettlementClient  # only the vote path uses the SDK
 
     holder: list[SettlementClient] = []
 
     async def submit(command: CheckpointVote) -> ResultCode:
         if not holder:
-            holder.append(SettlementClient(list(addresses), timeout_s=vote_submit_timeout_ms / 1000))
+            holder.append(SettlementClient(list(addresses), timeout_s=vote_submit_timeout_ms / 1000, identity=identity))
         reply = await holder[0].submit([command])
         return reply.results[0].code
 

@@ -1,12 +1,20 @@
-"""Who a client is: the key id it signs batches under (its Ed25519 signing key) and its TLS pair.
+"""Who a client is: the identity its TLS certificate names, and the keys it signs batches with.
 
 Every Submit batch carries the submitter's key id, a sequence number and an Ed25519 signature
-(DESIGN.md "Access control"); the identity's roles come from the replicated signer set. A local
-cluster keeps identities under DIR/keys/<key id>.key (signing key) and DIR/tls/ (certificates).
+(DESIGN.md "Access control"). The certificate's identity decides which calls a client may make;
+the batch's signing key decides which command kinds the ledger accepts from it, by the key's role
+in the replicated signer set (node.ledger.signed_batches.ROLE_COMMANDS). A client usually holds
+one key; a tool or a test may hold several (a keyring), and the SDK signs each batch with the key
+whose role may submit all of its commands.
+
+A local cluster keeps identities under DIR/keys/<key id>.key (signing key) and DIR/tls/
+(certificates), and its id in DIR/cluster.json.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,23 +22,51 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.client.keys import read_private_key
 from node.client.tls import ClientTls, load_client_tls
+from node.ledger.commands import Command
+from node.ledger.signed_batches import ROLE_COMMANDS
 
 keys_dir_name = "keys"
+cluster_file_name = "cluster.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    key_id: str
+    role: str  # its role in the signer set
+    key: Ed25519PrivateKey
 
 
 @dataclass(frozen=True, slots=True)
 class ClientIdentity:
-    key_id: str
-    signing_key: Ed25519PrivateKey | None = None  # None: batches go unsigned (refused once a signer set is installed)
+    key_id: str  # the identity the TLS certificate names
+    signing_keys: tuple[SigningKey, ...] = ()  # none: batches go unsigned (refused once a signer set exists)
     tls: ClientTls | None = None  # None: an insecure channel
+    cluster: str = ""  # the cluster id batches are signed for; empty: asked from the cluster
+
+    def signing_key_for(self, commands: Sequence[Command]) -> SigningKey | None:
+        """The first key whose role may submit every command, or None."""
+        kinds = {type(command) for command in commands}
+        for signing in self.signing_keys:
+            if kinds <= set(ROLE_COMMANDS.get(signing.role, ())):
+                return signing
+        return None
 
 
 def identity_key_file(data_dir: Path, key_id: str) -> Path:
     return Path(data_dir) / keys_dir_name / f"{key_id}.key"
 
 
-def load_identity(data_dir: Path | str, key_id: str) -> ClientIdentity:
-    """The identity `key_id` of the local cluster under `data_dir`: its signing key and, when
-    the cluster has them, its TLS certificate and key."""
+def _cluster_id(data_dir: Path) -> str:
+    try:
+        return json.loads((data_dir / cluster_file_name).read_text()).get("cluster_id", "")
+    except (OSError, ValueError, AttributeError):
+        return ""  # the SDK asks the cluster instead
+
+
+def load_identity(data_dir: Path | str, key_id: str, role: str, *, also: Iterable[tuple[str, str]] = ()) -> ClientIdentity:
+    """Identity `key_id` (role `role`) of the local cluster under `data_dir`: its signing key,
+    its TLS pair when the cluster has TLS, the cluster id. `also` adds more (key id, role) keys
+    to sign with (a keyring), tried after the identity's own."""
     data_dir = Path(data_dir)
-    return ClientIdentity(key_id, read_private_key(identity_key_file(data_dir, key_id)), load_client_tls(data_dir, key_id))
+    keys = tuple(SigningKey(k, r, read_private_key(identity_key_file(data_dir, k))) for k, r in ((key_id, role), *also))
+    return ClientIdentity(key_id, keys, load_client_tls(data_dir, key_id), _cluster_id(data_dir))

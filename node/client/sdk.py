@@ -38,11 +38,13 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
-from node.client.identity import ClientIdentity
+from node.client.batch_signing import BatchSigner
+from node.client.identity import ClientIdentity, SigningKey
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
-from node.codec.commands import command_to_proto
+from node.codec.commands import command_from_proto, command_to_proto
 from node.ledger.commands import Command
+from node.ledger.results import ResultCode
 
 LINEARIZABLE = "linearizable"
 LOCAL = "local"
@@ -82,6 +84,8 @@ class SettlementClient:
         self._nodes: dict[str, _Node] = {}
         self._leader: str | None = None
         self._identity = identity or ClientIdentity("")
+        self._signer = BatchSigner()
+        self._cluster: str | None = self._identity.cluster or None
 
     @property
     def addresses(self) -> list[str]:
@@ -105,24 +109,74 @@ class SettlementClient:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def submit(
-        self, commands: Iterable[Command | commands_pb2.Command], *, key_id: str = "", sequence: int = 0, signature: bytes = b""
-    ) -> SubmitReply:
-        """Submits one batch (1..1000 commands, ledger dataclasses or protobuf Commands) and
-        returns (results in order, applied index). A rejected command is a result with its code,
-        not an exception. Raises SubmitRejected (request refused as a whole, nothing applied),
-        ClusterUnavailable (nothing applied) or OutcomeUnknown (retry the same commands)."""
-        request = settlement_pb2.SubmitRequest(
-            commands=[c if isinstance(c, commands_pb2.Command) else command_to_proto(c) for c in commands],
-            key_id=key_id,
-            sequence=sequence,
-            signature=signature,
-        )
-        response, _ = await self._unary("Submit", request, leader=True)
-        results = [present(message) for message in response.results]
-        if len(results) != len(request.commands):
-            raise SettlementError(f"server answered {len(results)} results for {len(request.commands)} commands")
+    async def submit(self, commands: Iterable[Command | commands_pb2.Command]) -> SubmitReply:
+        """Submits one batch (1..1000 commands, ledger dataclasses or protobuf Commands), signed
+        by this client's identity, and returns (results in order, applied index). A rejected
+        command is a result with its code, not an exception. Raises SubmitRejected (request
+        refused as a whole, nothing applied), ClusterUnavailable (nothing applied) or
+        OutcomeUnknown (retry the same commands).
+
+        A batch is signed by one key, whose role must allow every command kind in it. A keyring
+        identity (several keys) given a batch that needs several roles sends one Submit per run
+        of same-role commands, in order, and answers with all results and the last index."""
+        messages = [c if isinstance(c, commands_pb2.Command) else command_to_proto(c) for c in commands]
+        if not self._identity.signing_keys:
+            return await self._submit_batch(messages, None)
+        runs = self._signing_runs(messages)
+        results: list[SubmittedResult] = []
+        applied_index = 0
+        for signing, run in runs:
+            reply = await self._submit_batch(run, signing)
+            results += reply.results
+            applied_index = reply.applied_index
+        return SubmitReply(results, applied_index)
+
+    def _signing_runs(self, messages: list[commands_pb2.Command]) -> list[tuple[SigningKey, list[commands_pb2.Command]]]:
+        """The batch cut into runs of consecutive commands one key may sign (one run if it can)."""
+        decoded = [command_from_proto(m) for m in messages]  # CodecError: the server would refuse it too
+        whole = self._identity.signing_key_for(decoded)
+        if whole is not None or not messages:
+            return [(whole, messages)] if whole is not None else []
+        runs: list[tuple[SigningKey, list[commands_pb2.Command]]] = []
+        for message, command in zip(messages, decoded):
+            signing = self._identity.signing_key_for([command])
+            if signing is None:
+                raise ValueError(f"none of {self._identity.key_id}'s keys may submit {type(command).__name__}")
+            if runs and runs[-1][0] is signing:
+                runs[-1][1].append(message)
+            else:
+                runs.append((signing, [message]))
+        return runs
+
+    async def _submit_batch(self, messages: list[commands_pb2.Command], signing: SigningKey | None) -> SubmitReply:
+        request = settlement_pb2.SubmitRequest(commands=messages)
+        for _ in range(limits.resign_attempts_max):
+            if signing is not None:
+                self._signer.sign(request, signing, await self._cluster_id())
+            response, _ = await self._unary("Submit", request, leader=True)
+            results = [present(message) for message in response.results]
+            if len(results) != len(request.commands):
+                raise SettlementError(f"server answered {len(results)} results for {len(request.commands)} commands")
+            # Below the replay window: not applied, so safe to sign again with a new sequence.
+            if signing is None or any(r.code != ResultCode.SEQUENCE_TOO_OLD for r in results):
+                break
         return SubmitReply(results, response.applied_index)
+
+    async def submit_signed(self, request: settlement_pb2.SubmitRequest) -> SubmitReply:
+        """Submits a request exactly as given (already signed, or deliberately not): for tools
+        and tests that build the signed-batch fields themselves."""
+        response, _ = await self._unary("Submit", request, leader=True)
+        return SubmitReply([present(message) for message in response.results], response.applied_index)
+
+    async def _cluster_id(self) -> str:
+        """The cluster id batches are signed for: the identity's, else the installed signer
+        set's (asked once; empty before genesis, when batches are not checked)."""
+        if self._cluster is None:
+            guards = await self.get_guards(LOCAL)
+            if not guards.HasField("signer_set"):
+                return ""
+            self._cluster = guards.signer_set.cluster
+        return self._cluster
 
     async def submit_one(self, command: Command | commands_pb2.Command) -> SubmittedResult:
         reply = await self.submit([command])
@@ -250,8 +304,11 @@ class SettlementClient:
     def _node(self, address: str) -> _Node:
         node = self._nodes.get(address)
         if node is None:
-            channel = grpc.aio.insecure_channel(
+            from node.client.tls import aio_channel  # mTLS when the identity has a certificate, else plaintext
+
+            channel = aio_channel(
                 address,
+                self._identity.tls,
                 options=[
                     ("grpc.max_receive_message_length", limits.message_bytes_max),
                     ("grpc.initial_reconnect_backoff_ms", limits.reconnect_backoff_initial_ms),

@@ -31,6 +31,8 @@ from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
+from node.client.identity import ClientIdentity, SigningKey
+from node.ledger.governance import ROLE_NODE
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key
 from node.keys import verify_ed25519
@@ -142,7 +144,9 @@ class Replica:
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> CheckpointKeeper:
         node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
         # A vote goes where a client's command would: this node first (it may lead), then its peers.
-        submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)])
+        # Votes go in batches signed by this node's key.
+        identity = ClientIdentity(config.node_id, (SigningKey(config.node_id, ROLE_NODE, node_key),), cluster=config.cluster_id)
+        submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)], identity)
         try:
             return CheckpointKeeper(
                 config, loop, self.store, self.state, node_key=node_key, submit_vote=submit_vote,

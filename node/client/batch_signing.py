@@ -1,0 +1,44 @@
+"""Signs Submit batches for an identity (DESIGN.md "Access control", node/ledger/signed_batches.py).
+
+Each client picks its own random stream per key, so several processes sharing a key never
+collide or wait for each other, and numbers its batches 1, 2, 3... within it: sequence =
+stream << 32 | counter. A retry of an ambiguous batch resends the very same signed request (same
+sequence), and dedup answers it. A batch the ledger refused as below the replay window
+(SEQUENCE_TOO_OLD) was not applied, so it is signed again with a new sequence.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from node.api.settlement.v1 import settlement_pb2
+from node.client.commands import now_ms
+from node.client.identity import SigningKey
+from node.codec.batch import commands_digest
+from node.ledger.limits import batch_sequence_counter_bits
+from node.ledger.signed_batches import batch_signing_bytes
+
+stream_bits = 31  # stream << 32 | counter stays within int64
+counter_max = (1 << batch_sequence_counter_bits) - 1
+
+
+class BatchSigner:
+    """Fills a SubmitRequest's key_id, sequence, signed_at_ms and signature."""
+
+    def __init__(self) -> None:
+        self._streams: dict[str, tuple[int, int]] = {}  # key id -> (stream, last counter)
+
+    def next_sequence(self, key_id: str) -> int:
+        stream, counter = self._streams.get(key_id, (0, counter_max))
+        if counter == counter_max:
+            stream, counter = 1 + secrets.randbelow((1 << stream_bits) - 1), 0
+        self._streams[key_id] = (stream, counter + 1)
+        return stream << batch_sequence_counter_bits | (counter + 1)
+
+    def sign(self, request: settlement_pb2.SubmitRequest, signing: SigningKey, cluster: str) -> None:
+        """Sign `request` in place for `cluster` with the next sequence and the current time."""
+        request.key_id = signing.key_id
+        request.sequence = self.next_sequence(signing.key_id)
+        request.signed_at_ms = now_ms()
+        digest = commands_digest(request.commands)
+        request.signature = signing.key.sign(batch_signing_bytes(cluster, request.key_id, request.sequence, request.signed_at_ms, digest))
