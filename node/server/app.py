@@ -8,6 +8,7 @@ from grpc_reflection.v1alpha import reflection
 
 from node.api.settlement.v1 import cluster_pb2, settlement_pb2
 from node.replica.port import ReplicaPort
+from node.server.access import AccessInterceptor
 from node.server.cluster import ClusterService
 from node.server.coalescer import SubmitCoalescer
 from node.server.guardian import GUARDIAN_SERVICE, add_guardian_service
@@ -15,6 +16,7 @@ from node.server.handlers import add_servicer
 from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
 from node.server.limits import ServerOptions
 from node.server.settlement import SettlementService
+from node.server.transport import ServerTls, add_port, health_only_server
 
 
 class SettlementServer:
@@ -22,9 +24,12 @@ class SettlementServer:
     health, stops accepting calls, lets calls in flight finish for `grace` seconds, then stops
     the coalescer and the health task. `grpc_server` is the underlying grpc.aio.Server."""
 
-    def __init__(self, grpc_server: grpc.aio.Server, port: int, coalescer: SubmitCoalescer, health: HealthReporter) -> None:
+    def __init__(self, grpc_server: grpc.aio.Server, port: int, coalescer: SubmitCoalescer, health: HealthReporter,
+                 health_server: grpc.aio.Server | None = None, health_port: int = 0) -> None:
         self.grpc_server = grpc_server
         self.port = port
+        self.health_server = health_server  # the plaintext health-only server, if any
+        self.health_port = health_port
         self._coalescer = coalescer
         self._health = health
         self._stopped = False
@@ -36,6 +41,8 @@ class SettlementServer:
         try:
             await self._health.stop()
             await self.grpc_server.stop(grace)
+            if self.health_server is not None:
+                await self.health_server.stop(grace)
         finally:
             await self._coalescer.close()
 
@@ -44,12 +51,17 @@ class SettlementServer:
 
 
 async def start_server(
-    replica: ReplicaPort, listen_address: str, options: ServerOptions = ServerOptions()
+    replica: ReplicaPort, listen_address: str, options: ServerOptions = ServerOptions(),
+    tls: ServerTls | None = None, health_address: str = "",
 ) -> SettlementServer:
-    """Serves Settlement, Cluster, health and reflection on `listen_address` (host:port; port 0
-    picks a free one, see `.port`). Insecure transport until mTLS lands (DESIGN.md "Access
-    control")."""
+    """Serves Settlement, Cluster, Guardian, health and reflection on `listen_address` (host:port;
+    port 0 picks a free one, see `.port`). With `tls`: mTLS, client certificates required, every
+    call checked against the signer set (node/server/access.py); without (in-process tests):
+    plaintext and unchecked. `health_address`: also serve health alone, plaintext, there (for
+    load balancers without a certificate; see `.health_port`)."""
+    tls_files = tls.load() if tls is not None else None  # a bad file fails here, before anything binds
     grpc_server = grpc.aio.server(
+        interceptors=[AccessInterceptor(replica)] if tls is not None else None,
         options=[
             # Larger requests are refused by grpc with RESOURCE_EXHAUSTED before any handler runs.
             ("grpc.max_receive_message_length", options.message_bytes_max),
@@ -78,17 +90,16 @@ async def start_server(
     reflection.enable_server_reflection(
         (SETTLEMENT_SERVICE, CLUSTER_SERVICE, GUARDIAN_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server
     )
-    try:
-        port = grpc_server.add_insecure_port(listen_address)
-    except RuntimeError as error:  # grpc raises RuntimeError("Failed to bind ...")
-        raise OSError(f"cannot listen on {listen_address}: {error}") from None
-    if port == 0:
-        raise OSError(f"cannot listen on {listen_address}")
+    port = add_port(grpc_server, listen_address, tls_files)
+    health_server, health_port = health_only_server(health.servicer, health_address) if health_address else (None, 0)
     await health.start()
     try:
         await grpc_server.start()
+        if health_server is not None:
+            await health_server.start()
     except BaseException:
         await health.stop()
+        await grpc_server.stop(None)
         await coalescer.close()
         raise
-    return SettlementServer(grpc_server, port, coalescer, health)
+    return SettlementServer(grpc_server, port, coalescer, health, health_server, health_port)
