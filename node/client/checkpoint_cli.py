@@ -23,6 +23,7 @@ from node.api.settlement.v1 import settlement_pb2, settlement_pb2_grpc, state_pb
 from node.checkpoint.audit import CERTIFICATE_FILE, DUMP_FILE, AuditInputError, audit
 from node.checkpoint.dump import DumpError, summarize
 from node.checkpoint.signer_set import signer_set_document
+from node.ledger.governance import POLICY_FIELDS
 from node.client import limits
 
 EXIT_VALID = 0
@@ -86,10 +87,11 @@ def export_checkpoint(client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _signer_set(signer_set: state_pb2.SignerSet) -> dict:
-    signers = [{"key_id": s.key_id, "public_key": s.public_key.hex(), "role": s.role} for s in signer_set.signers]
-    policy = {field: getattr(signer_set, field) for field in (
-        "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms",
-        "checkpoint_every_entries", "checkpoint_every_ms")}
+    signers = [
+        {"key_id": s.key_id, "public_key": s.public_key.hex(), "role": s.role} | ({"accounts": list(s.accounts)} if s.accounts else {})
+        for s in signer_set.signers
+    ]
+    policy = {field: getattr(signer_set, field) for field in POLICY_FIELDS}
     return signer_set_document(signer_set.cluster, signers, policy)
 
 

@@ -128,6 +128,7 @@ def guards_view(state: LedgerState) -> state_pb2.Guards:
         mode_reason=GlobalReason(state.meta[META_GLOBAL_REASON]).name.lower(),
         signer_set=signer_set_view(state),
         checkpoint_epoch=state.meta[META_CHECKPOINT_EPOCH],
+        ledger_time_ms=state.ledger_time_ms,
         pending_changes=[
             _pending_change(state.governance[key]) for key in sorted(state.pending_changes)
         ],
@@ -141,7 +142,8 @@ def signer_set_view(state: LedgerState) -> state_pb2.SignerSet | None:
     return state_pb2.SignerSet(
         cluster=rules["cluster"],
         signers=[
-            state_pb2.Signer(key_id=k, role=signer(state, k)["role"], public_key=bytes.fromhex(signer(state, k)["public_key"]))
+            state_pb2.Signer(key_id=k, role=signer(state, k)["role"], public_key=bytes.fromhex(signer(state, k)["public_key"]),
+                             accounts=signer(state, k).get("accounts", []))
             for k in signer_ids(state)
         ],
         halt_threshold=rules["halt_threshold"],
@@ -150,6 +152,7 @@ def signer_set_view(state: LedgerState) -> state_pb2.SignerSet | None:
         timelock_ms=rules["timelock_ms"],
         checkpoint_every_entries=rules["checkpoint_every_entries"],
         checkpoint_every_ms=rules["checkpoint_every_ms"],
+        clock_lead_max_ms=rules["clock_lead_max_ms"],
     )
 
 

@@ -9,7 +9,8 @@ import tomllib
 
 import pytest
 
-from cluster.local import LOCAL_POLICY, LocalCluster
+from cluster.local import CLIENT_ROLES, LOCAL_POLICY, LocalCluster
+from node.client.identity import identity_key_file
 from node.checkpoint.signer_set import read_signer_set
 from node.config import ConfigError, load_config, load_node_key
 from node.keys import raw_public_key, verify_ed25519
@@ -26,13 +27,16 @@ def test_keys_and_the_signer_set_are_written_once_and_kept_private(tmp_path):
     cluster = LocalCluster(tmp_path / "c", nodes=3, base_port=29000)
     cluster.prepare()
     assert mode(cluster.keys_dir) == 0o700
-    files = [cluster.node_key_file(n) for n in (1, 2, 3)] + [cluster.guardian_key_file(n) for n in (1, 2, 3)]
+    files = [cluster.node_key_file(n) for n in (1, 2, 3)] + [cluster.guardian_key_file(n) for n in (1, 2, 3)] \
+        + [identity_key_file(cluster.data_dir, role) for role in CLIENT_ROLES]
     assert all(mode(f) == 0o600 for f in files)
     document = read_signer_set(cluster.signers_file)
     assert document["policy"] == LOCAL_POLICY and document["cluster"] == cluster.cluster_id
     assert [(e["key_id"], e["role"]) for e in document["signers"]] == [
+        ("auditor", "auditor"), ("custodian", "custodian"),
         ("guardian1", "guardian"), ("guardian2", "guardian"), ("guardian3", "guardian"),
-        ("node1", "node"), ("node2", "node"), ("node3", "node")]
+        ("node1", "node"), ("node2", "node"), ("node3", "node"),
+        ("operator", "operator"), ("oracle", "oracle"), ("settler", "settler")]
     config = load_config(cluster.config_path(2))
     assert config.node_key_file.resolve() == cluster.node_key_file(2)
     assert config.expected_signers_file.resolve() == cluster.signers_file
@@ -57,7 +61,7 @@ def test_the_genesis_action_is_accepted_by_the_ledger(tmp_path):
     cluster = LocalCluster(tmp_path / "c", nodes=3, base_port=29000)
     cluster.prepare()
     action = cluster.genesis_action()
-    assert action.kind == ActionKind.SET_SIGNERS and len(action.signatures) == 6
+    assert action.kind == ActionKind.SET_SIGNERS and len(action.signatures) == 6 + len(CLIENT_ROLES)
     state = LedgerState()
     (result,) = apply(state, LogEntry(1, 1_000, (action,)), verify_ed25519).results
     assert result.code == ResultCode.OK

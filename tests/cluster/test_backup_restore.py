@@ -9,7 +9,6 @@ import time
 
 from node.backup.format import read_header
 from node.backup.restore import RESTORED_MARKER, state_paths
-from node.client import SyncSettlementClient
 from node.client.cli import main as settle
 from node.client.sdk import LOCAL
 from node.ledger.commands import Deposit
@@ -33,7 +32,7 @@ def test_a_restored_follower_rejoins_and_converges(make_cluster, tmp_path):
     follower = next(s.number for s in cluster.specs if s.number != leader)
     address = cluster.specs[follower - 1].grpc_address
     backup = tmp_path / "follower.backup"
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         load = BackgroundLoad(client, "bk", batches_max=3_000, batch_size=20, seconds_max=15)
         deadline = time.monotonic() + 10  # let some of the load apply first, then back up in the middle of it
         while time.monotonic() < deadline and getattr(node_status(address), "applied_index", 0) < 40:

@@ -11,7 +11,6 @@ import grpc
 import lmdb
 
 from node.api.settlement.v1 import cluster_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
-from node.client import SyncSettlementClient
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.store.layout import sub_databases_max
 
@@ -74,7 +73,7 @@ def test_checkpoints_certify_under_load_and_a_corrupted_follower_is_fenced_then_
     wait_for_leader(cluster)
     assert cluster.install_genesis()
     addresses = {s.number: s.grpc_address for s in cluster.specs}
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         assert client.deposit(IDLE, IDLE_AMOUNT, id="idle-deposit").ok
         load = BackgroundLoad(client, "cp", batches_max=100_000, batch_size=5, seconds_max=45)
         try:

@@ -6,7 +6,6 @@ import shutil
 import time
 
 
-from node.client import SyncSettlementClient
 from node.replica.replica import read_journal_end
 
 from .probe import wait_converged, wait_for_leader
@@ -20,7 +19,7 @@ load_seconds_max = 45.0
 def test_killing_the_leader_under_load_loses_and_duplicates_nothing(make_cluster):
     cluster = make_cluster(nodes=3)
     leader = wait_for_leader(cluster)
-    client = SyncSettlementClient(cluster.grpc_addresses, timeout_s=10.0)
+    client = cluster.client(cluster.grpc_addresses, timeout_s=10.0)
     try:
         load = BackgroundLoad(client, "failover", load_batches_max, load_batch_size, load_seconds_max)
         time.sleep(1.5)  # let some batches be acknowledged by the first leader
@@ -37,7 +36,7 @@ def test_killing_the_leader_under_load_loses_and_duplicates_nothing(make_cluster
 
 
 def _kill_all_during_load(cluster, tag: str):
-    client = SyncSettlementClient(cluster.grpc_addresses, timeout_s=5.0, max_attempts=3)
+    client = cluster.client(cluster.grpc_addresses, timeout_s=5.0, max_attempts=3)
     try:
         load = BackgroundLoad(client, tag, load_batches_max, load_batch_size, load_seconds_max)
         time.sleep(2.0)
@@ -66,7 +65,7 @@ def test_every_node_killed_at_once_keeps_every_acknowledged_command(make_cluster
     assert len(record.acknowledged) > 50, record.failures[:5]
     cluster.start()
     wait_for_leader(cluster)
-    with SyncSettlementClient(cluster.grpc_addresses, timeout_s=10.0) as client:
+    with cluster.client(cluster.grpc_addresses, timeout_s=10.0) as client:
         assert_applied_exactly_once(client, record)
     wait_converged(cluster)
 
@@ -81,7 +80,7 @@ def test_power_cut_of_every_node_keeps_every_acknowledged_command(make_cluster):
     assert _nodes_holding(cluster, record.highest_index) >= 2
     cluster.start()
     wait_for_leader(cluster)
-    with SyncSettlementClient(cluster.grpc_addresses, timeout_s=10.0) as client:
+    with cluster.client(cluster.grpc_addresses, timeout_s=10.0) as client:
         assert_applied_exactly_once(client, record)
     wait_converged(cluster)
 

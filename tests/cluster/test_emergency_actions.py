@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from cluster.local import LocalCluster
-from node.client import SyncSettlementClient, new_command_id
+from node.client import new_command_id
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
@@ -23,7 +23,7 @@ def test_two_guardians_halt_a_market_and_two_resume_it(make_cluster, tmp_path):
     cluster: LocalCluster = make_cluster(nodes=3)
     wait_for_leader(cluster)
     assert cluster.install_genesis()
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         list_market(client, MARKET)
         assert trade(client, MARKET).ok
 
@@ -46,7 +46,7 @@ def test_a_node_cosigns_a_halt_only_when_its_own_oracle_view_is_stale(make_clust
     assert cluster.install_genesis()
     follower = next(s for s in cluster.specs if s.number != leader)
     nodes = ",".join(cluster.grpc_addresses)
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         list_market(client, MARKET)
         list_market(client, STALE_MARKET, stale_after_ms=THIN_STALE_AFTER_MS)
         time.sleep(THIN_STALE_AFTER_MS / 1000 + 0.3)
@@ -73,6 +73,6 @@ def test_a_node_cosigns_a_halt_only_when_its_own_oracle_view_is_stale(make_clust
     assert code == 0, err
     code, out, _ = settle("--nodes", nodes, "action", "submit", halt_thin)
     assert code == 0 and out.startswith("OK"), out
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         assert client.get_market(STALE_MARKET).status == HALTED
         assert client.get_market(MARKET).status == ACTIVE

@@ -7,7 +7,6 @@ import json
 import time
 import tomllib
 
-from node.client import SyncSettlementClient
 
 from .probe import wait_for_leader
 
@@ -47,7 +46,7 @@ def test_a_real_run_logs_json_with_events_and_no_secrets(make_cluster):
     wait_for_leader(cluster)
     assert cluster.install_genesis()
     deadline = time.monotonic() + wait_s
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         n = 0
         while not {"checkpoint_certified", "leader_change"} <= events(cluster):
             assert time.monotonic() < deadline, "no checkpoint_certified or leader_change event:\n" + cluster.log_tail(1)

@@ -8,7 +8,6 @@ import io
 import threading
 import time
 
-from node.client import SyncSettlementClient
 from node.client.cli import main as settle
 from node.client.errors import SettlementError
 from node.ledger.commands import Deposit
@@ -24,7 +23,8 @@ class Load:
     """Deposits from one thread; `acked` holds every command the cluster acknowledged (amounts by
     id), `unknown` the ones whose outcome is ambiguous (resolved by resubmitting the same id)."""
 
-    def __init__(self, addresses: list[str]) -> None:
+    def __init__(self, cluster, addresses: list[str]) -> None:
+        self.cluster = cluster
         self.addresses = addresses
         self.acked: dict[str, Deposit] = {}
         self.unknown: dict[str, Deposit] = {}
@@ -35,7 +35,7 @@ class Load:
     def _run(self) -> None:
         deadline = time.monotonic() + load_s_max
         n = 0
-        with SyncSettlementClient(self.addresses, timeout_s=5.0) as client:
+        with self.cluster.client(self.addresses, timeout_s=5.0) as client:
             while not self.stop.is_set() and time.monotonic() < deadline:
                 command = Deposit(f"member-dep-{n}", accounts[n % len(accounts)], n + 1)
                 n += 1
@@ -71,12 +71,12 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     cluster = make_cluster(nodes=3, raft_tuning={"log_compaction_entries_min": compaction_entries_min})
     leader = wait_for_leader(cluster)
     nodes = ",".join(cluster.grpc_addresses)
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         for n in range(3 * compaction_entries_min):  # enough entries for the nodes to compact
             client.submit([Deposit(f"pre-{n}", accounts[n % len(accounts)], 1)])
     expected = {a: 3 * compaction_entries_min // len(accounts) for a in accounts}
 
-    load = Load(list(cluster.grpc_addresses))
+    load = Load(cluster, list(cluster.grpc_addresses))
     load.thread.start()
     try:
         load.wait_for_more(0)
@@ -119,7 +119,7 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     leader_status = next(s for s in statuses.values() if s.role == s.Role.LEADER)
     assert {p.node_id for p in leader_status.peers} == {cluster.specs[n - 1].node_id for n in alive} - {leader_status.node_id}
 
-    with SyncSettlementClient([cluster.specs[n - 1].grpc_address for n in alive]) as client:
+    with cluster.client([cluster.specs[n - 1].grpc_address for n in alive]) as client:
         for command in load.unknown.values():  # ambiguous outcomes: the same id again, exactly once
             assert client.submit_one(command).ok
         for command in list(load.acked.values()) + list(load.unknown.values()):
@@ -134,5 +134,5 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     assert code == 0, text
     new_leader = wait_for_leader(cluster, among=alive)
     assert new_leader != leader
-    with SyncSettlementClient([cluster.specs[n - 1].grpc_address for n in alive]) as client:
+    with cluster.client([cluster.specs[n - 1].grpc_address for n in alive]) as client:
         assert client.submit_one(Deposit("after-drain", accounts[0], 1)).ok

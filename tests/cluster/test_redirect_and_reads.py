@@ -5,7 +5,6 @@ from __future__ import annotations
 import grpc
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_grpc
-from node.client import SyncSettlementClient
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
@@ -33,16 +32,16 @@ def test_sdk_pointed_at_a_follower_applies_the_write_once_and_every_node_reads_i
     cluster = make_cluster(nodes=3)
     leader = wait_for_leader(cluster)
     follower = next(s for s in cluster.specs if s.number != leader)
-    with SyncSettlementClient([follower.grpc_address]) as client:
+    with cluster.client([follower.grpc_address]) as client:
         first = client.submit([Deposit("dep-alice", "alice", 700)])
         again = client.submit([Deposit("dep-alice", "alice", 700)])
     assert first.results[0].code == ResultCode.OK and not first.results[0].duplicate
     assert again.results[0].duplicate and again.results[0].collateral == 700
     for spec in cluster.specs:
-        with SyncSettlementClient([spec.grpc_address]) as client:
+        with cluster.client([spec.grpc_address]) as client:
             assert client.get_account("alice", consistency="linearizable").collateral == 700
     wait_converged(cluster)
     for spec in cluster.specs:
-        with SyncSettlementClient([spec.grpc_address]) as client:
+        with cluster.client([spec.grpc_address]) as client:
             local = client.get_account("alice", consistency="local", address=spec.grpc_address)
             assert local.collateral == 700 and local.applied_index >= first.applied_index

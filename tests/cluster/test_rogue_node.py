@@ -122,7 +122,7 @@ def test_a_rogue_node_can_neither_halt_resume_loosen_nor_settle(make_cluster, mo
     cluster.start()
     rogue_leads(cluster, monkeypatch)
     assert cluster.install_genesis()
-    with SyncSettlementClient(cluster.grpc_addresses, timeout_s=10.0) as client:
+    with cluster.client(cluster.grpc_addresses, timeout_s=10.0) as client:
         list_market(client, MARKET)
         list_market(client, SIDE)
         for kind, guardians in (("HALT_MARKET", (1, 2)), ("RESUME_MARKET", (2, 3))):

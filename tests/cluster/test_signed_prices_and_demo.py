@@ -8,7 +8,7 @@ import io
 from cluster.demo_load import MARKET, run_demo
 from cluster.demo_oracle import SOURCE, demo_key, demo_price, forged_price
 from cluster.local import LocalCluster
-from node.client import SyncSettlementClient, now_ms, read_private_key
+from node.client import now_ms, read_private_key
 from node.keys import raw_public_key
 from node.ledger.results import ResultCode
 from node.ledger.state import market_fund
@@ -20,7 +20,7 @@ def test_the_demo_load_lists_prices_refuses_the_forgery_and_liquidates(make_clus
     cluster: LocalCluster = make_cluster(nodes=3)
     wait_for_leader(cluster)
     out = io.StringIO()
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         assert run_demo(client, out, feed=False) is None
         carol = client.get_account("carol")
         fund = client.get_account(market_fund(MARKET))
@@ -42,7 +42,7 @@ def test_every_replica_verifies_signed_prices(make_cluster):
     # The launcher leaves the demo source's key next to cluster.json for `settle price --key-file`.
     assert raw_public_key(read_private_key(cluster.oracle_key_file)) == raw_public_key(demo_key())
     assert cluster.oracle_key_file.stat().st_mode & 0o777 == 0o600
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         run_demo(client, io.StringIO(), feed=False)
         forged = client.submit_one(forged_price("forged-2", MARKET, 1_000_000, now_ms()))
         moved = client.submit_one(demo_price("px-3", MARKET, 55_000_000_000, now_ms()))
@@ -51,6 +51,6 @@ def test_every_replica_verifies_signed_prices(make_cluster):
     assert moved.ok
     wait_converged(cluster)
     for spec in cluster.specs:
-        with SyncSettlementClient([spec.grpc_address]) as client:
+        with cluster.client([spec.grpc_address]) as client:
             local = client.get_market(MARKET, consistency="local", address=spec.grpc_address)
             assert local.mark_price == 55_100_000_000

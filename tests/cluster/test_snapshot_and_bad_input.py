@@ -8,7 +8,6 @@ import grpc
 import pytest
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_grpc
-from node.client import SyncSettlementClient
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
@@ -21,7 +20,7 @@ def test_wiped_follower_catches_up_through_a_snapshot(make_cluster):
     cluster = make_cluster(nodes=3, raft_tuning={"log_compaction_entries_min": compaction_entries_min})
     leader = wait_for_leader(cluster)
     follower = next(s.number for s in cluster.specs if s.number != leader)
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         for n in range(3 * compaction_entries_min):  # enough entries for every node to compact
             client.submit([Deposit(f"snap-{n}", f"acct-{n % 7}", 10)])
         wait_converged(cluster)
@@ -94,7 +93,7 @@ def shared_cluster(tmp_path_factory):
     cluster.start()
     try:
         leader = wait_for_leader(cluster)
-        with SyncSettlementClient(cluster.grpc_addresses) as client:
+        with cluster.client(cluster.grpc_addresses) as client:
             client.submit([Deposit("seed-alice", "alice", 1_000)])
         yield cluster, cluster.specs[leader - 1].grpc_address
     finally:
@@ -102,7 +101,7 @@ def shared_cluster(tmp_path_factory):
 
 
 def _alice(cluster) -> int:
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         return client.get_account("alice").collateral
 
 

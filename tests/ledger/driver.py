@@ -81,6 +81,32 @@ def create_market(**overrides) -> CreateMarket:
     return cmd
 
 
+def sign_batches(state: LedgerState, commands: tuple, signed_at_ms: int, sequences: dict[str, int]) -> tuple[BatchSignature, ...]:
+    """Before genesis: none (one unsigned batch). After: one batch per run of commands of one
+    role, each signed by that role's submitter (SUBMITTERS) at `signed_at_ms`."""
+    rules = policy(state)
+    if rules is None or not commands:
+        return ()
+    runs: list[list] = []
+    for command in commands:
+        if runs and _ROLE_OF[type(runs[-1][0])] == _ROLE_OF[type(command)]:
+            runs[-1].append(command)
+        else:
+            runs.append([command])
+    return tuple(signed_batch(run, rules["cluster"], signed_at_ms, sequences) for run in runs)
+
+
+def signed_batch(commands: list, cluster: str, signed_at_ms: int, sequences: dict[str, int], role: str | None = None,
+                 sequence: int | None = None) -> BatchSignature:
+    """`commands` signed as one batch by the submitter of `role` (default: the first command's)."""
+    key_id, key = SUBMITTERS[role or _ROLE_OF[type(commands[0])]]
+    if sequence is None:
+        sequence = sequences[key_id] = sequences.get(key_id, 0) + 1
+    digest = commands_digest([command_to_proto(c) for c in commands])
+    signature = key.sign(batch_signing_bytes(cluster, key_id, sequence, signed_at_ms, digest))
+    return BatchSignature(len(commands), key_id, sequence, signed_at_ms, signature, digest)
+
+
 class LedgerDriver:
     """Applies one entry per call with a fresh index and a clock that moves 1 s per entry."""
 
@@ -110,28 +136,11 @@ class LedgerDriver:
         return outcome.results
 
     def sign_batches(self, commands: tuple, signed_at_ms: int | None = None) -> tuple[BatchSignature, ...]:
-        """Before genesis: none (one unsigned batch). After: one batch per run of commands of one
-        role, each signed by that role's submitter at the entry's time."""
-        rules = policy(self.state)
-        if rules is None or not commands:
-            return ()
-        runs: list[list] = []
-        for command in commands:
-            if runs and _ROLE_OF[type(runs[-1][0])] == _ROLE_OF[type(command)]:
-                runs[-1].append(command)
-            else:
-                runs.append([command])
-        return tuple(self.signed_batch(run, rules["cluster"], signed_at_ms) for run in runs)
+        return sign_batches(self.state, commands, self.time_ms if signed_at_ms is None else signed_at_ms, self._sequences)
 
     def signed_batch(self, commands: list, cluster: str, signed_at_ms: int | None = None, role: str | None = None,
                      sequence: int | None = None) -> BatchSignature:
-        key_id, key = SUBMITTERS[role or _ROLE_OF[type(commands[0])]]
-        if sequence is None:
-            sequence = self._sequences[key_id] = self._sequences.get(key_id, 0) + 1
-        signed_at = self.time_ms if signed_at_ms is None else signed_at_ms
-        digest = commands_digest([command_to_proto(c) for c in commands])
-        signature = key.sign(batch_signing_bytes(cluster, key_id, sequence, signed_at, digest))
-        return BatchSignature(len(commands), key_id, sequence, signed_at, signature, digest)
+        return signed_batch(commands, cluster, self.time_ms if signed_at_ms is None else signed_at_ms, self._sequences, role, sequence)
 
     def one(self, command) -> Result:
         (result,) = self.run(command)

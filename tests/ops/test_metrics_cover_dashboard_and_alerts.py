@@ -15,7 +15,6 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from node.client import SyncSettlementClient
 from node.ledger.commands import SettleTrade
 from tests.cluster.probe import wait_converged, wait_for_leader
 from tests.cluster.workload import MARKET, MARK, setup_market
@@ -53,7 +52,7 @@ def scrape(address: str) -> set[str]:
 def test_every_dashboard_and_alert_metric_is_exported(make_cluster):
     cluster = make_cluster(nodes=3)
     wait_for_leader(cluster)
-    with SyncSettlementClient(cluster.grpc_addresses) as client:
+    with cluster.client(cluster.grpc_addresses) as client:
         setup_market(client, "metrics")
         result = client.submit_one(SettleTrade("metrics-trade", MARKET, "metrics-buyer", "metrics-seller", MARK, 1))
         assert result.ok, result

@@ -15,8 +15,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from node.codec.log import decode_log_entry, log_entry_to_bytes
 from node.keys import verify_ed25519
-from node.ledger import LedgerState, LogEntry, apply
+from node.ledger import LedgerState, apply
 from node.replica.port import (
     AmbiguousOutcome,
     AppliedEvent,
@@ -77,10 +78,10 @@ class FakeReplica:
         if self.ambiguous_submits and not self.ambiguous_after_apply:
             self.ambiguous_submits -= 1
             raise AmbiguousOutcome("leader changed before commit")
-        commands = tuple(c for b in batches for c in b.commands)
         with self._lock:
             self.time_ms += 1_000
-            entry = LogEntry(self.state.applied_index + 1, self.time_ms, commands)
+            # Through the log's own encoding, as a replica applies it (signed batches and all).
+            entry = decode_log_entry(log_entry_to_bytes(self.time_ms, batches), self.state.applied_index + 1).entry
             outcome = apply(self.state, entry, verify_ed25519)
         for event in outcome.events:
             self._publish(AppliedEvent(entry.index, entry.timestamp_ms, event))

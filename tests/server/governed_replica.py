@@ -12,16 +12,21 @@ from node.keys import verify_ed25519
 from node.ledger import LogEntry, apply
 from node.ledger.commands import Command, Deposit
 from node.quorum import signed_action
-from tests.ledger.driver import MARKET, create_market, signed_price
+from tests.ledger.driver import MARKET, create_market, sign_batches, signed_price
 from tests.ledger.governance import ALL_KEYS, NODES, genesis_payload
 from tests.server.fake_replica import FakeReplica
 
 NODE = "node-1"
 
 
+_sequences: dict[str, int] = {}
+
+
 def apply_now(fake: FakeReplica, command: Command, after_ms: int = 1_000) -> None:
+    """Applies one command as a signed batch of its role's test submitter (after genesis)."""
     fake.time_ms += after_ms
-    apply(fake.state, LogEntry(fake.state.applied_index + 1, fake.time_ms, (command,)), verify_ed25519)
+    batches = sign_batches(fake.state, (command,), fake.time_ms, _sequences)
+    apply(fake.state, LogEntry(fake.state.applied_index + 1, fake.time_ms, (command,), batches), verify_ed25519)
 
 
 def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = False) -> FakeReplica:

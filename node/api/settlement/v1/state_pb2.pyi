@@ -137,7 +137,7 @@ class SourcePrice(_message.Message):
     def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class Guards(_message.Message):
-    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes")
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
@@ -156,6 +156,7 @@ class Guards(_message.Message):
     SIGNER_SET_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EPOCH_FIELD_NUMBER: _ClassVar[int]
     PENDING_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     mode: Guards.Mode
     insurance_fund: int
     breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
@@ -164,7 +165,8 @@ class Guards(_message.Message):
     signer_set: SignerSet
     checkpoint_epoch: int
     pending_changes: _containers.RepeatedCompositeFieldContainer[PendingChange]
-    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ...) -> None: ...
+    ledger_time_ms: int
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ...) -> None: ...
 
 class Signer(_message.Message):
     __slots__ = ("key_id", "role", "public_key", "accounts")
