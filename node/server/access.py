@@ -145,10 +145,10 @@ def authorize(replica: ReplicaPort, method: str, identity: str | None, request: 
     caller = Caller(identity, role, tuple(entry.get("accounts", ())))
     if role not in rule:
         raise Denied(grpc.StatusCode.PERMISSION_DENIED, f"role {role} of {identity!r} may not call {method}")
-    if role == ROLE_READER:
-        account_of = ACCOUNT_SCOPED.get(method)
-        account = account_of(request) if account_of is not None else None
-        if account is None or account not in caller.accounts:
+    account_of = ACCOUNT_SCOPED.get(method)
+    if role == ROLE_READER and account_of is not None:
+        account = account_of(request)
+        if account not in caller.accounts:
             raise Denied(grpc.StatusCode.PERMISSION_DENIED, f"reader {identity!r} may not read account {account!r}")
     return caller
 
