@@ -31,7 +31,7 @@ from pathlib import Path
 
 from cluster.demo_oracle import demo_key
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
-from node.client.identity import ClientIdentity, identity_key_file, load_identity
+from node.client.identity import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
 from node.client.keys import read_private_key, write_private_key
 from node.ledger.commands import ActionKind
@@ -159,14 +159,10 @@ class LocalCluster:
 
     def identity(self, key_id: str | None = None) -> ClientIdentity:
         """A client identity of this cluster for SettlementClient(identity=): `key_id` (a role
-        name of CLIENT_ROLES, guardian<j> or node<i>) alone, or by default the local keyring:
-        the operator's certificate with every client role's key and guardian1's, so tools and
-        tests can submit any command kind (one kind of key per batch)."""
-        roles = {key_id: role for key_id, (role, _) in self._signing_keys().items()}
-        if key_id is not None:
-            return load_identity(self.data_dir, key_id, roles[key_id])
-        keyring = [(role, role) for role in CLIENT_ROLES if role != "operator"] + [("guardian1", "guardian")]
-        return load_identity(self.data_dir, "operator", "operator", also=keyring)
+        name of CLIENT_ROLES, guardian<j> or node<i>) alone, or by default the local keyring
+        (node/client/identity.py load_keyring: every key, under the operator's certificate), so
+        tools and tests can submit any command kind (one key per batch)."""
+        return load_keyring(self.data_dir, key_id)
 
     def client(self, addresses: list[str] | None = None, key_id: str | None = None, **options) -> SyncSettlementClient:
         """A blocking client of this cluster signing as identity(key_id)."""

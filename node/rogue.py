@@ -16,9 +16,21 @@ the one key it holds, its node key:
   action it has seen applied (it taps its own apply path, as a compromised node reads its own
   log): NONCE_REUSED.
 
-As leader it appends them straight to the Raft log (replica.submit, skipping the gRPC server);
-as follower it sends them to the leader through Submit like any client. Each outcome is one
-JSON line in DATA_DIR/rogue.jsonl: {"variant", "forgery", "kind", "code", "message", "index"}.
+Those go in a batch it signs with its node key (a node may submit emergency actions). As leader
+it also writes raw log entries no honest leader would (DESIGN.md "Access control"):
+
+- a Withdraw of the richest trader's collateral: unsigned (UNSIGNED_BATCH), signed with its own
+  node key (WRONG_ROLE), and under the custodian's key id with its own signature
+  (INVALID_SIGNATURE);
+- an honest settler's signed trade batch taken from its log with the quantity changed
+  (INVALID_SIGNATURE), and the same batch replayed unchanged (DUPLICATE: dedup answers it,
+  nothing changes);
+- once, an entry stamped a day ahead of its clock: the ledger holds time to the newest
+  submitter-signed clock plus the policy's clock_lead_max_ms ("clock", with the ledger time).
+
+As leader it appends them straight to the Raft log (skipping the gRPC server); as follower it
+sends the action batch to the leader through Submit like any client. Each outcome is one JSON
+line in DATA_DIR/rogue.jsonl: {"variant", "forgery", "kind", "code", "message", "index"}.
 """
 
 from __future__ import annotations
@@ -28,21 +40,28 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from collections import deque
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.client.commands import new_command_id
+from node.client.identity import ClientIdentity, SigningKey
 from node.client.sdk import SettlementClient
-from node.codec import Batch, decode_log_entry
+from node.codec import decode_log_entry
+from node.codec.batch import commands_digest
+from node.codec.commands import command_to_proto
+from node.codec.log import LOG_ENTRY_VERSION
 from node.config import NodeConfig, load_node_key
 from node.keys import new_private_key
 from node.ledger.commands import ActionKind, EmergencyAction
-from node.ledger.governance import ROLE_GUARDIAN, policy, signer, signer_ids
+from node.ledger.governance import ROLE_CUSTODIAN, ROLE_GUARDIAN, ROLE_NODE, policy, signer, signer_ids
 from node.ledger.records import MarketStatus
 from node.ledger.results import ResultCode
-from node.ledger.state import META_CHECKPOINT_EPOCH, LedgerState
+from node.ledger.signed_batches import batch_signing_bytes
+from node.ledger.state import META_CHECKPOINT_EPOCH, LedgerState, is_fund
 from node.quorum import action_payload, emergency_action, sign_action
 from node.replica.port import Role, SubmitOutcome
 
@@ -54,6 +73,8 @@ round_period_ms = 250
 submit_timeout_s = 5.0
 approved_kept_max = 16  # the latest genuinely approved actions replayed every round
 action_ttl_ms = 300_000
+clock_jump_ms = 86_400_000  # the one far-future stamp: a day ahead
+rogue_stream = 0x5EED  # the sequence stream of the rogue's own signed batches
 
 _running: set[asyncio.Task] = set()  # a reference per task, so none is collected mid-flight
 
@@ -85,8 +106,12 @@ class RogueNode:
         self._key_id = config.node_key_id
         self._key: Ed25519PrivateKey = load_node_key(config) or new_private_key()
         self._approved: deque[EmergencyAction] = deque(maxlen=approved_kept_max)
+        self._honest_trade: log_pb2.SubmittedBatch | None = None  # the latest signed trade batch applied
+        self._sequence = 0
+        self._jumped_clock = False
         self._report = Path(config.data_dir) / REPORT_FILE_NAME
         self._peers = [p.grpc_address for p in config.peers]
+        self._identity = ClientIdentity(self._key_id, (SigningKey(self._key_id, ROLE_NODE, self._key),), cluster=config.cluster_id)
         self._tap_apply_path()
 
     # -- what a compromised node sees: every approved action in its own log ---------------------
@@ -113,6 +138,10 @@ class RogueNode:
         for command, result in zip(commands, results):
             if isinstance(command, EmergencyAction) and result.code == ResultCode.OK:
                 self._approved.append(command)
+        for batch, batch_results in zip(log_pb2.LogEntry.FromString(data).batches, outcome.results):
+            if batch.key_id and batch.commands and all(c.HasField("settle_trade") for c in batch.commands) \
+                    and all(r.code == ResultCode.OK for r in batch_results):
+                self._honest_trade = batch
 
     # -- forging --------------------------------------------------------------------------------
 
@@ -154,10 +183,62 @@ class RogueNode:
         ]
         return forgeries
 
+    def _forged_batches(self, state: LedgerState) -> list[tuple[str, log_pb2.SubmittedBatch]]:
+        """Raw batches only a leader can put in the log: a Withdraw nobody signed, signed by the
+        wrong role or under another key's id; an honest trade batch altered, and replayed."""
+        rules = policy(state)
+        traders = [(a.collateral, k) for k, a in state.accounts.items() if not is_fund(k) and a.collateral > 0]
+        if rules is None or not traders:
+            return []
+        victim = max(traders)[1]
+        custodians = [k for k in signer_ids(state) if signer(state, k)["role"] == ROLE_CUSTODIAN]
+
+        def withdraw() -> list[commands_pb2.Command]:
+            return [commands_pb2.Command(id=new_command_id("rogue-withdraw"), withdraw=commands_pb2.Withdraw(
+                account=victim, amount=state.accounts[victim].collateral))]
+
+        forged = [
+            ("withdraw, unsigned", log_pb2.SubmittedBatch(commands=withdraw())),
+            ("withdraw, own node key", self._signed(rules["cluster"], self._key_id, withdraw())),
+        ]
+        if custodians:
+            forged.append(("withdraw, posing as the custodian", self._signed(rules["cluster"], custodians[0], withdraw())))
+        honest = self._honest_trade
+        if honest is not None:
+            altered = log_pb2.SubmittedBatch()
+            altered.CopyFrom(honest)
+            altered.commands[0].settle_trade.quantity += 1_000
+            forged += [("altered trade", altered), ("replayed trade batch", honest)]
+        return forged
+
+    def _signed(self, cluster: str, key_id: str, commands: list[commands_pb2.Command]) -> log_pb2.SubmittedBatch:
+        """A batch signed with the rogue's own key, under `key_id`."""
+        self._sequence += 1
+        sequence = rogue_stream << 32 | self._sequence
+        signed_at = time.time_ns() // 1_000_000
+        message = batch_signing_bytes(cluster, key_id, sequence, signed_at, commands_digest(commands))
+        return log_pb2.SubmittedBatch(commands=commands, key_id=key_id, sequence=sequence, signed_at_ms=signed_at,
+                                      signature=self._key.sign(message))
+
+    async def _append_raw(self, batches: list[log_pb2.SubmittedBatch], stamp_ms: int) -> SubmitOutcome:
+        """Writes an entry of the rogue's making straight into the Raft log and waits for it."""
+        data = log_pb2.LogEntry(version=LOG_ENTRY_VERSION, timestamp_ms=stamp_ms, batches=batches).SerializeToString()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def on_applied(result, error):  # pysyncobj's tick thread
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+
+        self._replica.raft.apply_entry(data, callback=on_applied)
+        outcome = await asyncio.wait_for(future, submit_timeout_s)
+        if not isinstance(outcome, SubmitOutcome):
+            raise RuntimeError(f"raw entry not applied: {outcome!r}")
+        return outcome
+
     # -- the loop -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        client = SettlementClient(self._peers, timeout_s=submit_timeout_s) if self._peers else None
+        client = SettlementClient(self._peers, timeout_s=submit_timeout_s, identity=self._identity) if self._peers else None
         try:
             while True:
                 await asyncio.sleep(round_period_ms / 1000)
@@ -174,20 +255,37 @@ class RogueNode:
         if not forgeries:
             return
         commands = [f.command for f in forgeries]
+        records: list[dict] = []
         if self._replica.status().role is Role.LEADER:
-            outcome = await self._replica.submit([Batch(tuple(commands))], submit_timeout_s)
+            rules, _ = self._replica.read(policy)
+            action_batch = self._signed(rules["cluster"], self._key_id, [command_to_proto(c) for c in commands])
+            forged, _ = self._replica.read(self._forged_batches)
+            now = time.time_ns() // 1_000_000
+            outcome = await self._append_raw([action_batch] + [batch for _, batch in forged], now)
             variant, results, index = "leader", outcome.results[0], outcome.applied_index
+            for (name, batch), batch_results in zip(forged, outcome.results[1:]):
+                kind = batch.commands[0].WhichOneof("kind")
+                records += [{"variant": variant, "forgery": name, "kind": kind, "code": ResultCode(r.code).name,
+                             "message": r.message, "index": index} for r in batch_results]
+            if not self._jumped_clock:
+                self._jumped_clock = True
+                jump = await self._append_raw([], now + clock_jump_ms)
+                ledger_time, _ = self._replica.read(lambda state: state.ledger_time_ms)
+                records.append({"variant": variant, "forgery": "clock a day ahead", "kind": "clock", "code": "CLAMPED",
+                                "message": f"stamped {now + clock_jump_ms}, ledger time {ledger_time}",
+                                "stamped_ms": now + clock_jump_ms, "ledger_time_ms": ledger_time, "index": jump.applied_index})
         elif client is not None:
             reply = await client.submit(commands)
             variant, results, index = "follower", reply.results, reply.applied_index
         else:
             return
+        records = [{
+            "variant": variant, "forgery": forgery.name, "kind": forgery.command.kind.name,
+            "code": ResultCode(result.code).name, "message": result.message, "index": index,
+        } for forgery, result in zip(forgeries, results)] + records
         with self._report.open("a") as f:
-            for forgery, result in zip(forgeries, results):
-                f.write(json.dumps({
-                    "variant": variant, "forgery": forgery.name, "kind": forgery.command.kind.name,
-                    "code": ResultCode(result.code).name, "message": result.message, "index": index,
-                }) + "\n")
+            for record in records:
+                f.write(json.dumps(record) + "\n")
 
 
 def _twice(command: EmergencyAction) -> EmergencyAction:

@@ -152,8 +152,9 @@ def _cluster_and_epoch(args: argparse.Namespace) -> tuple[str, int]:
     if args.cluster is not None or args.epoch is not None:
         raise ProposalError("--cluster and --epoch are read from the cluster; give them only with --offline")
     from node.client.cli import _addresses  # the same node discovery as every `settle` command
+    from node.client.cli_identity import cli_identity
 
-    with SyncSettlementClient(_addresses(args), timeout_s=args.timeout) as client:
+    with SyncSettlementClient(_addresses(args), timeout_s=args.timeout, identity=cli_identity(args)) as client:
         guards = client.get_guards()
     if not guards.HasField("signer_set"):
         raise ProposalError("the cluster has no signer set yet (the genesis signer set is not installed)")

@@ -27,7 +27,9 @@ from node.client.action_cli import register as register_action_commands
 from node.client.backup_cli import register as register_backup_commands
 from node.client.checkpoint_cli import register as register_checkpoint_commands
 from node.client.membership_cli import register as register_membership_commands
+from node.client.cli_identity import add_identity_options, cli_identity
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
+from node.client.identity import IdentityError
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
@@ -220,7 +222,7 @@ def _watch(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) 
     kinds = [events_pb2.EventKind.Value(kind.upper()) for kind in args.kind]
 
     async def stream() -> None:
-        async with SettlementClient(client.addresses, timeout_s=args.timeout) as watcher:
+        async with SettlementClient(client.addresses, timeout_s=args.timeout, identity=cli_identity(args)) as watcher:
             async for event in watcher.watch_events(kinds):
                 print(render.dumps(render.plain(event)) if args.json else render.event_text(event), file=out, flush=True)
 
@@ -254,6 +256,7 @@ def _common(defaults: bool) -> argparse.ArgumentParser:
     )
     common.add_argument("--json", action="store_true", help="machine-readable output", **({"default": False} | suppress))
     common.add_argument("--timeout", type=float, help="seconds per command, retries included", **({"default": 5.0} | suppress))
+    add_identity_options(common, suppress)
     return common
 
 
@@ -400,7 +403,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     except _UsageError as error:
         print(f"settle: {error}", file=err)
         return EXIT_USAGE
-    client = SyncSettlementClient(addresses, timeout_s=args.timeout)
+    try:
+        identity = cli_identity(args)
+    except (IdentityError, KeyFormatError) as error:
+        print(f"settle: {error}", file=err)
+        return EXIT_USAGE
+    client = SyncSettlementClient(addresses, timeout_s=args.timeout, identity=identity)
     try:
         return args.run(client, args, out)
     except _UsageError as error:

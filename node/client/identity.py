@@ -27,6 +27,10 @@ from node.ledger.signed_batches import ROLE_COMMANDS
 
 keys_dir_name = "keys"
 cluster_file_name = "cluster.json"
+signers_file_name = "signers.json"
+# A keyring signs with a submitter's key before a guardian's, and a node's only when no other may.
+_ROLE_PREFERENCE = ("settler", "custodian", "oracle", "operator", "guardian", "node")
+default_tls_identity = "operator"  # reads everything; the CLI's and the local keyring's certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +74,38 @@ def load_identity(data_dir: Path | str, key_id: str, role: str, *, also: Iterabl
     data_dir = Path(data_dir)
     keys = tuple(SigningKey(k, r, read_private_key(identity_key_file(data_dir, k))) for k, r in ((key_id, role), *also))
     return ClientIdentity(key_id, keys, load_client_tls(data_dir, key_id), _cluster_id(data_dir))
+
+
+class IdentityError(ValueError):
+    """The credentials directory cannot give the identity asked for; the message says why."""
+
+
+def _signer_roles(data_dir: Path) -> dict[str, str]:
+    """key id -> role, from the signer set file the local cluster keeps next to its keys."""
+    path = data_dir / signers_file_name
+    try:
+        document = json.loads(path.read_text())
+        return {entry["key_id"]: entry["role"] for entry in document["signers"]}
+    except OSError as error:
+        raise IdentityError(f"cannot read {path}: {error.strerror or error}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise IdentityError(f"{path} is not a signer set file: {error}") from None
+
+
+def load_keyring(data_dir: Path | str, key_id: str | None = None) -> ClientIdentity:
+    """The credentials of a cluster directory (DIR/signers.json, DIR/keys/, DIR/tls/): with
+    `key_id`, that identity alone; else a keyring of every key present there (submitter roles
+    first, then guardians, then nodes) under the operator's certificate."""
+    data_dir = Path(data_dir)
+    roles = _signer_roles(data_dir)
+    if key_id is not None:
+        if key_id not in roles:
+            raise IdentityError(f"{key_id} is not in {data_dir / signers_file_name}")
+        return load_identity(data_dir, key_id, roles[key_id])
+    present = [k for k in roles if identity_key_file(data_dir, k).exists()]
+    present.sort(key=lambda k: (_ROLE_PREFERENCE.index(roles[k]) if roles[k] in _ROLE_PREFERENCE else len(_ROLE_PREFERENCE), k))
+    if not present:
+        raise IdentityError(f"no signing keys under {data_dir / keys_dir_name}")
+    tls_identity = default_tls_identity if default_tls_identity in present else present[0]
+    return load_identity(data_dir, tls_identity, roles[tls_identity],
+                         also=[(k, roles[k]) for k in present if k != tls_identity])

@@ -145,7 +145,7 @@ class Replica:
         node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
         # A vote goes where a client's command would: this node first (it may lead), then its peers.
         # Votes go in batches signed by this node's key.
-        identity = ClientIdentity(config.node_id, (SigningKey(config.node_id, ROLE_NODE, node_key),), cluster=config.cluster_id)
+        identity = ClientIdentity(config.node_key_id, (SigningKey(config.node_key_id, ROLE_NODE, node_key),), cluster=config.cluster_id)
         submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)], identity)
         try:
             return CheckpointKeeper(

@@ -49,10 +49,11 @@ def guardians_act(cluster: LocalCluster, kind: str, market: str, out_dir: Path, 
     code and output."""
     path = out_dir / f"{kind.lower()}-{market}-{new_command_id('p').split(':')[1][:8]}.json"
     nodes = ",".join(cluster.grpc_addresses)
-    code, out, err = settle("--nodes", nodes, "action", "propose", kind, "--market", market, "--out", path)
+    credentials = ("--credentials", cluster.data_dir)
+    code, out, err = settle("--nodes", nodes, *credentials, "action", "propose", kind, "--market", market, "--out", path)
     assert code == 0, err
     for number in guardians:
         code, out, err = settle("action", "sign", path, "--key-file", cluster.guardian_key_file(number), "--key-id", f"guardian{number}")
         assert code == 0, err
-    code, out, _ = settle("--nodes", nodes, "action", "submit", path)
+    code, out, _ = settle("--nodes", nodes, *credentials, "action", "submit", path)
     return code, out

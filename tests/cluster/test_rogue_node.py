@@ -1,7 +1,8 @@
 """One compromised node can neither halt, resume, loosen nor settle, as leader or as follower,
 while the cluster keeps settling trades (node/rogue.py is the rogue; DESIGN.md "Emergency actions
 and quorum signatures": a single node can neither halt nor resume settlement, nor change a
-parameter).
+parameter). As leader it also cannot fabricate, alter or replay a submitter's batch, nor run the
+ledger clock ahead (DESIGN.md "Access control").
 
 Node 1 runs with SETTLE_TEST_ROGUE_ACTIONS=1 (its process only). Every 250 ms it forges actions
 signed with its own node key and replays genuinely approved ones. First it leads (its election
@@ -18,9 +19,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from cluster.local import LocalCluster
-from node.client import SyncSettlementClient
-from node.rogue import ENVIRONMENT_FLAG, REPORT_FILE_NAME
+from cluster.local import LOCAL_POLICY, LocalCluster
+from node.client import LOCAL, SyncSettlementClient
+from node.rogue import ENVIRONMENT_FLAG, REPORT_FILE_NAME, clock_jump_ms
 
 from .governed import guardians_act, list_market, trade
 from .probe import wait_converged, wait_for_leader
@@ -45,6 +46,15 @@ EXPECTED = {
     "loosen open interest cap, own key": "WRONG_ROLE",
     "emergency settle, own key": "WRONG_ROLE",
 }
+# Raw batches only a leader can log: each refused on every replica, the replay answered by dedup.
+LEADER_ONLY = {
+    "withdraw, unsigned": "UNSIGNED_BATCH",
+    "withdraw, own node key": "WRONG_ROLE",
+    "withdraw, posing as the custodian": "INVALID_SIGNATURE",
+    "altered trade": "INVALID_SIGNATURE",
+    "replayed trade batch": "DUPLICATE",
+}
+CLOCK_LEAD_SLACK_MS = 30_000  # how late the test may read the clock after the rogue's jump
 ACTIVE = 1  # settlement.v1.Market.Status
 NORMAL = 1  # settlement.v1.Guards.Mode
 
@@ -98,7 +108,19 @@ def trade_for(client: SyncSettlementClient, seconds: float) -> int:
     return settled
 
 
+def assert_batches_refused(records: list[dict]) -> None:
+    """Every raw batch forgery was refused with its code; the far-future stamp was held back."""
+    batches = [r for r in records if r["forgery"] in LEADER_ONLY]
+    assert {r["forgery"] for r in batches} == set(LEADER_ONLY), sorted({r["forgery"] for r in batches})
+    wrong = [r for r in batches if r["code"] != LEADER_ONLY[r["forgery"]]]
+    assert not wrong, wrong
+    (clock,) = [r for r in records if r["kind"] == "clock"]
+    lead = LOCAL_POLICY["clock_lead_max_ms"]
+    assert clock["ledger_time_ms"] <= clock["stamped_ms"] - clock_jump_ms + lead + CLOCK_LEAD_SLACK_MS, clock
+
+
 def assert_all_refused(records: list[dict], variant: str) -> None:
+    records = [r for r in records if r["forgery"] not in LEADER_ONLY and r["kind"] != "clock"]
     codes = {(r["forgery"] if not r["forgery"].startswith("replay") else "replay", r["code"]) for r in records}
     assert not [r for r in records if r["code"] == "OK"], records
     for forgery, code in EXPECTED.items():
@@ -112,6 +134,8 @@ def assert_untouched(client: SyncSettlementClient) -> None:
     assert (market.status, market.status_reason) == (ACTIVE, "")
     assert market.params.open_interest_cap == 10**9
     assert guards.mode == NORMAL and not guards.pending_changes
+    for side in ("buyer", "seller"):  # trades at the mark without fees: nobody's collateral moves
+        assert client.get_account(f"{MARKET}-{side}").collateral == 10**12
 
 
 def test_a_rogue_node_can_neither_halt_resume_loosen_nor_settle(make_cluster, monkeypatch, tmp_path: Path):
@@ -132,6 +156,7 @@ def test_a_rogue_node_can_neither_halt_resume_loosen_nor_settle(make_cluster, mo
         settled_while_leading = trade_for(client, phase_s)
         led = wait_for_replays(cluster, "leader")
         assert_all_refused(led, "leader")
+        assert_batches_refused(led)
         assert_untouched(client)
 
         # -- the rogue follows: it sends its forgeries to the leader ----------------------------
@@ -152,3 +177,6 @@ def test_a_rogue_node_can_neither_halt_resume_loosen_nor_settle(make_cluster, mo
     assert settled_while_leading >= 20 and settled_while_following >= 20, (settled_while_leading, settled_while_following)
     assert "TEST-ONLY ROGUE NODE" in (cluster.node_dir(ROGUE) / "node.log").read_text()
     wait_converged(cluster)
+    for spec in cluster.specs:  # every replica refused the forged withdrawals the same way
+        with cluster.client([spec.grpc_address]) as client:
+            assert client.get_account(f"{MARKET}-buyer", LOCAL).collateral == 10**12, spec.node_id
