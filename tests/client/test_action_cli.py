@@ -20,7 +20,7 @@ from node.ledger.records import MarketStatus, StatusReason
 from node.quorum import action_payload, sign_action
 from tests.ledger.driver import MARKET
 from tests.ledger.governance import CLUSTER, GUARDIANS, NODES, POLICY
-from tests.server.governed_replica import NODE, governed_replica
+from tests.server.governed_replica import NODE, governed_replica, write_credentials
 from tests.server.serving import threaded
 
 
@@ -204,29 +204,30 @@ def served(tmp_path):
     node_dir = tmp_path / "node"
     node_dir.mkdir()
     with threaded(governed_replica(node_dir)) as server:
+        server.credentials = write_credentials(tmp_path / "credentials")  # guardian-1 submits the batches
         yield server
 
 
 def test_two_guardians_halt_a_market_through_propose_sign_submit(served, tmp_path, keys):
     path = tmp_path / "halt.json"
-    code, out, _ = settle("--nodes", served.address, "action", "propose", "HALT_MARKET", "--market", MARKET, "--out", path)
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "propose", "HALT_MARKET", "--market", MARKET, "--out", path)
     assert code == 0, out
     action = json.loads(path.read_text())["action"]
     assert (action["cluster"], action["epoch"]) == (CLUSTER, 0)  # read from the node's signer set
 
     assert sign(path, keys, "guardian-1")[0] == 0
-    code, out, _ = settle("--nodes", served.address, "action", "submit", path)
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "submit", path)
     assert code == 1
     assert out.startswith("BELOW_THRESHOLD") and "1 distinct valid signers, 2 needed" in out
 
     assert sign(path, keys, "guardian-2")[0] == 0
-    code, out, _ = settle("--nodes", served.address, "action", "submit", path)
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "submit", path)
     assert code == 0 and out.startswith("OK")
     market = served.replica.state.markets[MARKET]
     assert (market.status, market.status_reason) == (MarketStatus.HALTED, StatusReason.GUARDIAN_HALT)
 
     # The same file again is the same command: applied once, shown as its first outcome.
-    code, out, _ = settle("--nodes", served.address, "action", "submit", path)
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "submit", path)
     assert code == 0 and "duplicate" in out
 
 
@@ -236,10 +237,10 @@ def test_node_keys_cannot_resume_and_the_code_is_printed(served, tmp_path):
         node_keys[key_id] = tmp_path / f"{key_id}.key"
         write_private_key(node_keys[key_id], key)
     path = tmp_path / "resume.json"
-    assert settle("--nodes", served.address, "action", "propose", "RESUME_MARKET", "--market", MARKET, "--out", path)[0] == 0
+    assert settle("--nodes", served.address, "--credentials", served.credentials, "action", "propose", "RESUME_MARKET", "--market", MARKET, "--out", path)[0] == 0
     for key_id in ("node-1", "node-2"):
         assert sign(path, node_keys, key_id)[0] == 0
-    code, out, _ = settle("--nodes", served.address, "--json", "action", "submit", path)
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "--json", "action", "submit", path)
     assert code == 1
     (result,) = json.loads(out)["results"]
     assert result["code"] == "WRONG_ROLE"
@@ -247,21 +248,21 @@ def test_node_keys_cannot_resume_and_the_code_is_printed(served, tmp_path):
 
 def test_loosening_waits_in_pending_and_signers_shows_the_thresholds(served, tmp_path, keys):
     path = tmp_path / "loosen.json"
-    assert settle("--nodes", served.address, "action", "propose", "SET_MARKET_PARAMS", "--market", MARKET,
+    assert settle("--nodes", served.address, "--credentials", served.credentials, "action", "propose", "SET_MARKET_PARAMS", "--market", MARKET,
                   "--param", "open_interest_cap=2000000", "--out", path)[0] == 0
     for key_id in ("guardian-1", "guardian-3"):
         assert sign(path, keys, key_id)[0] == 0
-    assert settle("--nodes", served.address, "action", "submit", path)[0] == 0
+    assert settle("--nodes", served.address, "--credentials", served.credentials, "action", "submit", path)[0] == 0
 
-    code, out, _ = settle("--nodes", served.address, "action", "pending")
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "pending")
     assert code == 0
     nonce = json.loads(path.read_text())["action"]["nonce"]
     assert str(nonce) in out and "SET_MARKET_PARAMS" in out and MARKET in out and "open_interest_cap" in out
-    code, out, _ = settle("--nodes", served.address, "--json", "action", "pending")
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "--json", "action", "pending")
     (change,) = json.loads(out)
     assert change["effective_at_ms"] == served.replica.time_ms + POLICY["timelock_ms"]
 
-    code, out, _ = settle("--nodes", served.address, "action", "signers")
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "signers")
     assert code == 0
     assert f"signer set of cluster {CLUSTER}  checkpoint epoch 0" in out
     assert "2 node or guardian signatures" in out and "2 guardian signatures; loosening waits 60000 ms" in out
@@ -280,14 +281,15 @@ def test_cosign_appends_the_node_signature_when_its_view_agrees(tmp_path, keys):
         assert "2 signatures (guardian-1, node-1)" in out
         code, out, _ = settle("action", "cosign", path, "--node", server.address)
         assert code == 2  # node-1 already signed
-        assert settle("--nodes", server.address, "action", "submit", path)[0] == 0
+        credentials = write_credentials(tmp_path / "credentials")
+        assert settle("--nodes", server.address, "--credentials", credentials, "action", "submit", path)[0] == 0
     assert fake.state.markets[MARKET].status == MarketStatus.HALTED
 
 
 def test_cosign_refusals_exit_1_with_the_reason(served, tmp_path):
     halt, resume = tmp_path / "halt.json", tmp_path / "resume.json"
-    assert settle("--nodes", served.address, "action", "propose", "HALT_MARKET", "--market", MARKET, "--out", halt)[0] == 0
-    assert settle("--nodes", served.address, "action", "propose", "RESUME_MARKET", "--market", MARKET, "--out", resume)[0] == 0
+    assert settle("--nodes", served.address, "--credentials", served.credentials, "action", "propose", "HALT_MARKET", "--market", MARKET, "--out", halt)[0] == 0
+    assert settle("--nodes", served.address, "--credentials", served.credentials, "action", "propose", "RESUME_MARKET", "--market", MARKET, "--out", resume)[0] == 0
     code, out, _ = settle("action", "cosign", halt, "--node", served.address)
     assert code == 1 and out.startswith("REFUSED") and "oracle is VALID" in out
     code, out, _ = settle("action", "cosign", resume, "--node", served.address)

@@ -3,6 +3,7 @@ to the wall clock as on a live cluster, for the Guardian service and the `settle
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,3 +44,15 @@ def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = Fal
     if stale:  # a minute and more without a fresh price
         apply_now(fake, Deposit("stale-tick", "carol", 1), after_ms=61_000)
     return fake
+
+
+def write_credentials(directory: Path, key_ids: tuple[str, ...] = ("guardian-1",)) -> Path:
+    """A credentials directory for `settle --credentials`: the test signer set (signers.json) and
+    the signing keys of `key_ids` under keys/, as the local cluster keeps them."""
+    (directory / "keys").mkdir(parents=True)
+    payload = genesis_payload()
+    document = {"cluster": payload["cluster"], "signers": payload["signers"], "policy": payload["policy"]}
+    (directory / "signers.json").write_text(json.dumps(document))
+    for key_id in key_ids:
+        write_private_key(directory / "keys" / f"{key_id}.key", ALL_KEYS[key_id])
+    return directory
