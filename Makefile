@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) -m cluster.bench_ledger --makers 20
 	$(PY) -m cluster.bench_store_commit
 	$(PY) -m cluster.bench_liquidation_sweep
+	$(PY) -m cluster.bench_batch_signatures
 	$(PY) -m cluster.bench --seconds 10 --clients 3
 
 clean:
