@@ -148,7 +148,7 @@ def market_text(market: state_pb2.Market) -> str:
 def guards_text(guards: state_pb2.Guards) -> str:
     lines = [
         f"mode {state_pb2.Guards.Mode.Name(guards.mode)}  insurance fund {guards.insurance_fund}"
-        f"  (applied index {guards.applied_index})"
+        f"  ledger time {guards.ledger_time_ms}  (applied index {guards.applied_index})"
     ]
     if guards.breakers:
         rows = [[b.market, str(b.tripped_at_ms), str(b.until_ms), b.reason] for b in guards.breakers]
