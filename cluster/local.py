@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cluster.demo_oracle import demo_key
+from cluster.local_tls import prepare_tls, tls_config_lines
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.client.identity import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
@@ -216,6 +217,7 @@ class LocalCluster:
             cluster_file.write_text(json.dumps(cluster, indent=2) + "\n")
         self.cluster_id = cluster_id
         self._prepare_keys(cluster_id)
+        prepare_tls(self)  # DIR/tls: the cluster CA and a certificate per node and identity, once
         for spec in self.specs:
             self.node_dir(spec.number).mkdir(exist_ok=True)
             self._write_config(spec, cluster_id)
@@ -231,6 +233,7 @@ class LocalCluster:
         spec = NodeSpec(number, f"node{number}", last.host, base + number, base + raft_port_offset + number,
                         base + metrics_port_offset + number)
         self.specs.append(spec)
+        prepare_tls(self)  # its certificate, from the same CA
         self.node_dir(number).mkdir(exist_ok=True)
         self._write_config(spec, self.cluster_id, with_node_key=False)
         return spec
@@ -251,6 +254,7 @@ class LocalCluster:
             lines.append(f"metrics_address = {_toml_string(spec.metrics_address)}")
         for key, value in self.extra_config.items():
             lines.append(f"{key} = {json.dumps(value)}")
+        lines += tls_config_lines(spec)  # mTLS with its certificate, and the plaintext health port
         for peer in self.specs:
             if peer.number == spec.number:
                 continue

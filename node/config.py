@@ -11,6 +11,10 @@
     expected_signers_file = "data/signers.json"  # optional: the signer set this node expects
     divergence_recovery_delay_ms = 5000     # optional: how long a diverged follower stays fenced
     metrics_address = "127.0.0.1:7201"    # optional: Prometheus metrics (node/metrics); absent: off
+    tls_ca_file = "data/tls/ca.crt"         # mTLS (node/server/transport.py): the cluster CA, this
+    tls_certificate_file = "data/tls/node1.crt"  # node's certificate and its key (0600); all three
+    tls_key_file = "data/tls/node1.key"     # or none (none: plaintext gRPC, no access control)
+    health_address = "127.0.0.1:7401"       # optional: plaintext grpc.health.v1 alone, for load balancers
 
     [[peers]]
     node_id = "node2"
@@ -83,6 +87,13 @@ class NodeConfig:
     divergence_recovery_delay_ms: int = 5_000
     # host:port of the Prometheus metrics endpoint (node/metrics); "" (the default) or port 0: off.
     metrics_address: str = ""
+    # mTLS on grpc_address: the cluster CA (clients must present a certificate it issued), this
+    # node's certificate and key. None: plaintext and no access control (in-process tests only).
+    tls_ca_file: Path | None = None
+    tls_certificate_file: Path | None = None
+    tls_key_file: Path | None = None
+    # host:port of a plaintext server answering grpc.health.v1 alone; "": none.
+    health_address: str = ""
     # Test-only fault injection: keep a copy of what was last synced so a test can simulate a power
     # cut (restore the copy after kill -9). Never set in production.
     test_power_cut_shadow: bool = False
@@ -142,6 +153,25 @@ def _metrics_address(table: dict, where: str) -> str:
     if not sep or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"{where}: `metrics_address` must be \"host:port\" (port 0 or \"\": off)")
     return "" if int(port) == 0 else value
+
+
+_TLS_KEYS = ("tls_ca_file", "tls_certificate_file", "tls_key_file")
+
+
+def _tls_files(table: dict, base: Path, where: str) -> dict[str, Path | None]:
+    """The three TLS files, relative to the config's directory: all of them or none."""
+    present = [key for key in _TLS_KEYS if key in table]
+    if present and len(present) != len(_TLS_KEYS):
+        raise ConfigError(f"{where}: mTLS needs all of {', '.join(_TLS_KEYS)} (or none of them)")
+    return {key: _optional_path(table, key, base, where) for key in _TLS_KEYS}
+
+
+def _health_address(table: dict, where: str) -> str:
+    value = table.get("health_address", "")
+    host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
+    if value != "" and (not sep or not port.isdigit() or int(port) > 65535):
+        raise ConfigError(f"{where}: `health_address` must be \"host:port\" (or absent)")
+    return value
 
 
 def require_private(path: Path) -> None:
@@ -212,6 +242,8 @@ def load_config(path: Path) -> NodeConfig:
         expected_signers_file=_optional_path(table, "expected_signers_file", base, where),
         divergence_recovery_delay_ms=_non_negative_int(table, "divergence_recovery_delay_ms", 5_000, where),
         metrics_address=_metrics_address(table, where),
+        **_tls_files(table, base, where),
+        health_address=_health_address(table, where),
         test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
         test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
     )

@@ -28,9 +28,13 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     from node.replica.replica import JournalBehindStore, Replica
     from node.rogue import start_if_asked as start_rogue_if_asked  # test-only, off unless its env flag is set
     from node.server import start_server
+    from node.server.transport import server_tls
     from node.store.errors import StoreCorruptError
 
     config = load_config(config_path)
+    tls = server_tls(config)  # a bad TLS file is a ConfigError, before the node joins the cluster
+    if tls is None:
+        log.warning("gRPC WITHOUT mTLS on %s: anyone who reaches the port may call everything", config.grpc_address)
     if log_context is not None:
         log_context.node_id = config.node_id
     if config.test_power_cut_shadow or config.test_unsafe_skip_journal_sync:
@@ -51,7 +55,10 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     if log_context is not None:
         log_context.replica = replica
     freeze_long_lived_objects()
-    server = await start_server(replica, config.grpc_address)
+    server = await start_server(replica, config.grpc_address, tls=tls, health_address=config.health_address)
+    if tls is not None:
+        for certificate, not_after_s in tls.not_after_s().items():
+            replica.metrics.tls_certificate_expiry.labels(certificate).set(not_after_s)
     start_rogue_if_asked(config, replica)
     metrics_server = start_metrics(replica, config.metrics_address)
     logs.log_event("node_start", f"node {config.node_id} serving gRPC on {config.grpc_address}, raft on {config.raft_address}")

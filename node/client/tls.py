@@ -58,3 +58,14 @@ def aio_channel(address: str, tls: ClientTls | None, options: Sequence[tuple[str
     if tls is None:
         return grpc.aio.insecure_channel(address, options=list(options))
     return grpc.aio.secure_channel(address, channel_credentials(tls), options=list(options))
+
+
+def node_client_tls(config) -> ClientTls | None:
+    """A node's own certificate used as a client's, from its NodeConfig (tls_* files): a node
+    calls its peers through the SDK (checkpoint votes). None when the node runs without TLS."""
+    from node.tls.files import read_tls_files
+
+    if getattr(config, "tls_ca_file", None) is None:
+        return None
+    files = read_tls_files(config.tls_ca_file, config.tls_certificate_file, config.tls_key_file)
+    return ClientTls(files.ca_certificate, files.certificate_chain, files.private_key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter as Tally
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Seconds. Apply and commit are usually sub-millisecond to a few ms; Submit includes a Raft round.
 _apply_buckets = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -41,6 +41,11 @@ class NodeMetrics:
         self.submit_batch_commands = Histogram(
             "settle_submit_batch_commands", "Commands per Submit request",
             buckets=_batch_buckets, registry=r)
+        # Set once at start from the certificate files (node/main.py); alerts on near expiry.
+        self.tls_certificate_expiry = Gauge(
+            "settle_tls_certificate_expiry_timestamp_seconds",
+            "notAfter of this node's TLS certificates (Unix seconds), by certificate: node, ca",
+            ["certificate"], registry=r)
         self._command_children: dict[tuple[type, int], object] = {}
 
     def entry_applied(self, commands, results, apply_s: float, commit_s: float) -> None:
