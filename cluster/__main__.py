@@ -3,6 +3,7 @@
     python -m cluster up --nodes 3 --data ./data --base-port 7000 [--demo]
     python -m cluster observe --nodes 3 --data ./data --base-port 7000   (cluster + Prometheus)
     python -m cluster replay --prices FILE.csv --scenario FILE.toml [--plot FILE.png] [--json FILE.json]
+    python -m cluster chaos --nodes 3 --duration 60 --seed 1 --out DIR --faults kill,pause,partition,restart,powercut
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ def main(argv: list[str] | None = None) -> None:
         "replay", help="replay a price series through the pure ledger and show its guard decisions",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     ))
+    from cluster.chaos import run as chaos
+
+    chaos.add_arguments(commands.add_parser(
+        "chaos", help="faults under load on a fresh cluster, then a verdict on the history (report.json, report.png)"))
     args = parser.parse_args(argv)
+    if args.command == "chaos":
+        raw = list(sys.argv[1:] if argv is None else argv)
+        sys.exit(chaos.main(args, raw[raw.index("chaos") + 1:]))
     if args.command == "replay":
         sys.exit(replay.run_cli(args))
     if args.command == "observe":

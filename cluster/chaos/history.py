@@ -61,6 +61,7 @@ class FaultRecord:
     targets: list[str] = field(default_factory=list)
     detail: str = ""
     leader_lost: bool = False  # the fault took the leader away (its kill, pause, isolation, all nodes)
+    recovered_s: float = 0.0  # when, after healing, every node ran again and a leader answered
 
 
 def write_ops(path: Path, ops: Iterable[Op]) -> None:
@@ -71,14 +72,18 @@ def write_ops(path: Path, ops: Iterable[Op]) -> None:
 
 
 def read_ops(paths: Iterable[Path]) -> list[Op]:
-    ops = []
+    """Every command's last record. A client writes a command as ambiguous ("pending") before it
+    sends it and again with its outcome after, so a client that died mid-request still leaves
+    its in-flight commands in the history, as ambiguous."""
+    ops: dict[str, Op] = {}
     for path in paths:
         for line in Path(path).read_text().splitlines():
             try:
-                ops.append(Op(**json.loads(line)))
+                op = Op(**json.loads(line))
             except (ValueError, TypeError):
-                continue  # a client killed mid-line leaves a torn last line: its op is unknown, not sent twice
-    return ops
+                continue  # a torn last line: the command's pending record stands
+            ops[op.command_id] = op
+    return list(ops.values())
 
 
 def iter_kind(ops: Iterable[Op], outcome: str) -> Iterator[Op]:

@@ -232,15 +232,22 @@ def make_operations(backing: str):
         def _sync(self, path: str, fd: int) -> None:
             with self._mutex:
                 pending = self.unsynced.pop(path, None)
-                if pending is not None:
+                if pending is None:
+                    os.fsync(fd)
+                    return
+                # Its own descriptor: the caller's may be read-only (fsync of a file opened to read).
+                out = os.open(self._full(path), os.O_WRONLY)
+                try:
                     for number in sorted(pending.blocks):
                         start = number * block_bytes
                         if start >= pending.size:
                             continue
-                        os.pwrite(fd, bytes(pending.blocks[number][:pending.size - start]), start)
-                    if os.fstat(fd).st_size < pending.size:
-                        os.ftruncate(fd, pending.size)
-                os.fsync(fd)
+                        os.pwrite(out, bytes(pending.blocks[number][:pending.size - start]), start)
+                    if os.fstat(out).st_size < pending.size:
+                        os.ftruncate(out, pending.size)
+                    os.fsync(out)
+                finally:
+                    os.close(out)
 
         def fsync(self, path, datasync, fh):
             self._sync(path, fh)

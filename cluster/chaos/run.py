@@ -1,0 +1,320 @@
+"""`python -m cluster chaos`: a fresh cluster, a bounded load, faults from a seed, a verdict.
+
+    python -m cluster chaos --nodes 3|5 --duration S --seed N --out DIR \\
+        --faults kill,pause,partition,restart,powercut,corrupt [--simultaneous 2]
+
+As root with `ip netns`, the command first creates its namespaces (network.py), then runs itself
+again inside the hub namespace (`ip netns exec`), and removes the namespaces (and anything still
+running in them) when that ends, however it ends. Inside, it mounts the power-cut filesystem when
+powercut is asked for, starts the nodes, installs the genesis signer set, lists the market, starts
+the client processes, and makes the schedule's faults until the load's time is up; then it heals
+everything, waits (bounded) for one applied index and state hash, stops the nodes, reads their
+stores, replays the log, checks the history and writes the report. A fault that cannot be made
+here (no root, no FUSE) is dropped loudly: printed and written into the report's notes.
+
+Exit status: 0 PASS, 1 FAIL, 2 the run could not be made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from cluster.chaos import load as chaos_load
+from cluster.chaos.checker import check
+from cluster.chaos.faults import ChaosCluster, Injector, spare_base_port
+from cluster.chaos.history import FaultRecord, read_ops
+from cluster.chaos.network import Topology, netns_available, remove_leftovers
+from cluster.chaos.nodes import read_view, replay_view
+from cluster.chaos.powercut_fs import PowercutMount, fuse_available
+from cluster.chaos.report import write_report
+from cluster.chaos.schedule import KINDS, WHOLE_CLUSTER_KINDS, make_schedule
+
+HUB_ENV = "SETTLE_CHAOS_HUB"  # set inside the hub namespace: the owner pid of the topology
+netns_base_port = 7000
+clients_default = 3
+leader_wait_s = 60.0
+recovery_leader_wait_s = 30.0
+converge_timeout_s = 90.0
+warmup_s = 3.0  # steady load before the first fault
+quiet_tail_s = 4.0  # no new fault this close to the load's end
+client_grace_s = 30.0  # beyond the load's end, before a client is killed
+progress_every_s = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nodes", type=int, default=3, choices=(3, 5))
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of load with faults")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", required=True, help="directory for the cluster, logs, history and report")
+    parser.add_argument("--faults", default="kill,pause,partition,restart,powercut",
+                        help=f"comma-separated, of {','.join(KINDS)}")
+    parser.add_argument("--simultaneous", type=int, default=1, choices=(1, 2), help="faults at a time (2: pairs on different nodes)")
+    parser.add_argument("--clients", type=int, default=clients_default)
+    parser.add_argument("--min-cycles", type=int, default=0, help="FAIL if fewer fault cycles were made")
+
+
+def main(args: argparse.Namespace, argv: list[str]) -> int:
+    kinds = [k.strip() for k in args.faults.split(",") if k.strip()]
+    unknown = set(kinds) - set(KINDS)
+    if unknown or not kinds:
+        print(f"unknown fault kinds {sorted(unknown)}; choose from {','.join(KINDS)}", file=sys.stderr)
+        return 2
+    if os.environ.get(HUB_ENV):
+        topology = Topology(args.nodes, owner_pid=int(os.environ[HUB_ENV]))
+        return run(args, kinds, topology, [])
+    reason = netns_available()
+    if reason:
+        notes = []
+        if "partition" in kinds:
+            kinds.remove("partition")
+            notes.append(f"partition SKIPPED: {reason}")
+            print(f"chaos: WARNING: {notes[-1]}", file=sys.stderr, flush=True)
+        return run(args, kinds, None, notes)
+    return _in_hub(args, argv)
+
+
+def _in_hub(args: argparse.Namespace, argv: list[str]) -> int:
+    """Create the namespaces, run this command again inside the hub, always remove them."""
+    leftovers = remove_leftovers()
+    if leftovers:
+        print(f"chaos: removed namespaces left by earlier runs: {leftovers}", flush=True)
+    topology = Topology(args.nodes)
+    child: subprocess.Popen | None = None
+
+    def forward(signum, frame) -> None:
+        if child is not None and child.poll() is None:
+            child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        topology.create()
+        env = dict(os.environ, **{HUB_ENV: str(topology.owner_pid)})
+        for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "grpc_proxy"):
+            env.pop(proxy, None)  # nothing in the namespaces can reach a proxy
+        child = subprocess.Popen([*topology.exec_prefix(), sys.executable, "-m", "cluster", "chaos", *argv], env=env)
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+            child.wait()
+        topology.remove()  # kills whatever still runs inside, deletes the namespaces
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Progress:
+    """One line every few seconds: elapsed, cycles done, acknowledged so far, current fault."""
+
+    def __init__(self, out: Path, t0: float) -> None:
+        self.out = out
+        self.t0 = t0
+        self.cycles = 0
+        self.current = "none"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def acked(self) -> int:
+        total = 0
+        for path in self.out.glob("ops-*.jsonl"):
+            try:
+                total += path.read_bytes().count(b'"outcome":"ok"')
+            except OSError:
+                pass
+        return total
+
+    def line(self) -> str:
+        return f"[{time.time() - self.t0:7.1f} s] cycles {self.cycles}  acked {self.acked()}  fault: {self.current}"
+
+    def _run(self) -> None:
+        while not self._stop.wait(progress_every_s):
+            print(self.line(), flush=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _start_clients(args, cluster: ChaosCluster, out: Path, t0: float, seconds: float) -> list[subprocess.Popen]:
+    clients = []
+    for k in range(args.clients):
+        log = open(out / f"client{k}.log", "ab")
+        clients.append(subprocess.Popen(
+            [sys.executable, "-m", "cluster.chaos.load", "--client", str(k), "--data", str(cluster.data_dir),
+             "--addresses", ",".join(cluster.grpc_addresses), "--out", str(out / f"ops-{k}.jsonl"),
+             "--t0", repr(t0), "--seconds", repr(seconds), "--seed", str(args.seed), "--tag", f"s{args.seed}"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True))
+        log.close()
+    return clients
+
+
+def _stop_clients(clients: list[subprocess.Popen], deadline: float) -> None:
+    for client in clients:
+        try:
+            client.wait(timeout=max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(client.pid, signal.SIGKILL)
+            client.wait()
+
+
+def _converge(cluster: ChaosCluster, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        statuses = cluster.statuses()
+        answered = [s for s in statuses.values() if s is not None]
+        if len(answered) == len(statuses) and all(s.ready for s in answered) \
+                and len({(s.applied_index, s.state_hash) for s in answered}) == 1:
+            return True
+        for number in statuses:
+            if not cluster.alive(number):
+                cluster.start(number)
+        time.sleep(0.5)
+    return False
+
+
+def _recover(cluster: ChaosCluster, say) -> None:
+    """After a heal: every node running (a node that stopped itself is restarted, and restored
+    from its peers if it stops again), then a leader, bounded."""
+    for spec in cluster.specs:
+        if not cluster.alive(spec.number):
+            code = cluster.processes[spec.number].returncode if spec.number in cluster.processes else None
+            say(f"node{spec.number} is not running (exit {code}): {cluster.log_tail(spec.number, 1)[:200]}")
+            cluster.start(spec.number)
+    if cluster.wait_for_leader(recovery_leader_wait_s) is None:
+        say("no leader within the recovery bound; going on (the run records it)")
+
+
+def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, notes: list[str]) -> int:
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("ops-*.jsonl"), out / "report.json", out / "report.png", out / "summary.txt"]:
+        stale.unlink(missing_ok=True)
+    say = lambda message: print(f"chaos: {message}", flush=True)  # noqa: E731
+    if "powercut" in kinds and (reason := fuse_available()):
+        kinds.remove("powercut")
+        notes.append(f"powercut SKIPPED: {reason}")
+        say(f"WARNING: {notes[-1]}")
+    if not kinds:
+        say("no fault kind can be made here")
+        return 2
+    mount = None
+    data_dir = out / "cluster"
+    if "powercut" in kinds:
+        mount = PowercutMount(out / "backing", data_dir, out / "powercut_fs.log")
+    cluster: ChaosCluster | None = None
+    clients: list[subprocess.Popen] = []
+    progress: Progress | None = None
+    faults: list[FaultRecord] = []
+    try:
+        if (out / "backing").exists() or (data_dir.exists() and any(data_dir.iterdir())):
+            say(f"{out} holds an earlier run's cluster: use a fresh --out (a chaos run starts a fresh cluster)")
+            return 2
+        if mount is not None:
+            mount.mount()
+        base_port = netns_base_port if topology else spare_base_port(args.nodes)
+        cluster = ChaosCluster(data_dir, args.nodes, base_port, out / "logs", topology)
+        cluster.prepare()
+        if mount is not None:
+            mount.sync_all()  # configs and keys are on disk before the first power cut
+        cluster.start()
+        if cluster.wait_for_leader(leader_wait_s) is None:
+            say("no leader elected at start; node logs under " + str(out / "logs"))
+            return 2
+        cluster.install_genesis()
+        chaos_load.set_up(cluster.data_dir, cluster.grpc_addresses, args.clients, f"s{args.seed}")
+        if mount is not None:
+            mount.sync_all()
+        schedule = make_schedule(args.seed, tuple(kinds), args.nodes, args.simultaneous)
+        t0 = time.time()
+        clients = _start_clients(args, cluster, out, t0, args.duration)
+        progress = Progress(out, t0)
+        progress.start()
+        say(f"{args.nodes} nodes{' in namespaces ' + topology.hub if topology else ' on 127.0.0.1'}, "
+            f"{args.clients} clients, {args.duration:.0f} s, seed {args.seed}, faults {','.join(kinds)}")
+        injector = Injector(cluster, mount, t0, say)
+        time.sleep(warmup_s)
+        for step in schedule:
+            remaining = args.duration - (time.time() - t0)
+            if remaining < quiet_tail_s + max(f.duration_s for f in step.faults):
+                break
+            leader = cluster.leader()
+            taken: set[int] = set()
+            active = []
+            for fault in step.faults:
+                made = injector.inject(fault, leader, taken)
+                taken.update(made.targets)
+                active.append(made)
+            progress.current = " + ".join(f"{a.fault.kind}({','.join(a.record.targets)}{' leader' if a.record.leader_lost else ''})"
+                                          for a in active)
+            started = time.time()
+            for made in sorted(active, key=lambda a: a.fault.duration_s):
+                time.sleep(max(0.0, started + made.fault.duration_s - time.time()))
+                injector.heal(made)
+                faults.append(made.record)
+                progress.cycles += 1
+            progress.current = "recovering"
+            _recover(cluster, say)
+            for made in active:
+                made.record.recovered_s = round(time.time() - t0, 3)
+            progress.current = "none"
+            time.sleep(step.recovery_s)
+        progress.current = "none (load finishing)"
+        _stop_clients(clients, t0 + args.duration + client_grace_s)
+        progress.current = "converging"
+        if cluster.topology:
+            cluster.topology.heal()
+        cluster.cont_all()
+        converged = _converge(cluster, converge_timeout_s)
+        progress.stop()
+        print(progress.line(), flush=True)
+        cluster.stop()
+        views = [read_view(spec.node_id, cluster.node_dir(spec.number)) for spec in cluster.specs]
+        upto = max(view.applied_index for view in views)
+        replay, replay_note = replay_view([cluster.node_dir(spec.number) for spec in cluster.specs], upto)
+        ops = read_ops(sorted(out.glob("ops-*.jsonl")))
+        verdict = check(ops, views, replay, converged, replay_note)
+        if args.min_cycles and len(faults) < args.min_cycles:
+            notes.append(f"only {len(faults)} fault cycles, fewer than the {args.min_cycles} asked for")
+        run_info = {"nodes": args.nodes, "duration_s": args.duration, "seed": args.seed, "kinds": kinds,
+                    "simultaneous": args.simultaneous, "clients": args.clients, "notes": notes,
+                    "network": "namespaces" if topology else "loopback (no partitions)",
+                    "powercut_filesystem": mount is not None, "power_cuts": mount.cuts if mount else 0,
+                    "final_applied_index": upto, "replayed": replay is not None}
+        report = write_report(out, ops, faults, verdict, run_info)
+        print((out / "summary.txt").read_text(), end="", flush=True)
+        print(f"report: {out / 'report.json'}  plot: {out / 'report.png'}", flush=True)
+        too_few = bool(args.min_cycles and len(faults) < args.min_cycles)
+        if too_few:
+            print(f"FAIL: only {len(faults)} fault cycles (at least {args.min_cycles} asked for)", flush=True)
+        return 0 if report["verdict"] == "PASS" and not too_few else 1
+    finally:
+        if progress is not None:
+            progress.stop()
+        for client in clients:
+            if client.poll() is None:
+                os.killpg(client.pid, signal.SIGKILL)
+                client.wait()
+        if cluster is not None:
+            cluster.cont_all()
+            cluster.stop()
+        if mount is not None:
+            mount.unmount()
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cluster chaos")
+    add_arguments(parser)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    return main(parser.parse_args(argv), argv)
