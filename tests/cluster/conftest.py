@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
+from cluster.local_tls import health_port_offset
+
+from .probe import trust
 
 
 def _ports_free(ports: list[int]) -> bool:
@@ -28,7 +31,7 @@ def free_base_port(nodes: int) -> int:
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20_000, 40_000, 200)
-        ports = [base + offset + i for offset in (0, raft_port_offset, metrics_port_offset) for i in range(1, nodes + 1)]
+        ports = [base + offset + i for offset in (0, raft_port_offset, metrics_port_offset, health_port_offset) for i in range(1, nodes + 1)]
         if _ports_free(ports):
             return base
     raise RuntimeError("no free port range on 127.0.0.1")
@@ -53,6 +56,7 @@ def make_cluster(tmp_path: Path) -> Iterator:
     def make(nodes: int = 3, start: bool = True, **options) -> LocalCluster:
         cluster = LocalCluster(tmp_path / f"cluster{len(started)}", nodes=nodes, base_port=free_base_port(nodes), **options)
         cluster.prepare()
+        trust(cluster)
         started.append(cluster)
         if start:
             cluster.start()

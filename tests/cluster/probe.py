@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import time
 
+from collections.abc import Sequence
+
 import grpc
 
 from cluster.local import LocalCluster
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
+from node.client.tls import ClientTls, load_client_tls, sync_channel
+
+# Local clusters serve mTLS: probes connect with the operator's certificate of the cluster that
+# serves an address (registered by trust(); the last one trusted for an address added later).
+_tls_by_address: dict[str, ClientTls | None] = {}
+_last_trusted: list[ClientTls | None] = [None]
+
+
+def trust(cluster: LocalCluster) -> None:
+    """Probe `cluster`'s nodes (after prepare()) with its operator certificate."""
+    tls = load_client_tls(cluster.data_dir, "operator")
+    _tls_by_address.update({spec.grpc_address: tls for spec in cluster.specs})
+    _last_trusted[0] = tls
+
+
+def channel(address: str, options: Sequence[tuple[str, object]] = ()) -> grpc.Channel:
+    """A blocking channel to a local cluster's node, as its operator."""
+    return sync_channel(address, _tls_by_address.get(address, _last_trusted[0]), options)
 
 
 def node_status(address: str, timeout_s: float = 1.0) -> cluster_pb2.ClusterStatus | None:
     try:
-        with grpc.insecure_channel(address) as channel:
-            return cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=timeout_s)
+        with channel(address) as channel_:
+            return cluster_pb2_grpc.ClusterStub(channel_).Status(cluster_pb2.StatusRequest(), timeout=timeout_s)
     except grpc.RpcError:
         return None
 

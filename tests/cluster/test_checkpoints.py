@@ -14,7 +14,7 @@ from node.api.settlement.v1 import cluster_pb2, settlement_pb2, settlement_pb2_g
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.store.layout import sub_databases_max
 
-from .probe import node_status, wait_converged, wait_for_leader
+from .probe import channel, node_status, wait_converged, wait_for_leader
 from .workload import BackgroundLoad
 
 # A checkpoint every 40 entries or half a second of ledger time, so several fit in the test.
@@ -29,17 +29,17 @@ phase_timeout_s = 15.0
 
 def checkpoint_of(address: str) -> state_pb2.Checkpoint | None:
     try:
-        with grpc.insecure_channel(address) as channel:
-            return settlement_pb2_grpc.SettlementStub(channel).GetCheckpoint(settlement_pb2.GetCheckpointRequest(), timeout=2)
+        with channel(address) as node_channel:
+            return settlement_pb2_grpc.SettlementStub(node_channel).GetCheckpoint(settlement_pb2.GetCheckpointRequest(), timeout=2)
     except grpc.RpcError:
         return None
 
 
 def local_read_error(address: str) -> grpc.RpcError:
     request = settlement_pb2.GetAccountRequest(account=IDLE, consistency=settlement_pb2.LOCAL)
-    with grpc.insecure_channel(address) as channel:
+    with channel(address) as node_channel:
         try:
-            settlement_pb2_grpc.SettlementStub(channel).GetAccount(request, timeout=2)
+            settlement_pb2_grpc.SettlementStub(node_channel).GetAccount(request, timeout=2)
         except grpc.RpcError as error:
             return error
     raise AssertionError(f"{address} served a read while fenced")

@@ -8,7 +8,7 @@ from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
-from .probe import wait_converged, wait_for_leader
+from .probe import channel, wait_converged, wait_for_leader
 
 
 def test_follower_answers_a_write_with_unavailable_and_the_leader_address(make_cluster):
@@ -18,9 +18,9 @@ def test_follower_answers_a_write_with_unavailable_and_the_leader_address(make_c
     request = settlement_pb2.SubmitRequest(
         commands=[commands_pb2.Command(id="dep-1", deposit=commands_pb2.Deposit(account="alice", amount=5))]
     )
-    with grpc.insecure_channel(follower.grpc_address) as channel:
+    with channel(follower.grpc_address) as follower_channel:
         try:
-            settlement_pb2_grpc.SettlementStub(channel).Submit(request, timeout=5)
+            settlement_pb2_grpc.SettlementStub(follower_channel).Submit(request, timeout=5)
             raise AssertionError("a follower accepted a write")
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.UNAVAILABLE

@@ -11,7 +11,7 @@ from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
-from .probe import wait_converged, wait_for_leader
+from .probe import channel, trust, wait_converged, wait_for_leader
 
 compaction_entries_min = 50
 
@@ -38,8 +38,8 @@ def test_wiped_follower_catches_up_through_a_snapshot(make_cluster):
 
 
 def _raw_submit(address: str, payload: bytes):
-    with grpc.insecure_channel(address, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
-        call = channel.unary_unary("/settlement.v1.Settlement/Submit", request_serializer=None, response_deserializer=None)
+    with channel(address, options=[("grpc.max_send_message_length", 64 << 20)]) as node_channel:
+        call = node_channel.unary_unary("/settlement.v1.Settlement/Submit", request_serializer=None, response_deserializer=None)
         return call(payload, timeout=10)
 
 
@@ -90,6 +90,7 @@ def shared_cluster(tmp_path_factory):
 
     cluster = LocalCluster(tmp_path_factory.mktemp("bad-input"), nodes=3, base_port=free_base_port(3))
     cluster.prepare()
+    trust(cluster)
     cluster.start()
     try:
         leader = wait_for_leader(cluster)
