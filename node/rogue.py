@@ -50,6 +50,7 @@ from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.client.commands import new_command_id
 from node.client.identity import ClientIdentity, SigningKey
 from node.client.sdk import SettlementClient
+from node.client.tls import node_client_tls
 from node.codec import decode_log_entry
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
@@ -111,7 +112,8 @@ class RogueNode:
         self._jumped_clock = False
         self._report = Path(config.data_dir) / REPORT_FILE_NAME
         self._peers = [p.grpc_address for p in config.peers]
-        self._identity = ClientIdentity(self._key_id, (SigningKey(self._key_id, ROLE_NODE, self._key),), cluster=config.cluster_id)
+        self._identity = ClientIdentity(self._key_id, (SigningKey(self._key_id, ROLE_NODE, self._key),),
+                                        tls=node_client_tls(config), cluster=config.cluster_id)
         self._tap_apply_path()
 
     # -- what a compromised node sees: every approved action in its own log ---------------------

@@ -32,6 +32,7 @@ from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
 from node.client.identity import ClientIdentity, SigningKey
+from node.client.tls import node_client_tls
 from node.ledger.governance import ROLE_NODE
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key
@@ -145,7 +146,8 @@ class Replica:
         node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
         # A vote goes where a client's command would: this node first (it may lead), then its peers.
         # Votes go in batches signed by this node's key.
-        identity = ClientIdentity(config.node_key_id, (SigningKey(config.node_key_id, ROLE_NODE, node_key),), cluster=config.cluster_id)
+        identity = ClientIdentity(config.node_key_id, (SigningKey(config.node_key_id, ROLE_NODE, node_key),),
+                                  tls=node_client_tls(config), cluster=config.cluster_id)
         submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)], identity)
         try:
             return CheckpointKeeper(
