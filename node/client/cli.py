@@ -27,6 +27,7 @@ from node.client.action_cli import register as register_action_commands
 from node.client.backup_cli import register as register_backup_commands
 from node.client.checkpoint_cli import register as register_checkpoint_commands
 from node.client.membership_cli import register as register_membership_commands
+from node.client.certs_cli import register as register_certs_commands
 from node.client.cli_identity import add_identity_options, cli_identity
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.identity import IdentityError
@@ -363,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_checkpoint_commands(commands, common)
     register_backup_commands(commands, common)
     register_membership_commands(commands, common)
+    register_certs_commands(commands, common)
     return parser
 
 
