@@ -69,3 +69,16 @@ def node_client_tls(config) -> ClientTls | None:
         return None
     files = read_tls_files(config.tls_ca_file, config.tls_certificate_file, config.tls_key_file)
     return ClientTls(files.ca_certificate, files.certificate_chain, files.private_key)
+
+
+def cli_tls(args, default_identity: str = "operator") -> ClientTls | None:
+    """The TLS pair a `settle` subcommand that opens its own channel connects with: --identity,
+    else `default_identity` (the operator reads and administers everything; co-signing a halt
+    needs a guardian), from the CLI's credentials directory (--credentials, the cluster file's
+    directory, else ./data). None when that directory has no tls/ (a plaintext cluster)."""
+    from node.client.cli_identity import credentials_dir
+
+    directory = credentials_dir(args)
+    if directory is None:
+        return None
+    return load_client_tls(directory, getattr(args, "identity", None) or default_identity)
