@@ -99,6 +99,10 @@ class NodeConfig:
     test_power_cut_shadow: bool = False
     # Test-only: skip the journal sync (shows the durability test fails without it).
     test_unsafe_skip_journal_sync: bool = False
+    # Test-only: Raft traffic without the cluster password (no encryption, no authentication:
+    # anyone who reaches the port can run code here). Only the security bench sets it, to measure
+    # what the encryption costs.
+    test_unsafe_no_raft_encryption: bool = False
 
     @property
     def journal_file(self) -> Path:
@@ -246,6 +250,7 @@ def load_config(path: Path) -> NodeConfig:
         health_address=_health_address(table, where),
         test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
         test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
+        test_unsafe_no_raft_encryption=bool(table.get("test_unsafe_no_raft_encryption", False)),
     )
 
 

@@ -37,11 +37,11 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
         log.warning("gRPC WITHOUT mTLS on %s: anyone who reaches the port may call everything", config.grpc_address)
     if log_context is not None:
         log_context.node_id = config.node_id
-    if config.test_power_cut_shadow or config.test_unsafe_skip_journal_sync:
+    if config.test_power_cut_shadow or config.test_unsafe_skip_journal_sync or config.test_unsafe_no_raft_encryption:
         log.warning(
-            "TEST-ONLY SETTINGS ARE ON (test_power_cut_shadow=%s, test_unsafe_skip_journal_sync=%s): "
-            "this node is a test fixture, not fit for real settlement",
-            config.test_power_cut_shadow, config.test_unsafe_skip_journal_sync,
+            "TEST-ONLY SETTINGS ARE ON (test_power_cut_shadow=%s, test_unsafe_skip_journal_sync=%s, "
+            "test_unsafe_no_raft_encryption=%s): this node is a test fixture, not fit for real settlement",
+            config.test_power_cut_shadow, config.test_unsafe_skip_journal_sync, config.test_unsafe_no_raft_encryption,
         )
     loop = asyncio.get_running_loop()
     try:

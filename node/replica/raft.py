@@ -37,7 +37,7 @@ class LedgerRaft(SyncObj):
         self._applier = applier
         tuning = config.raft
         conf = SyncObjConf(
-            password=config.raft_password,
+            password=None if config.test_unsafe_no_raft_encryption else config.raft_password,
             journalFile=str(config.journal_file),
             fullDumpFile=str(config.dump_file),  # always with journalFile: see DESIGN.md
             serializer=serializer,
