@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m cluster.bench_liquidation_sweep
 	$(PY) -m cluster.bench_batch_signatures
 	$(PY) -m cluster.bench --seconds 10 --clients 3
+	$(PY) -m cluster.bench_security --seconds 8 --clients 3
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
