@@ -20,9 +20,10 @@ from .workload import BackgroundLoad, assert_applied_exactly_once
 refused_exit_code = 3  # node/main.py
 
 
-def _settle(*argv: str) -> tuple[int, str]:
+def _settle(cluster, *argv: str) -> tuple[int, str]:
+    """`settle ARGV` with the cluster's credentials (its keys and TLS pairs)."""
     out = io.StringIO()
-    code = settle(list(argv), out=out, err=out)
+    code = settle(["--credentials", str(cluster.data_dir), *argv], out=out, err=out)
     return code, out.getvalue()
 
 
@@ -37,18 +38,18 @@ def test_a_restored_follower_rejoins_and_converges(make_cluster, tmp_path):
         deadline = time.monotonic() + 10  # let some of the load apply first, then back up in the middle of it
         while time.monotonic() < deadline and getattr(node_status(address), "applied_index", 0) < 40:
             time.sleep(0.1)
-        code, output = _settle("backup", "--node", address, "--out", str(backup))
+        code, output = _settle(cluster, "backup", "--node", address, "--out", str(backup))
         assert code == 0, output
         header, _ = read_header(backup)
         assert header.applied_index > 0 and f"applied index {header.applied_index}" in output
 
         cluster.kill(follower)
         node_dir = cluster.node_dir(follower)
-        code, output = _settle("restore", str(backup), "--data-dir", str(node_dir))
+        code, output = _settle(cluster, "restore", str(backup), "--data-dir", str(node_dir))
         assert code == 1 and "already holds node state" in output, output
         for path in state_paths(node_dir):
             path.unlink() if path.is_file() else shutil.rmtree(path)
-        code, output = _settle("restore", str(backup), "--data-dir", str(node_dir))
+        code, output = _settle(cluster, "restore", str(backup), "--data-dir", str(node_dir))
         assert code == 0, output
 
         # The rule: a store ahead of an absent journal is refused unless a restore marked it.

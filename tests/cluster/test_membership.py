@@ -61,9 +61,10 @@ class Load:
             time.sleep(0.05)
 
 
-def _settle(*argv: str) -> tuple[int, str]:
+def _settle(cluster, *argv: str) -> tuple[int, str]:
+    """`settle ARGV` with the cluster's credentials (its keys and TLS pairs)."""
     out = io.StringIO()
-    code = settle(list(argv), out=out, err=out)
+    code = settle(["--credentials", str(cluster.data_dir), *argv], out=out, err=out)
     return code, out.getvalue()
 
 
@@ -81,7 +82,7 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     try:
         load.wait_for_more(0)
         new = cluster.add_spec()
-        code, text = _settle("cluster", "add-node", "--node-id", new.node_id, "--raft", new.raft_address,
+        code, text = _settle(cluster, "cluster", "add-node", "--node-id", new.node_id, "--raft", new.raft_address,
                              "--grpc", new.grpc_address, "--nodes", nodes)
         assert code == 0, text
         assert new.raft_address in text
@@ -100,10 +101,10 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
         victim_raft = cluster.specs[victim - 1].raft_address
         alive = [s.number for s in cluster.specs if s.number != victim]
         alive_nodes = ",".join(cluster.specs[n - 1].grpc_address for n in alive)
-        code, text = _settle("cluster", "remove-node", "--raft", victim_raft, "--nodes", alive_nodes)
+        code, text = _settle(cluster, "cluster", "remove-node", "--raft", victim_raft, "--nodes", alive_nodes)
         assert code == 0, text
         assert victim_raft not in text
-        code, text = _settle("cluster", "remove-node", "--raft", victim_raft, "--nodes", alive_nodes)
+        code, text = _settle(cluster, "cluster", "remove-node", "--raft", victim_raft, "--nodes", alive_nodes)
         assert code == 1 and "refused by pysyncobj" in text, text  # not a member any more
         load.wait_for_more(load.count())  # the cluster keeps settling with the new membership
     finally:
@@ -130,7 +131,7 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
 
     # Drain: the leader stops taking writes and hands leadership to a caught-up follower.
     leader = wait_for_leader(cluster, among=alive)
-    code, text = _settle("node", "drain", "--node", cluster.specs[leader - 1].grpc_address)
+    code, text = _settle(cluster, "node", "drain", "--node", cluster.specs[leader - 1].grpc_address)
     assert code == 0, text
     new_leader = wait_for_leader(cluster, among=alive)
     assert new_leader != leader
