@@ -6,7 +6,9 @@ membership through pysyncobj's dynamic membership, and handing leadership away f
     settle node drain --node HOST:PORT
 
 Membership changes go to the leader (found from --nodes / the cluster file, following `x-leader`
-hints); one change at a time. Exit 0 done, 1 refused, 2 usage or connection error.
+hints); one change at a time. They connect with the operator's TLS pair of the credentials
+directory (--identity / --credentials, else the cluster file's directory, else ./data; plaintext
+when it has no tls/). Exit 0 done, 1 refused, 2 usage or connection error.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TextIO
 import grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
+from node.client.tls import ClientTls, cli_tls, sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 rpc_deadline_s = 30.0  # the server waits at most 15 s for the change or the drain
@@ -57,11 +60,23 @@ def _leader_hint(error: grpc.RpcError) -> str | None:
     return None
 
 
+def _tls(args: argparse.Namespace, out: TextIO) -> tuple[bool, ClientTls | None]:
+    """(usable, the TLS pair to connect with); prints why not when a named identity has none."""
+    try:
+        return True, cli_tls(args)
+    except ValueError as error:  # a TLS directory without this identity's certificate
+        print(f"settle: {error}", file=out)
+        return False, None
+
+
 def _on_leader(args: argparse.Namespace, out: TextIO, request: cluster_pb2.MembershipRequest) -> int:
     try:
         candidates = _addresses(args)
     except Exception as error:  # noqa: BLE001 - usage error from the cluster file rules
         print(f"settle: {error}", file=out)
+        return EXIT_USAGE
+    usable, tls = _tls(args, out)
+    if not usable:
         return EXIT_USAGE
     last = "no node answered"
     tried: set[str] = set()
@@ -72,7 +87,7 @@ def _on_leader(args: argparse.Namespace, out: TextIO, request: cluster_pb2.Membe
         address = queue.pop(0)
         tried.add(address)
         try:
-            with grpc.insecure_channel(address) as channel:
+            with sync_channel(address, tls) as channel:
                 result = cluster_pb2_grpc.ClusterStub(channel).ChangeMembership(request, timeout=rpc_deadline_s)
         except grpc.RpcError as error:
             last = f"{address}: {error.code().name}: {error.details()}"
@@ -106,8 +121,11 @@ def _remove(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _drain(args: argparse.Namespace, out: TextIO) -> int:
+    usable, tls = _tls(args, out)
+    if not usable:
+        return EXIT_USAGE
     try:
-        with grpc.insecure_channel(args.node) as channel:
+        with sync_channel(args.node, tls) as channel:
             result = cluster_pb2_grpc.ClusterStub(channel).Drain(cluster_pb2.DrainRequest(), timeout=rpc_deadline_s)
     except grpc.RpcError as error:
         print(f"settle: Drain {args.node}: {error.code().name}: {error.details()}", file=out)

@@ -75,10 +75,10 @@ async def _worker(number: int, cluster, outcomes: Outcomes, stop: asyncio.Event,
                 outcomes.acked_after_move += 1
 
 
-def _drain(address: str) -> tuple[int, str]:
-    """Exactly what `settle node drain --node ADDRESS` runs."""
+def _drain(cluster, address: str) -> tuple[int, str]:
+    """Exactly what `settle node drain --node ADDRESS --credentials DIR` runs (as the operator)."""
     out = io.StringIO()
-    code = settle(["node", "drain", "--node", address], out=out, err=out)
+    code = settle(["node", "drain", "--node", address, "--credentials", str(cluster.data_dir)], out=out, err=out)
     return code, out.getvalue()
 
 
@@ -107,7 +107,7 @@ async def _drain_under_load(cluster, old_leader: int) -> tuple[Outcomes, tuple[i
                 f"no load before the drain: {len(outcomes.acked)} acked, failed: {outcomes.failed[:5]}")
             await asyncio.sleep(0.05)
         drain_at = time.monotonic() - started
-        drained = await asyncio.to_thread(_drain, cluster.specs[old_leader - 1].grpc_address)
+        drained = await asyncio.to_thread(_drain, cluster, cluster.specs[old_leader - 1].grpc_address)
         outcomes.drain_s = time.monotonic() - started - drain_at
         new_leader = await _leader_moved_from(cluster, old_leader, leader_moved_s_max)
         outcomes.moved_at = time.monotonic()
