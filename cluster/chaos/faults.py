@@ -38,6 +38,7 @@ from node.api.settlement.v1 import cluster_pb2
 NO_COMPACTION = {"log_compaction_entries_min": 1_000_000_000, "log_compaction_period_s": 100_000_000}
 status_timeout_s = 2.0
 refusal_watch_s = 6.0  # how long a started corrupted node is watched for refusing to run
+catch_up_timeout_s = 20.0  # then how long it may take to be ready and caught up
 corrupt_bytes = 8
 kept_on_restore = ("node.toml",)
 
@@ -239,7 +240,7 @@ class Injector:
                 path = node_dir / "ledger" / "data.mdb"
                 offsets = flip_bytes(path, fault.salt, skip=2 * 4096)  # past LMDB's two meta pages
             record.targets, record.leader_lost = [f"node{target}"], target == leader
-            record.detail = f"{fault.variant}: {path.name} bytes at {offsets}"
+            record.detail = f"{path.name} bytes at {offsets}"
             return Active(fault, record, [target], lambda: self._start_corrupted(target, record))
         raise ValueError(f"unknown fault kind {fault.kind}")
 
@@ -251,12 +252,38 @@ class Injector:
         while time.monotonic() < deadline and cluster.alive(number):
             time.sleep(0.2)
         if cluster.alive(number):
-            record.detail += "; node started"
+            if self._catches_up(number, catch_up_timeout_s):
+                record.detail += "; node started and caught up"
+                return
+            # Running but stuck: the damage was not detected at start (the journal has no
+            # checksums, node/replica/journal.py) and applying the damaged entry fails on every
+            # tick. An operator restores it once the lag alert fires; the report counts these.
+            record.detail += f"; STALLED: running but not caught up within {catch_up_timeout_s:.0f} s " \
+                             f"(damage not detected at start); restored from peers"
+            record.stalled = True
+            cluster.restore_from_peers(number)
             return
         code = cluster.processes[number].returncode
         last = [line for line in cluster.log_tail(number, 40).splitlines() if "STOPPING" in line or "Error" in line or "refus" in line]
         record.detail += f"; refused to start (exit {code}: {last[-1][:160] if last else 'no reason logged'}); restored from peers"
         cluster.restore_from_peers(number)
+
+    def _catches_up(self, number: int, timeout_s: float) -> bool:
+        """Whether node `number` becomes ready and reaches the applied index its peers had."""
+        deadline = time.monotonic() + timeout_s
+        target = None
+        while time.monotonic() < deadline:
+            statuses = self.cluster.statuses()
+            if target is None:
+                others = [s.applied_index for n, s in statuses.items() if n != number and s is not None]
+                target = max(others) if others else None
+            own = statuses.get(number)
+            if target is not None and own is not None and own.ready and own.applied_index >= target:
+                return True
+            if not self.cluster.alive(number):
+                return False
+            time.sleep(0.5)
+        return False
 
     def heal(self, active: Active) -> None:
         active.undo()

@@ -62,6 +62,7 @@ class FaultRecord:
     detail: str = ""
     leader_lost: bool = False  # the fault took the leader away (its kill, pause, isolation, all nodes)
     recovered_s: float = 0.0  # when, after healing, every node ran again and a leader answered
+    stalled: bool = False  # corrupt: the node ran on damaged files without noticing, and got stuck
 
 
 def write_ops(path: Path, ops: Iterable[Op]) -> None:

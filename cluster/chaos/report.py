@@ -61,10 +61,13 @@ def timeline(ops: list[Op], duration_s: float) -> list[dict]:
 
 
 def _in_fault(t0: float, t1: float, faults: list[FaultRecord]) -> bool:
-    return any(f.start_s < t1 and (f.end_s or f.start_s) > t0 for f in faults)
+    """Whether [t0, t1) overlaps a fault or the recovery from it (until a leader answered again)."""
+    return any(f.start_s < t1 and max(f.end_s, f.recovered_s, f.start_s) > t0 for f in faults)
 
 
 def figures(ops: list[Op], faults: list[FaultRecord], verdict: Verdict, run: dict) -> dict:
+    """Steady state: the seconds after warm-up outside every fault and its recovery; during faults:
+    the seconds inside them."""
     duration = run["duration_s"]
     series = timeline(ops, duration)
     steady = [b["acked_per_s"] for b in series if b["t"] >= warmup_s and not _in_fault(b["t"], b["t"] + bin_s, faults)]
@@ -93,8 +96,20 @@ def figures(ops: list[Op], faults: list[FaultRecord], verdict: Verdict, run: dic
                        "max": max(failovers) if failovers else None},
         "throughput": {"steady_acked_per_s": round(steady_mean, 1), "during_faults_acked_per_s": round(during_mean, 1),
                        "during_faults_pct_of_steady": round(100 * during_mean / steady_mean, 1) if steady_mean else None},
+        "corrupt_outcomes": _corrupt_outcomes(faults),
         "faults": [asdict(f) for f in faults],
         "timeline": series,
+    }
+
+
+def _corrupt_outcomes(faults: list[FaultRecord]) -> dict[str, int]:
+    """How damaged nodes reacted: refused to start (then restored from peers), started and caught
+    up (the damage hit nothing read, or was repaired), or ran without noticing and got stuck."""
+    corrupt = [f for f in faults if f.kind == "corrupt"]
+    return {
+        "refused_to_start": sum(1 for f in corrupt if "refused to start" in f.detail),
+        "started_and_caught_up": sum(1 for f in corrupt if "started and caught up" in f.detail),
+        "stalled_undetected": sum(1 for f in corrupt if f.stalled),
     }
 
 
@@ -113,6 +128,10 @@ def summary_text(report: dict) -> str:
         f"throughput: steady {t['steady_acked_per_s']}/s, during faults {t['during_faults_acked_per_s']}/s "
         f"({t['during_faults_pct_of_steady']}% of steady)",
     ]
+    if report["cycles_by_kind"].get("corrupt"):
+        co = report["corrupt_outcomes"]
+        lines.append(f"corrupt: refused to start {co['refused_to_start']} (restored from peers), started and caught up "
+                     f"{co['started_and_caught_up']}, STALLED without noticing {co['stalled_undetected']}")
     lines += [f"note: {note}" for note in report["notes"]]
     if report["verdict"] == "PASS":
         lines.append("verdict: PASS")
