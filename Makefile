@@ -90,7 +90,7 @@ fuse:
 CHAOS_OUT ?= chaos-out
 chaos: $(STAMP) fuse
 	rm -rf $(CHAOS_OUT)/3-nodes $(CHAOS_OUT)/5-nodes-double
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 3 --duration 1000 --seed 2026 \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 3 --duration 1200 --seed 2026 \
 	  --faults kill,pause,partition,restart,powercut,corrupt --min-cycles 200 --out $(CHAOS_OUT)/3-nodes
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 5 --duration 300 --seed 2027 \
 	  --faults kill,pause,partition,restart,powercut,corrupt --simultaneous 2 --min-cycles 40 --out $(CHAOS_OUT)/5-nodes-double

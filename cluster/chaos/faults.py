@@ -38,7 +38,7 @@ from node.api.settlement.v1 import cluster_pb2
 NO_COMPACTION = {"log_compaction_entries_min": 1_000_000_000, "log_compaction_period_s": 100_000_000}
 status_timeout_s = 2.0
 refusal_watch_s = 6.0  # how long a started corrupted node is watched for refusing to run
-catch_up_timeout_s = 20.0  # then how long it may take to be ready and caught up
+catch_up_timeout_s = 10.0  # then how long it may take to be ready and caught up
 corrupt_bytes = 8
 kept_on_restore = ("node.toml",)
 
