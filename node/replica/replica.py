@@ -59,6 +59,7 @@ from node.store import LedgerStore
 log = logging.getLogger("settle.replica")
 T = TypeVar("T")
 
+drain_poll_s = 0.02  # how often a drain looks whether leadership moved (and asks again)
 fatal_exit_code = 70  # EX_SOFTWARE: the node stopped itself on a broken invariant or store error
 
 _AMBIGUOUS = {FAIL_REASON.DISCARDED, FAIL_REASON.LEADER_CHANGED, FAIL_REASON.UNKNOWN_OUTCOME}
@@ -250,13 +251,15 @@ class Replica:
         return self._grpc_by_raft.get(leader.address) if leader is not None else None
 
     async def _log(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
-        if self._draining:
-            raise Unavailable("draining: this leader is handing leadership over; retry on the next leader")
+        # Leadership first: once a drain has handed it over, the old leader names the new one at
+        # once (NotLeader + x-leader), rather than refusing without a hint until the drain returns.
         if not self.raft._isLeader():
             leader = self._leader_address()
             if leader is None:
                 raise Unavailable("no leader: election in progress or no quorum")
             raise NotLeader(leader)
+        if self._draining:
+            raise Unavailable("draining: this leader is handing leadership over; retry on the next leader")
         data = log_entry_to_bytes(time.time_ns() // 1_000_000, batches)
         future = self._loop.create_future()
 
@@ -346,18 +349,29 @@ class Replica:
     async def drain(self, timeout_s: float) -> tuple[bool, str, str]:
         """Stops taking writes, then hands leadership to a caught-up follower with pysyncobj's
         transferLeadership (Raft TimeoutNow: the target campaigns at once; safety is Raft's own,
-        the target's log is complete). Retried every 0.5 s until leadership moved or timeout_s."""
+        the target's log is complete). A request pysyncobj denies (no follower has matched the
+        last entries yet: writes were still in flight) is asked again on the next poll; a sent
+        one is given an election timeout before it is sent again. Leadership is checked every
+        poll, so the refusing window is the transfer itself, not a fixed period."""
         self._require_leader()
         self._draining = True
         deadline = time.monotonic() + timeout_s
+        resend_after_s = self._config.raft.election_timeout_max_ms / 1000
+        sent_at: list[float] = []  # when the last transfer request went out (tick thread appends)
+
+        def on_transfer(_, error):  # tick thread
+            if error == FAIL_REASON.SUCCESS:
+                sent_at.append(time.monotonic())
+
         try:
             while time.monotonic() < deadline:
                 if not self.raft._isLeader():
                     leader = self.raft._getLeader()
                     return True, "", self._id_by_raft.get(leader.address, "") if leader else ""
-                with self._lock:
-                    self._on_tick_once.append(lambda: self.raft.transferLeadership())
-                await asyncio.sleep(0.5)
+                if not sent_at or time.monotonic() - sent_at[-1] > resend_after_s:
+                    with self._lock:
+                        self._on_tick_once.append(lambda: self.raft.transferLeadership(callback=on_transfer))
+                await asyncio.sleep(drain_poll_s)
             return False, f"leadership did not move within {timeout_s}s (no caught-up connected follower?)", ""
         finally:
             self._draining = False

@@ -3,14 +3,12 @@ clients keep depositing, and no client sees a failed write. Every submit is ackn
 ClusterUnavailable, no OutcomeUnknown, no rejected result), leadership moved to another node, and
 every acknowledged deposit is applied exactly once on every node.
 
-Known failure (KNOWN_DRAIN_GAP below): the node's drain (Replica.drain, node/replica/replica.py)
-refuses writes without a leader hint and asks pysyncobj for the transfer only every 0.5 s. Under
-load the first request is often denied (no follower has matched the last entry yet), so writes
-are refused for about a second; the SDK's 8 attempts bounce between the draining leader and
-followers that still name it and give up with ClusterUnavailable. Until that is fixed the test
-xfails on exactly that symptom, after checking everything else (exactly-once, leadership moved;
-a ClusterUnavailable deposit must not be in any balance). Once the drain is fixed, drop the xfail
-and assert `outcomes.failed == []`.
+This test found a gap, now closed in Replica.drain (node/replica/replica.py): the drain asked
+pysyncobj for the transfer only every 0.5 s, and under load the first request is often denied
+(no follower has matched the last entry yet); meanwhile the draining leader refused writes
+without a leader hint, and the SDK's attempts ran out (ClusterUnavailable) in about a third of
+runs. The drain now asks again every 20 ms until a request is sent, and a drained node names the
+new leader at once.
 """
 
 from __future__ import annotations
@@ -20,7 +18,6 @@ import io
 import time
 from dataclasses import dataclass, field
 
-import pytest
 
 from node.client import SettlementClient
 from node.client.cli import main as settle
@@ -37,7 +34,7 @@ warmup_acked_min = 20  # every worker has written before the drain starts ...
 warmup_s = 1.0  # ... and the load has run this long
 after_move_s = 3.0  # the load keeps running this long after leadership moved
 leader_moved_s_max = 20.0  # the server gives a drain 15 s
-KNOWN_DRAIN_GAP = "ClusterUnavailable"  # the SDK's attempts ran out during the drain; nothing was applied
+RAN_OUT_OF_ATTEMPTS = "ClusterUnavailable"  # the SDK's attempts ran out during the drain; nothing was applied
 
 
 @dataclass
@@ -135,7 +132,7 @@ def test_drain_the_leader_under_load_fails_no_write(make_cluster):
           f"({outcomes.acked_after_move} after the move), {len(outcomes.failed)} failed, "
           f"slowest acknowledged submit {outcomes.slowest_s:.2f}s")
     failures = "\n".join(what for _, what in outcomes.failed[:40])
-    assert {kind for kind, _ in outcomes.failed} <= {KNOWN_DRAIN_GAP}, failures  # never OutcomeUnknown or a rejection
+    assert {kind for kind, _ in outcomes.failed} <= {RAN_OUT_OF_ATTEMPTS}, failures  # never OutcomeUnknown or a rejection
     assert code == 0, text
     assert text.startswith("drained "), text
     assert new_leader != old_leader
@@ -153,7 +150,5 @@ def test_drain_the_leader_under_load_fails_no_write(make_cluster):
     status = node_status(cluster.specs[old_leader - 1].grpc_address)
     assert status is not None and status.role != status.Role.LEADER, status
 
-    if outcomes.failed:  # ClusterUnavailable: nothing applied, so the balances above still had to hold
-        pytest.xfail(f"known drain gap (node/replica/replica.py Replica.drain): {len(outcomes.failed)} of "
-                     f"{len(outcomes.failed) + len(outcomes.acked)} writes failed during a {outcomes.drain_s:.2f}s "
-                     f"drain:\n{failures}")
+    assert not outcomes.failed, (f"{len(outcomes.failed)} of {len(outcomes.failed) + len(outcomes.acked)} writes "
+                                 f"failed during a {outcomes.drain_s:.2f}s drain:\n{failures}")
