@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_grpc
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
-from .probe import channel, wait_converged, wait_for_leader
+from .probe import channel, node_status, wait_converged, wait_for_leader
 
 
 def test_follower_answers_a_write_with_unavailable_and_the_leader_address(make_cluster):
     cluster = make_cluster(nodes=3)
     leader = wait_for_leader(cluster)
     follower = next(s for s in cluster.specs if s.number != leader)
+    # The follower learns the leader from its first heartbeat; until then it has no hint to give.
+    deadline = time.monotonic() + 10
+    while getattr(node_status(follower.grpc_address), "leader", "") != cluster.specs[leader - 1].node_id:
+        assert time.monotonic() < deadline, "the follower never learned the leader"
+        time.sleep(0.05)
     request = settlement_pb2.SubmitRequest(
         commands=[commands_pb2.Command(id="dep-1", deposit=commands_pb2.Deposit(account="alice", amount=5))]
     )
