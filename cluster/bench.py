@@ -234,6 +234,9 @@ def main() -> None:
     args.out.mkdir(exist_ok=True)
     (args.out / "cluster-bench.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))
+    from cluster.bench_report import write_bench_report  # the chaos report's style: JSON, plot, summary
+
+    print(f"plot: {write_bench_report(report, args.out)}")
 
 
 if __name__ == "__main__":
