@@ -275,3 +275,62 @@ def test_before_a_signer_set_is_installed_any_certificate_of_the_cluster_ca_may_
 
     run(main)
     assert replica.submit_calls == [(1,)]
+
+
+# -- command kinds: the ledger's check of the signed batch, reached over mTLS -----------------
+
+# The specification: which command kinds each role's signed batch may carry.
+KINDS_ALLOWED = {
+    "settler": {"SettleTrade"}, "custodian": {"Deposit", "Withdraw"}, "oracle": {"PriceUpdate"},
+    "operator": {"CreateMarket"}, "guardian": {"EmergencyAction"}, "node": {"CheckpointVote", "EmergencyAction"},
+}
+
+
+def _one_of_each_kind(n: int) -> list:
+    from node.ledger.commands import MarketKind
+    from node.quorum import checkpoint_vote
+
+    now = build.now_ms()
+    halt = action_payload(CLUSTER, ActionKind.HALT_MARKET, 10 + n, now + 300_000, 0, market="BTC-PERP")
+    return [
+        build.settle_trade("BTC-PERP", "alice", "bob", 50_000, 1, id=f"trade-{n}"),
+        build.deposit("carol", 5, id=f"deposit-{n}"),
+        build.withdraw("alice", 1, id=f"withdraw-{n}"),
+        build.price_update("BTC-PERP", "src-a", 50_000, now, signature=bytes(64), id=f"price-{n}"),
+        build.create_market(f"M{n}-PERP", MarketKind.PERPETUAL, sources=[build.oracle_source("src-a", KEYS["oracle"])], id=f"market-{n}"),
+        signed_action(f"halt-{n}", halt, {"guardian1": KEYS["guardian1"]}),
+        checkpoint_vote(f"vote-{n}", CLUSTER, "node1", KEYS["node1"], 1, bytes(32)),
+    ]
+
+
+@pytest.mark.parametrize("identity", [k for k, role in IDENTITIES.items() if role in KINDS_ALLOWED])
+def test_each_role_may_submit_only_its_command_kinds(tmp_path, identity):
+    from node.client.batch_signing import BatchSigner
+    from node.client.identity import SigningKey
+    from node.ledger.results import ResultCode
+
+    replica = governed()
+    role = IDENTITIES[identity]
+    signer = BatchSigner()
+    commands = _one_of_each_kind(0)
+
+    async def main():
+        async with mtls_server(tmp_path, replica) as (server, directory):
+            async with aio_channel(f"{LOOPBACK}:{server.port}", client_tls(directory, identity)) as ch:
+                stub = settlement_pb2_grpc.SettlementStub(ch)
+                codes = {}
+                for command in commands:  # one batch per kind, signed by this role's own key
+                    request = settlement_pb2.SubmitRequest(commands=[command_to_proto(command)])
+                    signer.sign(request, SigningKey(identity, role, KEYS[identity]), CLUSTER)
+                    reply = await stub.Submit(request, timeout=call_timeout_s)
+                    codes[type(command).__name__] = ResultCode(reply.results[0].code)
+                return codes
+
+    codes = run(main)
+    refused = {kind for kind, code in codes.items() if code == ResultCode.WRONG_ROLE}
+    assert set(codes) - refused == KINDS_ALLOWED[role], {k: c.name for k, c in codes.items()}
+    # The allowed kinds passed the batch check; what the ledger then said is about the command
+    # (no market listed here: UNKNOWN_MARKET), never about the signature.
+    batch_refusals = {ResultCode.UNKNOWN_SIGNER, ResultCode.INVALID_SIGNATURE, ResultCode.UNSIGNED_BATCH,
+                      ResultCode.SEQUENCE_REPLAYED, ResultCode.SEQUENCE_TOO_OLD}
+    assert not {codes[kind] for kind in KINDS_ALLOWED[role]} & batch_refusals, codes
