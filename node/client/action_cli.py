@@ -28,6 +28,7 @@ from node.client.errors import OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, read_private_key
 from node.client.proposals import Proposal, ProposalError
 from node.client.sync import SyncSettlementClient
+from node.client.tls import cli_tls
 from node.ledger.commands import ActionKind
 
 EXIT_OK = 0
@@ -209,7 +210,7 @@ def _cosign(args: argparse.Namespace, out: TextIO) -> int:
     if now > proposal.action["not_after_ms"]:
         raise ProposalError("the proposal expired: propose it again")
     try:
-        answer = request_cosignature(args.node, proposal.canonical_bytes, args.timeout)
+        answer = request_cosignature(args.node, proposal.canonical_bytes, args.timeout, tls=cli_tls(args, "guardian1"))
     except CoSignRefused as refused:
         print(f"REFUSED  {refused}", file=out)
         return EXIT_REJECTED

@@ -19,6 +19,7 @@ import grpc
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import BackupError, BackupHeader, backup_file_mode, read_header, verify_checksum
 from node.backup.restore import restore
+from node.client.tls import cli_tls, sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 # A whole backup stream, start to end: generous (a 1 GiB store streams in seconds locally), but
@@ -53,7 +54,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
     size = 0
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, backup_file_mode)
-        with grpc.insecure_channel(args.node) as channel, os.fdopen(fd, "wb") as f:
+        with sync_channel(args.node, cli_tls(args)) as channel, os.fdopen(fd, "wb") as f:
             for chunk in cluster_pb2_grpc.ClusterStub(channel).Backup(cluster_pb2.BackupRequest(), timeout=backup_deadline_s):
                 f.write(chunk.data)
                 size += len(chunk.data)

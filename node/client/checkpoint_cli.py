@@ -25,6 +25,7 @@ from node.checkpoint.dump import DumpError, summarize
 from node.checkpoint.signer_set import signer_set_document
 from node.ledger.governance import POLICY_FIELDS
 from node.client import limits
+from node.client.tls import ClientTls, cli_tls, sync_channel
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -70,7 +71,7 @@ def export_checkpoint(client, args: argparse.Namespace, out: TextIO) -> int:
     dump = args.dir / DUMP_FILE
     source = None
     for address in client.addresses:
-        problem = _fetch_dump(address, checkpoint.index, checkpoint.state_hash, dump)
+        problem = _fetch_dump(address, checkpoint.index, checkpoint.state_hash, dump, cli_tls(args))
         if problem is None:
             source = address
             break
@@ -95,13 +96,13 @@ def _signer_set(signer_set: state_pb2.SignerSet) -> dict:
     return signer_set_document(signer_set.cluster, signers, policy)
 
 
-def _fetch_dump(address: str, index: int, state_hash: bytes, target: Path) -> str | None:
+def _fetch_dump(address: str, index: int, state_hash: bytes, target: Path, tls: ClientTls | None = None) -> str | None:
     """Streams one node's dump of `index` into `target`; None when it arrived whole and its
     records hash to what the node certified, else what went wrong (the file is removed)."""
     partial = target.with_name(target.name + ".partial")
     options = [("grpc.max_receive_message_length", limits.message_bytes_max)]
     try:
-        with grpc.insecure_channel(address, options=options) as channel, open(partial, "wb") as f:
+        with sync_channel(address, tls, options) as channel, open(partial, "wb") as f:
             stub = settlement_pb2_grpc.SettlementStub(channel)
             request = settlement_pb2.GetCheckpointDumpRequest(index=index)
             for chunk in stub.GetCheckpointDump(request, timeout=dump_fetch_timeout_s):

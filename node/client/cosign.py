@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import grpc
 
 from node.api.settlement.v1 import guardian_pb2, guardian_pb2_grpc, settlement_pb2, settlement_pb2_grpc
+from node.client.tls import ClientTls, sync_channel
 from node.keys import verify_ed25519
 
 cosign_timeout_s_default = 5.0
@@ -33,8 +34,10 @@ class CoSignature:
     reason: str
 
 
-def request_cosignature(address: str, canonical_bytes: bytes, timeout_s: float = cosign_timeout_s_default) -> CoSignature:
-    with grpc.insecure_channel(address) as channel:
+def request_cosignature(address: str, canonical_bytes: bytes, timeout_s: float = cosign_timeout_s_default,
+                        tls: ClientTls | None = None) -> CoSignature:
+    """`tls`: a guardian's certificate (only guardians may ask a node to co-sign)."""
+    with sync_channel(address, tls) as channel:
         try:
             reply = guardian_pb2_grpc.GuardianStub(channel).CoSignHalt(
                 guardian_pb2.CoSignRequest(canonical_bytes=canonical_bytes), timeout=timeout_s

@@ -57,21 +57,21 @@ def test_a_node_cosigns_a_halt_only_when_its_own_oracle_view_is_stale(make_clust
     halt_thin, halt_valid, resume = tmp_path / "halt-thin.json", tmp_path / "halt-valid.json", tmp_path / "resume.json"
     for kind, market, path in (("HALT_MARKET", STALE_MARKET, halt_thin), ("HALT_MARKET", MARKET, halt_valid),
                                ("RESUME_MARKET", MARKET, resume)):
-        assert settle("--nodes", nodes, "action", "propose", kind, "--market", market, "--out", path)[0] == 0
+        assert settle("--nodes", nodes, "--credentials", cluster.data_dir, "action", "propose", kind, "--market", market, "--out", path)[0] == 0
 
-    code, out, err = settle("action", "cosign", halt_thin, "--node", follower.grpc_address)
+    code, out, err = settle("action", "cosign", halt_thin, "--node", follower.grpc_address, "--credentials", cluster.data_dir)
     assert code == 0, err
     assert out.startswith(f"{follower.node_id} ({follower.grpc_address}, because {STALE_MARKET}'s oracle verdict is STALE)"), out
 
-    code, out, _ = settle("action", "cosign", halt_valid, "--node", follower.grpc_address)
+    code, out, _ = settle("action", "cosign", halt_valid, "--node", follower.grpc_address, "--credentials", cluster.data_dir)
     assert code == 1 and "oracle is VALID and no breaker holds it" in out, out
-    code, out, _ = settle("action", "cosign", resume, "--node", follower.grpc_address)
+    code, out, _ = settle("action", "cosign", resume, "--node", follower.grpc_address, "--credentials", cluster.data_dir)
     assert code == 1 and "a node co-signs only HALT_MARKET and GLOBAL_HALT" in out, out
 
     # The node's signature and one guardian's reach the halt threshold of 2.
     code, _, err = settle("action", "sign", halt_thin, "--key-file", cluster.guardian_key_file(1), "--key-id", "guardian1")
     assert code == 0, err
-    code, out, _ = settle("--nodes", nodes, "action", "submit", halt_thin)
+    code, out, _ = settle("--nodes", nodes, "--credentials", cluster.data_dir, "action", "submit", halt_thin)
     assert code == 0 and out.startswith("OK"), out
     with cluster.client(cluster.grpc_addresses) as client:
         assert client.get_market(STALE_MARKET).status == HALTED
