@@ -92,5 +92,8 @@ def install_signer_set(state: LedgerState, cluster: str, signers: list[dict], ru
     for key in [k for k in state.governance if k.startswith(SIGNER_PREFIX)]:
         state.put_governance(key, None)
     for entry in signers:
-        state.put_governance(SIGNER_PREFIX + entry["key_id"], {"public_key": entry["public_key"], "role": entry["role"]})
+        record = {"public_key": entry["public_key"], "role": entry["role"]}
+        if "accounts" in entry:  # a reader's scope
+            record["accounts"] = list(entry["accounts"])
+        state.put_governance(SIGNER_PREFIX + entry["key_id"], record)
     state.put_governance(POLICY_KEY, {"cluster": cluster, **{f: rules[f] for f in POLICY_FIELDS}})

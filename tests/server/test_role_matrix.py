@@ -96,19 +96,6 @@ def governed(*, installed: bool = True) -> FakeReplica:
     return fake
 
 
-def _ledger_keeps_reader_accounts() -> bool:
-    from node.ledger.governance import signer
-
-    return "accounts" in (signer(governed().state, "reader") or {})
-
-
-# The ledger must keep a reader entry's accounts when it installs a signer set (the half of
-# ISSUE 8 in node/ledger); until it does, a reader can read nothing and these cases fail.
-needs_reader_accounts = pytest.mark.xfail(
-    not _ledger_keeps_reader_accounts(), strict=True,
-    reason="node/ledger/interventions.py does not store a reader's accounts yet")
-
-
 def _deposit_request() -> settlement_pb2.SubmitRequest:
     return settlement_pb2.SubmitRequest(commands=[command_to_proto(build.deposit("carol", 1))])
 
@@ -191,7 +178,7 @@ def test_the_table_names_every_method_of_every_service_the_node_serves():
     assert EVERY == set(ROLES)  # the matrix tries every role the signer set knows
 
 
-@pytest.mark.parametrize("identity", [pytest.param(k, marks=needs_reader_accounts) if k == "reader" else k for k in IDENTITIES])
+@pytest.mark.parametrize("identity", IDENTITIES)
 def test_each_role_is_admitted_exactly_where_the_matrix_allows(tmp_path, identity):
     replica = governed()
     role = IDENTITIES[identity]
@@ -232,7 +219,6 @@ def _read_account(account: str, identity: str, replica: FakeReplica, tmp_path):
     return run(main)
 
 
-@needs_reader_accounts
 def test_a_reader_reads_its_own_account(tmp_path):
     account = _read_account("alice", "reader", governed(), tmp_path)
     assert account.collateral == 100
