@@ -135,8 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args(argv)
 
-    from node.client import SyncSettlementClient
-
     if prometheus_binary() is None:
         raise SystemExit("prometheus not found: `make promtool` installs Debian's prometheus package")
     base_port = _free_base_port(args.base_port)
@@ -149,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         cluster.start()
         prometheus.start()
         prometheus.wait_ready()
-        with SyncSettlementClient(cluster.grpc_addresses, timeout_s=20.0) as client:
+        with cluster.client(timeout_s=20.0) as client:
             _setup_market(client)
             leader = client.leader or cluster.grpc_addresses[0]
             origin = time.time()

@@ -159,7 +159,6 @@ class Prometheus:
 
 def observe(args) -> int:
     from cluster.__main__ import _wait_for_leader
-    from node.client import SyncSettlementClient
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
     cluster.prepare()
@@ -177,7 +176,7 @@ def observe(args) -> int:
     try:
         cluster.start()
         prometheus.start()
-        client = SyncSettlementClient(cluster.grpc_addresses)
+        client = cluster.client()
         if not _wait_for_leader(client, 30.0):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
