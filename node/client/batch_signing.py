@@ -4,7 +4,7 @@ Each client picks its own random stream per key, so several processes sharing a 
 collide or wait for each other, and numbers its batches 1, 2, 3... within it: sequence =
 stream << 32 | counter. A retry of an ambiguous batch resends the very same signed request (same
 sequence), and dedup answers it. A batch the ledger refused as below the replay window
-(SEQUENCE_TOO_OLD) was not applied, so it is signed again with a new sequence.
+(SEQUENCE_TOO_OLD) was not applied, so it is signed again, on a fresh stream.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ class BatchSigner:
 
     def __init__(self) -> None:
         self._streams: dict[str, tuple[int, int]] = {}  # key id -> (stream, last counter)
+
+    def new_stream(self, key_id: str) -> None:
+        """Start a fresh stream for `key_id` (after SEQUENCE_TOO_OLD: its window has moved on)."""
+        self._streams.pop(key_id, None)
 
     def next_sequence(self, key_id: str) -> int:
         stream, counter = self._streams.get(key_id, (0, counter_max))

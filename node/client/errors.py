@@ -44,3 +44,8 @@ class OutcomeUnknown(ClusterUnavailable):
 class StreamBroken(SettlementError):
     """WatchEvents ended: the subscriber fell behind or lost its node. Events may have been
     missed; resubscribe and reconcile with a read."""
+
+
+class NoSigningKey(SettlementError):
+    """The client's identity holds no key whose role may submit the batch's command kinds;
+    nothing was sent."""

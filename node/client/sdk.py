@@ -31,6 +31,7 @@ from node.client import commands as build
 from node.client import limits
 from node.client.errors import (
     ClusterUnavailable,
+    NoSigningKey,
     NotFound,
     OutcomeUnknown,
     RequestRejected,
@@ -141,7 +142,7 @@ class SettlementClient:
         for message, command in zip(messages, decoded):
             signing = self._identity.signing_key_for([command])
             if signing is None:
-                raise ValueError(f"none of {self._identity.key_id}'s keys may submit {type(command).__name__}")
+                raise NoSigningKey(f"none of {self._identity.key_id}'s keys may submit {type(command).__name__}")
             if runs and runs[-1][0] is signing:
                 runs[-1][1].append(message)
             else:
@@ -157,9 +158,10 @@ class SettlementClient:
             results = [present(message) for message in response.results]
             if len(results) != len(request.commands):
                 raise SettlementError(f"server answered {len(results)} results for {len(request.commands)} commands")
-            # Below the replay window: not applied, so safe to sign again with a new sequence.
+            # Below the replay window: not applied, so safe to sign again, on a fresh stream.
             if signing is None or any(r.code != ResultCode.SEQUENCE_TOO_OLD for r in results):
                 break
+            self._signer.new_stream(signing.key_id)
         return SubmitReply(results, response.applied_index)
 
     async def submit_signed(self, request: settlement_pb2.SubmitRequest) -> SubmitReply:
