@@ -234,6 +234,9 @@ class Replica:
                     _stop_loudly("installed snapshot does not match its own state hash")
                 log_event("snapshot_installed", f"installed snapshot at applied index {self.state.applied_index}",
                           snapshot_index=self.state.applied_index)
+                keeper = getattr(self, "checkpoints", None)  # None while the constructor restores
+                if keeper is not None:
+                    keeper.check_signer_set(self.state)  # the snapshot brought the signer set too
             # else: a restart; the live store is at least as new as the dump and stays.
         other = tuple(a for a in header.cluster if a != self._config.raft_address)
         return header.last_entry, header.previous_entry, other

@@ -117,6 +117,7 @@ def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     assert statuses[new.number].applied_index == statuses[leader].applied_index
     assert statuses[new.number].state_hash == statuses[leader].state_hash
     assert "installed snapshot" in (cluster.node_dir(new.number) / "node.log").read_text()
+    assert statuses[new.number].signer_set_problem == ""  # the snapshot brought the signer set, and status says so
     leader_status = next(s for s in statuses.values() if s.role == s.Role.LEADER)
     assert {p.node_id for p in leader_status.peers} == {cluster.specs[n - 1].node_id for n in alive} - {leader_status.node_id}
 
