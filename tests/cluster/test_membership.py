@@ -71,6 +71,7 @@ def _settle(cluster, *argv: str) -> tuple[int, str]:
 def test_replace_a_killed_node_under_load_then_drain_the_leader(make_cluster):
     cluster = make_cluster(nodes=3, raft_tuning={"log_compaction_entries_min": compaction_entries_min})
     leader = wait_for_leader(cluster)
+    assert cluster.install_genesis()
     nodes = ",".join(cluster.grpc_addresses)
     with cluster.client(cluster.grpc_addresses) as client:
         for n in range(3 * compaction_entries_min):  # enough entries for the nodes to compact
