@@ -111,8 +111,8 @@ def _explain(difference: int, candidates: list[Op]) -> str:
     """Which applied command would account for a balance off by `difference`, if one does."""
     for op in candidates:
         if op.amount == abs(difference):
-            return f" ({op.command_id} {op.outcome}, applied {'twice' if difference > 0 else 'in effect but'}"\
-                   f"{'' if difference > 0 else ' missing'})"
+            return f" (as if {op.command_id}, {op.outcome}, applied twice)" if difference > 0 else \
+                f" (as if {op.command_id}'s effect, {op.outcome}, were missing)"
     return ""
 
 
@@ -141,8 +141,9 @@ def _check_balances(ops: list[Op], view: NodeView, verdict: Verdict) -> None:
         if held != expected:
             fills = [op for op in by_account[account] if op.kind == "SettleTrade"]
             kind = "duplicated" if abs(held) > abs(expected) else "lost"
+            difference = abs(held - expected) if kind == "duplicated" else -abs(held - expected)
             verdict.add(kind, f"{view.node_id}: {account} holds {held} of {market}, its applied fills make "
-                              f"{expected}{_explain(abs(held - expected), fills)}")
+                              f"{expected}{_explain(difference, fills)}")
 
 
 def _check_replay(views: list[NodeView], replay: NodeView, verdict: Verdict) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from cluster.chaos import load as chaos_load
 from cluster.chaos.checker import check
-from cluster.chaos.faults import ChaosCluster, Injector, spare_base_port
+from cluster.chaos.faults import NO_COMPACTION, ChaosCluster, Injector, spare_base_port
 from cluster.chaos.history import FaultRecord, read_ops
 from cluster.chaos.network import Topology, netns_available, remove_leftovers
 from cluster.chaos.nodes import read_view, replay_view
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--simultaneous", type=int, default=1, choices=(1, 2), help="faults at a time (2: pairs on different nodes)")
     parser.add_argument("--clients", type=int, default=clients_default)
     parser.add_argument("--min-cycles", type=int, default=0, help="FAIL if fewer fault cycles were made")
+    parser.add_argument("--compact-every", type=int, default=0,
+                        help="let pysyncobj compact its log every N entries (exercises snapshots; the replay check "
+                             "is then skipped, and says so); 0: never, so the whole log can be replayed")
 
 
 def main(args: argparse.Namespace, argv: list[str]) -> int:
@@ -89,8 +92,9 @@ def _in_hub(args: argparse.Namespace, argv: list[str]) -> int:
     child: subprocess.Popen | None = None
 
     def forward(signum, frame) -> None:
-        if child is not None and child.poll() is None:
-            child.send_signal(signum)
+        # Ctrl-C reaches the child from the terminal itself; anything else is passed on as SIGTERM.
+        if child is not None and child.poll() is None and signum == signal.SIGTERM:
+            child.send_signal(signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -202,6 +206,9 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
     for stale in [*out.glob("ops-*.jsonl"), out / "report.json", out / "report.png", out / "summary.txt"]:
         stale.unlink(missing_ok=True)
     say = lambda message: print(f"chaos: {message}", flush=True)  # noqa: E731
+    # SIGTERM (the hub's parent forwards it) unwinds through the finally below: nodes, clients and
+    # the FUSE daemon are stopped and the mount detached.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if "powercut" in kinds and (reason := fuse_available()):
         kinds.remove("powercut")
         notes.append(f"powercut SKIPPED: {reason}")
@@ -224,7 +231,8 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
         if mount is not None:
             mount.mount()
         base_port = netns_base_port if topology else spare_base_port(args.nodes)
-        cluster = ChaosCluster(data_dir, args.nodes, base_port, out / "logs", topology)
+        tuning = dict(NO_COMPACTION, log_compaction_entries_min=args.compact_every) if args.compact_every else None
+        cluster = ChaosCluster(data_dir, args.nodes, base_port, out / "logs", topology, raft_tuning=tuning)
         cluster.prepare()
         if mount is not None:
             mount.sync_all()  # configs and keys are on disk before the first power cut
@@ -291,7 +299,8 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
                     "simultaneous": args.simultaneous, "clients": args.clients, "notes": notes,
                     "network": "namespaces" if topology else "loopback (no partitions)",
                     "powercut_filesystem": mount is not None, "power_cuts": mount.cuts if mount else 0,
-                    "final_applied_index": upto, "replayed": replay is not None}
+                    "final_applied_index": upto, "replayed": replay is not None,
+                    "log_compaction_every": args.compact_every or None}
         report = write_report(out, ops, faults, verdict, run_info)
         print((out / "summary.txt").read_text(), end="", flush=True)
         print(f"report: {out / 'report.json'}  plot: {out / 'report.png'}", flush=True)

@@ -7,6 +7,7 @@ loudly and named in the report's notes; this test then fails, since it asks for 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,9 @@ def test_a_chaos_run_leaves_no_namespace_and_no_mount_behind(tmp_path: Path):
     out = tmp_path / "chaos"
     command = [sys.executable, "-m", "cluster", "chaos", "--nodes", "3", "--duration", "8", "--seed", "1",
                "--faults", "partition,powercut", "--out", str(out)]
-    subprocess.run(command, capture_output=True, text=True, timeout=run_timeout_s)
-    assert not [n for n in namespaces() if n.startswith(f"{name_prefix}") and n.split("-")[0] != f"{name_prefix}"], namespaces()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=run_timeout_s)
+    hub = re.search(rf"({name_prefix}\d+)-hub", done.stdout)
+    assert hub, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not [n for n in namespaces() if n.startswith(hub.group(1) + "-")], namespaces()
     with open("/proc/self/mounts") as mounts:
         assert str(out) not in mounts.read()
