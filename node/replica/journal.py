@@ -5,13 +5,22 @@ mmap and `MetaStorer.storeMeta` renames a file it never fsyncs, so a power cut c
 node already acknowledged. This module subclasses both to track what is unsynced and to sync it
 on demand; `raft.LedgerRaft` decides WHEN (see the durability contract there). Pinned to 0.3.17:
 the subclass reaches into FileJournal's private attributes.
+
+pysyncobj's records carry no checksum either: a node started on a damaged journal either stalled
+(pysyncobj failed to unpickle the entry on every tick) or kept a wrong entry it could ship to a
+follower as leader (found by the chaos harness's corrupt fault). So each record's command ends in
+a trailer, a tag and the CRC-32 of (index, term, command), written on append and verified for
+every record when the journal is opened; any mismatch, or a record layout that does not parse,
+is JournalCorruptError and the node refuses to start (restore it from its peers).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import struct
 import time
+import zlib
 from pathlib import Path
 
 from pysyncobj.journal import FileJournal, MetaStorer
@@ -22,6 +31,32 @@ from node.config import fsync_directory
 
 # This module (and raft.py) reach into pysyncobj's private names; another version may move them.
 assert PYSYNCOBJ_VERSION == "0.3.17", PYSYNCOBJ_VERSION
+
+TRAILER_TAG = b"SCK1"  # settlement checksum, version 1
+_TRAILER = struct.Struct("<4sI")  # tag, CRC-32 of index, term and command
+_INDEX_TERM = struct.Struct("<QQ")
+
+
+class JournalCorruptError(Exception):
+    """The Raft journal on disk is damaged: a record fails its checksum or does not parse."""
+
+
+def seal(command: bytes, idx: int, term: int) -> bytes:
+    """`command` with its trailer, as written to the journal."""
+    return command + _TRAILER.pack(TRAILER_TAG, zlib.crc32(_INDEX_TERM.pack(idx, term) + command))
+
+
+def unseal(record: bytes, idx: int, term: int) -> bytes:
+    """The command of a journal record, its trailer checked; JournalCorruptError if it fails."""
+    if len(record) < _TRAILER.size:
+        raise JournalCorruptError(f"record {idx} is shorter than its checksum trailer")
+    command, trailer = record[:-_TRAILER.size], record[-_TRAILER.size:]
+    tag, crc = _TRAILER.unpack(trailer)
+    if tag != TRAILER_TAG:
+        raise JournalCorruptError(f"record {idx} has no checksum trailer (damaged, or written by a version without checksums)")
+    if zlib.crc32(_INDEX_TERM.pack(idx, term) + command) != crc:
+        raise JournalCorruptError(f"record {idx} (term {term}) fails its checksum")
+    return command
 
 
 class DurableMetaStorer(MetaStorer):
@@ -40,7 +75,15 @@ class DurableMetaStorer(MetaStorer):
 
 class DurableFileJournal(FileJournal):
     def __init__(self, journal_file: str, shadow: bool = False, skip_sync: bool = False) -> None:
-        super().__init__(journal_file)
+        try:
+            super().__init__(journal_file)
+        except (struct.error, ValueError, IndexError, OverflowError, MemoryError) as error:
+            raise JournalCorruptError(f"{journal_file}: the record layout does not parse: {error!r}") from None
+        records = self._FileJournal__journal
+        for position, (record, idx, term) in enumerate(records):
+            if position and idx != records[position - 1][1] + 1:
+                raise JournalCorruptError(f"{journal_file}: record {position} has index {idx} after {records[position - 1][1]}")
+            records[position] = (unseal(bytes(record), idx, term), idx, term)
         self._FileJournal__metaStorer = DurableMetaStorer(journal_file + ".meta")
         self._path = journal_file
         self._shadow = shadow
@@ -52,7 +95,8 @@ class DurableFileJournal(FileJournal):
         self._copy_shadow()
 
     def add(self, command, idx, term):
-        super().add(command, idx, term)
+        super().add(seal(command, idx, term), idx, term)
+        self._FileJournal__journal[-1] = (command, idx, term)  # in memory: the command alone
         self.unsynced = True
 
     def clear(self):

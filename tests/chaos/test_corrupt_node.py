@@ -60,13 +60,9 @@ def test_a_node_whose_lmdb_file_was_damaged_refuses_to_start(cluster):
     assert _refuses(cluster, number), cluster.log_tail(number, 5)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "FINDING (chaos corrupt fault): pysyncobj's journal has no checksums, so a node started on a "
-    "damaged raft.journal does not notice; it runs, pysyncobj fails to unpickle the damaged entry on "
-    "every tick, and the node stalls (or, if the damage still unpickles, keeps a wrong entry it could "
-    "ship to a follower as leader). Fix: a per-entry checksum in node/replica/journal.py, verified at "
-    "start, and refuse to start on a mismatch (the operator restores the node from its peers)."))
 def test_a_node_whose_raft_journal_was_damaged_refuses_to_start(cluster):
+    # Found by the chaos harness's corrupt fault: pysyncobj's journal had no checksums, so such a
+    # node ran and stalled (or kept a wrong entry); node/replica/journal.py now checks each record.
     number = _follower(cluster)
     cluster.kill(number)
     journal = cluster.node_dir(number) / "raft.journal"
