@@ -90,8 +90,8 @@ fuse:
 CHAOS_OUT ?= chaos-out
 chaos: $(STAMP) fuse
 	rm -rf $(CHAOS_OUT)/3-nodes $(CHAOS_OUT)/5-nodes-double
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 3 --duration 1200 --seed 2026 \
-	  --faults kill,pause,partition,restart,powercut,corrupt --min-cycles 200 --out $(CHAOS_OUT)/3-nodes
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 3 --duration 1250 --seed 2026 \
+	  --faults kill,pause,partition,restart,powercut,corrupt:0.25 --min-cycles 200 --out $(CHAOS_OUT)/3-nodes
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster chaos --nodes 5 --duration 300 --seed 2027 \
-	  --faults kill,pause,partition,restart,powercut,corrupt --simultaneous 2 --min-cycles 40 --out $(CHAOS_OUT)/5-nodes-double
+	  --faults kill,pause,partition,restart,powercut,corrupt:0.25 --simultaneous 2 --min-cycles 40 --out $(CHAOS_OUT)/5-nodes-double
 	@echo "reports: $(CURDIR)/$(CHAOS_OUT)/3-nodes/report.json $(CURDIR)/$(CHAOS_OUT)/5-nodes-double/report.json"

@@ -41,6 +41,13 @@ refusal_watch_s = 6.0  # how long a started corrupted node is watched for refusi
 catch_up_timeout_s = 10.0  # then how long it may take to be ready and caught up
 corrupt_bytes = 8
 kept_on_restore = ("node.toml",)
+healthy_lag_entries = 50
+restore_precondition_s = 60.0  # how long a restore waits for the other nodes to be caught up
+restore_catch_up_s = 300.0  # how long a restored node may take to hold the whole log again
+
+
+class UnsafeRestore(RuntimeError):
+    """Emptying this node's data dir now could lose committed entries (see restore_from_peers)."""
 
 
 class ChaosCluster(LocalCluster):
@@ -48,6 +55,7 @@ class ChaosCluster(LocalCluster):
                  raft_tuning: dict[str, int] | None = None) -> None:
         super().__init__(data_dir, nodes=nodes, base_port=base_port, raft_tuning=raft_tuning or dict(NO_COMPACTION))
         self.topology = topology
+        self.restoring: set[int] = set()  # nodes emptied by restore_from_peers, not caught up yet
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if topology is not None:
@@ -102,9 +110,52 @@ class ChaosCluster(LocalCluster):
             time.sleep(0.2)
         return None
 
+    def _still_restoring(self, exclude: int) -> bool:
+        """Whether a node restored earlier (other than `exclude`) has not caught up yet. A node
+        that was only killed, paused or cut off keeps its log: it does not count."""
+        if not self.restoring - {exclude}:
+            return False
+        statuses = self.statuses()
+        top = max((s.applied_index for s in statuses.values() if s is not None), default=0)
+        for number in list(self.restoring):
+            status = statuses.get(number)
+            if status is not None and status.ready and top - status.applied_index <= healthy_lag_entries:
+                self.restoring.discard(number)
+        return bool(self.restoring - {exclude})
+
+    def healthy(self, exclude: int | None = None, lag_max: int = healthy_lag_entries) -> bool:
+        """Every node (but `exclude`) answers, is ready and within `lag_max` entries of the
+        highest applied index."""
+        statuses = {n: s for n, s in self.statuses().items() if n != exclude}
+        if not statuses or any(s is None or not s.ready for s in statuses.values()):
+            return False
+        top = max(s.applied_index for s in statuses.values())
+        return all(top - s.applied_index <= lag_max for s in statuses.values())
+
+    def wait_healthy(self, timeout_s: float, exclude: int | None = None) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.healthy(exclude):
+                return True
+            time.sleep(0.5)
+        return False
+
     def restore_from_peers(self, number: int) -> None:
-        """What the README tells an operator: stop the node, empty its data dir, start it."""
+        """What the README tells an operator: stop the node, empty its data dir, start it.
+
+        Only while no other restored node is still catching up: Raft assumes no node forgets what it
+        persisted, and a wiped node has forgotten its log and its vote. Wiping one node while
+        another is still catching up (after its own restore) leaves a majority without the
+        committed log, which then elects a leader that never had it: the first 3-node `make chaos`
+        run (seed 2026) lost 124,401 acknowledged commands exactly so."""
+        deadline = time.monotonic() + restore_precondition_s
+        while self._still_restoring(exclude=number):
+            if time.monotonic() > deadline:
+                raise UnsafeRestore(f"node{number} not restored: node(s) {sorted(self.restoring)} restored earlier "
+                                    f"do not hold the whole log yet")
+            time.sleep(0.5)
         self.kill(number)
+        self.restoring.add(number)
         node_dir = self.node_dir(number)
         for entry in node_dir.iterdir():
             if entry.name in kept_on_restore:
@@ -261,12 +312,24 @@ class Injector:
             record.detail += f"; STALLED: running but not caught up within {catch_up_timeout_s:.0f} s " \
                              f"(damage not detected at start); restored from peers"
             record.stalled = True
-            cluster.restore_from_peers(number)
+            self._restore(number, record)
             return
         code = cluster.processes[number].returncode
         last = [line for line in cluster.log_tail(number, 40).splitlines() if "STOPPING" in line or "Error" in line or "refus" in line]
         record.detail += f"; refused to start (exit {code}: {last[-1][:160] if last else 'no reason logged'}); restored from peers"
-        cluster.restore_from_peers(number)
+        self._restore(number, record)
+
+    def _restore(self, number: int, record: FaultRecord) -> None:
+        """Restore from peers, then wait until the node holds the whole log again: until then a
+        further restore would not be safe, and the report's recovery time includes it."""
+        try:
+            self.cluster.restore_from_peers(number)
+        except UnsafeRestore as error:
+            record.detail += f"; {error}: left stopped"
+            self.say(str(error))
+            return
+        if not self._catches_up(number, restore_catch_up_s):
+            record.detail += f"; not caught up {restore_catch_up_s:.0f} s after the restore"
 
     def _catches_up(self, number: int, timeout_s: float) -> bool:
         """Whether node `number` becomes ready and reaches the applied index its peers had."""

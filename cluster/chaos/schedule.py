@@ -60,19 +60,33 @@ def _fault(rng: random.Random, kind: str, nodes: int, exclude: set[int]) -> Faul
     return Fault(kind, round(rng.uniform(low, high), 3), target, variant, rng.randrange(1 << 30))
 
 
+def parse_kinds(text: str) -> dict[str, float]:
+    """'kill,pause,corrupt:0.25' -> {kind: weight}: a kind of weight w < 1 is in each round of
+    the deck with probability w (corrupt restores a node from its peers: slow, so rarer)."""
+    weights = {}
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            kind, _, weight = item.partition(":")
+            weights[kind] = float(weight) if weight else 1.0
+            assert 0 < weights[kind] <= 1, item
+    return weights
+
+
 def make_schedule(seed: int, kinds: tuple[str, ...], nodes: int, simultaneous: int = 1,
-                  steps: int = steps_max) -> list[Step]:
+                  steps: int = steps_max, weights: dict[str, float] | None = None) -> list[Step]:
     """Steps drawn from `seed`. Kinds rotate through a shuffled deck, so every kind comes up
-    evenly (a short run sees each one). With simultaneous=2, single-node kinds come in pairs on
-    two different nodes (leader-biased first); whole-cluster kinds come alone."""
+    evenly (a short run sees each one; a kind of weight w < 1 is left out of a round with
+    probability 1 - w). With simultaneous=2, single-node kinds come in pairs on two different
+    nodes (leader-biased first); whole-cluster kinds come alone."""
     assert kinds and set(kinds) <= set(KINDS), kinds
     assert simultaneous in (1, 2) and steps <= steps_max
+    weights = weights or {}
     rng = random.Random(seed)
     deck: list[str] = []
     schedule = []
     for _ in range(steps):
-        if not deck:
-            deck = list(kinds)
+        while not deck:
+            deck = [k for k in kinds if rng.random() < weights.get(k, 1.0)]
             rng.shuffle(deck)
         kind = deck.pop()
         first = _fault(rng, kind, nodes, set())
