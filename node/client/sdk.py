@@ -164,12 +164,6 @@ class SettlementClient:
             self._signer.new_stream(signing.key_id)
         return SubmitReply(results, response.applied_index)
 
-    async def submit_signed(self, request: settlement_pb2.SubmitRequest) -> SubmitReply:
-        """Submits a request exactly as given (already signed, or deliberately not): for tools
-        and tests that build the signed-batch fields themselves."""
-        response, _ = await self._unary("Submit", request, leader=True)
-        return SubmitReply([present(message) for message in response.results], response.applied_index)
-
     async def _cluster_id(self) -> str:
         """The cluster id batches are signed for: the identity's, else the installed signer
         set's (asked once; empty before genesis, when batches are not checked)."""

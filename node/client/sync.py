@@ -18,7 +18,7 @@ T = TypeVar("T")
 
 BLOCKING = frozenset(
     {
-        "submit", "submit_one", "submit_signed", "deposit", "withdraw", "settle_trade", "price_update", "submit_price",
+        "submit", "submit_one", "deposit", "withdraw", "settle_trade", "price_update", "submit_price",
         "get_account", "get_market", "get_guards", "get_checkpoint", "status", "statuses",
     }
 )
