@@ -56,6 +56,7 @@ class ChaosCluster(LocalCluster):
         super().__init__(data_dir, nodes=nodes, base_port=base_port, raft_tuning=raft_tuning or dict(NO_COMPACTION))
         self.topology = topology
         self.restoring: set[int] = set()  # nodes emptied by restore_from_peers, not caught up yet
+        self.damaged: set[int] = set()  # corrupted nodes left stopped (no safe restore then)
         self.log_dir = Path(log_dir)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if topology is not None:
@@ -156,6 +157,7 @@ class ChaosCluster(LocalCluster):
             time.sleep(0.5)
         self.kill(number)
         self.restoring.add(number)
+        self.damaged.discard(number)
         node_dir = self.node_dir(number)
         for entry in node_dir.iterdir():
             if entry.name in kept_on_restore:
@@ -326,6 +328,7 @@ class Injector:
             self.cluster.restore_from_peers(number)
         except UnsafeRestore as error:
             record.detail += f"; {error}: left stopped"
+            self.cluster.damaged.add(number)  # its refusals later are the corruption's, not a finding
             self.say(str(error))
             return
         if not self._catches_up(number, restore_catch_up_s):

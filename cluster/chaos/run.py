@@ -190,7 +190,8 @@ def _start_or_restore(cluster: ChaosCluster, number: int, say, refusals: list[st
     if not why:
         cluster.start(number)
         return
-    refusals.append(f"node{number}: {why}")
+    if number not in cluster.damaged:  # a corrupted node's refusal is expected, not a finding
+        refusals.append(f"node{number}: {why}")
     say(f"node{number} refused to run: {why[:200]}; restoring it from its peers")
     try:
         cluster.restore_from_peers(number)
