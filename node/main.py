@@ -25,7 +25,7 @@ refused_exit_code = 3  # the node's own data cannot be trusted: it refuses to st
 
 
 async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = None) -> int:
-    from node.replica.journal import JournalCorruptError
+    from node.replica.journal import RESTORE_FROM_PEERS, JournalCorruptError
     from node.replica.replica import JournalBehindStore, Replica
     from node.rogue import start_if_asked as start_rogue_if_asked  # test-only, off unless its env flag is set
     from node.server import start_server
@@ -54,8 +54,7 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
         log.critical("refusing to serve: %s", error)
         return refused_exit_code
     except JournalCorruptError as error:
-        log.critical("refusing to serve: the Raft journal in %s is damaged: %s. Restore this node from its peers "
-                     "(stop it, empty its data directory, start it) or from a backup.", config.data_dir, error)
+        log.critical("refusing to serve: the Raft journal in %s is damaged: %s. %s", config.data_dir, error, RESTORE_FROM_PEERS)
         return refused_exit_code
     if log_context is not None:
         log_context.replica = replica

@@ -37,6 +37,16 @@ _TRAILER = struct.Struct("<4sI")  # tag, CRC-32 of index, term and command
 _INDEX_TERM = struct.Struct("<QQ")
 
 
+# What an operator does with a node whose own state cannot be trusted. One node at a time: an
+# emptied node holds none of the log until it has caught up, so emptying a second one before then
+# can leave a majority without acknowledged entries (the chaos harness lost writes exactly so).
+RESTORE_FROM_PEERS = (
+    "Restore this node from its peers, one node at a time: stop it, move its data directory aside, "
+    "start it empty, and touch no other node until `settle status` shows it caught up (or replace it: "
+    "settle cluster remove-node, then add-node); or restore it from a backup (settle restore)."
+)
+
+
 class JournalCorruptError(Exception):
     """The Raft journal on disk is damaged: a record fails its checksum or does not parse."""
 

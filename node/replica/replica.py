@@ -43,6 +43,7 @@ from node.ledger.state_hash import hash_bytes
 from node.metrics import NodeMetrics, StateCollector
 from node.logs import log_event, log_ledger_events
 from node.replica import snapshot
+from node.replica.journal import RESTORE_FROM_PEERS
 from node.replica.port import (
     AmbiguousOutcome,
     AppliedEvent,
@@ -140,7 +141,7 @@ class Replica:
         raise JournalBehindStore(
             f"the Raft journal ends at index {max(journal_end, dump_end)} but the ledger applied "
             f"{self.state.applied_index}: acknowledged entries were lost from this node's log. "
-            "Restore this node from its peers (stop it, empty its data directory, start it)."
+            + RESTORE_FROM_PEERS
         )
 
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> CheckpointKeeper:
