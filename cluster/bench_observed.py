@@ -24,12 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.bench import ACCOUNTS, MARKET, PRICE, STALE_AFTER_MS, measure_batch, wait_for_followers
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.bench import measure_batch, prepare_market, wait_for_followers
 from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
 from cluster.observe import Prometheus, prometheus_binary, prometheus_port_offset
-from node.client.commands import now_ms
-from node.ledger.commands import CreateMarket, Deposit, MarketKind
 
 RATE_WINDOW = "5s"  # five 1 s scrapes
 QUERIES = {
@@ -63,23 +60,6 @@ def _free_base_port(preferred: int, nodes: int = 3) -> int:
         if _ports_free(base, nodes):
             return base
     raise SystemExit(f"no free block of ports from {preferred}")
-
-
-def _setup_market(client) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.submit([CreateMarket("bench-list", MARKET, MarketKind.PERPETUAL, 1_000, 1, 1_000, 500, 100,
-                                        10**12, 1_000, 2_000, 60_000, 60_000,
-                                        sources=(demo_source(),), stale_after_ms=STALE_AFTER_MS),
-                           demo_price("bench-px", MARKET, PRICE, now_ms())])
-            break
-        except Exception:  # noqa: BLE001 - the cluster is still electing
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-    for start in range(0, ACCOUNTS, 1_000):
-        client.submit([Deposit(f"bench-dep-{i}", f"a{i}", 10**15) for i in range(start, min(start + 1_000, ACCOUNTS))])
 
 
 def _finite(points: list[tuple[float, float]]) -> list[float]:
@@ -148,14 +128,13 @@ def main(argv: list[str] | None = None) -> int:
         prometheus.start()
         prometheus.wait_ready()
         with cluster.client(timeout_s=20.0) as client:
-            _setup_market(client)
-            leader = client.leader or cluster.grpc_addresses[0]
+            leader = prepare_market(cluster, client, signed=True)  # as in production: batches signed
             origin = time.time()
             time.sleep(3)  # a few idle scrapes before the load
             for index, batch in enumerate(int(b) for b in args.batches.split(",")):
                 wait_for_followers(client)
                 before = time.time()
-                run = measure_batch(leader, batch, args.seconds, args.clients, 0, index)
+                run = measure_batch(leader, batch, args.seconds, args.clients, 0, index, cluster.data_dir)
                 after = time.time()
                 # measure_batch starts the load 8 s + batch/200 s after it is called (the clients
                 # build their requests first) and lasts `seconds`; the window excludes the build
