@@ -14,7 +14,7 @@ A local cluster keeps identities under DIR/keys/<key id>.key (signing key) and D
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.client.keys import read_private_key
 from node.client.tls import ClientTls, load_client_tls
-from node.ledger.commands import Command
 from node.ledger.signed_batches import ROLE_COMMANDS
 
 keys_dir_name = "keys"
@@ -47,11 +46,11 @@ class ClientIdentity:
     tls: ClientTls | None = None  # None: an insecure channel
     cluster: str = ""  # the cluster id batches are signed for; empty: asked from the cluster
 
-    def signing_key_for(self, commands: Sequence[Command]) -> SigningKey | None:
-        """The first key whose role may submit every command, or None."""
-        kinds = {type(command) for command in commands}
+    def signing_key_for(self, kinds: Iterable[type]) -> SigningKey | None:
+        """The first key whose role may submit every command kind (ledger command classes)."""
+        wanted = set(kinds)
         for signing in self.signing_keys:
-            if kinds <= set(ROLE_COMMANDS.get(signing.role, ())):
+            if wanted <= set(ROLE_COMMANDS.get(signing.role, ())):
                 return signing
         return None
 

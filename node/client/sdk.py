@@ -43,7 +43,7 @@ from node.client.batch_signing import BatchSigner
 from node.client.identity import ClientIdentity, SigningKey
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
-from node.codec.commands import command_from_proto, command_to_proto
+from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
 from node.ledger.commands import Command
 from node.ledger.results import ResultCode
 
@@ -134,15 +134,15 @@ class SettlementClient:
 
     def _signing_runs(self, messages: list[commands_pb2.Command]) -> list[tuple[SigningKey, list[commands_pb2.Command]]]:
         """The batch cut into runs of consecutive commands one key may sign (one run if it can)."""
-        decoded = [command_from_proto(m) for m in messages]  # CodecError: the server would refuse it too
-        whole = self._identity.signing_key_for(decoded)
+        kinds = [ONEOF_TO_TYPE.get(m.WhichOneof("kind")) for m in messages]  # None: no kind set
+        whole = self._identity.signing_key_for(kinds)
         if whole is not None or not messages:
             return [(whole, messages)] if whole is not None else []
         runs: list[tuple[SigningKey, list[commands_pb2.Command]]] = []
-        for message, command in zip(messages, decoded):
-            signing = self._identity.signing_key_for([command])
+        for message, kind in zip(messages, kinds):
+            signing = self._identity.signing_key_for([kind])
             if signing is None:
-                raise NoSigningKey(f"none of {self._identity.key_id}'s keys may submit {type(command).__name__}")
+                raise NoSigningKey(f"none of {self._identity.key_id}'s keys may submit {getattr(kind, '__name__', 'a command without a kind')}")
             if runs and runs[-1][0] is signing:
                 runs[-1][1].append(message)
             else:
