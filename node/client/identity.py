@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from node.checkpoint.signer_set import SignerSetError, read_signer_set
 from node.client.keys import read_private_key
 from node.client.tls import ClientTls, load_client_tls
 from node.ledger.signed_batches import ROLE_COMMANDS
@@ -81,14 +82,11 @@ class IdentityError(ValueError):
 
 def _signer_roles(data_dir: Path) -> dict[str, str]:
     """key id -> role, from the signer set file the local cluster keeps next to its keys."""
-    path = data_dir / signers_file_name
     try:
-        document = json.loads(path.read_text())
-        return {entry["key_id"]: entry["role"] for entry in document["signers"]}
-    except OSError as error:
-        raise IdentityError(f"cannot read {path}: {error.strerror or error}") from None
-    except (ValueError, KeyError, TypeError) as error:
-        raise IdentityError(f"{path} is not a signer set file: {error}") from None
+        document = read_signer_set(data_dir / signers_file_name)  # bounded, validated like the nodes read it
+    except SignerSetError as error:
+        raise IdentityError(str(error)) from None
+    return {entry["key_id"]: entry["role"] for entry in document["signers"]}
 
 
 def load_keyring(data_dir: Path | str, key_id: str | None = None) -> ClientIdentity:
