@@ -50,10 +50,8 @@ class ReplicaContext(logging.Filter):
         replica = self.replica
         term = applied = None
         if replica is not None:
-            raft = getattr(replica, "raft", None)
-            term = getattr(raft, "raftCurrentTerm", None)
-            state = getattr(replica, "state", None)
-            applied = getattr(state, "applied_index", None)
+            term = replica.raft.current_term if replica.raft is not None else None
+            applied = replica.state.applied_index
         record.term, record.applied = term, applied
         return True
 
@@ -157,11 +155,10 @@ async def watch_leader(replica) -> None:
     seen = None
     while True:
         try:
-            leader = replica.raft._getLeader()
-            now = (replica.raft.raftCurrentTerm, leader.address if leader else None)
+            now = (replica.raft.current_term, replica.raft.leader_raft_address())
             if now != seen and now[1] is not None:
                 seen = now
-                leader_id = replica._id_by_raft.get(now[1], now[1])
+                leader_id = replica.member_id(now[1])
                 log_event("leader_change", f"term {now[0]}: leader is {leader_id}",
                           new_term=now[0], leader=leader_id, is_self=leader_id == replica.node_id)
         except Exception:  # noqa: BLE001 - a watcher's bug must not end the node

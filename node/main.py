@@ -2,7 +2,14 @@
 
     settle-node --config data/node1/node.toml
 
-Stops cleanly on SIGTERM or SIGINT: the gRPC server drains, pysyncobj stops, the store closes.
+This module assembles the node: the configuration, the metrics, the checkpoint vote submitter
+(a vote is a client's command, sent through the client SDK: this is the one place the node
+imports it), the replica, the gRPC server and the metrics endpoint. Stops cleanly on SIGTERM or
+SIGINT: the gRPC server drains, pysyncobj stops, the store closes.
+
+Test fixtures (cluster/fixture_node) run the same assembly with a `NodeFixture`: its Raft
+overrides (power-cut journals, no encryption) and a task started beside the node (the rogue).
+`settle-node` never passes one.
 """
 
 from __future__ import annotations
@@ -12,11 +19,18 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node import logs
-from node.config import ConfigError, load_config
+from node.config import ConfigError, NodeConfig, load_config, load_node_key
 from node.runtime import freeze_long_lived_objects, tune_garbage_collector
+
+if TYPE_CHECKING:
+    from node.replica.raft import RaftOverrides
+    from node.replica.replica import Replica
 
 log = logging.getLogger("settle.node")
 
@@ -24,11 +38,57 @@ grpc_stop_grace_s = 2.0
 refused_exit_code = 3  # the node's own data cannot be trusted: it refuses to start
 
 
-async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = None) -> int:
+@dataclass(frozen=True)
+class NodeFixture:
+    """What a test fixture changes about a node (cluster/fixture_node builds one)."""
+
+    description: str  # logged loudly at start: this node is a fixture, not fit for settlement
+    raft_overrides: RaftOverrides | None = None  # None: production's
+    start_beside: Callable[[NodeConfig, Replica], object] | None = None  # started once the server serves
+    started: list = field(default_factory=list)  # what start_beside returned (a reference keeps a task alive)
+
+
+def vote_submitter(config: NodeConfig):
+    """(submit, close) for checkpoint votes: the SDK, signing with the node's key, sending to
+    this node first (it may lead) and then its peers. The client is made on first use, on the
+    loop that runs the votes (grpc.aio channels belong to one loop). (None, None) when the node
+    has no key: it checks checkpoints but votes nothing."""
+    from node.client.sdk import SettlementClient
+    from node.client.identity import ClientIdentity, SigningKey
+    from node.client.tls import node_client_tls
+    from node.checkpoint.limits import vote_submit_timeout_ms
+    from node.ledger.governance import ROLE_NODE
+
+    node_key = load_node_key(config)
+    if node_key is None:
+        return None, None
+    identity = ClientIdentity(config.node_key_id, (SigningKey(config.node_key_id, ROLE_NODE, node_key),),
+                              tls=node_client_tls(config), cluster=config.cluster_id)
+    addresses: Sequence[str] = [config.grpc_address, *(p.grpc_address for p in config.peers)]
+    holder: list[SettlementClient] = []
+
+    async def submit(command):
+        if not holder:
+            holder.append(SettlementClient(list(addresses), timeout_s=vote_submit_timeout_ms / 1000, identity=identity))
+        reply = await holder[0].submit([command])
+        return reply.results[0].code
+
+    async def close() -> None:
+        if holder:
+            await holder.pop().close()
+
+    return submit, close
+
+
+async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = None,
+                   fixture: NodeFixture | None = None) -> int:
+    from node.metrics import NodeMetrics, StateCollector
     from node.replica.journal import RESTORE_FROM_PEERS, JournalCorruptError
-    from node.replica.replica import JournalBehindStore, Replica
-    from node.rogue import start_if_asked as start_rogue_if_asked  # test-only, off unless its env flag is set
+    from node.replica.log_coverage import JournalBehindStore
+    from node.replica.raft import RaftOverrides
+    from node.replica.replica import Replica
     from node.server import start_server
+    from node.server.guardian import node_key_from_config
     from node.server.transport import server_tls
     from node.store.errors import StoreCorruptError
 
@@ -38,15 +98,16 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
         log.warning("gRPC WITHOUT mTLS on %s: anyone who reaches the port may call everything", config.grpc_address)
     if log_context is not None:
         log_context.node_id = config.node_id
-    if config.test_power_cut_shadow or config.test_unsafe_skip_journal_sync or config.test_unsafe_no_raft_encryption:
-        log.warning(
-            "TEST-ONLY SETTINGS ARE ON (test_power_cut_shadow=%s, test_unsafe_skip_journal_sync=%s, "
-            "test_unsafe_no_raft_encryption=%s): this node is a test fixture, not fit for real settlement",
-            config.test_power_cut_shadow, config.test_unsafe_skip_journal_sync, config.test_unsafe_no_raft_encryption,
-        )
+    if fixture is not None:
+        log.warning("TEST FIXTURE NODE (%s): this node is a test fixture, not fit for real settlement", fixture.description)
     loop = asyncio.get_running_loop()
+    metrics = NodeMetrics()
+    submit_vote, close_votes = vote_submitter(config)
     try:
-        replica = Replica(config, loop)  # on the main thread: pysyncobj's tick thread needs it
+        replica = Replica(  # on the main thread: pysyncobj's tick thread needs it
+            config, loop, metrics=metrics, submit_vote=submit_vote, close_votes=close_votes,
+            raft_overrides=fixture.raft_overrides if fixture is not None and fixture.raft_overrides else RaftOverrides(),
+        )
     except StoreCorruptError as error:
         log.critical("refusing to serve: the store in %s is damaged: %s", config.store_dir, error)
         return refused_exit_code
@@ -56,15 +117,18 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     except JournalCorruptError as error:
         log.critical("refusing to serve: the Raft journal in %s is damaged: %s. %s", config.data_dir, error, RESTORE_FROM_PEERS)
         return refused_exit_code
+    metrics.registry.register(StateCollector(replica))
     if log_context is not None:
         log_context.replica = replica
     freeze_long_lived_objects()
-    server = await start_server(replica, config.grpc_address, tls=tls, health_address=config.health_address)
+    server = await start_server(replica, config.grpc_address, tls=tls, health_address=config.health_address,
+                                node_key=lambda: node_key_from_config(config), metrics=metrics)
     if tls is not None:
         for certificate, not_after_s in tls.not_after_s().items():
-            replica.metrics.tls_certificate_expiry.labels(certificate).set(not_after_s)
-    start_rogue_if_asked(config, replica)
-    metrics_server = start_metrics(replica, config.metrics_address)
+            metrics.tls_certificate_expiry.labels(certificate).set(not_after_s)
+    if fixture is not None and fixture.start_beside is not None:
+        fixture.started.append(fixture.start_beside(config, replica))
+    metrics_server = start_metrics(metrics, config.metrics_address)
     logs.log_event("node_start", f"node {config.node_id} serving gRPC on {config.grpc_address}, raft on {config.raft_address}")
     leader_watch = asyncio.create_task(logs.watch_leader(replica))
     stop = asyncio.Event()
@@ -80,13 +144,13 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     return 0
 
 
-def start_metrics(replica, address: str):
+def start_metrics(metrics, address: str):
     """The Prometheus endpoint (node/metrics) if configured. A port that cannot be bound is logged
     and the node serves on without metrics: settlement matters more than its dashboard."""
     from node.metrics import serve
 
     try:
-        metrics_server = serve(replica.metrics.registry, address)
+        metrics_server = serve(metrics.registry, address)
     except OSError as error:
         log.error("metrics endpoint %s not started: %s", address, error)
         return None
@@ -95,7 +159,7 @@ def start_metrics(replica, address: str):
     return metrics_server
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, fixture: NodeFixture | None = None) -> None:
     parser = argparse.ArgumentParser(prog="settle-node", description="Run one settlement node.")
     parser.add_argument("--config", type=Path, required=True, help="the node's TOML file")
     parser.add_argument("--log-level", default="INFO")
@@ -106,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("pysyncobj").setLevel(logging.WARNING)
     tune_garbage_collector()
     try:
-        sys.exit(asyncio.run(run_node(args.config, log_context)))
+        sys.exit(asyncio.run(run_node(args.config, log_context, fixture)))
     except ConfigError as error:
         print(f"settle-node: {error}", file=sys.stderr)
         sys.exit(2)

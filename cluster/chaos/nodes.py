@@ -11,17 +11,14 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
-import shutil
-import tempfile
 from pathlib import Path
 
-from node.codec import CodecError, decode_log_entry
-from node.keys import verify_ed25519
-from node.ledger import LedgerState, apply
-from node.ledger.commands import LogEntry
+from node.ledger import LedgerState
 from node.ledger.invariants import LedgerInvariantError, check_full
 from node.ledger.results import ResultCode
 from node.ledger.state_hash import hash_bytes
+from node.replica.journal import read_journal_records
+from node.replica.logged_entry import apply_logged_entry
 from node.store import LedgerStore
 
 from cluster.chaos.history import NodeView
@@ -77,25 +74,10 @@ class _DataOnly(pickle.Unpickler):
 
 
 def read_log(journal_file: Path) -> list[tuple[int, bytes | None]]:
-    """(index, LogEntry bytes or None for a no-op/membership entry) of every journal entry."""
-    from pysyncobj.journal import FileJournal
-
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "journal"
-        shutil.copyfile(journal_file, copy)  # pysyncobj maps the file writable: never the node's own
-        journal = FileJournal(str(copy))
-        try:
-            entries = [journal[i] for i in range(len(journal))]
-        finally:
-            journal._destroy()
-    try:  # journals with a per-record checksum trailer (node/replica/journal.py): verify and strip it
-        from node.replica.journal import unseal
-    except ImportError:
-        unseal = None
+    """(index, LogEntry bytes or None for a no-op/membership entry) of every journal entry, each
+    record's checksum verified (JournalCorruptError: this journal is not used)."""
     log = []
-    for command, index, term in entries:
-        if unseal is not None:
-            command = unseal(command, index, term)  # JournalCorruptError: this journal is not used
+    for command, index, _ in read_journal_records(journal_file):
         data = None
         if command[:1] == bytes([_REGULAR]):
             call = _DataOnly(io.BytesIO(command[1:])).load()
@@ -106,19 +88,15 @@ def read_log(journal_file: Path) -> list[tuple[int, bytes | None]]:
 
 
 def replay_log(log: list[tuple[int, bytes | None]], upto: int) -> LedgerState:
-    """The pure ledger applied to the log's entries up to index `upto`, as a replica applies them
-    (node/replica/replica.py: an undecodable entry is applied as empty)."""
+    """The pure ledger applied to the log's entries up to index `upto`, exactly as a replica
+    applies them (node/replica/logged_entry.py)."""
     state = LedgerState()
     for index, data in log:
         if index > upto:
             break
         if data is None:
             continue
-        try:
-            entry = decode_log_entry(data, index).entry
-        except CodecError:
-            entry = LogEntry(index, 0, ())
-        apply(state, entry, verify_ed25519)
+        apply_logged_entry(state, index, data)
     return state
 
 

@@ -6,23 +6,23 @@ everything else; a follower's vote reaches the leader the way a client's would (
 bounded: `vote_attempts_max` submits per vote, `votes_in_flight_max` votes at once. The command
 id is fixed per (node, index), so a retried vote is applied at most once.
 
-This is the one place the node uses its own client SDK: a vote is a client's command.
+The submitter itself (a vote is a client's command, sent through the client SDK) is built by
+node/main.py and handed in: nothing under node/checkpoint imports the SDK.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.client.identity import ClientIdentity
 from node.ledger.commands import CheckpointVote
 from node.ledger.results import ResultCode
 from node.quorum import checkpoint_vote
 
-from .limits import vote_attempts_max, vote_retry_pause_ms, vote_submit_timeout_ms, votes_in_flight_max
+from .limits import vote_attempts_max, vote_retry_pause_ms, votes_in_flight_max
 
 log = logging.getLogger("settle.checkpoint")
 
@@ -103,25 +103,3 @@ class Voter:
 
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(cancel)
-
-
-def sdk_submitter(addresses: Sequence[str], identity: ClientIdentity) -> tuple[SubmitVote, Callable[[], Awaitable[None]]]:
-    """A SubmitVote over the client SDK to the given nodes (this node's own address first, so a
-    leader votes through itself), and the coroutine that closes its channels. Votes go in
-    batches signed by the node's key (`identity`). The client is made on first use, on the loop
-    that runs the votes (grpc.aio channels belong to one loop)."""
-    from node.client.sdk import SettlementClient  # only the vote path uses the SDK
-
-    holder: list[SettlementClient] = []
-
-    async def submit(command: CheckpointVote) -> ResultCode:
-        if not holder:
-            holder.append(SettlementClient(list(addresses), timeout_s=vote_submit_timeout_ms / 1000, identity=identity))
-        reply = await holder[0].submit([command])
-        return reply.results[0].code
-
-    async def close() -> None:
-        if holder:
-            await holder.pop().close()
-
-    return submit, close

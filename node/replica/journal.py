@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -84,7 +85,7 @@ class DurableMetaStorer(MetaStorer):
 
 
 class DurableFileJournal(FileJournal):
-    def __init__(self, journal_file: str, shadow: bool = False, skip_sync: bool = False) -> None:
+    def __init__(self, journal_file: str) -> None:
         try:
             super().__init__(journal_file)
         except (struct.error, ValueError, IndexError, OverflowError, MemoryError) as error:
@@ -95,14 +96,11 @@ class DurableFileJournal(FileJournal):
                 raise JournalCorruptError(f"{journal_file}: record {position} has index {idx} after {records[position - 1][1]}")
             records[position] = (unseal(bytes(record), idx, term), idx, term)
         self._FileJournal__metaStorer = DurableMetaStorer(journal_file + ".meta")
-        self._path = journal_file
-        self._shadow = shadow
-        self._skip_sync = skip_sync
+        self.path = journal_file
         self.unsynced = False
         self.syncs = 0
         self.sync_seconds = 0.0
         fsync_directory(Path(journal_file).parent)  # the journal file's own directory entry
-        self._copy_shadow()
 
     def add(self, command, idx, term):
         super().add(seal(command, idx, term), idx, term)
@@ -126,19 +124,34 @@ class DurableFileJournal(FileJournal):
         if not self.unsynced:
             return
         self.unsynced = False
-        if self._skip_sync:
-            return
         started = time.perf_counter()
         self.flush()
         self.syncs += 1
         self.sync_seconds += time.perf_counter() - started
-        self._copy_shadow()
 
-    def _copy_shadow(self) -> None:
-        # Test-only power-cut simulation: what a power cut leaves of the journal is what was last
-        # synced. (The meta file needs no shadow: DurableMetaStorer syncs it on every write.)
-        # The copy is made before the follower answers or the leader counts itself, so it always
-        # holds everything acknowledged; os.replace keeps a kill during the copy from tearing it.
-        if self._shadow:
-            shutil.copyfile(self._path, self._path + ".synced.tmp")
-            os.replace(self._path + ".synced.tmp", self._path + ".synced")
+
+def read_journal_records(journal_file: Path) -> list[tuple[bytes, int, int]]:
+    """(command, index, term) of every record of a journal file, checksums verified and trailers
+    stripped (JournalCorruptError otherwise), read with pysyncobj's own reader on a copy (the
+    reader maps its file writable: never the node's own)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "journal"
+        shutil.copyfile(journal_file, copy)
+        journal = FileJournal(str(copy))
+        try:
+            records = [journal[i] for i in range(len(journal))]
+        finally:
+            journal._destroy()
+    return [(unseal(bytes(command), index, term), index, term) for command, index, term in records]
+
+
+def read_journal_end(journal_file: Path) -> int:
+    """The last Raft index in a journal file (0 for an empty one), read on a copy."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "journal"
+        shutil.copyfile(journal_file, copy)
+        journal = FileJournal(str(copy))
+        try:
+            return journal[len(journal) - 1][1] if len(journal) else 0
+        finally:
+            journal._destroy()

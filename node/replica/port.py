@@ -12,8 +12,9 @@ import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
+from node.backup.format import BackupHeader
 from node.codec.batch import Batch
 from node.ledger.events import Event
 from node.ledger.results import Result
@@ -112,3 +113,19 @@ class ReplicaPort(Protocol):
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         """(index, file) of the state dump this node kept of the certified checkpoint `index`
         (0: the newest it kept), or None."""
+
+    def backup(self) -> tuple[BackupHeader, BinaryIO]:
+        """A backup of the store as an open file (blocking: call it off the event loop; the
+        caller closes the file). Raises Unavailable when this node keeps no store to copy."""
+
+    def members(self) -> list[str]:
+        """Raft addresses of the membership as this node sees it (itself included)."""
+
+    async def change_membership(self, add: bool, raft_address: str, node_id: str, grpc_address: str,
+                                timeout_s: float) -> tuple[bool, str]:
+        """Adds or removes one member, on the leader: (done, why not). Raises NotLeader or
+        Unavailable."""
+
+    async def drain(self, timeout_s: float) -> tuple[bool, str, str]:
+        """Hands leadership to a caught-up follower: (done, why not, new leader's node id).
+        Raises NotLeader or Unavailable."""

@@ -10,11 +10,15 @@ Durability contract (the order etcd's Ready loop makes explicit; pysyncobj leave
   3. A client is acknowledged only after its entry is committed and applied, so after 1 and 2
      an acknowledged settlement is on a majority's disk.
 Term and vote are synced on every change (journal.DurableMetaStorer).
+
+pysyncobj's private names (`_isLeader`, `_getLeader`, name-mangled attributes) are used in this
+module only: the rest of the node asks LedgerRaft's public methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pysyncobj.syncobj as syncobj_module
 from pysyncobj import SyncObj, SyncObjConf, replicated
@@ -23,6 +27,18 @@ from node.config import NodeConfig
 from node.replica.journal import DurableFileJournal
 
 Applier = Callable[[int, bytes], object]
+# Builds the journal from its file name. Production: DurableFileJournal. A test fixture
+# (cluster/fixture_node) may hand in a subclass that simulates power cuts.
+JournalFactory = Callable[[str], DurableFileJournal]
+
+
+@dataclass(frozen=True, slots=True)
+class RaftOverrides:
+    """What a test fixture (cluster/fixture_node) may swap; production always uses the defaults
+    and no production code path sets anything else."""
+
+    journal_factory: JournalFactory = DurableFileJournal
+    raft_encryption: bool = True  # False: no cluster password (the security bench measures its cost)
 
 
 class LedgerRaft(SyncObj):
@@ -33,13 +49,14 @@ class LedgerRaft(SyncObj):
         serializer: Callable,
         deserializer: Callable,
         on_ready: Callable[[], None],
+        overrides: RaftOverrides = RaftOverrides(),
     ) -> None:
-        self._applier = applier
+        self.applier = applier
         tuning = config.raft
         conf = SyncObjConf(
-            password=None if config.test_unsafe_no_raft_encryption else config.raft_password,
+            password=config.raft_password if overrides.raft_encryption else None,
             journalFile=str(config.journal_file),
-            fullDumpFile=str(config.dump_file),  # always with journalFile: see DESIGN.md
+            fullDumpFile=str(config.dump_file),  # always with journalFile: docs/design.md#durability-contract
             serializer=serializer,
             deserializer=deserializer,
             autoTickPeriod=tuning.tick_period_ms / 1000,
@@ -62,9 +79,7 @@ class LedgerRaft(SyncObj):
         journal_holder: list[DurableFileJournal] = []
 
         def create_durable_journal(journal_file):
-            journal = DurableFileJournal(
-                journal_file, shadow=config.test_power_cut_shadow, skip_sync=config.test_unsafe_skip_journal_sync
-            )
+            journal = overrides.journal_factory(journal_file)
             journal_holder.append(journal)
             return journal
 
@@ -86,9 +101,33 @@ class LedgerRaft(SyncObj):
 
     @replicated
     def apply_entry(self, data: bytes):
-        # raftLastApplied + 1 is the index of the entry being applied (measured, DESIGN.md).
+        # raftLastApplied + 1 is the index of the entry being applied (docs/design.md#durability-contract).
         # Must never raise: an exception here is retried every tick and stalls every replica.
-        return self._applier(self.raftLastApplied + 1, data)
+        return self.applier(self.raftLastApplied + 1, data)
+
+    # -- what the rest of the node may ask (pysyncobj's own names stay in this module) ----------
+
+    def is_leader(self) -> bool:
+        return self._isLeader()
+
+    def leader_raft_address(self) -> str | None:
+        leader = self._getLeader()
+        return leader.address if leader is not None else None
+
+    @property
+    def current_term(self) -> int:
+        return self.raftCurrentTerm
+
+    @property
+    def commit_index(self) -> int:
+        return self.raftCommitIndex
+
+    def other_members(self) -> list[str]:
+        """Raft addresses of the other members, as this node sees the membership."""
+        return [node.address for node in self.otherNodes]
+
+    def is_connected(self, raft_address: str) -> bool:
+        return any(node.address == raft_address and self.isNodeConnected(node) for node in self.otherNodes)
 
     def match_index(self, raft_address: str) -> int:
         for node, index in self._SyncObj__raftMatchIndex.items():

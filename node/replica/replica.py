@@ -1,12 +1,16 @@
 """The replica: pysyncobj orders entries, the ledger decides, the store persists. Implements the
-ReplicaPort the gRPC server talks to.
+ReplicaPort the gRPC server talks to (node/replica/port.py).
 
-Threads: pysyncobj's tick thread applies entries (under `_lock`); the asyncio loop submits
-entries, runs read views (under `_lock`) and receives results and events through
-`loop.call_soon_threadsafe`. Anything that breaks the ledger's invariants or the store stops the
-process loudly: a node must never serve a balance it cannot vouch for. Checkpoint work
-(node/checkpoint) hooks in after each commit; it fences the node when its state disagrees with its
-store or with a certified checkpoint, and then restores it from its peers.
+The pieces, each in its own module: LedgerRaft (raft.py: pysyncobj and the durability contract),
+LedgerStateMachine (state_machine.py: apply, snapshot, restore), EventSubscribers
+(subscribers.py), the start-up log check (log_coverage.py) and the checkpoint keeper
+(node/checkpoint). This class wires them and answers the server: submit, read barriers, reads,
+status, membership, drain, backups. node/main.py builds what the node hands in (metrics, the
+checkpoint vote submitter).
+
+Threads: pysyncobj's tick thread applies entries (under the state machine's lock); the asyncio
+loop submits entries, runs read views (under the same lock) and receives results and events
+through `loop.call_soon_threadsafe`.
 """
 
 from __future__ import annotations
@@ -14,39 +18,29 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from pysyncobj import FAIL_REASON
-from pysyncobj.journal import FileJournal
 
 from node.backup.format import BackupHeader
-from node.backup.restore import RESTORED_MARKER, restored_index
 from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.signer_set import SignerSetError
-from node.checkpoint.voting import sdk_submitter
-from node.client.identity import ClientIdentity, SigningKey
-from node.client.tls import node_client_tls
-from node.ledger.governance import ROLE_NODE
-from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
+from node.checkpoint.voting import SubmitVote
+from node.codec import Batch, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key
-from node.keys import verify_ed25519
-from node.ledger import LedgerState, apply
-from node.ledger.commands import LogEntry
+from node.ledger import LedgerState
+from node.ledger.events import Event
 from node.ledger.state_hash import hash_bytes
-from node.metrics import NodeMetrics, StateCollector
-from node.logs import log_event, log_ledger_events
-from node.replica import snapshot
-from node.replica.journal import RESTORE_FROM_PEERS
+from node.metrics import NodeMetrics
+from node.replica.log_coverage import check_log_covers_store
 from node.replica.port import (
     AmbiguousOutcome,
-    AppliedEvent,
     NotLeader,
     PeerStatus,
     ReplicaStatus,
@@ -54,47 +48,42 @@ from node.replica.port import (
     SubmitOutcome,
     Unavailable,
 )
-from node.replica.raft import LedgerRaft
+from node.replica.raft import LedgerRaft, RaftOverrides
+from node.replica.state_machine import AppliedEntryHooks, LedgerStateMachine
+from node.replica.subscribers import EventSubscribers
 from node.store import LedgerStore
 
 log = logging.getLogger("settle.replica")
 T = TypeVar("T")
 
 drain_poll_s = 0.02  # how often a drain looks whether leadership moved (and asks again)
-fatal_exit_code = 70  # EX_SOFTWARE: the node stopped itself on a broken invariant or store error
+close_wait_s = 5.0  # how long close() waits for pysyncobj's tick thread to end
 
 _AMBIGUOUS = {FAIL_REASON.DISCARDED, FAIL_REASON.LEADER_CHANGED, FAIL_REASON.UNKNOWN_OUTCOME}
-
-
-class JournalBehindStore(Exception):
-    """The Raft journal lost entries the ledger had already applied (storage that did not keep a
-    sync). The node would skip every new entry up to its stored index: it must not start."""
-
-
-def _stop_loudly(what: str) -> None:
-    log.critical("STOPPING NODE: %s", what, exc_info=True)
-    logging.shutdown()
-    os._exit(fatal_exit_code)
+_FAIL_REASON_NAMES = {v: k for k, v in vars(FAIL_REASON).items() if isinstance(v, int)}
 
 
 class Replica:
-    def __init__(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: NodeConfig,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        metrics: NodeMetrics,
+        submit_vote: SubmitVote | None = None,
+        close_votes: Callable[[], Awaitable[None]] | None = None,
+        raft_overrides: RaftOverrides = RaftOverrides(),
+    ) -> None:
+        """Loads the store, checks the log still covers it (JournalBehindStore), starts the
+        checkpoint keeper and then pysyncobj. Construct it on the main thread: pysyncobj's tick
+        thread dies with the thread that constructed it."""
         self.node_id = config.node_id
-        self.config = config  # read-only for the shells (the guardian service finds the node key)
         self._config = config
         self._loop = loop
-        self._lock = threading.Lock()
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes)
-        self.state: LedgerState = self.store.load()  # StoreCorruptError: refuse to start
-        log.info("loaded ledger at applied index %d, hash %s", self.state.applied_index,
-                 hash_bytes(self.state.state_hash).hex()[:16])
-        self._ready = threading.Event()
-        # Prometheus instruments in this node's own registry (node/metrics); served only if configured.
-        self.metrics = NodeMetrics()
-        self.metrics.registry.register(StateCollector(self))
+        self.metrics = metrics
+        self._close_votes = close_votes
         self._closed = False
-        self._subscribers: set[asyncio.Queue] = set()
+        self._ready = threading.Event()
         self._barrier_gathering: asyncio.Future | None = None
         self._barrier_lock = asyncio.Lock()
         self._grpc_by_raft = {p.raft_address: p.grpc_address for p in config.peers}
@@ -103,146 +92,58 @@ class Replica:
         self._id_by_raft[config.raft_address] = config.node_id
         self._draining = False
         self._on_tick_once: list[Callable[[], None]] = []  # run once on the tick thread (drain)
-        self._check_journal_covers_store()
-        self.checkpoints = self._checkpoint_keeper(config, loop)
-        # Constructed last, on the main thread: from here on the tick thread may call apply.
-        self.raft = LedgerRaft(config, self._apply_logged, self._write_snapshot, self._read_snapshot, self._ready.set)
+        self.subscribers = EventSubscribers(loop)
+
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes)
+        self.machine = LedgerStateMachine(self.store, config.data_dir, config.raft_address, metrics)
+        log.info("loaded ledger at applied index %d, hash %s", self.machine.state.applied_index,
+                 hash_bytes(self.machine.state.state_hash).hex()[:16])
+        check_log_covers_store(config, self.machine.state.applied_index)
+        self.checkpoints = self._checkpoint_keeper(config, loop, submit_vote)
+        self.machine.hooks = AppliedEntryHooks(
+            after_commit=self._after_commit, publish=self.subscribers.publish_from_apply_thread,
+            after_restore=self.checkpoints.check_signer_set,
+        )
+        self.raft: LedgerRaft | None = None
+        # Constructed last: from here on the tick thread may call apply.
+        self.raft = LedgerRaft(config, self.machine.apply, self.machine.snapshot, self.machine.restore,
+                               self._ready.set, raft_overrides)
         self.raft.addOnTickCallback(self._run_tick_once)
 
-    def _run_tick_once(self) -> None:  # tick thread: pysyncobj's leader state is safe to touch here
-        with self._lock:
-            pending, self._on_tick_once = self._on_tick_once, []
-        for action in pending:
-            action()
-
-    def _check_journal_covers_store(self) -> None:
-        """A node applies only entries of its own log, so its journal (or, after a compaction,
-        the dump) always reaches the store's applied index, unless a sync was lost.
-
-        One exception: `settle restore` (node/backup/restore.py) leaves a store at index N, no
-        journal and a marker naming N. The log behind the store is then allowed to be short, and
-        only while the store still stands exactly at the marker's N (nothing applied since the
-        restore); the leader's log or snapshot catches the node up, and entries at or below N are
-        skipped as already applied. Once the journal or dump covers the store the marker goes."""
-        journal_file = self._config.journal_file
-        if self.state.applied_index == 0:
-            return
-        journal_end = read_journal_end(journal_file) if journal_file.exists() else 0
-        dump_end = snapshot.read_header(self._config.dump_file)[0].last_entry[1] if self._config.dump_file.exists() else 0
-        restored = restored_index(self._config.data_dir)
-        if max(journal_end, dump_end) >= self.state.applied_index:
-            if restored is not None:
-                (self._config.data_dir / RESTORED_MARKER).unlink(missing_ok=True)
-            return
-        if restored == self.state.applied_index:
-            log.warning("store restored from a backup at index %d, log ends at %d: catching up from the leader",
-                        restored, max(journal_end, dump_end))
-            return
-        raise JournalBehindStore(
-            f"the Raft journal ends at index {max(journal_end, dump_end)} but the ledger applied "
-            f"{self.state.applied_index}: acknowledged entries were lost from this node's log. "
-            + RESTORE_FROM_PEERS
-        )
-
-    def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop) -> CheckpointKeeper:
+    def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop,
+                           submit_vote: SubmitVote | None) -> CheckpointKeeper:
         node_key = load_node_key(config)  # ConfigError: the node refuses to start without it
-        # A vote goes where a client's command would: this node first (it may lead), then its peers.
-        # Votes go in batches signed by this node's key.
-        identity = ClientIdentity(config.node_key_id, (SigningKey(config.node_key_id, ROLE_NODE, node_key),),
-                                  tls=node_client_tls(config), cluster=config.cluster_id)
-        submit_vote, self._close_votes = sdk_submitter([config.grpc_address, *(p.grpc_address for p in config.peers)], identity)
         try:
             return CheckpointKeeper(
-                config, loop, self.store, self.state, node_key=node_key, submit_vote=submit_vote,
+                config, loop, self.store, self.machine.state, node_key=node_key, submit_vote=submit_vote,
                 is_leader=self._is_leader, stop_replica=self.close,
             )
         except SignerSetError as error:
             raise ConfigError(f"expected_signers_file: {error}") from None
 
     def _is_leader(self) -> bool:
-        raft = getattr(self, "raft", None)
-        return raft is not None and raft._isLeader()
+        return self.raft is not None and self.raft.is_leader()
 
-    # -- the apply path (tick thread) --------------------------------------------------------
-
-    def _apply_logged(self, index: int, data: bytes):
-        try:
-            if index <= self.state.applied_index:
-                return None  # replayed after a restart: already in the store
-            try:
-                decoded = decode_log_entry(data, index)
-                entry, sizes = decoded.entry, decoded.batch_sizes
-            except CodecError:
-                # Every replica sees the same bytes and refuses them the same way.
-                log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
-                entry, sizes = LogEntry(index, 0, ()), ()
-            with self._lock:
-                started = time.perf_counter()
-                outcome = apply(self.state, entry, verify_ed25519)
-                applied_at = time.perf_counter()
-                self.store.commit(self.state)
-                self.metrics.entry_applied(entry.commands, outcome.results, applied_at - started, time.perf_counter() - applied_at)
-                if outcome.events:
-                    self._checkpoint_bookkeeping(outcome.events)
-            if outcome.events:
-                log_ledger_events(index, outcome.events)  # structured state-change lines (node/logs.py)
-            results, start = [], 0
-            for size in sizes:
-                results.append(outcome.results[start:start + size])
-                start += size
-            if outcome.events and self._subscribers:
-                applied = [AppliedEvent(index, self.state.ledger_time_ms, e) for e in outcome.events]
-                self._loop.call_soon_threadsafe(self._publish, applied)
-            return SubmitOutcome(index, tuple(results))
-        except BaseException as error:  # noqa: BLE001 - stop, never continue half-applied
-            _stop_loudly(f"applying entry {index}: {error!r}")
-
-    def _checkpoint_bookkeeping(self, events) -> None:
+    def _after_commit(self, state: LedgerState, events: Sequence[Event]) -> None:
         """Checkpoint votes, store checks and certificate checks only record and hand off here;
         a failure in them is logged, never a reason to stop applying."""
         try:
-            self.checkpoints.after_commit(self.state, events, ready=self._ready.is_set())
+            self.checkpoints.after_commit(state, events, ready=self._ready.is_set())
         except Exception:  # noqa: BLE001
-            log.exception("checkpoint bookkeeping failed at index %d", self.state.applied_index)
+            log.exception("checkpoint bookkeeping failed at index %d", state.applied_index)
 
-    # -- snapshots (tick thread, pysyncobj's serializer hooks) --------------------------------
+    def _run_tick_once(self) -> None:  # tick thread: pysyncobj's leader state is safe to touch here
+        with self.machine.lock:
+            pending, self._on_tick_once = self._on_tick_once, []
+        for action in pending:
+            action()
 
-    def _write_snapshot(self, path: str, raft_data) -> None:
-        last_entry, previous_entry, cluster = raft_data
-        with tempfile.TemporaryDirectory(dir=self._config.data_dir) as tmp:
-            copy = Path(tmp) / "data.mdb"
-            with self._lock:
-                self.store.copy_to(copy)
-                header = snapshot.SnapshotHeader(
-                    last_entry=tuple(last_entry), previous_entry=tuple(previous_entry),
-                    cluster=tuple(sorted(n.address for n in cluster)),
-                    applied_index=self.state.applied_index, state_hash=hash_bytes(self.state.state_hash),
-                )
-            snapshot.write_snapshot(Path(path), header, copy)
-        log.info("snapshot written at applied index %d", header.applied_index)
+    @property
+    def state(self) -> LedgerState:
+        return self.machine.state
 
-    def _read_snapshot(self, path: str):
-        header, offset = snapshot.read_header(Path(path))
-        with self._lock:
-            if header.applied_index > self.state.applied_index:
-                # Catching up from a peer's snapshot: it replaces the live store.
-                lmdb_file = snapshot.extract_lmdb(Path(path), offset, self._config.data_dir)
-                try:
-                    self.state = self.store.install(lmdb_file)  # verified against its hash
-                finally:
-                    lmdb_file.unlink(missing_ok=True)
-                if hash_bytes(self.state.state_hash) != header.state_hash:
-                    _stop_loudly("installed snapshot does not match its own state hash")
-                log_event("snapshot_installed", f"installed snapshot at applied index {self.state.applied_index}",
-                          snapshot_index=self.state.applied_index)
-                keeper = getattr(self, "checkpoints", None)  # None while the constructor restores
-                if keeper is not None:
-                    keeper.check_signer_set(self.state)  # the snapshot brought the signer set too
-            # else: a restart; the live store is at least as new as the dump and stays.
-        other = tuple(a for a in header.cluster if a != self._config.raft_address)
-        return header.last_entry, header.previous_entry, other
-
-    # -- ReplicaPort (asyncio loop) ----------------------------------------------------------
+    # -- ReplicaPort: writes and reads (asyncio loop) ------------------------------------------
 
     def _check_serving(self) -> None:
         if self.checkpoints.divergence is not None:
@@ -250,18 +151,26 @@ class Replica:
         if not self._ready.is_set():
             raise Unavailable("not ready: replaying the log")
 
-    def _leader_address(self) -> str | None:
-        leader = self.raft._getLeader()
-        return self._grpc_by_raft.get(leader.address) if leader is not None else None
+    def leader_address(self) -> str | None:
+        """The leader's gRPC host:port as this node knows it, or None."""
+        leader = self.raft.leader_raft_address()
+        return self._grpc_by_raft.get(leader) if leader is not None else None
+
+    def member_id(self, raft_address: str) -> str:
+        """A member's node id (its Raft address when unknown)."""
+        return self._id_by_raft.get(raft_address, raft_address)
+
+    def _require_leader(self) -> None:
+        if not self.raft.is_leader():
+            leader = self.leader_address()
+            if leader is None:
+                raise Unavailable("no leader: election in progress or no quorum")
+            raise NotLeader(leader)
 
     async def _log(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
         # Leadership first: once a drain has handed it over, the old leader names the new one at
         # once (NotLeader + x-leader), rather than refusing without a hint until the drain returns.
-        if not self.raft._isLeader():
-            leader = self._leader_address()
-            if leader is None:
-                raise Unavailable("no leader: election in progress or no quorum")
-            raise NotLeader(leader)
+        self._require_leader()
         if self._draining:
             raise Unavailable("draining: this leader is handing leadership over; retry on the next leader")
         data = log_entry_to_bytes(time.time_ns() // 1_000_000, batches)
@@ -280,7 +189,7 @@ class Replica:
         if error in _AMBIGUOUS or error == FAIL_REASON.SUCCESS:
             raise AmbiguousOutcome(f"outcome unknown (reason {error})")
         if error == FAIL_REASON.NOT_LEADER:
-            raise NotLeader(self._leader_address())
+            raise NotLeader(self.leader_address())
         raise Unavailable(f"not logged (reason {error})")  # QUEUE_FULL, MISSING_LEADER, REQUEST_DENIED
 
     async def submit(self, batches: Sequence[Batch], timeout_s: float) -> SubmitOutcome:
@@ -308,18 +217,61 @@ class Replica:
                 future.set_exception(error)
                 future.exception()  # mark retrieved: readers may all have timed out
 
-    # -- membership and drain (operator RPCs, asyncio loop) ----------------------------------
+    def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
+        with self.machine.lock:
+            return view(self.machine.state), self.machine.state.applied_index
 
-    def _require_leader(self) -> None:
-        if not self.raft._isLeader():
-            leader = self._leader_address()
-            if leader is None:
-                raise Unavailable("no leader: election in progress or no quorum")
-            raise NotLeader(leader)
+    def subscribe(self, queue_size: int) -> asyncio.Queue:
+        return self.subscribers.subscribe(queue_size)
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self.subscribers.unsubscribe(queue)
+
+    # -- ReplicaPort: status -------------------------------------------------------------------
+
+    def status(self) -> ReplicaStatus:
+        raft = self.raft
+        role = Role.LEADER if raft.is_leader() else Role.FOLLOWER
+        leader = raft.leader_raft_address()
+        with self.machine.lock:
+            applied, state_hash = self.machine.state.applied_index, hash_bytes(self.machine.state.state_hash)
+        others = raft.other_members()
+        configured = [p for p in self._config.peers if p.raft_address in others]
+        configured_addresses = {p.raft_address for p in self._config.peers}
+        peers = tuple(
+            PeerStatus(
+                node_id=p.node_id, address=p.grpc_address, connected=raft.is_connected(p.raft_address),
+                match_index=raft.match_index(p.raft_address) if role is Role.LEADER else 0,
+            )
+            for p in configured
+        ) + tuple(
+            PeerStatus(
+                node_id=self.member_id(address), address=self._grpc_by_raft.get(address, ""),
+                connected=raft.is_connected(address),
+                match_index=raft.match_index(address) if role is Role.LEADER else 0,
+            )
+            for address in others
+            if address not in configured_addresses
+        )
+        divergence = self.checkpoints.divergence
+        return ReplicaStatus(
+            node_id=self.node_id, role=role,
+            leader_id=self._id_by_raft.get(leader) if leader else None,
+            leader_address=self.leader_address(),
+            term=raft.current_term, commit_index=raft.commit_index, applied_index=applied,
+            state_hash=state_hash, ready=self._ready.is_set() and divergence is None,
+            diverged=divergence is not None, peers=peers,
+            diverged_reason=str(divergence) if divergence else "",
+            verified_checkpoint_index=self.checkpoints.verified_index,
+            signer_set_problem=self.checkpoints.signer_set_problem,
+            diverged_copies=tuple(self.checkpoints.diverged_copies),
+        )
+
+    # -- ReplicaPort: membership and drain (operator RPCs, asyncio loop) ------------------------
 
     def members(self) -> list[str]:
         """Raft addresses of the membership as this node sees it (itself included)."""
-        return sorted([self._config.raft_address] + [n.address for n in self.raft.otherNodes])
+        return sorted([self._config.raft_address] + self.raft.other_members())
 
     async def change_membership(self, add: bool, raft_address: str, node_id: str, grpc_address: str,
                                 timeout_s: float) -> tuple[bool, str]:
@@ -347,7 +299,7 @@ class Replica:
             return False, f"not committed within {timeout_s}s (outcome unknown: check settle status)"
         if error == FAIL_REASON.SUCCESS:
             return True, ""
-        name = {v: k for k, v in vars(FAIL_REASON).items() if isinstance(v, int)}.get(error, str(error))
+        name = _FAIL_REASON_NAMES.get(error, str(error))
         return False, f"refused by pysyncobj: {name} (already a member / not one, or another change pending)"
 
     async def drain(self, timeout_s: float) -> tuple[bool, str, str]:
@@ -369,57 +321,18 @@ class Replica:
 
         try:
             while time.monotonic() < deadline:
-                if not self.raft._isLeader():
-                    leader = self.raft._getLeader()
-                    return True, "", self._id_by_raft.get(leader.address, "") if leader else ""
+                if not self.raft.is_leader():
+                    leader = self.raft.leader_raft_address()
+                    return True, "", self._id_by_raft.get(leader, "") if leader else ""
                 if not sent_at or time.monotonic() - sent_at[-1] > resend_after_s:
-                    with self._lock:
+                    with self.machine.lock:
                         self._on_tick_once.append(lambda: self.raft.transferLeadership(callback=on_transfer))
                 await asyncio.sleep(drain_poll_s)
             return False, f"leadership did not move within {timeout_s}s (no caught-up connected follower?)", ""
         finally:
             self._draining = False
 
-    def read(self, view: Callable[[LedgerState], T]) -> tuple[T, int]:
-        with self._lock:
-            return view(self.state), self.state.applied_index
-
-    def status(self) -> ReplicaStatus:
-        raft = self.raft
-        leader = raft._getLeader()
-        role = Role.LEADER if raft._isLeader() else Role.FOLLOWER
-        with self._lock:
-            applied, state_hash = self.state.applied_index, hash_bytes(self.state.state_hash)
-        peers = tuple(
-            PeerStatus(
-                node_id=p.node_id, address=p.grpc_address,
-                connected=any(n.address == p.raft_address and raft.isNodeConnected(n) for n in raft.otherNodes),
-                match_index=raft.match_index(p.raft_address) if role is Role.LEADER else 0,
-            )
-            for p in self._config.peers
-            if any(n.address == p.raft_address for n in raft.otherNodes)
-        ) + tuple(
-            PeerStatus(
-                node_id=self._id_by_raft.get(n.address, n.address), address=self._grpc_by_raft.get(n.address, ""),
-                connected=raft.isNodeConnected(n),
-                match_index=raft.match_index(n.address) if role is Role.LEADER else 0,
-            )
-            for n in raft.otherNodes
-            if n.address not in {p.raft_address for p in self._config.peers}
-        )
-        divergence = self.checkpoints.divergence
-        return ReplicaStatus(
-            node_id=self.node_id, role=role,
-            leader_id=self._id_by_raft.get(leader.address) if leader else None,
-            leader_address=self._leader_address(),
-            term=raft.raftCurrentTerm, commit_index=raft.raftCommitIndex, applied_index=applied,
-            state_hash=state_hash, ready=self._ready.is_set() and divergence is None,
-            diverged=divergence is not None, peers=peers,
-            diverged_reason=str(divergence) if divergence else "",
-            verified_checkpoint_index=self.checkpoints.verified_index,
-            signer_set_problem=self.checkpoints.signer_set_problem,
-            diverged_copies=tuple(self.checkpoints.diverged_copies),
-        )
+    # -- ReplicaPort: backups and checkpoint dumps ----------------------------------------------
 
     def backup(self) -> tuple[BackupHeader, BinaryIO]:
         """A backup of the store, as an open file already unlinked from the data dir (blocking:
@@ -431,7 +344,7 @@ class Replica:
         os.close(fd)
         path = Path(name)
         try:
-            with self._lock:
+            with self.machine.lock:
                 header = take_backup(self.store, self._config.cluster_id, self.node_id, path, self._config.data_dir)
             return header, open(path, "rb")
         finally:
@@ -439,23 +352,6 @@ class Replica:
 
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         return self.checkpoints.certified_dump(index)
-
-    def subscribe(self, queue_size: int) -> asyncio.Queue:
-        queue: asyncio.Queue = asyncio.Queue(maxsize=queue_size + 1)  # +1: room for the cut marker
-        self._subscribers.add(queue)
-        return queue
-
-    def unsubscribe(self, queue: asyncio.Queue) -> None:
-        self._subscribers.discard(queue)
-
-    def _publish(self, events: list[AppliedEvent]) -> None:
-        for queue in list(self._subscribers):
-            for event in events:
-                if queue.qsize() >= queue.maxsize - 1:
-                    self._subscribers.discard(queue)
-                    queue.put_nowait(None)  # fell behind: the stream ends, the client resubscribes
-                    break
-                queue.put_nowait(event)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -466,30 +362,16 @@ class Replica:
             return
         self._closed = True
         self.checkpoints.close()
-        if not self._loop.is_closed():
+        if self._close_votes is not None and not self._loop.is_closed():
             asyncio.run_coroutine_threadsafe(self._close_votes(), self._loop)
         self.raft.destroy()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + close_wait_s
         while self.raft.tick_thread_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
-        with self._lock:
+        with self.machine.lock:
             self.store.close()
-
-
-def read_journal_end(journal_file: Path) -> int:
-    """The last Raft index in a journal file, read with pysyncobj's own reader, on a copy (the
-    reader maps the file writable)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        copy = Path(tmp) / "journal"
-        shutil.copyfile(journal_file, copy)
-        journal = FileJournal(str(copy))
-        try:
-            return journal[len(journal) - 1][1] if len(journal) else 0
-        finally:
-            journal._destroy()
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
     if not future.done():
         future.set_result((result, error))
-

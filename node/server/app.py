@@ -11,7 +11,8 @@ from node.replica.port import ReplicaPort
 from node.server.access import AccessInterceptor
 from node.server.cluster import ClusterService
 from node.server.coalescer import SubmitCoalescer
-from node.server.guardian import GUARDIAN_SERVICE, add_guardian_service
+from node.metrics import NodeMetrics
+from node.server.guardian import GUARDIAN_SERVICE, NodeKeySource, add_guardian_service, no_node_key
 from node.server.handlers import add_servicer
 from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
 from node.server.limits import ServerOptions
@@ -52,13 +53,15 @@ class SettlementServer:
 
 async def start_server(
     replica: ReplicaPort, listen_address: str, options: ServerOptions = ServerOptions(),
-    tls: ServerTls | None = None, health_address: str = "",
+    tls: ServerTls | None = None, health_address: str = "", node_key: NodeKeySource = no_node_key,
+    metrics: NodeMetrics | None = None,
 ) -> SettlementServer:
     """Serves Settlement, Cluster, Guardian, health and reflection on `listen_address` (host:port;
     port 0 picks a free one, see `.port`). With `tls`: mTLS, client certificates required, every
     call checked against the signer set (node/server/access.py); without (in-process tests):
     plaintext and unchecked. `health_address`: also serve health alone, plaintext, there (for
-    load balancers without a certificate; see `.health_port`)."""
+    load balancers without a certificate; see `.health_port`). `node_key`: the key the Guardian
+    service co-signs halts with; `metrics`: the node's instruments (None: none observed)."""
     tls_files = tls.load() if tls is not None else None  # a bad file fails here, before anything binds
     grpc_server = grpc.aio.server(
         interceptors=[AccessInterceptor(replica)] if tls is not None else None,
@@ -82,10 +85,11 @@ async def start_server(
         coalescer,
         read_barrier_timeout_ms=options.read_barrier_timeout_ms,
         watch_queue_events_max=options.watch_queue_events_max,
+        metrics=metrics,
     )
     add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement)
     add_servicer(grpc_server, cluster_pb2.DESCRIPTOR.services_by_name["Cluster"], ClusterService(replica))
-    add_guardian_service(grpc_server, replica)
+    add_guardian_service(grpc_server, replica, node_key)
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)
     reflection.enable_server_reflection(
         (SETTLEMENT_SERVICE, CLUSTER_SERVICE, GUARDIAN_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server

@@ -8,7 +8,7 @@ import grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import backup_chunk_bytes
-from node.replica.port import ReplicaPort, ReplicaStatus, Role
+from node.replica.port import ReplicaPort, ReplicaStatus, Role, Unavailable
 from node.server.errors import DIVERGED_DETAILS, answer
 
 # Bounded waits of the operator RPCs: a membership entry commits in milliseconds on a healthy
@@ -62,15 +62,15 @@ class ClusterService(cluster_pb2_grpc.ClusterServicer):
         if status.diverged:
             reason = f" ({status.diverged_reason})" if status.diverged_reason else ""
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, DIVERGED_DETAILS + reason)
-        backup = getattr(self._replica, "backup", None)
-        if backup is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node takes no backups")
         if self._backup_running:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "a backup of this node is already running")
         self._backup_running = True
         try:
             loop = asyncio.get_running_loop()
-            _, file = await loop.run_in_executor(None, backup)
+            try:
+                _, file = await loop.run_in_executor(None, self._replica.backup)
+            except Unavailable as error:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, str(error))
             with file:
                 while chunk := await loop.run_in_executor(None, file.read, backup_chunk_bytes):
                     yield cluster_pb2.BackupChunk(data=chunk)
@@ -78,22 +78,16 @@ class ClusterService(cluster_pb2_grpc.ClusterServicer):
             self._backup_running = False
 
     async def ChangeMembership(self, request: cluster_pb2.MembershipRequest, context: grpc.aio.ServicerContext):
-        change = getattr(self._replica, "change_membership", None)
-        if change is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node changes no membership")
         if request.action not in (cluster_pb2.MembershipRequest.ADD, cluster_pb2.MembershipRequest.REMOVE):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "action must be ADD or REMOVE")
         host, _, port = request.raft_address.rpartition(":")
         if not host or not port.isdigit():
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "raft_address must be host:port")
         add = request.action == cluster_pb2.MembershipRequest.ADD
-        ok, reason = await answer(context, change(add, request.raft_address, request.node_id, request.grpc_address,
+        ok, reason = await answer(context, self._replica.change_membership(add, request.raft_address, request.node_id, request.grpc_address,
                                                   membership_timeout_s))
         return cluster_pb2.MembershipResult(ok=ok, reason=reason, members=self._replica.members())
 
     async def Drain(self, request: cluster_pb2.DrainRequest, context: grpc.aio.ServicerContext):
-        drain = getattr(self._replica, "drain", None)
-        if drain is None:
-            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node cannot drain")
-        ok, reason, new_leader = await answer(context, drain(drain_timeout_s))
+        ok, reason, new_leader = await answer(context, self._replica.drain(drain_timeout_s))
         return cluster_pb2.DrainResult(ok=ok, reason=reason, new_leader=new_leader)

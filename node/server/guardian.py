@@ -3,8 +3,8 @@
 The rule (node/server/cosign_policy.py) runs on this replica's LOCAL state, under its lock: a
 node vouches for what it sees itself, never for what the proposer claims or what the leader says.
 The node key is the file the node's configuration names (`config.node_key_file`, key id
-`config.node_key_id`: the node id); a node without one answers UNAVAILABLE, so a proposer asks
-another node.
+`config.node_key_id`: the node id), handed in by node/main.py as a `NodeKeySource`; a node
+without one answers UNAVAILABLE, so a proposer asks another node.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.api.settlement.v1 import guardian_pb2, guardian_pb2_grpc
-from node.config import ConfigError, load_node_key
+from node.config import ConfigError, NodeConfig, load_node_key
 from node.keys import raw_public_key
 from node.ledger.action_payload import parse_action
 from node.replica.port import ReplicaPort
@@ -40,22 +40,23 @@ class NodeKey:
 
 GUARDIAN_SERVICE = guardian_pb2.DESCRIPTOR.services_by_name["Guardian"].full_name
 
-def node_key(config: object) -> NodeKey | None:
+# Gives this node's signing key when asked, or None when it has none.
+NodeKeySource = Callable[[], "NodeKey | None"]
+
+
+def no_node_key() -> NodeKey | None:
+    return None
+
+
+def node_key_from_config(config: NodeConfig) -> NodeKey | None:
     """This node's signing key: the file `config.node_key_file` names, read as the node reads it
     at startup (node.config.load_node_key), under key id `config.node_key_id`. None when the
     config names no key. Read on each use: co-signing is rare, and a replaced key file counts."""
-    if getattr(config, "node_key_file", None) is None:
-        return None
     try:
-        key = load_node_key(config)  # type: ignore[arg-type]
+        key = load_node_key(config)
     except ConfigError as error:
         raise Refused(grpc.StatusCode.UNAVAILABLE, f"{NO_KEY_DETAILS} it can use: {error}") from None
-    return NodeKey(getattr(config, "node_key_id", None) or getattr(config, "node_id"), key)
-
-
-def replica_config(replica: ReplicaPort) -> object | None:
-    """The node configuration the replica was started with (a test double may have none)."""
-    return getattr(replica, "config", None)
+    return NodeKey(config.node_key_id, key) if key is not None else None
 
 
 def wall_clock_ms() -> int:
@@ -63,7 +64,7 @@ def wall_clock_ms() -> int:
 
 
 class GuardianService(guardian_pb2_grpc.GuardianServicer):
-    def __init__(self, replica: ReplicaPort, key: Callable[[], NodeKey | None]) -> None:
+    def __init__(self, replica: ReplicaPort, key: NodeKeySource) -> None:
         self._replica = replica
         self._key = key
 
@@ -88,8 +89,7 @@ class GuardianService(guardian_pb2_grpc.GuardianServicer):
         return guardian_pb2.CoSignReply(key_id=key.key_id, signature=key.private_key.sign(canonical_bytes), reason=verdict.reason)
 
 
-def add_guardian_service(grpc_server: grpc.aio.Server, replica: ReplicaPort) -> None:
-    """Serves Guardian on `grpc_server`, signing with the key the replica's configuration names."""
-    config = replica_config(replica)
-    service = GuardianService(replica, lambda: node_key(config) if config is not None else None)
+def add_guardian_service(grpc_server: grpc.aio.Server, replica: ReplicaPort, node_key: NodeKeySource) -> None:
+    """Serves Guardian on `grpc_server`, signing with the key `node_key` gives."""
+    service = GuardianService(replica, node_key)
     add_servicer(grpc_server, guardian_pb2.DESCRIPTOR.services_by_name["Guardian"], service)

@@ -21,6 +21,7 @@ from node.codec.results import result_to_proto
 from node.ledger.limits import account_id_bytes_max, market_id_bytes_max
 from node.ledger.state import LedgerState
 from node.ledger.validation import is_valid_id
+from node.metrics import NodeMetrics
 from node.replica.port import AmbiguousOutcome, ReplicaPort, Unavailable
 from node.server.coalescer import SubmitCoalescer
 from node.server.errors import Refused, answer, refusal, require_serving
@@ -46,13 +47,13 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         *,
         read_barrier_timeout_ms: int,
         watch_queue_events_max: int,
+        metrics: NodeMetrics | None = None,
     ) -> None:
         self._replica = replica
         self._coalescer = coalescer
         self._read_barrier_timeout_s = read_barrier_timeout_ms / 1000
         self._watch_queue_events_max = watch_queue_events_max
-        # node/metrics instruments when the replica has them (a real Replica; test fakes may not).
-        self._metrics = getattr(replica, "metrics", None)
+        self._metrics = metrics  # node/metrics instruments (None: in-process tests without metrics)
 
     # -- writes ---------------------------------------------------------------------------
 

@@ -15,9 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from node.codec.log import decode_log_entry, log_entry_to_bytes
-from node.keys import verify_ed25519
-from node.ledger import LedgerState, apply
+from node.codec.log import log_entry_to_bytes
+from node.ledger import LedgerState
 from node.replica.port import (
     AmbiguousOutcome,
     AppliedEvent,
@@ -29,6 +28,8 @@ from node.replica.port import (
     SubmitOutcome,
     Unavailable,
 )
+from node.replica.logged_entry import apply_logged_entry
+from node.server.guardian import no_node_key
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ class FakeReplica:
         self.barrier_calls = 0
         self.read_calls = 0
         self.dumps: dict[int, Path] = {}  # certified checkpoint dumps this "node" kept
+        self.node_key_source = no_node_key  # the key the Guardian service co-signs with
         self._lock = threading.Lock()
         self._subscribers: dict[int, tuple[asyncio.Queue[AppliedEvent | None], int]] = {}
 
@@ -81,18 +83,14 @@ class FakeReplica:
         with self._lock:
             self.time_ms += 1_000
             # Through the log's own encoding, as a replica applies it (signed batches and all).
-            entry = decode_log_entry(log_entry_to_bytes(self.time_ms, batches), self.state.applied_index + 1).entry
-            outcome = apply(self.state, entry, verify_ed25519)
-        for event in outcome.events:
-            self._publish(AppliedEvent(entry.index, entry.timestamp_ms, event))
+            index = self.state.applied_index + 1
+            applied = apply_logged_entry(self.state, index, log_entry_to_bytes(self.time_ms, batches))
+        for event in applied.outcome.events:
+            self._publish(AppliedEvent(index, applied.entry.timestamp_ms, event))
         if self.ambiguous_submits:
             self.ambiguous_submits -= 1
             raise AmbiguousOutcome("reply lost after commit")
-        results, start = [], 0
-        for b in batches:
-            results.append(outcome.results[start : start + len(b.commands)])
-            start += len(b.commands)
-        return SubmitOutcome(entry.index, tuple(results))
+        return SubmitOutcome(index, applied.results_per_batch)
 
     async def read_barrier(self, timeout_s: float) -> int:
         self._require_leader()
@@ -133,6 +131,21 @@ class FakeReplica:
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         wanted = index or max(self.dumps, default=0)
         return (wanted, self.dumps[wanted]) if wanted in self.dumps else None
+
+    def backup(self):
+        raise Unavailable("a fake replica keeps no store to back up")
+
+    def members(self) -> list[str]:
+        return [self.node_id]
+
+    async def change_membership(self, add: bool, raft_address: str, node_id: str, grpc_address: str,
+                                timeout_s: float) -> tuple[bool, str]:
+        self._require_leader()
+        return False, "a fake replica has no membership to change"
+
+    async def drain(self, timeout_s: float) -> tuple[bool, str, str]:
+        self._require_leader()
+        return False, "a fake replica has no follower to hand leadership to", ""
 
     # -- helpers ----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from node.keys import verify_ed25519
 from node.ledger import LogEntry, apply
 from node.ledger.commands import Command, Deposit
 from node.quorum import signed_action
+from node.server.guardian import node_key_from_config
 from tests.ledger.driver import MARKET, create_market, sign_batches, signed_price
 from tests.ledger.governance import ALL_KEYS, NODES, genesis_payload
 from tests.server.fake_replica import FakeReplica
@@ -37,7 +38,8 @@ def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = Fal
     fake.time_ms = now_ms() - 120_000  # ledger time close to the node's clock, as on a live cluster
     key_file = tmp_path / "node.key"
     write_private_key(key_file, NODES[NODE])
-    fake.config = SimpleNamespace(node_id=NODE, node_key_file=key_file if with_key else None)
+    config = SimpleNamespace(node_id=NODE, node_key_id=NODE, node_key_file=key_file if with_key else None)
+    fake.node_key_source = lambda: node_key_from_config(config)  # as node/main.py hands it to the server
     apply_now(fake, signed_action("genesis", genesis_payload(), ALL_KEYS))
     apply_now(fake, create_market())
     apply_now(fake, signed_price("px", MARKET, "src-a", 50_000, fake.time_ms + 1))

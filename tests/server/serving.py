@@ -35,7 +35,7 @@ def address(server: SettlementServer) -> str:
 
 @contextlib.asynccontextmanager
 async def serving(replica: FakeReplica, options: ServerOptions = ServerOptions()) -> AsyncIterator[SettlementServer]:
-    server = await start_server(replica, f"{LOOPBACK}:0", options)
+    server = await start_server(replica, f"{LOOPBACK}:0", options, node_key=replica.node_key_source)
     try:
         yield server
     finally:
@@ -68,7 +68,8 @@ class ThreadedServer:
     def __enter__(self) -> ThreadedServer:
         self._thread.start()
         try:
-            self.server = self.call(start_server(self.replica, f"{LOOPBACK}:0", self._options))
+            self.server = self.call(start_server(self.replica, f"{LOOPBACK}:0", self._options,
+                                                 node_key=self.replica.node_key_source))
         except BaseException:
             self._shutdown()
             raise
