@@ -9,7 +9,8 @@ processes, pre-built requests, uniform counterparties):
 - production: the genesis signer set installed, every batch signed by the settler key and checked
   by every replica, Raft traffic encrypted and authenticated with the cluster password;
 - unsigned batches: no signer set installed, so batches go unsigned and unchecked;
-- no Raft encryption: signed batches, but the nodes run with test_unsafe_no_raft_encryption.
+- no Raft encryption: signed batches, but the nodes run as test fixtures without the cluster
+  password (python -m cluster.fixture_node --unsafe-no-raft-encryption).
 
 Each round measures the three in turn (so a slow minute of a shared machine hits them alike);
 reported per configuration and batch size: the median trades per second over the rounds and p99,
@@ -29,12 +30,13 @@ import time
 from pathlib import Path
 
 from cluster.bench import measure_batch, prepare_market, wait_for_followers
+from cluster.fixture_node.flags import UNSAFE_NO_RAFT_ENCRYPTION
 from cluster.local import LocalCluster
 
 CONFIGURATIONS = {
-    "production": {"signed": True, "extra_config": {}},
-    "unsigned_batches": {"signed": False, "extra_config": {}},
-    "no_raft_encryption": {"signed": True, "extra_config": {"test_unsafe_no_raft_encryption": True}},
+    "production": {"signed": True, "fixture_flags": ()},
+    "unsigned_batches": {"signed": False, "fixture_flags": ()},
+    "no_raft_encryption": {"signed": True, "fixture_flags": (UNSAFE_NO_RAFT_ENCRYPTION,)},
 }
 settle_after_start_s = 1.0
 
@@ -42,7 +44,7 @@ settle_after_start_s = 1.0
 def measure_configuration(name: str, batches: list[int], seconds: float, clients: int, base_port: int) -> list[dict]:
     setup = CONFIGURATIONS[name]
     data = Path(tempfile.mkdtemp(prefix=f"settle-bench-{name}-"))
-    cluster = LocalCluster(data, nodes=3, base_port=base_port, extra_config=setup["extra_config"])
+    cluster = LocalCluster(data, nodes=3, base_port=base_port, fixture_flags=setup["fixture_flags"])
     cluster.prepare()
     cluster.start()
     runs = []

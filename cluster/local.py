@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,9 +111,11 @@ def _toml_string(value: str) -> str:
 class LocalCluster:
     def __init__(self, data_dir: Path, nodes: int = 3, base_port: int = 7000, host: str = "127.0.0.1",
                  extra_config: dict[str, object] | None = None, raft_tuning: dict[str, int] | None = None,
-                 policy: dict[str, int] | None = None) -> None:
+                 policy: dict[str, int] | None = None, fixture_flags: Sequence[str] = ()) -> None:
         """`policy`: fields that replace LOCAL_POLICY's in the genesis signer set (tests use a
-        short checkpoint interval)."""
+        short checkpoint interval). `fixture_flags`: TEST-ONLY, run every node as
+        `python -m cluster.fixture_node FLAGS` instead of settle-node (power-cut journals,
+        no Raft encryption, the rogue)."""
         self.data_dir = data_dir.resolve()
         self.specs = node_specs(nodes, base_port, host)
         self.extra_config = extra_config or {}
@@ -120,6 +123,7 @@ class LocalCluster:
         self.policy = local_policy(nodes, policy)
         self.cluster_id: str | None = None  # known after prepare()
         self.processes: dict[int, subprocess.Popen] = {}
+        self.fixture_flags = tuple(fixture_flags)
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -306,14 +310,24 @@ class LocalCluster:
 
     # -- processes -----------------------------------------------------------------------------
 
-    def start(self, number: int | None = None) -> None:
+    def node_command(self, number: int, fixture_flags: Sequence[str] = ()) -> list[str]:
+        """How node `number` is started: settle-node's module, or the test fixture node."""
+        config = ["--config", str(self.config_path(number))]
+        flags = tuple(fixture_flags) or self.fixture_flags
+        if flags:
+            return [sys.executable, "-m", "cluster.fixture_node", *flags, *config]
+        return [sys.executable, "-m", "node.main", *config]
+
+    def start(self, number: int | None = None, fixture_flags: Sequence[str] = ()) -> None:
+        """Starts node `number` (default: every node not running). `fixture_flags`: TEST-ONLY, as
+        the constructor's, for this start only."""
         for spec in self.specs if number is None else [self.specs[number - 1]]:
             if spec.number in self.processes and self.processes[spec.number].poll() is None:
                 continue
             node_dir = self.node_dir(spec.number)
             log_file = open(node_dir / "node.log", "ab")
             process = subprocess.Popen(
-                [sys.executable, "-m", "node.main", "--config", str(self.config_path(spec.number))],
+                self.node_command(spec.number, fixture_flags),
                 stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: signals reach it alone
             )

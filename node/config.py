@@ -94,15 +94,6 @@ class NodeConfig:
     tls_key_file: Path | None = None
     # host:port of a plaintext server answering grpc.health.v1 alone; "": none.
     health_address: str = ""
-    # Test-only fault injection: keep a copy of what was last synced so a test can simulate a power
-    # cut (restore the copy after kill -9). Never set in production.
-    test_power_cut_shadow: bool = False
-    # Test-only: skip the journal sync (shows the durability test fails without it).
-    test_unsafe_skip_journal_sync: bool = False
-    # Test-only: Raft traffic without the cluster password (no encryption, no authentication:
-    # anyone who reaches the port can run code here). Only the security bench sets it, to measure
-    # what the encryption costs.
-    test_unsafe_no_raft_encryption: bool = False
 
     @property
     def journal_file(self) -> Path:
@@ -227,6 +218,10 @@ def load_config(path: Path) -> NodeConfig:
         )
         for p in table.get("peers", [])
     )
+    retired = sorted(key for key in table if key.startswith("test_"))
+    if retired:
+        raise ConfigError(f"{where}: {retired}: test-only switches are not node settings (test fixtures run "
+                          "nodes under cluster/fixture_node)")
     tuning = table.get("raft", {})
     known = {f.name for f in fields(RaftTuning)}
     unknown = sorted(set(tuning) - known)
@@ -248,9 +243,6 @@ def load_config(path: Path) -> NodeConfig:
         metrics_address=_metrics_address(table, where),
         **_tls_files(table, base, where),
         health_address=_health_address(table, where),
-        test_power_cut_shadow=bool(table.get("test_power_cut_shadow", False)),
-        test_unsafe_skip_journal_sync=bool(table.get("test_unsafe_skip_journal_sync", False)),
-        test_unsafe_no_raft_encryption=bool(table.get("test_unsafe_no_raft_encryption", False)),
     )
 
 

@@ -6,7 +6,8 @@ import shutil
 import time
 
 
-from node.replica.replica import read_journal_end
+from cluster.fixture_node.flags import POWER_CUT_SHADOW, UNSAFE_SKIP_JOURNAL_SYNC
+from node.replica.journal import read_journal_end
 
 from .probe import wait_converged, wait_for_leader
 from .workload import BackgroundLoad, assert_applied_exactly_once
@@ -71,7 +72,7 @@ def test_every_node_killed_at_once_keeps_every_acknowledged_command(make_cluster
 
 
 def test_power_cut_of_every_node_keeps_every_acknowledged_command(make_cluster):
-    cluster = make_cluster(nodes=3, extra_config={"test_power_cut_shadow": True})
+    cluster = make_cluster(nodes=3, fixture_flags=[POWER_CUT_SHADOW])
     wait_for_leader(cluster)
     record = _kill_all_during_load(cluster, "powercut")
     assert len(record.acknowledged) > 50, record.failures[:5]
@@ -90,7 +91,7 @@ def test_power_cut_without_the_journal_sync_loses_acknowledged_commands(make_clu
     # test-only flag). No disk holds the acknowledged entries, so the test above passes because
     # of the sync.
     cluster = make_cluster(
-        nodes=3, extra_config={"test_power_cut_shadow": True, "test_unsafe_skip_journal_sync": True}
+        nodes=3, fixture_flags=[POWER_CUT_SHADOW, UNSAFE_SKIP_JOURNAL_SYNC]
     )
     wait_for_leader(cluster)
     record = _kill_all_during_load(cluster, "unsynced")

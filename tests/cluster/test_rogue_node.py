@@ -1,10 +1,10 @@
 """One compromised node can neither halt, resume, loosen nor settle, as leader or as follower,
-while the cluster keeps settling trades (node/rogue.py is the rogue; DESIGN.md "Emergency actions
+while the cluster keeps settling trades (cluster/fixture_node/rogue.py is the rogue; DESIGN.md "Emergency actions
 and quorum signatures": a single node can neither halt nor resume settlement, nor change a
 parameter). As leader it also cannot fabricate, alter or replay a submitter's batch, nor run the
 ledger clock ahead (DESIGN.md "Access control").
 
-Node 1 runs with SETTLE_TEST_ROGUE_ACTIONS=1 (its process only). Every 250 ms it forges actions
+Node 1 runs as the rogue test fixture (python -m cluster.fixture_node --rogue). Every 250 ms it forges actions
 signed with its own node key and replays genuinely approved ones. First it leads (its election
 timeout is made short so it wins), and appends them to the log itself; then it is restarted as a
 follower and sends them through Submit. Every one is refused with its code, the traded market
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from cluster.local import LOCAL_POLICY, LocalCluster
 from node.client import LOCAL, SyncSettlementClient
-from node.rogue import ENVIRONMENT_FLAG, REPORT_FILE_NAME, clock_jump_ms
+from cluster.fixture_node.flags import ROGUE as ROGUE_FLAG
+from cluster.fixture_node.rogue import REPORT_FILE_NAME, clock_jump_ms
 
 from .governed import guardians_act, list_market, trade
 from .probe import wait_converged, wait_for_leader
@@ -60,10 +61,8 @@ NORMAL = 1  # settlement.v1.Guards.Mode
 
 
 def start_rogue(cluster: LocalCluster, monkeypatch) -> None:
-    """Starts node 1 with the rogue flag in its environment only."""
-    with monkeypatch.context() as patch:
-        patch.setenv(ENVIRONMENT_FLAG, "1")
-        cluster.start(ROGUE)
+    """Starts node 1 as the rogue test fixture (python -m cluster.fixture_node --rogue)."""
+    cluster.start(ROGUE, fixture_flags=[ROGUE_FLAG])
 
 
 def rogue_leads(cluster: LocalCluster, monkeypatch) -> None:

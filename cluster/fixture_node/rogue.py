@@ -1,9 +1,8 @@
 """TEST-ONLY: a rogue node, to show that one compromised node can neither halt, resume, loosen nor
 settle anything (tests/cluster/test_rogue_node.py).
 
-Started by node/main.py only when the process's environment holds SETTLE_TEST_ROGUE_ACTIONS=1
-(never a config setting: a config file is copied around, an environment is one process's), and
-announced with a loud warning. Every `round_period_ms` the node forges emergency actions with
+Started only by the test fixture node (`python -m cluster.fixture_node --rogue`, never by
+`settle-node`), beside the node once it serves, and announced with a loud warning. Every `round_period_ms` the node forges emergency actions with
 the one key it holds, its node key:
 
 - HALT_MARKET and GLOBAL_HALT with its own signature, and once more with it twice (one signer
@@ -17,7 +16,7 @@ the one key it holds, its node key:
   log): NONCE_REUSED.
 
 Those go in a batch it signs with its node key (a node may submit emergency actions). As leader
-it also writes raw log entries no honest leader would (DESIGN.md "Access control"):
+it also writes raw log entries no honest leader would (docs/design.md#access-control):
 
 - a Withdraw of the richest trader's collateral: unsigned (UNSIGNED_BATCH), signed with its own
   node key (WRONG_ROLE), and under the custodian's key id with its own signature
@@ -68,7 +67,6 @@ from node.replica.port import Role, SubmitOutcome
 
 log = logging.getLogger("settle.rogue")
 
-ENVIRONMENT_FLAG = "SETTLE_TEST_ROGUE_ACTIONS"
 REPORT_FILE_NAME = "rogue.jsonl"
 round_period_ms = 250
 submit_timeout_s = 5.0
@@ -80,13 +78,11 @@ rogue_stream = 0x5EED  # the sequence stream of the rogue's own signed batches
 _running: set[asyncio.Task] = set()  # a reference per task, so none is collected mid-flight
 
 
-def start_if_asked(config: NodeConfig, replica) -> asyncio.Task | None:
-    """Starts the rogue loop when this process's environment asks for it (test fixtures only)."""
-    if os.environ.get(ENVIRONMENT_FLAG) != "1":
-        return None
+def start_rogue(config: NodeConfig, replica) -> asyncio.Task:
+    """Starts the rogue loop beside the node (cluster/fixture_node --rogue)."""
     log.warning(
-        "TEST-ONLY ROGUE NODE (%s=1): node %s forges emergency actions with its own key and replays "
-        "approved ones, to show the cluster refuses them; never run this outside a test", ENVIRONMENT_FLAG, config.node_id,
+        "TEST-ONLY ROGUE NODE: node %s forges emergency actions with its own key and replays "
+        "approved ones, to show the cluster refuses them; never run this outside a test", config.node_id,
     )
     task = asyncio.ensure_future(RogueNode(config, replica).run())
     _running.add(task)
@@ -120,7 +116,7 @@ class RogueNode:
 
     def _tap_apply_path(self) -> None:
         raft = self._replica.raft
-        apply_logged = raft._applier
+        apply_logged = raft.applier
 
         def tapped(index: int, data: bytes):
             outcome = apply_logged(index, data)
@@ -130,7 +126,7 @@ class RogueNode:
                 log.exception("rogue tap failed at index %d", index)
             return outcome
 
-        raft._applier = tapped
+        raft.applier = tapped
 
     def _remember_approved(self, index: int, data: bytes, outcome) -> None:
         if not isinstance(outcome, SubmitOutcome):
