@@ -31,7 +31,7 @@ class SettlementServer:
         self.port = port
         self.health_server = health_server  # the plaintext health-only server, if any
         self.health_port = health_port
-        self._coalescer = coalescer
+        self.coalescer = coalescer
         self._health = health
         self._stopped = False
 
@@ -45,7 +45,7 @@ class SettlementServer:
             if self.health_server is not None:
                 await self.health_server.stop(grace)
         finally:
-            await self._coalescer.close()
+            await self.coalescer.close()
 
     async def wait_for_termination(self, timeout: float | None = None) -> bool:
         return await self.grpc_server.wait_for_termination(timeout)

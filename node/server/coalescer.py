@@ -1,6 +1,6 @@
 """Group commit: concurrent Submit calls share one replica.submit call, i.e. one Raft entry.
 
-Throughput comes from many commands per entry (DESIGN.md "Batching"), so a request does not go
+Throughput comes from many commands per entry (docs/design.md#group-commit), so a request does not go
 to the replica on its own: it waits up to `coalesce_wait_ms` for company, or less when the entry
 is full. Up to `submits_in_flight_max` entries are in flight at once; while every slot is busy,
 requests keep gathering, so a loaded server builds full entries without waiting on the timer.
@@ -53,6 +53,11 @@ class SubmitCoalescer:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._dispatcher: asyncio.Task[None] | None = None
         self._closed = False
+
+    @property
+    def queued_commands(self) -> int:
+        """Commands waiting for an entry (not yet handed to the replica)."""
+        return self._waiting_commands
 
     async def submit(self, batch: Batch) -> tuple[tuple[Result, ...], int]:
         """This batch's results and the index of the entry that carried it. Raises what the

@@ -50,6 +50,7 @@ class FakeReplica:
         self.term = 1
         # Test knobs.
         self.submit_delay_s = 0.0  # simulated replication round trip
+        self.submit_gate: asyncio.Event | None = None  # when set: every submit waits for it to open
         self.ambiguous_submits = 0  # the next N submits raise AmbiguousOutcome ...
         self.ambiguous_after_apply = True  # ... after applying (reply lost) or before (not logged)
         # What the server did.
@@ -75,6 +76,8 @@ class FakeReplica:
         assert batches and timeout_s > 0
         self._require_leader()
         self.submit_calls.append(tuple(len(b.commands) for b in batches))
+        if self.submit_gate is not None:
+            await self.submit_gate.wait()
         if self.submit_delay_s:
             await asyncio.sleep(self.submit_delay_s)
         if self.ambiguous_submits and not self.ambiguous_after_apply:

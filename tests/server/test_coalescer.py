@@ -10,7 +10,7 @@ from node.api.settlement.v1 import results_pb2, settlement_pb2, settlement_pb2_g
 from node.codec.commands import command_to_proto
 from node.ledger.commands import Deposit
 from node.replica.port import AmbiguousOutcome, Batch, Unavailable
-from node.server import Overloaded, SubmitCoalescer
+from node.server import Overloaded, ServerOptions, SubmitCoalescer
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import channel_to, run, serving
 
@@ -31,11 +31,14 @@ def deposits(tag: str, count: int) -> Batch:
 
 
 def test_fifty_concurrent_submits_share_a_few_entries_and_each_gets_its_own_results():
+    """While every in-flight slot waits on the replica, the other requests gather; once the
+    replica answers they leave together. No timing: the replica is held until all 50 arrived."""
     fake = FakeReplica()
-    fake.submit_delay_s = 0.01  # one replication round trip
+    options = ServerOptions()
 
     async def main():
-        async with serving(fake) as server:
+        fake.submit_gate = asyncio.Event()
+        async with serving(fake, options) as server:
             async with channel_to(server) as channel:
                 stub = settlement_pb2_grpc.SettlementStub(channel)
 
@@ -43,10 +46,17 @@ def test_fifty_concurrent_submits_share_a_few_entries_and_each_gets_its_own_resu
                     request = settlement_pb2.SubmitRequest(
                         commands=[command_to_proto(Deposit(f"d-{i}", f"acct-{i}", 1_000 + i)), command_to_proto(Deposit(f"e-{i}", f"acct-{i}", 1))]
                     )
-                    return i, await stub.Submit(request, timeout=5)
+                    return i, await stub.Submit(request, timeout=30)
 
-                answers = await asyncio.gather(*(one(i) for i in range(50)))
-        assert len(fake.submit_calls) < 50 // 5, fake.submit_calls
+                calls = asyncio.gather(*(one(i) for i in range(50)))
+                for _ in range(2_000):  # bounded: until all 100 commands reached the server
+                    if sum(map(sum, fake.submit_calls)) + server.coalescer.queued_commands == 100:
+                        break
+                    await asyncio.sleep(0.01)
+                fake.submit_gate.set()
+                answers = await calls
+        # The held slots, then everything that gathered behind them in one entry per freed slot.
+        assert len(fake.submit_calls) <= options.submits_in_flight_max + 1 < 50 // 5, fake.submit_calls
         assert sum(sum(call) for call in fake.submit_calls) == 100
         for i, response in answers:
             assert [r.id for r in response.results] == [f"d-{i}", f"e-{i}"]
