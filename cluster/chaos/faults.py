@@ -206,7 +206,7 @@ journal_first_record = 40  # pysyncobj 0.3.17's journal header: name, version, f
 journal_last_offset_at = 36
 
 
-def _journal_end(path: Path) -> int:
+def journal_end(path: Path) -> int:
     """The end of the journal's records (its header keeps it at byte 36, a little-endian u32)."""
     with open(path, "rb") as f:
         header = f.read(journal_first_record)
@@ -288,7 +288,7 @@ class Injector:
             node_dir = cluster.node_dir(target)
             if fault.variant == "journal" and (node_dir / "raft.journal").exists():
                 path = node_dir / "raft.journal"
-                offsets = _flip_within(path, fault.salt, journal_first_record, _journal_end(path))
+                offsets = flip_within(path, fault.salt, journal_first_record, journal_end(path))
             else:
                 path = node_dir / "ledger" / "data.mdb"
                 offsets = flip_bytes(path, fault.salt, skip=2 * 4096)  # past LMDB's two meta pages
@@ -356,7 +356,7 @@ class Injector:
         active.record.end_s = self._now()
 
 
-def _flip_within(path: Path, salt: int, start: int, end: int) -> list[int]:
+def flip_within(path: Path, salt: int, start: int, end: int) -> list[int]:
     """Invert bytes at offsets drawn from `salt` in [start, end) (the journal's records), synced."""
     rng = random.Random(salt)
     offsets = sorted(rng.randrange(start, max(start + 1, end)) for _ in range(corrupt_bytes))
