@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.chaos.faults import ChaosCluster, flip_within, journal_end, flip_bytes, journal_first_record, spare_base_port
+from cluster.chaos.faults import ChaosCluster, flip_bytes, flip_within, journal_end, journal_first_record, spare_base_port
 from cluster.chaos.load import make_client, set_up
 from node.ledger.commands import Deposit
 
