@@ -14,20 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from cluster.local import LocalCluster
+from cluster.local import LocalCluster, wait_for_leader
 
 status_period_s_default = 5.0
 leader_wait_s = 30.0
-
-
-def _wait_for_leader(client, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for _, status in client.statuses():
-            if not isinstance(status, Exception) and status.ready and status.leader:
-                return True
-        time.sleep(0.2)
-    return False
 
 
 def up(args: argparse.Namespace) -> int:
@@ -51,7 +41,7 @@ def up(args: argparse.Namespace) -> int:
               f"  metrics http://{spec.metrics_address}/metrics")
     client = cluster.client()
     try:
-        if not _wait_for_leader(client, leader_wait_s):
+        if not wait_for_leader(client, leader_wait_s):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
         if cluster.install_genesis():

@@ -25,8 +25,9 @@ import time
 from pathlib import Path
 
 from cluster.bench import measure_batch, prepare_market, wait_for_followers
-from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
+from cluster.local import LocalCluster
 from cluster.observe import Prometheus, prometheus_binary, prometheus_port_offset
+from cluster.ports import metrics_port_offset, raft_port_offset
 
 RATE_WINDOW = "5s"  # five 1 s scrapes
 QUERIES = {

@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from cluster.local import LocalCluster
+from cluster.local import LocalCluster, wait_for_leader
 
 repo_root = Path(__file__).resolve().parent.parent
 alerts_file = repo_root / "ops" / "prometheus" / "alerts.yml"
@@ -158,8 +158,6 @@ class Prometheus:
 
 
 def observe(args) -> int:
-    from cluster.__main__ import _wait_for_leader
-
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
     cluster.prepare()
     port = args.prometheus_port or args.base_port + prometheus_port_offset
@@ -177,7 +175,7 @@ def observe(args) -> int:
         cluster.start()
         prometheus.start()
         client = cluster.client()
-        if not _wait_for_leader(client, 30.0):
+        if not wait_for_leader(client, 30.0):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
         if cluster.install_genesis():

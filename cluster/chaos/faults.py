@@ -31,7 +31,8 @@ from cluster.chaos.load import make_client
 from cluster.chaos.network import Topology, node_host
 from cluster.chaos.powercut_fs import PowercutMount
 from cluster.chaos.schedule import Fault
-from cluster.local import LocalCluster, NodeSpec, metrics_port_offset, raft_port_offset
+from cluster.local import LocalCluster
+from cluster.ports import NodeSpec, metrics_port_offset, raft_port_offset
 from node.api.settlement.v1 import cluster_pb2
 
 # pysyncobj compacts when either bound is passed; these are never reached in a chaos run.
