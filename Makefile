@@ -32,7 +32,7 @@ bench-observed: $(STAMP) promtool
 
 # The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
 demo: $(STAMP)
-	$(PY) -m cluster.ledger_demo
+	$(PY) -m cluster.demo.ledger
 
 # Backtests of the guards on the shipped scenarios: timeline, summary and a PNG per scenario.
 replay: $(STAMP)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from cluster.local import LocalCluster
 from node.client.commands import now_ms
 from node.ledger.commands import CreateMarket, Deposit, MarketKind

@@ -2,7 +2,7 @@
 
 Used by the determinism test (same log, different hash seeds, same state hash), the ledger
 micro-benchmark and the demo. Randomness lives here, outside the ledger, and is fully seeded.
-Prices are signed by the demo oracle source (cluster/demo_oracle.py): apply them with
+Prices are signed by the demo oracle source (cluster/demo/oracle.py): apply them with
 node.keys.verify_ed25519. Ed25519 signatures are deterministic, so the log is too.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, SettleTrade, Withdraw
 
 MARKETS = ("BTC-PERP", "ETH-PERP")

@@ -4,7 +4,7 @@
 base_port + i, Raft on base_port + 100 + i and Prometheus metrics on base_port + 200 + i
 (cluster/ports.py). Secrets (the Raft password) are generated once per cluster into
 DIR/secrets.toml (0600) and reused; configs are regenerated only if missing.
-DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_oracle.py, a key
+DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo/oracle.py, a key
 anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
 sign prices for the demo's markets.
 
@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from cluster.demo_oracle import demo_key
+from cluster.demo.oracle import demo_key
 from cluster.local_tls import prepare_tls, tls_config_lines
 from cluster.ports import NodeSpec, metrics_port_offset, node_specs, raft_port_offset
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
