@@ -7,7 +7,7 @@ DATA/prometheus/prometheus.yml from cluster.json and the node configs' metrics_a
 interval, ops/prometheus/alerts.yml loaded), starts Prometheus (PATH's `prometheus`, else the
 Debian binary) on 127.0.0.1 only with its storage under DATA/prometheus/, prints the URLs and runs
 until Ctrl-C / SIGTERM. Every child runs in its own process group and is killed on exit.
-`cluster/bench_observed.py` drives the same stack for a bounded load and reads Prometheus's API.
+`cluster/bench/observed.py` drives the same stack for a bounded load and reads Prometheus's API.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Ledger-only micro-benchmark: settle_trade applications per second on one core.
 
-    python -m cluster.bench_ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
+    python -m cluster.bench.ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
 
 --makers 0 draws both sides of every fill uniformly from all accounts: the worst case, since no
 account repeats within an entry and every record is encoded and hashed once per fill. With
