@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     up_parser.add_argument("--base-port", type=int, default=7000)
     up_parser.add_argument("--demo", action="store_true", help="feed a short demo load once the cluster is up")
     up_parser.add_argument("--status-every", type=float, default=status_period_s_default, help="seconds between status tables")
-    from cluster import observe, replay
+    from cluster import observe
+    from cluster.replay import cli as replay
 
     observe.add_arguments(commands.add_parser(
         "observe", help="start a local cluster and a Prometheus scraping it, in the foreground"))
