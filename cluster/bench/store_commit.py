@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.bench.ledger import trade_entries
-from cluster.ledger_workload import opening_entries
+from cluster.ledger_workload import opening_entries, trade_entries
 from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
