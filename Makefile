@@ -28,11 +28,11 @@ observe: $(STAMP) promtool
 
 # The cluster load generator seen through Prometheus: JSON figures and bench-results/prometheus-bench.png.
 bench-observed: $(STAMP) promtool
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster.bench_observed --seconds 20
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster.bench.observed --seconds 20
 
 # The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
 demo: $(STAMP)
-	$(PY) -m cluster.ledger_demo
+	$(PY) -m cluster.demo.ledger
 
 # Backtests of the guards on the shipped scenarios: timeline, summary and a PNG per scenario.
 replay: $(STAMP)
@@ -44,13 +44,13 @@ proto: $(STAMP)
 	$(PY) -m node.api.generate
 
 bench: $(STAMP)
-	$(PY) -m cluster.bench_ledger
-	$(PY) -m cluster.bench_ledger --makers 20
-	$(PY) -m cluster.bench_store_commit
-	$(PY) -m cluster.bench_liquidation_sweep
-	$(PY) -m cluster.bench_batch_signatures
-	$(PY) -m cluster.bench --seconds 10 --clients 3
-	$(PY) -m cluster.bench_security --seconds 8 --clients 3
+	$(PY) -m cluster.bench.ledger
+	$(PY) -m cluster.bench.ledger --makers 20
+	$(PY) -m cluster.bench.store_commit
+	$(PY) -m cluster.bench.liquidation_sweep
+	$(PY) -m cluster.bench.batch_signatures
+	$(PY) -m cluster.bench.cluster --seconds 10 --clients 3
+	$(PY) -m cluster.bench.security --seconds 8 --clients 3
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

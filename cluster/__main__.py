@@ -14,24 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from cluster.local import LocalCluster
+from cluster.local import LocalCluster, wait_for_leader
 
 status_period_s_default = 5.0
 leader_wait_s = 30.0
 
 
-def _wait_for_leader(client, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for _, status in client.statuses():
-            if not isinstance(status, Exception) and status.ready and status.leader:
-                return True
-        time.sleep(0.2)
-    return False
-
-
 def up(args: argparse.Namespace) -> int:
-    from cluster.demo_load import run_demo
+    from cluster.demo.load import run_demo
     from node.client.render import status_text
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
@@ -51,7 +41,7 @@ def up(args: argparse.Namespace) -> int:
               f"  metrics http://{spec.metrics_address}/metrics")
     client = cluster.client()
     try:
-        if not _wait_for_leader(client, leader_wait_s):
+        if not wait_for_leader(client, leader_wait_s):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
         if cluster.install_genesis():
@@ -85,7 +75,8 @@ def main(argv: list[str] | None = None) -> None:
     up_parser.add_argument("--base-port", type=int, default=7000)
     up_parser.add_argument("--demo", action="store_true", help="feed a short demo load once the cluster is up")
     up_parser.add_argument("--status-every", type=float, default=status_period_s_default, help="seconds between status tables")
-    from cluster import observe, replay
+    from cluster import observe
+    from cluster.replay import cli as replay
 
     observe.add_arguments(commands.add_parser(
         "observe", help="start a local cluster and a Prometheus scraping it, in the foreground"))

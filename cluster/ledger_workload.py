@@ -1,9 +1,10 @@
 """Seeded synthetic logs for the pure ledger: the same seed always gives the same entries.
 
-Used by the determinism test (same log, different hash seeds, same state hash), the ledger
-micro-benchmark and the demo. Randomness lives here, outside the ledger, and is fully seeded.
-Prices are signed by the demo oracle source (cluster/demo_oracle.py): apply them with
-node.keys.verify_ed25519. Ed25519 signatures are deterministic, so the log is too.
+Used by the determinism test (same log, different hash seeds, same state hash), the ledger,
+store and batch-signature benchmarks and the ledger demo: it sits beside them, not inside one.
+Randomness lives here, outside the ledger, and is fully seeded. Prices are signed by the demo
+oracle source (cluster/demo/oracle.py): apply them with node.keys.verify_ed25519. Ed25519
+signatures are deterministic, so the log is too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, SettleTrade, Withdraw
 
 MARKETS = ("BTC-PERP", "ETH-PERP")
@@ -42,6 +43,26 @@ def opening_entries(accounts: int, collateral: int = 10**13, per_entry: int = 1_
     entries = []
     for n, start in enumerate(range(0, len(commands), per_entry)):
         entries.append(LogEntry(n + 1, START_TIME_MS + n, tuple(commands[start:start + per_entry])))
+    return entries
+
+
+def trade_entries(accounts: int, trades: int, batch: int, first_index: int, seed: int, makers: int) -> list[LogEntry]:
+    """`trades` SettleTrades near the start prices, `batch` per entry from `first_index`: both sides
+    uniform over the accounts, or with `makers`, one side one of the first `makers` accounts."""
+    rng = random.Random(seed)
+    entries = []
+    for n, start in enumerate(range(0, trades, batch)):
+        commands = []
+        for k in range(start, min(start + batch, trades)):
+            market = MARKETS[k % len(MARKETS)]
+            buyer, seller = rng.sample(range(accounts), 2)
+            if makers:
+                maker = rng.randrange(makers)
+                taker = rng.randrange(makers, accounts)
+                buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
+            price = START_PRICES[market] + rng.randrange(-20, 21) * 1_000
+            commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5), 10, 10))
+        entries.append(LogEntry(first_index + n, 1_700_000_001_000 + n, tuple(commands)))
     return entries
 
 

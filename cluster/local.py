@@ -1,10 +1,10 @@
 """A local cluster of real node processes on loopback: configs, secrets, start, kill, restart.
 
 `python -m cluster up` and the cluster tests both drive this. Node i (1-based) serves gRPC on
-base_port + i, Raft on base_port + 100 + i and Prometheus metrics on base_port + 200 + i. Secrets
-(the Raft password) are generated once per cluster into DIR/secrets.toml (0600) and reused;
-configs are regenerated only if missing.
-DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo_oracle.py, a key
+base_port + i, Raft on base_port + 100 + i and Prometheus metrics on base_port + 200 + i
+(cluster/ports.py). Secrets (the Raft password) are generated once per cluster into
+DIR/secrets.toml (0600) and reused; configs are regenerated only if missing.
+DIR/oracle.key (0600) holds the demo oracle source's private key (cluster/demo/oracle.py, a key
 anyone can derive: for local markets only), so `settle price ... --key-file DIR/oracle.key` can
 sign prices for the demo's markets.
 
@@ -27,11 +27,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.demo_oracle import demo_key
+from cluster.demo.oracle import demo_key
 from cluster.local_tls import prepare_tls, tls_config_lines
+from cluster.ports import NodeSpec, metrics_port_offset, node_specs, raft_port_offset
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.client.identity import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
@@ -39,8 +39,6 @@ from node.client.keys import read_private_key, write_private_key
 from node.ledger.commands import ActionKind
 from node.quorum import action_payload, signed_action, signer_entry_for
 
-raft_port_offset = 100
-metrics_port_offset = 200  # node i serves Prometheus metrics on base_port + 200 + i
 oracle_key_file_name = "oracle.key"
 stop_grace_s = 10.0
 ready_timeout_s_default = 30.0
@@ -77,31 +75,15 @@ def local_policy(nodes: int, override: dict[str, int] | None = None) -> dict[str
     return policy
 
 
-@dataclass(frozen=True, slots=True)
-class NodeSpec:
-    number: int
-    node_id: str
-    host: str
-    grpc_port: int
-    raft_port: int
-    metrics_port: int = 0  # 0: no metrics endpoint
-
-    @property
-    def grpc_address(self) -> str:
-        return f"{self.host}:{self.grpc_port}"
-
-    @property
-    def raft_address(self) -> str:
-        return f"{self.host}:{self.raft_port}"
-
-    @property
-    def metrics_address(self) -> str:
-        return f"{self.host}:{self.metrics_port}" if self.metrics_port else ""
-
-
-def node_specs(nodes: int, base_port: int, host: str = "127.0.0.1") -> list[NodeSpec]:
-    return [NodeSpec(i, f"node{i}", host, base_port + i, base_port + raft_port_offset + i, base_port + metrics_port_offset + i)
-            for i in range(1, nodes + 1)]
+def wait_for_leader(client, timeout_s: float) -> bool:
+    """True once a node of `client`'s cluster reports itself ready under a known leader."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for _, status in client.statuses():
+            if not isinstance(status, Exception) and status.ready and status.leader:
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def _toml_string(value: str) -> str:
@@ -221,10 +203,13 @@ class LocalCluster:
             cluster_file.write_text(json.dumps(cluster, indent=2) + "\n")
         self.cluster_id = cluster_id
         self._prepare_keys(cluster_id)
-        prepare_tls(self)  # DIR/tls: the cluster CA and a certificate per node and identity, once
+        self._prepare_tls()  # DIR/tls: the cluster CA and a certificate per node and identity, once
         for spec in self.specs:
             self.node_dir(spec.number).mkdir(exist_ok=True)
             self._write_config(spec, cluster_id)
+
+    def _prepare_tls(self) -> None:
+        prepare_tls(self.data_dir, self.cluster_id, self.specs, list(self._signing_keys()))
 
     def add_spec(self) -> NodeSpec:
         """A new node numbered after the last, on the same port layout, with its config written:
@@ -237,7 +222,7 @@ class LocalCluster:
         spec = NodeSpec(number, f"node{number}", last.host, base + number, base + raft_port_offset + number,
                         base + metrics_port_offset + number)
         self.specs.append(spec)
-        prepare_tls(self)  # its certificate, from the same CA
+        self._prepare_tls()  # its certificate, from the same CA
         self.node_dir(number).mkdir(exist_ok=True)
         self._write_config(spec, self.cluster_id, with_node_key=False)
         return spec

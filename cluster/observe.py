@@ -7,7 +7,7 @@ DATA/prometheus/prometheus.yml from cluster.json and the node configs' metrics_a
 interval, ops/prometheus/alerts.yml loaded), starts Prometheus (PATH's `prometheus`, else the
 Debian binary) on 127.0.0.1 only with its storage under DATA/prometheus/, prints the URLs and runs
 until Ctrl-C / SIGTERM. Every child runs in its own process group and is killed on exit.
-`cluster/bench_observed.py` drives the same stack for a bounded load and reads Prometheus's API.
+`cluster/bench/observed.py` drives the same stack for a bounded load and reads Prometheus's API.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from cluster.local import LocalCluster
+from cluster.local import LocalCluster, wait_for_leader
 
 repo_root = Path(__file__).resolve().parent.parent
 alerts_file = repo_root / "ops" / "prometheus" / "alerts.yml"
@@ -158,8 +158,6 @@ class Prometheus:
 
 
 def observe(args) -> int:
-    from cluster.__main__ import _wait_for_leader
-
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
     cluster.prepare()
     port = args.prometheus_port or args.base_port + prometheus_port_offset
@@ -177,7 +175,7 @@ def observe(args) -> int:
         cluster.start()
         prometheus.start()
         client = cluster.client()
-        if not _wait_for_leader(client, 30.0):
+        if not wait_for_leader(client, 30.0):
             print("no leader elected; see the node logs", file=sys.stderr)
             return 1
         if cluster.install_genesis():

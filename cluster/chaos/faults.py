@@ -31,7 +31,8 @@ from cluster.chaos.load import make_client
 from cluster.chaos.network import Topology, node_host
 from cluster.chaos.powercut_fs import PowercutMount
 from cluster.chaos.schedule import Fault
-from cluster.local import LocalCluster, NodeSpec, metrics_port_offset, raft_port_offset
+from cluster.local import LocalCluster
+from cluster.ports import NodeSpec, metrics_port_offset, raft_port_offset
 from node.api.settlement.v1 import cluster_pb2
 
 # pysyncobj compacts when either bound is passed; these are never reached in a chaos run.
@@ -206,7 +207,7 @@ journal_first_record = 40  # pysyncobj 0.3.17's journal header: name, version, f
 journal_last_offset_at = 36
 
 
-def _journal_end(path: Path) -> int:
+def journal_end(path: Path) -> int:
     """The end of the journal's records (its header keeps it at byte 36, a little-endian u32)."""
     with open(path, "rb") as f:
         header = f.read(journal_first_record)
@@ -288,7 +289,7 @@ class Injector:
             node_dir = cluster.node_dir(target)
             if fault.variant == "journal" and (node_dir / "raft.journal").exists():
                 path = node_dir / "raft.journal"
-                offsets = _flip_within(path, fault.salt, journal_first_record, _journal_end(path))
+                offsets = flip_within(path, fault.salt, journal_first_record, journal_end(path))
             else:
                 path = node_dir / "ledger" / "data.mdb"
                 offsets = flip_bytes(path, fault.salt, skip=2 * 4096)  # past LMDB's two meta pages
@@ -356,7 +357,7 @@ class Injector:
         active.record.end_s = self._now()
 
 
-def _flip_within(path: Path, salt: int, start: int, end: int) -> list[int]:
+def flip_within(path: Path, salt: int, start: int, end: int) -> list[int]:
     """Invert bytes at offsets drawn from `salt` in [start, end) (the journal's records), synced."""
     rng = random.Random(salt)
     offsets = sorted(rng.randrange(start, max(start + 1, end)) for _ in range(corrupt_bytes))

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from cluster.chaos.history import Op, write_ops
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from node.client.commands import now_ms
 from node.client.errors import ClusterUnavailable, OutcomeUnknown, SubmitRejected
 from node.client.identity import load_identity

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster.chaos.faults import ChaosCluster, _flip_within, _journal_end, flip_bytes, journal_first_record, spare_base_port
+from cluster.chaos.faults import ChaosCluster, flip_bytes, flip_within, journal_end, journal_first_record, spare_base_port
 from cluster.chaos.load import make_client, set_up
 from node.ledger.commands import Deposit
 
@@ -66,5 +66,5 @@ def test_a_node_whose_raft_journal_was_damaged_refuses_to_start(cluster):
     number = _follower(cluster)
     cluster.kill(number)
     journal = cluster.node_dir(number) / "raft.journal"
-    _flip_within(journal, 20261124, journal_first_record, _journal_end(journal))
+    flip_within(journal, 20261124, journal_first_record, journal_end(journal))
     assert _refuses(cluster, number), cluster.log_tail(number, 5)

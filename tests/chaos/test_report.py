@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cluster.bench_report import write_bench_report
+from cluster.bench.report import write_bench_report
 from cluster.chaos.checker import check
 from cluster.chaos.history import FaultRecord, Op
 from cluster.chaos.report import failover_times, figures, write_report

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
-from cluster.local_tls import health_port_offset
+from cluster.local import LocalCluster
+from cluster.ports import health_port_offset, metrics_port_offset, raft_port_offset
 
 from .probe import trust
 

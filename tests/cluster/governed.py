@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from cluster.local import LocalCluster
 from node.client import SyncSettlementClient, new_command_id, now_ms
 from node.client.cli import main

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from cluster.demo_load import MARKET, run_demo
-from cluster.demo_oracle import SOURCE, demo_key, demo_price, forged_price
+from cluster.demo.load import MARKET, run_demo
+from cluster.demo.oracle import SOURCE, demo_key, demo_price, forged_price
 from cluster.local import LocalCluster
 from node.client import now_ms, read_private_key
 from node.keys import raw_public_key

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from cluster.__main__ import main
-from cluster.replay import Run, load_prices, load_scenario, replay
+from cluster.replay.prices import load_prices
+from cluster.replay.run import Run, replay
+from cluster.replay.scenario import load_scenario
 from node.ledger.records import AccountStatus, MarketStatus, OracleVerdict
 from node.ledger.state_hash import hash_bytes
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import stat
 
 from cluster.local import LocalCluster
-from cluster.local_tls import health_port_offset
+from cluster.ports import health_port_offset
 from node.config import load_config
 from node.tls.authority import common_name
 from node.tls.files import read_certificate

@@ -1,8 +1,8 @@
 """A short story told through the pure ledger: list a market, fund traders, trade, refuse a forged
 price, crash the price, watch a liquidation and the market's insurance fund at work (`make demo`).
-Prices are signed by the demo oracle source (cluster/demo_oracle.py) and verified with Ed25519.
+Prices are signed by the demo oracle source (cluster/demo/oracle.py) and verified with Ed25519.
 
-    python -m cluster.ledger_demo
+    python -m cluster.demo.ledger
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from node.ledger.margin import account_valuation
 from node.ledger.records import GlobalMode, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.state_hash import hash_bytes
 
-from cluster.demo_oracle import demo_price, forged_price
+from cluster.demo.oracle import demo_price, forged_price
 from cluster.ledger_workload import listing
 
 MARKET = "BTC-PERP"

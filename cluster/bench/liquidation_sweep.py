@@ -1,6 +1,6 @@
 """What one price update costs the liquidation sweep as the number of accounts grows.
 
-    python -m cluster.bench_liquidation_sweep [--accounts 1000,10000,100000] [--updates 200]
+    python -m cluster.bench.liquidation_sweep [--accounts 1000,10000,100000] [--updates 200]
 
 Every account holds one long in BTC-PERP, with collateral spread so that each price update
 crosses the triggers of only a few of them. The figure is the time of `apply` for an entry

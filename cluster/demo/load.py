@@ -3,7 +3,7 @@ keeps the demo market's mark fresh.
 
 Fixed command ids: on a second `make run` over the same ./data every command answers as a
 duplicate of its first outcome, which is exactly-once at work. Prices are signed by the demo
-oracle source (cluster/demo_oracle.py) and stamped with the wall clock: the ledger takes a source
+oracle source (cluster/demo/oracle.py) and stamped with the wall clock: the ledger takes a source
 time only up to 10 s ahead of the leader's clock and no older than the market's stale_after_ms.
 """
 
@@ -14,7 +14,7 @@ import itertools
 import threading
 from typing import TextIO
 
-from cluster.demo_oracle import SOURCE, demo_price, demo_source, forged_price
+from cluster.demo.oracle import SOURCE, demo_price, demo_source, forged_price
 from node.client import SettlementError, SyncSettlementClient, new_command_id, now_ms
 from node.client.identity import ClientIdentity
 from node.client.render import reply_text

@@ -1,6 +1,6 @@
 """Measures what node/store adds per Raft entry: LedgerStore.commit of 1,000-fill entries.
 
-    python -m cluster.bench_store_commit [--accounts 10000] [--entries 200] [--batch 1000]
+    python -m cluster.bench.store_commit [--accounts 10000] [--entries 200] [--batch 1000]
 
 Not a test (no pass or fail; the figures depend on the disk and the machine's load). It opens
 10,000 funded accounts, then applies `--entries` entries of `--batch` SettleTrades drawn
@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.bench_ledger import trade_entries
-from cluster.ledger_workload import opening_entries
+from cluster.ledger_workload import opening_entries, trade_entries
 from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector

@@ -15,7 +15,8 @@ import matplotlib.style
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from cluster.replay import Run, usd_minor_units
+from cluster.replay.run import Run
+from cluster.replay.units import usd_minor_units
 from node.ledger.records import MarketStatus
 
 figure_width_in = 11.0

@@ -1,11 +1,11 @@
 """The cluster benchmark's figures in the chaos report's style: JSON, a plot and a short summary.
 
-    python -m cluster.bench_report [bench-results/cluster-bench.json]
+    python -m cluster.bench.report [bench-results/cluster-bench.json]
 
-`cluster/bench.py` calls `write_bench_report` after its runs; this command redraws the plot of an
-existing JSON. The plot shows, per batch size (log scale), settled trades per second (left) and
-Submit latency p50 and p99 (right), one line per counterparty mix, with the kill-the-leader
-failover time in the title.
+`cluster/bench/cluster.py` calls `write_bench_report` after its runs; this command redraws the
+plot of an existing JSON. The plot shows, per batch size (log scale), settled trades per second
+(left) and Submit latency p50 and p99 (right), one line per counterparty mix, with the
+kill-the-leader failover time in the title.
 """
 
 from __future__ import annotations

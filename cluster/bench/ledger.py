@@ -1,6 +1,6 @@
 """Ledger-only micro-benchmark: settle_trade applications per second on one core.
 
-    python -m cluster.bench_ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
+    python -m cluster.bench.ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
 
 --makers 0 draws both sides of every fill uniformly from all accounts: the worst case, since no
 account repeats within an entry and every record is encoded and hashed once per fill. With
@@ -15,33 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import random
 import time
 
-from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
+from cluster.ledger_workload import opening_entries, trade_entries
 from node.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
-from node.ledger.commands import LogEntry, SettleTrade
 from node.ledger.results import ResultCode
-
-
-def trade_entries(accounts: int, trades: int, batch: int, first_index: int, seed: int, makers: int) -> list[LogEntry]:
-    rng = random.Random(seed)
-    entries = []
-    for n, start in enumerate(range(0, trades, batch)):
-        commands = []
-        for k in range(start, min(start + batch, trades)):
-            market = MARKETS[k % len(MARKETS)]
-            buyer, seller = rng.sample(range(accounts), 2)
-            if makers:
-                maker = rng.randrange(makers)
-                taker = rng.randrange(makers, accounts)
-                buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
-            price = START_PRICES[market] + rng.randrange(-20, 21) * 1_000
-            commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5), 10, 10))
-        entries.append(LogEntry(first_index + n, 1_700_000_001_000 + n, tuple(commands)))
-    return entries
 
 
 def main() -> None:

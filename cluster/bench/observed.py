@@ -1,16 +1,16 @@
 """The cluster benchmark seen through a real Prometheus: `make bench-observed`.
 
-    python -m cluster.bench_observed [--seconds 20] [--clients 2] [--batches 1000,100] [--out bench-results]
+    python -m cluster.bench.observed [--seconds 20] [--clients 2] [--batches 1000,100] [--out bench-results]
 
 Starts a fresh 3-node cluster and a Prometheus scraping it every second (cluster/observe.py) on
-temporary directories and 127.0.0.1 ports, runs cluster/bench.py's load generator for a bounded
-window per batch size, then asks Prometheus's query_range API for, over the whole run:
+temporary directories and 127.0.0.1 ports, runs cluster/bench/cluster.py's load generator for a
+bounded window per batch size, then asks Prometheus's query_range API for, over the whole run:
 throughput (settled SettleTrade OK commands per second, applied on the leader), Submit p99 latency
 (histogram_quantile over settle_submit_seconds) and follower lag (max of
 settle_raft_peer_lag_entries). Prints them as JSON (mean and max over the samples taken while load
 ran) and writes a three-panel PNG to OUT/prometheus-bench.png and the JSON to
-OUT/prometheus-bench.json. The client-side figures of each run (cluster/bench.py's) are included
-for comparison. Needs the prometheus binary (`make promtool` installs Debian's package).
+OUT/prometheus-bench.json. The client-side figures of each run (cluster/bench/cluster.py's) are
+included for comparison. Needs the prometheus binary (`make promtool` installs Debian's package).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.bench import measure_batch, prepare_market, wait_for_followers
-from cluster.local import LocalCluster, metrics_port_offset, raft_port_offset
+from cluster.bench.cluster import measure_batch, prepare_market, wait_for_followers
+from cluster.local import LocalCluster
 from cluster.observe import Prometheus, prometheus_binary, prometheus_port_offset
+from cluster.ports import metrics_port_offset, raft_port_offset
 
 RATE_WINDOW = "5s"  # five 1 s scrapes
 QUERIES = {

@@ -1,10 +1,10 @@
 """What the security costs a real cluster: throughput with and without signed batches and Raft
 encryption, measured in one run as ratios.
 
-    python -m cluster.bench_security [--seconds 8] [--clients 3] [--batches 1,1000] [--rounds 2] [--out bench-results]
+    python -m cluster.bench.security [--seconds 8] [--clients 3] [--batches 1,1000] [--rounds 2] [--out bench-results]
 
-Three fresh 3-node clusters (mTLS on all of them), the same load each (cluster/bench.py: client
-processes, pre-built requests, uniform counterparties):
+Three fresh 3-node clusters (mTLS on all of them), the same load each (cluster/bench/cluster.py:
+client processes, pre-built requests, uniform counterparties):
 
 - production: the genesis signer set installed, every batch signed by the settler key and checked
   by every replica, Raft traffic encrypted and authenticated with the cluster password;
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.bench import measure_batch, prepare_market, wait_for_followers
+from cluster.bench.cluster import measure_batch, prepare_market, wait_for_followers
 from cluster.fixture_node.flags import UNSAFE_NO_RAFT_ENCRYPTION
 from cluster.local import LocalCluster
 

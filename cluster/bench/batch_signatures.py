@@ -1,6 +1,6 @@
 """What signed batches cost a replica: decode + verify + apply, signed vs unsigned, per batch size.
 
-    python -m cluster.bench_batch_signatures [--trades 20000] [--accounts 2000] [--repeats 3]
+    python -m cluster.bench.batch_signatures [--trades 20000] [--accounts 2000] [--repeats 3]
 
 Every replica checks each submitted batch once (DESIGN.md "Access control"): it recomputes the
 SHA-256 digest of the logged commands, verifies one Ed25519 signature and updates one replay

@@ -1,6 +1,6 @@
 """Cluster benchmark: a fresh durable 3-node cluster on 127.0.0.1, several client processes.
 
-    python -m cluster.bench [--seconds 10] [--clients 4] [--out bench-results]
+    python -m cluster.bench.cluster [--seconds 10] [--clients 4] [--out bench-results]
 
 Reports settled trades per second and Submit latency (p50, p99) at batch sizes 1, 100 and 1,000,
 for uniformly random counterparties (the worst case: no account repeats within an entry) and for a
@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cluster.demo_oracle import demo_price, demo_source
+from cluster.demo.oracle import demo_price, demo_source
 from cluster.local import LocalCluster
 from node.client.commands import now_ms
 from node.ledger.commands import CreateMarket, Deposit, MarketKind
@@ -234,7 +234,7 @@ def main() -> None:
     args.out.mkdir(exist_ok=True)
     (args.out / "cluster-bench.json").write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report))
-    from cluster.bench_report import write_bench_report  # the chaos report's style: JSON, plot, summary
+    from cluster.bench.report import write_bench_report  # the chaos report's style: JSON, plot, summary
 
     print(f"plot: {write_bench_report(report, args.out)}")
 

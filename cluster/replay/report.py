@@ -1,0 +1,154 @@
+"""The replay's report, from a Run: a header, the timeline of decisions, the summary table (and
+the same as plain data), and the JSON file (summary and timeline).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cluster.replay.run import Run, TimelineItem
+from cluster.replay.units import rel, usd
+from node.ledger.records import AccountStatus, GlobalMode
+from node.ledger.state import is_fund
+from node.ledger.state_hash import hash_bytes
+
+
+def format_header(run: Run, prices_path: str, scenario_path: str) -> str:
+    scenario = run.scenario
+    lines = [f"replay: {scenario.title}", f"  scenario {scenario_path}, prices {prices_path} ({len(run.rows)} rows)"]
+    for m in scenario.markets:
+        lines.append(
+            f"  {m.market}: sources {', '.join(s.source for s in m.sources)} (min {m.min_sources}, stale after "
+            f"{m.stale_after_ms} ms), band {m.band_bps} bps/{m.band_window_ms} ms, cooldown {m.cooldown_ms} ms, "
+            f"slice {m.liquidation_slice_bps} bps, cascade {m.cascade_bps} bps/{m.cascade_window_ms} ms"
+        )
+    lines.append(f"  t0 = {run.t0_ms} ms of ledger time; times below are relative to it")
+    return "\n".join(lines)
+
+
+def format_timeline(run: Run, verbose: bool = False) -> str:
+    """One line per decision. Unless verbose, mark changes are left out and a run of alike refused
+    updates (same market, source, price and code, nothing else in between) is one line and a count."""
+    lines = ["timeline", f"  {'time':<13}  {'entry':>5}  {'market':<12} {'what':<11}  detail"]
+
+    def line(item: TimelineItem, text: str) -> str:
+        return f"  {rel(item.time_ms, run.t0_ms)}  {item.index:>5}  {item.market or '-':<12} {item.kind:<11}  {text}"
+
+    alike: list[TimelineItem] = []  # repeats of the last printed item
+
+    def flush() -> None:
+        if alike:
+            lines.append(line(alike[-1], f"... {len(alike)} more alike, the last at entry {alike[-1].index}"))
+            alike.clear()
+
+    last_key = ""
+    for item in run.timeline:
+        if item.kind == "MARK" and not verbose:
+            continue
+        if not verbose and item.repeat_key and item.repeat_key == last_key:
+            alike.append(item)
+            continue
+        flush()
+        lines.append(line(item, item.text))
+        last_key = item.repeat_key
+    flush()
+    return "\n".join(lines)
+
+
+def summary(run: Run) -> dict:
+    """The summary as plain data (raw integers), for the table and --json."""
+    state = run.state
+    markets = {}
+    for market_id in sorted(run.stats):
+        stats, market = run.stats[market_id], state.markets[market_id]
+        markets[market_id] = {
+            "price_updates_accepted": stats.updates_accepted,
+            "price_updates_refused": dict(sorted(stats.updates_refused.items())),
+            "band_breaker_trips": stats.band_trips,
+            "cascade_breaker_trips": stats.cascade_trips,
+            "liquidations": stats.liquidations,
+            "liquidated_accounts": len(stats.liquidated_accounts),
+            "liquidated_notional": stats.liquidated_notional,
+            "adl": stats.adl,
+            "adl_contracts": stats.adl_contracts,
+            "final_mark": market.mark_price,
+            "final_status": market.status.name,
+            "final_status_reason": market.status_reason.name,
+            "final_verdict": market.oracle_verdict.name,
+            "open_interest": state.open_interest[market_id],
+        }
+    funds = {
+        fund: {"start": run.funds_start[fund], "end": state.accounts[fund].collateral, "min": run.funds_min[fund]}
+        for fund in run.fund_ids
+    }
+    bankrupt = sorted(a for a, acc in state.accounts.items() if acc.status == AccountStatus.BANKRUPT and not is_fund(a))
+    return {
+        "title": run.scenario.title,
+        "t0_ms": run.t0_ms,
+        "markets": markets,
+        "funds": funds,
+        "accounts_bankrupt": bankrupt,
+        "global_mode": GlobalMode(state.global_mode).name,
+        "positions_never_opened": [item.label for item in run.unopened],
+        "applied_entries": state.applied_index,
+        "ledger_time_ms": state.ledger_time_ms,
+        "state_hash": hash_bytes(state.state_hash).hex(),
+    }
+
+
+def format_summary(run: Run) -> str:
+    data = summary(run)
+    market_ids = list(data["markets"])
+    refused_codes = sorted({code for m in data["markets"].values() for code in m["price_updates_refused"]})
+    rows: list[tuple[str, list[str]]] = [
+        ("price updates accepted", [str(m["price_updates_accepted"]) for m in data["markets"].values()]),
+    ]
+    for code in refused_codes:
+        rows.append((f"  refused {code}", [str(m["price_updates_refused"].get(code, 0)) for m in data["markets"].values()]))
+    for label, key, render in (
+        ("price-band breaker trips", "band_breaker_trips", str),
+        ("cascade breaker trips", "cascade_breaker_trips", str),
+        ("liquidation slices", "liquidations", str),
+        ("accounts liquidated", "liquidated_accounts", str),
+        ("liquidated notional", "liquidated_notional", usd),
+        ("ADL (deleveragings)", "adl", str),
+        ("ADL contracts", "adl_contracts", str),
+        ("final mark", "final_mark", usd),
+        ("final status", "final_status", str),
+        ("final status reason", "final_status_reason", str),
+        ("final oracle verdict", "final_verdict", str),
+        ("open interest", "open_interest", str),
+    ):
+        rows.append((label, [render(m[key]) for m in data["markets"].values()]))
+    label_width = max(len(label) for label, _ in rows)
+    widths = [max(len(market_ids[i]), *(len(cells[i]) for _, cells in rows)) for i in range(len(market_ids))]
+    lines = ["summary", "  " + " " * label_width + "  " + "  ".join(m.rjust(w) for m, w in zip(market_ids, widths))]
+    for label, cells in rows:
+        lines.append("  " + label.ljust(label_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)))
+    fund_width = max(len(f) for f in data["funds"])
+    cells = {f: [usd(v["start"]), usd(v["end"]), usd(v["min"])] for f, v in data["funds"].items()}
+    col = max(5, *(len(c) for row in cells.values() for c in row))
+    lines.append("")
+    lines.append("  " + "insurance fund".ljust(fund_width) + "  " + "  ".join(h.rjust(col) for h in ("start", "end", "min")))
+    for fund, row in cells.items():
+        lines.append("  " + fund.ljust(fund_width) + "  " + "  ".join(c.rjust(col) for c in row))
+    lines.append("")
+    bankrupt = data["accounts_bankrupt"]
+    lines.append(f"  accounts bankrupt      {len(bankrupt)}" + (f" ({', '.join(bankrupt)})" if bankrupt else ""))
+    if data["positions_never_opened"]:
+        lines.append(f"  positions never opened {', '.join(data['positions_never_opened'])}")
+    lines.append(f"  global mode            {data['global_mode']}")
+    lines.append(f"  applied entries        {data['applied_entries']}")
+    lines.append(f"  ledger time            {data['ledger_time_ms']} ms ({rel(data['ledger_time_ms'], run.t0_ms)})")
+    lines.append(f"  state hash             {data['state_hash']}")
+    return "\n".join(lines)
+
+
+def write_json(run: Run, path: Path) -> None:
+    data = summary(run)
+    data["timeline"] = [
+        {"time_ms": i.time_ms, "entry": i.index, "kind": i.kind, "market": i.market, "text": i.text}
+        for i in run.timeline
+    ]
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,308 @@
+"""The replay's run: the scenario set up in one entry, then one `node.ledger.apply` entry per
+distinct CSV time (real Ed25519 verifier, node.keys.verify_ed25519), stamped with that time.
+
+`replay` collects what the ledger decided into a Run: the timeline of guard decisions (price
+updates refused, oracle verdicts, breaker trips, market status changes, liquidation slices,
+auto-deleveraging, global mode changes, insurance fund balances), the series the plot draws and
+per-market statistics. The report and the plot read a Run; nothing here prints or draws.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from cluster.replay.prices import PriceRow
+from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
+from cluster.replay.units import rel, usd
+from node.keys import sign_price, verify_ed25519
+from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply, check_full
+from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.events import (
+    BreakerTripped,
+    Deleveraged,
+    GlobalModeChanged,
+    Liquidation,
+    MarketStatusChanged,
+    OracleVerdictChanged,
+)
+from node.ledger.limits import entry_commands_max
+from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.results import Result, ResultCode
+from node.ledger.state import is_fund, market_fund
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    time_ms: int
+    index: int  # the entry
+    kind: str  # PRICE, VERDICT, BREAKER, STATUS, LIQUIDATION, ADL, ACCOUNT, FUND, GLOBAL, COMMAND, MARK, NOTE
+    market: str  # "" when none
+    text: str
+    repeat_key: str = ""  # items with the same key in a row are printed once, with a count (not --verbose)
+
+
+@dataclass(slots=True)
+class MarketStats:
+    updates_accepted: int = 0
+    updates_refused: Counter = field(default_factory=Counter)  # result code name -> count
+    band_trips: int = 0
+    cascade_trips: int = 0
+    liquidations: int = 0  # slices
+    liquidated_notional: int = 0
+    liquidated_accounts: set = field(default_factory=set)
+    adl: int = 0  # Deleveraged events
+    adl_contracts: int = 0
+
+
+@dataclass(slots=True)
+class Run:
+    """What a replay collected: the timeline, the series for the plot, the statistics."""
+
+    scenario: Scenario
+    rows: tuple[PriceRow, ...]
+    t0_ms: int
+    state: LedgerState = field(default_factory=LedgerState)
+    timeline: list[TimelineItem] = field(default_factory=list)
+    stats: dict[str, MarketStats] = field(default_factory=dict)
+    marks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, mark)
+    statuses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, status)
+    funds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # fund -> (time, balance)
+    refused_rows: list[PriceRow] = field(default_factory=list)
+    band_trips: list[tuple[int, BreakerTripped]] = field(default_factory=list)
+    cascade_trips: list[tuple[int, str, int]] = field(default_factory=list)  # (time, market, mark)
+    liquidations: list[tuple[int, Liquidation]] = field(default_factory=list)
+    deleveraged: list[tuple[int, Deleveraged]] = field(default_factory=list)
+    unopened: list[Scheduled] = field(default_factory=list)
+    funds_start: dict[str, int] = field(default_factory=dict)
+    funds_min: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fund_ids(self) -> list[str]:
+        return sorted([INSURANCE_FUND] + [market_fund(m.market) for m in self.scenario.markets])
+
+    def add(self, time_ms: int, index: int, kind: str, market: str, text: str, repeat_key: str = "") -> None:
+        self.timeline.append(TimelineItem(time_ms, index, kind, market, text, repeat_key))
+
+
+def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool = True) -> Run:
+    """Drive the ledger over the rows. `full_check` recomputes every invariant after each entry."""
+    scheduled = [s for s in scenario.positions + scenario.events if s.time_ms is not None]
+    times = sorted({row.time_ms for row in rows} | {s.time_ms for s in scheduled})
+    run = Run(scenario, rows, times[0])
+    run.stats = {m.market: MarketStats() for m in scenario.markets}
+    state = run.state
+    keys = {name: source_key(name) for m in scenario.markets for name in sorted(scenario.source_names(m.market))}
+    index = 0
+    previous_funds = {fund: 0 for fund in run.fund_ids}
+    previous_status: dict[str, AccountStatus] = {}
+    previous_marks: dict[str, int] = {}
+
+    def run_entry(time_ms: int, commands: list[Command], labels: dict[str, Scheduled | PriceRow]) -> None:
+        nonlocal index
+        if len(commands) > entry_commands_max:
+            raise ScenarioError(f"{scenario.path}: {len(commands)} commands at time {time_ms}: at most {entry_commands_max} fit one entry")
+        index += 1
+        outcome = apply(state, LogEntry(index, time_ms, tuple(commands)), verify_ed25519)
+        if full_check:
+            check_full(state)
+        if index == 1:  # the setup entry: any refusal is a scenario error
+            for command, result in zip(commands, outcome.results):
+                if not result.ok:
+                    raise _setup_error(scenario, command, result)
+        for command, result in zip(commands, outcome.results):
+            if command.id in labels:  # the scenario's rows and commands (the setup's were checked above)
+                _record_result(run, time_ms, index, command, result, labels[command.id])
+        # The ledger emits a slice's Deleveraged events before the slice itself: print each
+        # slice first and its ADL right under it (the plot and --json are not affected).
+        held_adl: list[Deleveraged] = []
+        for event in outcome.events:
+            if isinstance(event, Deleveraged):
+                held_adl.append(event)
+                continue
+            _record_event(run, time_ms, index, event)
+            if isinstance(event, Liquidation):
+                for adl in [e for e in held_adl if e.against == event.account and e.market == event.market]:
+                    _record_event(run, time_ms, index, adl)
+                held_adl = [e for e in held_adl if not (e.against == event.account and e.market == event.market)]
+        for adl in held_adl:
+            _record_event(run, time_ms, index, adl)
+        for account_id in sorted(state.accounts):
+            status = state.accounts[account_id].status
+            before = previous_status.get(account_id, AccountStatus.ACTIVE)
+            if not is_fund(account_id) and status != before and index > 1:
+                run.add(time_ms, index, "ACCOUNT", "", f"{account_id} {before.name} -> {status.name}")
+            previous_status[account_id] = status
+        for fund in run.fund_ids:
+            balance = state.accounts[fund].collateral if fund in state.accounts else 0
+            if balance != previous_funds[fund] and index > 1:  # the SETUP line shows the first balances
+                delta = balance - previous_funds[fund]
+                market = fund.removeprefix("sys:fund:") if fund != INSURANCE_FUND else ""
+                run.add(time_ms, index, "FUND", market,
+                        f"{fund} {usd(previous_funds[fund])} -> {usd(balance)} ({'+' if delta > 0 else '-'}{usd(abs(delta))})")
+            run.funds.setdefault(fund, []).append((time_ms, balance))
+            if fund in run.funds_start:
+                run.funds_min[fund] = min(run.funds_min[fund], balance)
+            previous_funds[fund] = balance
+        for market_id in sorted(run.stats):
+            market = state.markets[market_id]
+            run.statuses.setdefault(market_id, []).append((time_ms, market.status))
+            if market.mark_price:
+                run.marks.setdefault(market_id, []).append((time_ms, market.mark_price))
+                if market.mark_price != previous_marks.get(market_id):
+                    run.add(time_ms, index, "MARK", market_id, f"mark {usd(market.mark_price)} ({market.oracle_verdict.name})")
+                previous_marks[market_id] = market.mark_price
+
+    # Entry 1: list the markets, seed the funds, fund the accounts.
+    setup: list[Command] = list(scenario.markets)
+    if scenario.insurance:
+        setup.append(Deposit("fund-insurance", INSURANCE_FUND, scenario.insurance))
+    setup += [Deposit(f"fund-{i + 1}", market_fund(m), amount) for i, (m, amount) in enumerate(scenario.market_funds) if amount]
+    setup += [Deposit(f"dep-{i + 1}", account_id, amount) for i, (account_id, amount) in enumerate(scenario.accounts)]
+    run_entry(run.t0_ms, setup, {})
+    run.funds_start = {fund: balance for fund, balance in previous_funds.items()}
+    run.funds_min = dict(run.funds_start)
+    run.add(run.t0_ms, index, "SETUP", "",
+            f"listed {', '.join(m.market for m in scenario.markets)}; funded {len(scenario.accounts)} accounts; "
+            + ", ".join(f"{fund} {usd(run.funds_start[fund])}" for fund in run.fund_ids))
+
+    pending = {m.market: [p for p in scenario.positions if p.time_ms is None and p.market == m.market] for m in scenario.markets}
+    rows_at: dict[int, list[PriceRow]] = {}
+    for row in rows:
+        rows_at.setdefault(row.time_ms, []).append(row)
+    scheduled_at: dict[int, list[Scheduled]] = {}
+    for item in scheduled:
+        scheduled_at.setdefault(item.time_ms, []).append(item)
+
+    for time_ms in times:
+        commands: list[Command] = []
+        labels: dict[str, Scheduled | PriceRow] = {}
+        for row in rows_at.get(time_ms, ()):
+            signature = sign_price(keys[row.source], row.market, row.source, row.price, row.source_time_ms)
+            command = PriceUpdate(f"px-{row.line}", row.market, row.source, row.price, row.source_time_ms, signature)
+            commands.append(command)
+            labels[command.id] = row
+        for item in scheduled_at.get(time_ms, ()):
+            commands.append(item.command)
+            labels[item.command.id] = item
+        if commands:
+            run_entry(time_ms, commands, labels)
+        ready = [m for m in sorted(pending) if pending[m] and _valid_mark(state, m)]
+        if ready:
+            opening = [p for p in scenario.positions if p.time_ms is None and p.market in ready]
+            for market_id in ready:
+                pending[market_id] = []
+            run_entry(time_ms, [p.command for p in opening], {p.command.id: p for p in opening})
+    for market_id in sorted(pending):
+        for item in pending[market_id]:
+            run.unopened.append(item)
+            run.add(times[-1], index, "NOTE", market_id, f"{item.label} never opened: {market_id} never had a VALID mark")
+    if full_check:
+        check_full(state)
+    return run
+
+
+def _valid_mark(state: LedgerState, market_id: str) -> bool:
+    market = state.markets[market_id]
+    return bool(market.mark_price) and market.oracle_verdict == OracleVerdict.VALID
+
+
+def _setup_error(scenario: Scenario, command: Command, result: Result) -> ScenarioError:
+    problem = f"the ledger refused it: {result.code.name} ({result.message})"
+    if isinstance(command, CreateMarket):
+        n = next(i for i, m in enumerate(scenario.markets) if m.market == command.market)
+        line = scenario.market_lines[n]
+        return ScenarioError(f"{scenario.path}:{line}: [[markets]] #{n + 1} ({command.market}): {problem}")
+    if isinstance(command, Deposit) and command.id.startswith("fund-"):
+        return ScenarioError(f"{scenario.path}: [funds] deposit to {command.account}: {problem}")
+    return ScenarioError(f"{scenario.path}: [[accounts]] {getattr(command, 'account', '')}: {problem}")
+
+
+_PRICE_VERDICT = {
+    ResultCode.INVALID_PRICE: "INVALID",
+    ResultCode.PRICE_CLAMPED: "INVALID",
+    ResultCode.STALE_PRICE: "STALE",
+}
+
+
+def _record_result(run: Run, time_ms: int, index: int, command: Command, result: Result, label) -> None:
+    if isinstance(command, PriceUpdate):
+        stats = run.stats[command.market]
+        if result.ok:
+            stats.updates_accepted += 1
+            return
+        stats.updates_refused[result.code.name] += 1
+        if isinstance(label, PriceRow):
+            run.refused_rows.append(label)
+        verdict = _PRICE_VERDICT.get(result.code, "REFUSED")
+        where = f" (csv line {label.line})" if isinstance(label, PriceRow) else ""
+        run.add(time_ms, index, "PRICE", command.market,
+                f"{verdict} {command.source} {usd(command.price)} refused {result.code.name}: {result.message}{where}",
+                repeat_key=f"{command.market}/{command.source}/{command.price}/{result.code.name}")
+        return
+    assert isinstance(label, Scheduled), command
+    if isinstance(command, SettleTrade):
+        what = f"trade {command.buyer} buys {command.quantity} from {command.seller} @ {usd(command.price)}"
+    elif isinstance(command, Withdraw):
+        what = f"withdraw {command.account} {usd(command.amount)}"
+    else:
+        what = f"deposit {command.account} {usd(command.amount)}"
+    outcome = "OK" if result.ok else f"refused {result.code.name}: {result.message}"
+    note = f"  [{label.note}]" if label.note else ""
+    run.add(time_ms, index, "COMMAND", label.market, f"{label.label}: {what}: {outcome}{note}")
+
+
+def _record_event(run: Run, time_ms: int, index: int, event) -> None:
+    if isinstance(event, Liquidation):
+        stats = run.stats[event.market]
+        stats.liquidations += 1
+        stats.liquidated_notional += abs(event.size) * event.price
+        stats.liquidated_accounts.add(event.account)
+        run.liquidations.append((time_ms, event))
+        side = "long" if event.size > 0 else "short"
+        parts = [f"{event.account} {side} {abs(event.size)} @ {usd(event.price)}"]
+        parts.append(f"fund took {abs(event.fund_size)}, ADL {abs(event.deleveraged_size)}")
+        parts.append(f"fee {usd(event.fee)}")
+        if event.fund_paid:
+            parts.append(f"funds paid {usd(event.fund_paid)}")
+        if event.uncovered:
+            parts.append(f"UNCOVERED {usd(event.uncovered)}")
+        parts.append(f"left {abs(event.remaining)}")
+        run.add(time_ms, index, "LIQUIDATION", event.market, ", ".join(parts))
+    elif isinstance(event, Deleveraged):
+        stats = run.stats[event.market]
+        stats.adl += 1
+        stats.adl_contracts += abs(event.size)
+        run.deleveraged.append((time_ms, event))
+        side = "long" if event.size > 0 else "short"
+        run.add(time_ms, index, "ADL", event.market,
+                f"{event.account} {side} {abs(event.size)} closed against {event.against} @ {usd(event.price)}")
+    elif isinstance(event, BreakerTripped):
+        run.stats[event.market].band_trips += 1
+        run.band_trips.append((time_ms, event))
+        run.add(time_ms, index, "BREAKER", event.market,
+                f"price band tripped: mark {usd(event.price)} vs window reference {usd(event.reference)}; "
+                f"HALTED until {rel(event.until_ms, run.t0_ms)}")
+    elif isinstance(event, MarketStatusChanged):
+        market = run.state.markets[event.market]
+        reason = StatusReason(event.reason)
+        if reason == StatusReason.CASCADE and event.status == MarketStatus.REDUCE_ONLY:
+            run.stats[event.market].cascade_trips += 1
+            run.cascade_trips.append((time_ms, event.market, market.mark_price))
+            run.add(time_ms, index, "BREAKER", event.market,
+                    f"cascade breaker tripped: liquidations within {market.cascade_window_ms} ms above "
+                    f"{market.cascade_bps} bps of the open interest's notional")
+        current = (market.status, market.status_reason, market.status_since_ms) == (event.status, reason, event.at_ms)
+        until = f" until {rel(market.status_until_ms, run.t0_ms)}" if current and market.status_until_ms else ""
+        reason_text = f" ({reason.name})" if reason != StatusReason.NONE else ""
+        run.add(time_ms, index, "STATUS", event.market, f"market {MarketStatus(event.status).name}{reason_text}{until}")
+    elif isinstance(event, OracleVerdictChanged):
+        verdict = OracleVerdict(event.verdict)
+        kept = " kept" if verdict == OracleVerdict.STALE else ""
+        run.add(time_ms, index, "VERDICT", event.market,
+                f"oracle {verdict.name}: {event.fresh_sources} fresh source{'s' if event.fresh_sources != 1 else ''}, "
+                f"mark {usd(event.mark)}{kept}")
+    elif isinstance(event, GlobalModeChanged):
+        run.add(time_ms, index, "GLOBAL", "", f"global mode {GlobalMode(event.mode).name} ({GlobalReason(event.reason).name})")
+    else:  # a new event type: still shown, never dropped
+        run.add(time_ms, index, type(event).__name__.upper(), getattr(event, "market", ""), repr(event))
