@@ -74,7 +74,7 @@ async def _client_load(leader: str, requests: list[bytes], in_flight: int, secon
     import grpc
 
     from node.api.settlement.v1 import settlement_pb2
-    from node.client.tls import aio_channel
+    from node.tls.client import aio_channel
 
     latencies: list[float] = []
     settled = 0

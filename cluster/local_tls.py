@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from node.client.tls import tls_dir
+from node.tls.client import tls_dir
 from node.tls.directory import TlsDirectory
 
 if TYPE_CHECKING:

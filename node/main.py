@@ -29,7 +29,7 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     from node.replica.replica import JournalBehindStore, Replica
     from node.rogue import start_if_asked as start_rogue_if_asked  # test-only, off unless its env flag is set
     from node.server import start_server
-    from node.server.transport import server_tls
+    from node.tls.server import server_tls
     from node.store.errors import StoreCorruptError
 
     config = load_config(config_path)

@@ -50,7 +50,6 @@ from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.client.commands import new_command_id
 from node.client.identity import ClientIdentity, SigningKey
 from node.client.sdk import SettlementClient
-from node.client.tls import node_client_tls
 from node.codec import decode_log_entry
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
@@ -65,6 +64,7 @@ from node.ledger.signed_batches import batch_signing_bytes
 from node.ledger.state import META_CHECKPOINT_EPOCH, LedgerState, is_fund
 from node.quorum import action_payload, emergency_action, sign_action
 from node.replica.port import Role, SubmitOutcome
+from node.tls.client import node_client_tls
 
 log = logging.getLogger("settle.rogue")
 

@@ -22,13 +22,13 @@ from typing import TextIO
 
 from node.api.settlement.v1 import state_pb2
 from node.client import proposals, render
+from node.client.cli_identity import cli_tls
 from node.client.commands import now_ms
 from node.client.cosign import CoSignFailed, CoSignRefused, request_cosignature
 from node.client.errors import OutcomeUnknown, SettlementError
 from node.client.keys import KeyFormatError, read_private_key
 from node.client.proposals import Proposal, ProposalError
 from node.client.sync import SyncSettlementClient
-from node.client.tls import cli_tls
 from node.ledger.commands import ActionKind
 
 EXIT_OK = 0

@@ -25,7 +25,8 @@ from node.checkpoint.dump import DumpError, summarize
 from node.checkpoint.signer_set import signer_set_document
 from node.ledger.governance import POLICY_FIELDS
 from node.client import limits
-from node.client.tls import ClientTls, cli_tls, sync_channel
+from node.tls.client import ClientTls, sync_channel
+from node.client.cli_identity import cli_tls
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

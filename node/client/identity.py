@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.checkpoint.signer_set import SignerSetError, read_signer_set
 from node.client.keys import read_private_key
-from node.client.tls import ClientTls, load_client_tls
 from node.ledger.signed_batches import ROLE_COMMANDS
+from node.tls.client import ClientTls, load_client_tls
 
 keys_dir_name = "keys"
 cluster_file_name = "cluster.json"

@@ -20,7 +20,8 @@ from typing import TextIO
 import grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
-from node.client.tls import ClientTls, cli_tls, sync_channel
+from node.client.cli_identity import cli_tls
+from node.tls.client import ClientTls, sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 rpc_deadline_s = 30.0  # the server waits at most 15 s for the change or the drain

@@ -300,7 +300,7 @@ class SettlementClient:
     def _node(self, address: str) -> _Node:
         node = self._nodes.get(address)
         if node is None:
-            from node.client.tls import aio_channel  # mTLS when the identity has a certificate, else plaintext
+            from node.tls.client import aio_channel  # mTLS when the identity has a certificate, else plaintext
 
             channel = aio_channel(
                 address,

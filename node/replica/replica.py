@@ -32,7 +32,7 @@ from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
 from node.client.identity import ClientIdentity, SigningKey
-from node.client.tls import node_client_tls
+from node.tls.client import node_client_tls
 from node.ledger.governance import ROLE_NODE
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key

@@ -27,7 +27,6 @@ from node.api.settlement.v1 import (
     settlement_pb2_grpc,
 )
 from node.client import commands as build
-from node.client.tls import ClientTls, aio_channel
 from node.codec.commands import command_to_proto
 from node.keys import private_key_from_seed, verify_ed25519
 from node.ledger import LogEntry, apply
@@ -36,6 +35,7 @@ from node.ledger.governance import POLICY_FIELDS, ROLES
 from node.quorum import action_payload, signed_action, signer_entry_for
 from node.server import start_server
 from node.server.access import ANY_CERTIFICATE, PUBLIC, RPC_ROLES
+from node.tls.client import ClientTls, aio_channel
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import LOOPBACK, run
 from tests.tls.material import client_tls, cluster_tls, server_tls
