@@ -19,7 +19,7 @@ import random
 import time
 
 from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.ledger.commands import LogEntry, SettleTrade

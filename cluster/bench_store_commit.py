@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cluster.bench_ledger import trade_entries
 from cluster.ledger_workload import opening_entries
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.store import LedgerStore, environment, snapshot_summary

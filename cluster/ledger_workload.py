@@ -3,7 +3,7 @@
 Used by the determinism test (same log, different hash seeds, same state hash), the ledger
 micro-benchmark and the demo. Randomness lives here, outside the ledger, and is fully seeded.
 Prices are signed by the demo oracle source (cluster/demo_oracle.py): apply them with
-node.keys.verify_ed25519. Ed25519 signatures are deterministic, so the log is too.
+node.identity.keys.verify_ed25519. Ed25519 signatures are deterministic, so the log is too.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from cluster.local_tls import prepare_tls, tls_config_lines
 from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.client.identity import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
-from node.client.keys import read_private_key, write_private_key
+from node.identity.key_files import read_private_key, write_private_key
 from node.ledger.commands import ActionKind
 from node.quorum import action_payload, signed_action, signer_entry_for
 

@@ -5,7 +5,7 @@
 
 No cluster and no network: the scenario's markets, funds and accounts are set up in one entry,
 then every distinct CSV time becomes one entry of `node.ledger.apply` (with the real Ed25519
-verifier, node.keys.verify_ed25519), stamped with that time. The output is a timeline of guard
+verifier, node.identity.keys.verify_ed25519), stamped with that time. The output is a timeline of guard
 decisions (price updates refused, oracle verdicts, breaker trips, market status changes,
 liquidation slices, auto-deleveraging, global mode changes, insurance fund balances), then a
 summary table, the final state hash, and a plot. The same inputs always give byte-identical
@@ -28,7 +28,7 @@ Prices CSV (one signed PriceUpdate per row)
 - optional `source_time`: the source's own time (ms), default `time`; an old one shows a late feed.
 - Blank lines and lines starting with `#` are ignored.
 The replay signs each row with the source's deterministic key,
-node.keys.private_key_from_seed(f"oracle:{source}"), and registers that key at listing.
+node.identity.keys.private_key_from_seed(f"oracle:{source}"), and registers that key at listing.
 
 Scenario TOML
 -------------
@@ -83,7 +83,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from node.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
+from node.identity.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerInvariantError, LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import (
     Command,

@@ -55,7 +55,7 @@ from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
 from node.codec.log import LOG_ENTRY_VERSION
 from node.config import NodeConfig, load_node_key
-from node.keys import new_private_key
+from node.identity.keys import new_private_key
 from node.ledger.commands import ActionKind, EmergencyAction
 from node.ledger.governance import ROLE_CUSTODIAN, ROLE_GUARDIAN, ROLE_NODE, policy, signer, signer_ids
 from node.ledger.records import MarketStatus

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from node.codec import CodecError, decode_log_entry
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import LogEntry
 from node.ledger.invariants import LedgerInvariantError, check_full

@@ -27,7 +27,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.config import NodeConfig
-from node.keys import raw_public_key
+from node.identity.keys import raw_public_key
 from node.ledger.checkpoints import certified
 from node.ledger.commands import ActionKind
 from node.ledger.events import ActionTaken, CheckpointCertified, CheckpointDue, Event

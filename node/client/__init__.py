@@ -20,10 +20,11 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
-from node.client.keys import KeyFormatError, read_private_key, write_private_key
 from node.client.results import SubmitReply, SubmittedResult
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
+from node.identity.key_files import read_private_key, write_private_key
+from node.identity.keys import KeyFormatError
 
 __all__ = [
     "LINEARIZABLE",

@@ -26,9 +26,10 @@ from node.client.cli_identity import cli_tls
 from node.client.commands import now_ms
 from node.client.cosign import CoSignFailed, CoSignRefused, request_cosignature
 from node.client.errors import OutcomeUnknown, SettlementError
-from node.client.keys import KeyFormatError, read_private_key
 from node.client.proposals import Proposal, ProposalError
 from node.client.sync import SyncSettlementClient
+from node.identity.key_files import read_private_key
+from node.identity.keys import KeyFormatError
 from node.ledger.commands import ActionKind
 
 EXIT_OK = 0

@@ -32,11 +32,11 @@ from node.client.cli_identity import add_identity_options, cli_identity
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
 from node.client.identity import IdentityError
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
-from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
+from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
+from node.identity.key_files import read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.status_watch import add_watch_options
 from node.client.sync import SyncSettlementClient
-from node.keys import raw_public_key
 from node.ledger.commands import Command, MarketKind, OracleSource
 
 EXIT_OK = 0

@@ -14,9 +14,8 @@ from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.client.keys import private_key, public_key_bytes
 from node.client.limits import command_id_prefix_bytes_max
-from node.keys import sign_price
+from node.identity.keys import private_key, public_key_bytes, sign_price
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, OracleSource, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.limits import INT64_MAX, INT64_MIN, command_id_bytes_max, id_charset
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.keys import raw_public_key, verify_ed25519
+from node.identity.keys import raw_public_key, verify_ed25519
 from node.ledger.action_payload import KIND_FIELDS, action_bytes, parse_action
 from node.ledger.commands import ActionKind, EmergencyAction
 from node.ledger.limits import action_lifetime_max_ms, signatures_per_action_max, source_id_bytes_max

@@ -36,7 +36,7 @@ from node.tls.client import node_client_tls
 from node.ledger.governance import ROLE_NODE
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import LogEntry
 from node.ledger.state_hash import hash_bytes

@@ -14,7 +14,7 @@ from node.checkpoint.dump import DumpWriter
 from node.checkpoint.dump import records as read_records
 from node.checkpoint.signer_set import signer_set_document
 from node.client.cli import main
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
 from node.ledger.governance import checkpoint_vote_bytes
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.ledger.state_hash import hash_bytes

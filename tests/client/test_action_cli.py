@@ -12,8 +12,8 @@ import pytest
 from node.client import proposals
 from node.client.cli import main
 from node.client.commands import now_ms
-from node.client.keys import write_private_key
-from node.keys import raw_public_key, verify_ed25519
+from node.identity.key_files import write_private_key
+from node.identity.keys import raw_public_key, verify_ed25519
 from node.ledger.action_payload import action_bytes
 from node.ledger.commands import ActionKind
 from node.ledger.records import MarketStatus, StatusReason

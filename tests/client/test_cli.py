@@ -13,7 +13,7 @@ import time
 import pytest
 
 from node.client.cli import main
-from node.client.keys import write_private_key
+from node.identity.key_files import write_private_key
 from tests.ledger.driver import oracle_source, source_key
 from tests.server.fake_replica import FOLLOWER, FakeReplica
 from tests.server.serving import threaded

@@ -1,6 +1,6 @@
 """EmergencyAction: quorum-signed, single-use, short-lived, epoch-bound; each failure its own code."""
 
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
 from node.ledger.action_payload import action_bytes
 from node.ledger.commands import ActionKind, EmergencyAction, Signature
 from node.ledger.events import ActionTaken

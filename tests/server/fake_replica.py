@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from node.codec.log import decode_log_entry, log_entry_to_bytes
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.replica.port import (
     AmbiguousOutcome,

@@ -28,7 +28,7 @@ from node.api.settlement.v1 import (
 )
 from node.client import commands as build
 from node.codec.commands import command_to_proto
-from node.keys import private_key_from_seed, verify_ed25519
+from node.identity.keys import private_key_from_seed, verify_ed25519
 from node.ledger import LogEntry, apply
 from node.ledger.commands import ActionKind, Deposit
 from node.ledger.governance import POLICY_FIELDS, ROLES
