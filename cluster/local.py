@@ -31,12 +31,12 @@ from pathlib import Path
 
 from cluster.demo_oracle import demo_key
 from cluster.local_tls import prepare_tls, tls_config_lines
-from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.client.identity import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
 from node.identity.key_files import read_private_key, write_private_key
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
+from node.identity.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.ledger.commands import ActionKind
-from node.quorum import action_payload, signed_action, signer_entry_for
 
 raft_port_offset = 100
 metrics_port_offset = 200  # node i serves Prometheus metrics on base_port + 200 + i

@@ -18,9 +18,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.client.identity import ClientIdentity
+from node.identity.quorum import checkpoint_vote
 from node.ledger.commands import CheckpointVote
 from node.ledger.results import ResultCode
-from node.quorum import checkpoint_vote
 
 from .limits import vote_attempts_max, vote_retry_pause_ms, vote_submit_timeout_ms, votes_in_flight_max
 

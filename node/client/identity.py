@@ -20,8 +20,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.checkpoint.signer_set import SignerSetError, read_signer_set
 from node.identity.key_files import read_private_key
+from node.identity.signer_set import SignerSetError, read_signer_set
 from node.ledger.signed_batches import ROLE_COMMANDS
 from node.tls.client import ClientTls, load_client_tls
 

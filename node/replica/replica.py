@@ -29,7 +29,7 @@ from node.backup.format import BackupHeader
 from node.backup.restore import RESTORED_MARKER, restored_index
 from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
-from node.checkpoint.signer_set import SignerSetError
+from node.identity.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
 from node.client.identity import ClientIdentity, SigningKey
 from node.tls.client import node_client_tls

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 from node.client.commands import now_ms
 from node.identity.key_files import write_private_key
 from node.identity.keys import verify_ed25519
+from node.identity.quorum import signed_action
 from node.ledger import LogEntry, apply
 from node.ledger.commands import Command, Deposit
-from node.quorum import signed_action
 from tests.ledger.driver import MARKET, create_market, sign_batches, signed_price
 from tests.ledger.governance import ALL_KEYS, NODES, genesis_payload
 from tests.server.fake_replica import FakeReplica

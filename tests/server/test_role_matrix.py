@@ -29,10 +29,10 @@ from node.api.settlement.v1 import (
 from node.client import commands as build
 from node.codec.commands import command_to_proto
 from node.identity.keys import private_key_from_seed, verify_ed25519
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
 from node.ledger import LogEntry, apply
 from node.ledger.commands import ActionKind, Deposit
 from node.ledger.governance import POLICY_FIELDS, ROLES
-from node.quorum import action_payload, signed_action, signer_entry_for
 from node.server import start_server
 from node.server.access import ANY_CERTIFICATE, PUBLIC, RPC_ROLES
 from node.tls.client import ClientTls, aio_channel
@@ -274,7 +274,7 @@ KINDS_ALLOWED = {
 
 def _one_of_each_kind(n: int) -> list:
     from node.ledger.commands import MarketKind
-    from node.quorum import checkpoint_vote
+    from node.identity.quorum import checkpoint_vote
 
     now = build.now_ms()
     halt = action_payload(CLUSTER, ActionKind.HALT_MARKET, 10 + n, now + 300_000, 0, market="BTC-PERP")
