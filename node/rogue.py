@@ -48,13 +48,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.client.commands import new_command_id
-from node.client.identity import ClientIdentity, SigningKey
 from node.client.sdk import SettlementClient
 from node.codec import decode_log_entry
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
 from node.codec.log import LOG_ENTRY_VERSION
 from node.config import NodeConfig, load_node_key
+from node.identity.credentials import ClientIdentity, SigningKey
 from node.identity.keys import new_private_key
 from node.identity.quorum import action_payload, emergency_action, sign_action
 from node.ledger.commands import ActionKind, EmergencyAction

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.client.identity import ClientIdentity
+from node.identity.credentials import ClientIdentity
 from node.identity.quorum import checkpoint_vote
 from node.ledger.commands import CheckpointVote
 from node.ledger.results import ResultCode

@@ -4,7 +4,6 @@ from node.client.commands import (
     create_market,
     deposit,
     new_command_id,
-    now_ms,
     oracle_source,
     price_update,
     settle_trade,
@@ -23,6 +22,7 @@ from node.client.errors import (
 from node.client.results import SubmitReply, SubmittedResult
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
+from node.identity.clock import now_ms
 from node.identity.key_files import read_private_key, write_private_key
 from node.identity.keys import KeyFormatError
 

@@ -23,11 +23,11 @@ from typing import TextIO
 from node.api.settlement.v1 import state_pb2
 from node.client import proposals, render
 from node.client.cli_identity import cli_tls
-from node.client.commands import now_ms
 from node.client.cosign import CoSignFailed, CoSignRefused, request_cosignature
 from node.client.errors import OutcomeUnknown, SettlementError
 from node.client.proposals import Proposal, ProposalError
 from node.client.sync import SyncSettlementClient
+from node.identity.clock import now_ms
 from node.identity.key_files import read_private_key
 from node.identity.keys import KeyFormatError
 from node.ledger.commands import ActionKind

@@ -30,8 +30,9 @@ from node.client.membership_cli import register as register_membership_commands
 from node.client.certs_cli import register as register_certs_commands
 from node.client.cli_identity import add_identity_options, cli_identity
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
-from node.client.identity import IdentityError
+from node.identity.credentials import IdentityError
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
+from node.identity.clock import now_ms
 from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
 from node.identity.key_files import read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
@@ -95,7 +96,7 @@ def _trade(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) 
 
 
 def _price(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
-    source_time_ms = args.source_time_ms if args.source_time_ms is not None else build.now_ms()
+    source_time_ms = args.source_time_ms if args.source_time_ms is not None else now_ms()
     if args.key_file is not None:
         key = _private_key(args.key_file)
         try:

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from node.client.cluster_file import DEFAULT_CLUSTER_FILE
-from node.client.identity import ClientIdentity, IdentityError, load_keyring
+from node.identity.credentials import ClientIdentity, IdentityError, load_keyring
 from node.tls.client import ClientTls, load_client_tls
 
 

@@ -39,11 +39,11 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
-from node.client.batch_signing import BatchSigner
-from node.client.identity import ClientIdentity, SigningKey
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
+from node.identity.batch_signing import BatchSigner
+from node.identity.credentials import ClientIdentity, SigningKey
 from node.ledger.commands import Command
 from node.ledger.results import ResultCode
 

@@ -31,7 +31,7 @@ from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
 from node.identity.signer_set import SignerSetError
 from node.checkpoint.voting import sdk_submitter
-from node.client.identity import ClientIdentity, SigningKey
+from node.identity.credentials import ClientIdentity, SigningKey
 from node.tls.client import node_client_tls
 from node.ledger.governance import ROLE_NODE
 from node.codec import Batch, CodecError, decode_log_entry, log_entry_to_bytes

@@ -11,7 +11,7 @@ import pytest
 
 from node.client import proposals
 from node.client.cli import main
-from node.client.commands import now_ms
+from node.identity.clock import now_ms
 from node.identity.key_files import write_private_key
 from node.identity.keys import raw_public_key, verify_ed25519
 from node.identity.quorum import action_payload, sign_action

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from cluster.demo_oracle import demo_price, demo_source
-from node.client.commands import now_ms
+from node.identity.clock import now_ms
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 from node.ledger.results import ResultCode
 

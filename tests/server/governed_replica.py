@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-from node.client.commands import now_ms
+from node.identity.clock import now_ms
 from node.identity.key_files import write_private_key
 from node.identity.keys import verify_ed25519
 from node.identity.quorum import signed_action

@@ -291,8 +291,8 @@ def _one_of_each_kind(n: int) -> list:
 
 @pytest.mark.parametrize("identity", [k for k, role in IDENTITIES.items() if role in KINDS_ALLOWED])
 def test_each_role_may_submit_only_its_command_kinds(tmp_path, identity):
-    from node.client.batch_signing import BatchSigner
-    from node.client.identity import SigningKey
+    from node.identity.batch_signing import BatchSigner
+    from node.identity.credentials import SigningKey
     from node.ledger.results import ResultCode
 
     replica = governed()

@@ -1,4 +1,5 @@
-"""Who a client is: the identity its TLS certificate names, and the keys it signs batches with.
+"""Who a client (or a node calling its peers) is: the identity its TLS certificate names, and the
+keys it signs batches with.
 
 Every Submit batch carries the submitter's key id, a sequence number and an Ed25519 signature
 (DESIGN.md "Access control"). The certificate's identity decides which calls a client may make;
