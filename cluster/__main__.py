@@ -32,7 +32,7 @@ def _wait_for_leader(client, timeout_s: float) -> bool:
 
 def up(args: argparse.Namespace) -> int:
     from cluster.demo_load import run_demo
-    from node.client.render import status_text
+    from node.cli.render import status_text
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
     cluster.prepare()

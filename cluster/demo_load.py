@@ -15,8 +15,8 @@ import threading
 from typing import TextIO
 
 from cluster.demo_oracle import SOURCE, demo_price, demo_source, forged_price
+from node.cli.render import reply_text
 from node.client import SettlementError, SyncSettlementClient, new_command_id, now_ms
-from node.client.render import reply_text
 from node.identity.credentials import ClientIdentity
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 from node.ledger.state import market_fund

@@ -1,4 +1,5 @@
-"""The client SDK (async and blocking) and the `settle` command line."""
+"""The client SDK (async and blocking): commands, reads and streams over gRPC, signed with a
+node.identity identity. The `settle` command line built on it is node.cli."""
 
 from node.client.commands import (
     create_market,

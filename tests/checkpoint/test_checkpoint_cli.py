@@ -12,7 +12,7 @@ import pytest
 from node.checkpoint.audit import CERTIFICATE_FILE, DUMP_FILE
 from node.checkpoint.dump import DumpWriter
 from node.checkpoint.dump import records as read_records
-from node.client.cli import main
+from node.cli.cli import main
 from node.identity.keys import private_key_from_seed
 from node.identity.quorum import checkpoint_vote, signer_entry_for
 from node.identity.signer_set import signer_set_document

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import stat
 
-from node.client.cli import main
+from node.cli.cli import main
 from node.server import start_server
 from node.tls.authority import common_name
 from node.tls.client import ClientTls

@@ -22,11 +22,11 @@ import grpc
 from node.api.settlement.v1 import settlement_pb2, settlement_pb2_grpc, state_pb2
 from node.checkpoint.audit import CERTIFICATE_FILE, DUMP_FILE, AuditInputError, audit
 from node.checkpoint.dump import DumpError, summarize
+from node.cli.cli_identity import cli_tls
+from node.client import limits
 from node.identity.signer_set import signer_set_document
 from node.ledger.governance import POLICY_FIELDS
-from node.client import limits
 from node.tls.client import ClientTls, sync_channel
-from node.client.cli_identity import cli_tls
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from node.client import proposals
-from node.client.cli import main
+from node.cli import proposals
+from node.cli.cli import main
 from node.identity.clock import now_ms
 from node.identity.key_files import write_private_key
 from node.identity.keys import raw_public_key, verify_ed25519

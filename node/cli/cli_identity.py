@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.client.cluster_file import DEFAULT_CLUSTER_FILE
+from node.cli.cluster_file import DEFAULT_CLUSTER_FILE
 from node.identity.credentials import ClientIdentity, IdentityError, load_keyring
 from node.tls.client import ClientTls, load_client_tls
 

@@ -19,7 +19,7 @@ import grpc
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import BackupError, BackupHeader, backup_file_mode, read_header, verify_checksum
 from node.backup.restore import restore
-from node.client.cli_identity import cli_tls
+from node.cli.cli_identity import cli_tls
 from node.tls.client import sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
