@@ -51,7 +51,7 @@ class ProposalError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    action: dict  # the payload node.quorum.action_payload builds
+    action: dict  # the payload node.identity.quorum.action_payload builds
     signatures: tuple[tuple[str, bytes], ...] = ()  # (key id, Ed25519 signature), in signing order
 
     @property
