@@ -22,7 +22,7 @@ leader_wait_s = 30.0
 
 def up(args: argparse.Namespace) -> int:
     from cluster.demo.load import run_demo
-    from node.client.render import status_text
+    from node.cli.render import status_text
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
     cluster.prepare()

@@ -3,7 +3,7 @@
 Used by the determinism test (same log, different hash seeds, same state hash), the ledger,
 store and batch-signature benchmarks and the ledger demo: it sits beside them, not inside one.
 Randomness lives here, outside the ledger, and is fully seeded. Prices are signed by the demo
-oracle source (cluster/demo/oracle.py): apply them with node.keys.verify_ed25519. Ed25519
+oracle source (cluster/demo/oracle.py): apply them with node.identity.keys.verify_ed25519. Ed25519
 signatures are deterministic, so the log is too.
 """
 

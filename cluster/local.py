@@ -11,7 +11,7 @@ sign prices for the demo's markets.
 Keys: DIR/keys/ (0700) holds node<i>.key (each node's Ed25519 key, key id node<i>),
 guardian<j>.key (three guardians, key ids guardian1..guardian3) and one key per client role
 (settler, custodian, oracle, operator, auditor: key id = role name), each 0600, generated once.
-Every batch a client submits is signed with its key (node/client/identity.py, cluster.identity()).
+Every batch a client submits is signed with its key (node/identity/credentials.py, cluster.identity()).
 DIR/signers.json (public) is the signer set those keys form with LOCAL_POLICY: what every node
 expects (expected_signers_file) and what `install_genesis()` installs with a SET_SIGNERS that
 every key signed. `python -m cluster up` installs it once a leader is elected.
@@ -32,12 +32,12 @@ from pathlib import Path
 from cluster.demo.oracle import demo_key
 from cluster.local_tls import prepare_tls, tls_config_lines
 from cluster.ports import NodeSpec, metrics_port_offset, node_specs, raft_port_offset
-from node.checkpoint.signer_set import SignerSetError, read_signer_set, signer_set_document
-from node.client.identity import ClientIdentity, identity_key_file, load_keyring
+from node.identity.signer_set import SignerSetError, read_signer_set, signer_set_document
+from node.identity.credentials import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
-from node.client.keys import read_private_key, write_private_key
+from node.identity.key_files import read_private_key, write_private_key
 from node.ledger.commands import ActionKind
-from node.quorum import action_payload, signed_action, signer_entry_for
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
 
 oracle_key_file_name = "oracle.key"
 stop_grace_s = 10.0
@@ -147,7 +147,7 @@ class LocalCluster:
     def identity(self, key_id: str | None = None) -> ClientIdentity:
         """A client identity of this cluster for SettlementClient(identity=): `key_id` (a role
         name of CLIENT_ROLES, guardian<j> or node<i>) alone, or by default the local keyring
-        (node/client/identity.py load_keyring: every key, under the operator's certificate), so
+        (node/identity/credentials.py load_keyring: every key, under the operator's certificate), so
         tools and tests can submit any command kind (one key per batch)."""
         return load_keyring(self.data_dir, key_id)
 

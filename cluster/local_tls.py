@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cluster.ports import NodeSpec, health_port
-from node.client.tls import tls_dir
+from node.tls.client import tls_dir
 from node.tls.directory import TlsDirectory
 
 loopback_hosts = ("127.0.0.1", "localhost")

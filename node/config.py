@@ -185,7 +185,8 @@ def load_node_key(config: NodeConfig) -> Ed25519PrivateKey | None:
     than run without the key it was given."""
     if config.node_key_file is None:
         return None
-    from node.client.keys import KeyFormatError, read_private_key  # the one key-file reader
+    from node.identity.key_files import read_private_key  # the one key-file reader
+    from node.identity.keys import KeyFormatError
 
     require_private(config.node_key_file)
     try:

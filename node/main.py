@@ -54,8 +54,8 @@ def vote_submitter(config: NodeConfig):
     loop that runs the votes (grpc.aio channels belong to one loop). (None, None) when the node
     has no key: it checks checkpoints but votes nothing."""
     from node.client.sdk import SettlementClient
-    from node.client.identity import ClientIdentity, SigningKey
-    from node.client.tls import node_client_tls
+    from node.identity.credentials import ClientIdentity, SigningKey
+    from node.tls.client import node_client_tls
     from node.checkpoint.limits import vote_submit_timeout_ms
     from node.ledger.governance import ROLE_NODE
 
@@ -89,7 +89,7 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     from node.replica.replica import Replica
     from node.server import start_server
     from node.server.guardian import node_key_from_config
-    from node.server.transport import server_tls
+    from node.tls.server import server_tls
     from node.store.errors import StoreCorruptError
 
     config = load_config(config_path)

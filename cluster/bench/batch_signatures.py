@@ -23,11 +23,11 @@ from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_e
 from node.codec.batch import Batch, SignedBatch, commands_digest
 from node.codec.commands import command_to_proto
 from node.codec.log import decode_log_entry, log_entry_to_bytes
-from node.keys import private_key_from_seed, verify_ed25519
+from node.identity.keys import private_key_from_seed, verify_ed25519
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
 from node.ledger import LedgerState, apply
 from node.ledger.commands import ActionKind, BatchSignature, LogEntry, SettleTrade
 from node.ledger.signed_batches import batch_signing_bytes
-from node.quorum import action_payload, signed_action, signer_entry_for
 from node.runtime import tune_garbage_collector
 
 CLUSTER = "bench"

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from cluster.demo.oracle import demo_price, demo_source
 from cluster.local import LocalCluster
-from node.client.commands import now_ms
+from node.identity.clock import now_ms
 from node.ledger.commands import CreateMarket, Deposit, MarketKind
 
 MARKET = "BENCH-PERP"
@@ -74,7 +74,7 @@ async def _client_load(leader: str, requests: list[bytes], in_flight: int, secon
     import grpc
 
     from node.api.settlement.v1 import settlement_pb2
-    from node.client.tls import aio_channel
+    from node.tls.client import aio_channel
 
     latencies: list[float] = []
     settled = 0
@@ -104,8 +104,8 @@ async def _client_load(leader: str, requests: list[bytes], in_flight: int, secon
 def _client_process(leader, batch, seconds, seed, makers, start_at, queue, data_dir=None, signed=False) -> None:
     """One load client: the settler identity of the cluster under `data_dir` (its TLS pair; its
     key signs every batch when `signed`)."""
-    from node.client.batch_signing import BatchSigner
-    from node.client.identity import load_keyring
+    from node.identity.batch_signing import BatchSigner
+    from node.identity.credentials import load_keyring
 
     in_flight = _in_flight_for(batch)
     # Enough requests for ~30K trades/s per client for the whole window, and never fewer than

@@ -18,7 +18,7 @@ import platform
 import time
 
 from cluster.ledger_workload import opening_entries, trade_entries
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.ledger.results import ResultCode

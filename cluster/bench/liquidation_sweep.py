@@ -18,7 +18,7 @@ import json
 import platform
 import time
 
-from node.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
+from node.identity.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, OracleSource, PriceUpdate, SettleTrade
 from node.runtime import tune_garbage_collector

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from cluster.ledger_workload import opening_entries, trade_entries
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.runtime import tune_garbage_collector
 from node.store import LedgerStore, environment, snapshot_summary

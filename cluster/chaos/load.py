@@ -24,7 +24,7 @@ from cluster.chaos.history import Op, write_ops
 from cluster.demo.oracle import demo_price, demo_source
 from node.client.commands import now_ms
 from node.client.errors import ClusterUnavailable, OutcomeUnknown, SubmitRejected
-from node.client.identity import load_identity
+from node.identity.credentials import load_identity
 from node.client.sync import SyncSettlementClient
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade, Withdraw
 from node.ledger.results import ResultCode

@@ -7,7 +7,7 @@ Prices are signed by the demo oracle source (cluster/demo/oracle.py) and verifie
 
 from __future__ import annotations
 
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerState, apply, check_full
 from node.ledger.commands import Deposit, LogEntry, SettleTrade, Withdraw
 from node.ledger.events import Deleveraged, Event, Liquidation, OracleVerdictChanged

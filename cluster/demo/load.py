@@ -16,8 +16,8 @@ from typing import TextIO
 
 from cluster.demo.oracle import SOURCE, demo_price, demo_source, forged_price
 from node.client import SettlementError, SyncSettlementClient, new_command_id, now_ms
-from node.client.identity import ClientIdentity
-from node.client.render import reply_text
+from node.identity.credentials import ClientIdentity
+from node.cli.render import reply_text
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 from node.ledger.state import market_fund
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.client.commands import oracle_source, signed_price_update
-from node.keys import private_key_from_seed, sign_price
+from node.identity.keys import private_key_from_seed, sign_price
 from node.ledger.commands import OracleSource, PriceUpdate
 
 SOURCE = "feed-1"

@@ -47,23 +47,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.client.commands import new_command_id
-from node.client.identity import ClientIdentity, SigningKey
 from node.client.sdk import SettlementClient
-from node.client.tls import node_client_tls
 from node.codec import decode_log_entry
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
 from node.codec.log import LOG_ENTRY_VERSION
 from node.config import NodeConfig, load_node_key
-from node.keys import new_private_key
+from node.identity.credentials import ClientIdentity, SigningKey
+from node.identity.keys import new_private_key
+from node.identity.quorum import action_payload, emergency_action, sign_action
 from node.ledger.commands import ActionKind, EmergencyAction
 from node.ledger.governance import ROLE_CUSTODIAN, ROLE_GUARDIAN, ROLE_NODE, policy, signer, signer_ids
 from node.ledger.records import MarketStatus
 from node.ledger.results import ResultCode
 from node.ledger.signed_batches import batch_signing_bytes
 from node.ledger.state import META_CHECKPOINT_EPOCH, LedgerState, is_fund
-from node.quorum import action_payload, emergency_action, sign_action
 from node.replica.port import Role, SubmitOutcome
+from node.tls.client import node_client_tls
 
 log = logging.getLogger("settle.rogue")
 

@@ -5,7 +5,7 @@
 
 No cluster and no network: the scenario's markets, funds and accounts are set up in one entry,
 then every distinct CSV time becomes one entry of `node.ledger.apply` (with the real Ed25519
-verifier, node.keys.verify_ed25519), stamped with that time. The output is a timeline of guard
+verifier, node.identity.keys.verify_ed25519), stamped with that time. The output is a timeline of guard
 decisions (price updates refused, oracle verdicts, breaker trips, market status changes,
 liquidation slices, auto-deleveraging, global mode changes, insurance fund balances), then a
 summary table, the final state hash, and a plot. The same inputs always give byte-identical

@@ -11,7 +11,7 @@
 - optional `source_time`: the source's own time (ms), default `time`; an old one shows a late feed.
 - Blank lines and lines starting with `#` are ignored.
 The replay signs each row with the source's deterministic key,
-node.keys.private_key_from_seed(f"oracle:{source}") (scenario.source_key), and registers that key
+node.identity.keys.private_key_from_seed(f"oracle:{source}") (scenario.source_key), and registers that key
 at listing. Every problem is a ScenarioError naming the file, line and column to fix.
 """
 

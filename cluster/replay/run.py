@@ -1,5 +1,5 @@
 """The replay's run: the scenario set up in one entry, then one `node.ledger.apply` entry per
-distinct CSV time (real Ed25519 verifier, node.keys.verify_ed25519), stamped with that time.
+distinct CSV time (real Ed25519 verifier, node.identity.keys.verify_ed25519), stamped with that time.
 
 `replay` collects what the ledger decided into a Run: the timeline of guard decisions (price
 updates refused, oracle verdicts, breaker trips, market status changes, liquidation slices,
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from cluster.replay.prices import PriceRow
 from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
 from cluster.replay.units import rel, usd
-from node.keys import sign_price, verify_ed25519
+from node.identity.keys import sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (

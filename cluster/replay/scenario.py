@@ -36,7 +36,7 @@ missing or unknown field, a bad number, an unknown market, account or source, a 
 ledger refuses) is a ScenarioError naming the file, line and field at fault.
 
 A market's oracle sources sign with deterministic keys, `source_key(name)`
-(node.keys.private_key_from_seed(f"oracle:{name}")): the scenario registers their public keys
+(node.identity.keys.private_key_from_seed(f"oracle:{name}")): the scenario registers their public keys
 at listing and the run signs each price row with the private one.
 """
 
@@ -49,7 +49,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from node.keys import private_key_from_seed, raw_public_key
+from node.identity.keys import private_key_from_seed, raw_public_key
 from node.ledger import INSURANCE_FUND
 from node.ledger.commands import (
     Command,

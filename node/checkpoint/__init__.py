@@ -12,10 +12,12 @@ votes and certifies; this package makes a node take part and hold itself to the 
   bounded retries, never on the apply thread.
 - `divergence.py` is the fence; `recovery.py` moves the node's data aside and restarts it empty,
   so its peers restore it, within named bounds.
-- `signer_set.py` and `certificate.py` read signer sets and check certificates, for the node
-  (expected_signers_file) and for the auditor's offline `settle checkpoint verify` (`audit.py`).
+- `certificate.py` checks certificates against a signer set (node.identity.signer_set reads its
+  file), for the node (expected_signers_file) and for the auditor's offline `settle checkpoint
+  verify` (`audit.py`).
 
 Dependencies: the ledger (hashing, records, the vote bytes), the store's read transactions,
-node.quorum and node.keys (signing), and the client SDK in voting.py only, because a vote is a
-client's command. Never the server: the replica calls in, the server reads through the replica.
+node.identity (keys, signer set files, signing votes), and the client SDK in voting.py only,
+because a vote is a client's command. Never the server: the replica calls in, the server reads
+through the replica.
 """

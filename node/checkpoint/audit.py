@@ -21,13 +21,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from node.identity.signer_set import SignerSetError, read_signer_set, signer_set_from_governance
 from node.ledger import LedgerInvariantError, check_full
 from node.ledger.records import TABLE_GOVERNANCE, decode_governance
 from node.ledger.state import state_from_records
 
 from .certificate import certificate_problems
 from .dump import DumpError, records, summarize
-from .signer_set import SignerSetError, read_signer_set, signer_set_from_governance
 
 CERTIFICATE_FILE = "certificate.json"
 DUMP_FILE = "dump.records"

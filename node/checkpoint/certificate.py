@@ -10,7 +10,7 @@ was not produced by this ledger.
 
 from __future__ import annotations
 
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger.governance import ROLE_NODE, checkpoint_vote_bytes
 
 state_hash_bytes = 32

@@ -27,7 +27,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.config import NodeConfig
-from node.keys import raw_public_key
+from node.identity.keys import raw_public_key
+from node.identity.signer_set import difference, installed_signer_set, read_signer_set
 from node.ledger.checkpoints import certified
 from node.ledger.commands import ActionKind
 from node.ledger.events import ActionTaken, CheckpointCertified, CheckpointDue, Event
@@ -40,7 +41,6 @@ from . import recovery
 from .divergence import Divergence, Fence
 from .files import CheckpointFiles
 from .limits import own_hashes_kept
-from .signer_set import difference, installed_signer_set, read_signer_set
 from .store_check import CheckResult, StoreCheck, StoreChecker
 from .voting import SubmitVote, Voter
 

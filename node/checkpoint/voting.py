@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.ledger.commands import CheckpointVote
 from node.ledger.results import ResultCode
-from node.quorum import checkpoint_vote
+from node.identity.quorum import checkpoint_vote
 
 from .limits import vote_attempts_max, vote_retry_pause_ms, votes_in_flight_max
 

@@ -1,10 +1,10 @@
-"""The client SDK (async and blocking) and the `settle` command line."""
+"""The client SDK (async and blocking): commands, reads and streams over gRPC, signed with a
+node.identity identity. The `settle` command line built on it is node.cli."""
 
 from node.client.commands import (
     create_market,
     deposit,
     new_command_id,
-    now_ms,
     oracle_source,
     price_update,
     settle_trade,
@@ -20,10 +20,12 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
-from node.client.keys import KeyFormatError, read_private_key, write_private_key
 from node.client.results import SubmitReply, SubmittedResult
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
+from node.identity.clock import now_ms
+from node.identity.key_files import read_private_key, write_private_key
+from node.identity.keys import KeyFormatError
 
 __all__ = [
     "LINEARIZABLE",

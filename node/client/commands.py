@@ -8,15 +8,14 @@ passes its own stable ids instead.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.client.keys import private_key, public_key_bytes
 from node.client.limits import command_id_prefix_bytes_max
-from node.keys import sign_price
+from node.identity.clock import now_ms
+from node.identity.keys import private_key, public_key_bytes, sign_price
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, OracleSource, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.limits import INT64_MAX, INT64_MIN, command_id_bytes_max, id_charset
 
@@ -71,12 +70,6 @@ def price_update(
         source_time_ms=source_time_ms,
         signature=signature,
     )
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds: a feeder's source time (the ledger takes it within 10 s ahead of,
-    and stale_after_ms behind, the leader's clock)."""
-    return time.time_ns() // 1_000_000
 
 
 def signed_price_update(

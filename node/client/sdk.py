@@ -39,11 +39,11 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
-from node.client.batch_signing import BatchSigner
-from node.client.identity import ClientIdentity, SigningKey
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
+from node.identity.batch_signing import BatchSigner
+from node.identity.credentials import ClientIdentity, SigningKey
 from node.ledger.commands import Command
 from node.ledger.results import ResultCode
 
@@ -300,7 +300,7 @@ class SettlementClient:
     def _node(self, address: str) -> _Node:
         node = self._nodes.get(address)
         if node is None:
-            from node.client.tls import aio_channel  # mTLS when the identity has a certificate, else plaintext
+            from node.tls.client import aio_channel  # mTLS when the identity has a certificate, else plaintext
 
             channel = aio_channel(
                 address,

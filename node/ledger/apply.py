@@ -86,7 +86,7 @@ def _refused(cmd: Command, refused: tuple[ResultCode, str]) -> Result:
 
 def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = reject_every_signature) -> EntryOutcome:
     """Apply one entry. `verify` checks Ed25519 signatures (the replica passes
-    node.keys.verify_ed25519); without one, every signed statement is refused."""
+    node.identity.keys.verify_ed25519); without one, every signed statement is refused."""
     assert entry.index > state.applied_index, (entry.index, state.applied_index)
     assert len(entry.commands) <= entry_commands_max, len(entry.commands)
     assert is_int64(entry.timestamp_ms), entry.timestamp_ms

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from node.codec import CodecError, decode_log_entry
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
 from node.ledger.apply import EntryOutcome
 from node.ledger.commands import LogEntry

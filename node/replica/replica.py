@@ -30,7 +30,7 @@ from pysyncobj import FAIL_REASON
 from node.backup.format import BackupHeader
 from node.backup.take import take_backup
 from node.checkpoint.keeper import CheckpointKeeper
-from node.checkpoint.signer_set import SignerSetError
+from node.identity.signer_set import SignerSetError
 from node.checkpoint.voting import SubmitVote
 from node.codec import Batch, log_entry_to_bytes
 from node.config import ConfigError, NodeConfig, load_node_key

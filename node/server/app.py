@@ -17,7 +17,8 @@ from node.server.handlers import add_servicer
 from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
 from node.server.limits import ServerOptions
 from node.server.settlement import SettlementService
-from node.server.transport import ServerTls, add_port, health_only_server
+from node.server.transport import add_port, health_only_server
+from node.tls.server import ServerTls
 
 
 class SettlementServer:

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.api.settlement.v1 import guardian_pb2, guardian_pb2_grpc
 from node.config import ConfigError, NodeConfig, load_node_key
-from node.keys import raw_public_key
+from node.identity.keys import raw_public_key
 from node.ledger.action_payload import parse_action
 from node.replica.port import ReplicaPort
 from node.server.cosign_policy import cosign_verdict

@@ -12,7 +12,7 @@ import pytest
 from node.backup.format import BACKUP_MAGIC, BackupError, read_header
 from node.backup.restore import RESTORED_MARKER, restore, restored_index
 from node.backup.take import take_backup
-from node.client.cli import main as settle
+from node.cli.cli import main as settle
 from node.ledger.records import TABLE_ACCOUNT, Account, encode_account
 from node.ledger.state_hash import hash_bytes
 from node.store import LedgerStore

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from node.checkpoint.keeper import CheckpointKeeper
 from node.config import NodeConfig
+from node.identity.quorum import checkpoint_vote, signed_action
 from node.ledger.commands import CheckpointVote, Deposit
 from node.ledger.events import CheckpointCertified, CheckpointDue
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.ledger.results import ResultCode
 from node.ledger.state_hash import hash_bytes
-from node.quorum import checkpoint_vote, signed_action
 from node.store import LedgerStore
 from tests.ledger.driver import create_market
 from tests.ledger.governance import ALL_KEYS, CLUSTER, NODES, genesis_payload

@@ -12,13 +12,13 @@ import pytest
 from node.checkpoint.audit import CERTIFICATE_FILE, DUMP_FILE
 from node.checkpoint.dump import DumpWriter
 from node.checkpoint.dump import records as read_records
-from node.checkpoint.signer_set import signer_set_document
-from node.client.cli import main
-from node.keys import private_key_from_seed
+from node.cli.cli import main
+from node.identity.keys import private_key_from_seed
+from node.identity.quorum import checkpoint_vote, signer_entry_for
+from node.identity.signer_set import signer_set_document
 from node.ledger.governance import checkpoint_vote_bytes
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.ledger.state_hash import hash_bytes
-from node.quorum import checkpoint_vote, signer_entry_for
 from tests.ledger.governance import CLUSTER, NODES, POLICY, SIGNERS, governed_market
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import threaded

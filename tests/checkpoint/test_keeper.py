@@ -12,8 +12,8 @@ from node.checkpoint.dump import summarize
 from node.checkpoint.keeper import CheckpointKeeper
 from node.checkpoint.limits import recoveries_max
 from node.checkpoint.files import CERTIFIED, PENDING
-from node.checkpoint.signer_set import signer_set_document
-from node.keys import private_key_from_seed, verify_ed25519
+from node.identity.signer_set import signer_set_document
+from node.identity.keys import private_key_from_seed, verify_ed25519
 from node.ledger.governance import checkpoint_vote_bytes
 from node.ledger.state import CERTIFICATE_KEY, LedgerState
 from node.store import LedgerStore

@@ -10,10 +10,10 @@ import tomllib
 import pytest
 
 from cluster.local import CLIENT_ROLES, LOCAL_POLICY, LocalCluster
-from node.client.identity import identity_key_file
-from node.checkpoint.signer_set import read_signer_set
+from node.identity.credentials import identity_key_file
+from node.identity.signer_set import read_signer_set
 from node.config import ConfigError, load_config, load_node_key
-from node.keys import raw_public_key, verify_ed25519
+from node.identity.keys import raw_public_key, verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply
 from node.ledger.commands import ActionKind
 from node.ledger.results import ResultCode

@@ -8,7 +8,7 @@ import pytest
 
 from node.client import SyncSettlementClient
 from node.client.errors import NoSigningKey
-from node.client.identity import ClientIdentity, SigningKey
+from node.identity.credentials import ClientIdentity, SigningKey
 from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.results import ResultCode
 from tests.ledger.driver import MARKET, SUBMITTERS

@@ -30,7 +30,7 @@ from node.client import (
     write_private_key,
 )
 from node.client.retry import backoff_s
-from node.keys import raw_private_key, raw_public_key, sign_price, verify_ed25519
+from node.identity.keys import raw_private_key, raw_public_key, sign_price, verify_ed25519
 from node.ledger.signatures import price_update_bytes
 from node.ledger.commands import Deposit
 from node.ledger.limits import command_id_bytes_max

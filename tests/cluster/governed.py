@@ -8,8 +8,8 @@ from pathlib import Path
 
 from cluster.demo.oracle import demo_price, demo_source
 from cluster.local import LocalCluster
+from node.cli.cli import main
 from node.client import SyncSettlementClient, new_command_id, now_ms
-from node.client.cli import main
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, SettleTrade
 
 MARK = 50_000

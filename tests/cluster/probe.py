@@ -10,7 +10,7 @@ import grpc
 
 from cluster.local import LocalCluster
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
-from node.client.tls import ClientTls, load_client_tls, sync_channel
+from node.tls.client import ClientTls, load_client_tls, sync_channel
 
 # Local clusters serve mTLS: probes connect with the operator's certificate of the cluster that
 # serves an address (registered by trust(); the last one trusted for an address added later).

@@ -9,7 +9,7 @@ import time
 
 from node.backup.format import read_header
 from node.backup.restore import RESTORED_MARKER, state_paths
-from node.client.cli import main as settle
+from node.cli.cli import main as settle
 from node.client.sdk import LOCAL
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode

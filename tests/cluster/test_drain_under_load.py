@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 
 
+from node.cli.cli import main as settle
 from node.client import SettlementClient
-from node.client.cli import main as settle
 from node.client.sdk import LINEARIZABLE, LOCAL
 from node.ledger.commands import Deposit
 

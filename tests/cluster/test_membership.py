@@ -8,7 +8,7 @@ import io
 import threading
 import time
 
-from node.client.cli import main as settle
+from node.cli.cli import main as settle
 from node.client.errors import SettlementError
 from node.ledger.commands import Deposit
 

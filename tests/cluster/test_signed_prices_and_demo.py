@@ -9,7 +9,7 @@ from cluster.demo.load import MARKET, run_demo
 from cluster.demo.oracle import SOURCE, demo_key, demo_price, forged_price
 from cluster.local import LocalCluster
 from node.client import now_ms, read_private_key
-from node.keys import raw_public_key
+from node.identity.keys import raw_public_key
 from node.ledger.results import ResultCode
 from node.ledger.state import market_fund
 

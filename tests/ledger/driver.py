@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
-from node.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
+from node.identity.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import (
     BatchSignature,

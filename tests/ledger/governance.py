@@ -5,9 +5,9 @@ halt threshold 2 (nodes or guardians), resume threshold 2 (guardians only), chec
 
 from __future__ import annotations
 
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
 from node.ledger.commands import ActionKind
-from node.quorum import action_payload, signed_action, signer_entry_for
 
 from .driver import SUBMITTERS, LedgerDriver, listed_market_with_traders
 

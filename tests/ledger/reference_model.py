@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import NamedTuple
 
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import Deleveraged, GlobalModeChanged, Liquidation, MarketStatusChanged, OracleVerdictChanged
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason

@@ -1,10 +1,10 @@
 """CheckpointVote: node keys vote (index, hash) on a schedule the ledger sets; a quorum certifies."""
 
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
+from node.identity.quorum import checkpoint_vote
 from node.ledger.commands import ActionKind, CheckpointVote
 from node.ledger.events import CheckpointCertified, CheckpointDue
 from node.ledger.results import ResultCode
-from node.quorum import checkpoint_vote
 
 from .driver import LedgerDriver
 from .governance import CLUSTER, GUARDIANS, NODES, governed_market

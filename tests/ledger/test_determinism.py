@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 REPLAY = """
 from cluster.ledger_workload import random_log
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply, check_full
 from node.ledger.results import ResultCode
 state = LedgerState()

@@ -1,12 +1,12 @@
 """EmergencyAction: quorum-signed, single-use, short-lived, epoch-bound; each failure its own code."""
 
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
+from node.identity.quorum import emergency_action, sign_action, signed_action
 from node.ledger.action_payload import action_bytes
 from node.ledger.commands import ActionKind, EmergencyAction, Signature
 from node.ledger.events import ActionTaken
 from node.ledger.records import GlobalMode, MarketStatus, StatusReason
 from node.ledger.results import ResultCode
-from node.quorum import emergency_action, sign_action, signed_action
 
 from .driver import MARKET, LedgerDriver, create_market, listed_market_with_traders
 from .governance import ALL_KEYS, CLUSTER, GUARDIANS, NODES, genesis_payload, governed_market

@@ -1,6 +1,6 @@
 """PriceUpdate: signed prices from registered sources, the median mark and the oracle verdicts."""
 
-from node.keys import private_key_from_seed, sign_price
+from node.identity.keys import private_key_from_seed, sign_price
 from node.ledger.commands import PriceUpdate
 from node.ledger.events import OracleVerdictChanged
 from node.ledger.records import MarketStatus, OracleVerdict, StatusReason

@@ -4,7 +4,7 @@ forged, altered or replayed one is refused as a whole and changes nothing."""
 
 from dataclasses import replace
 
-from node.keys import private_key_from_seed
+from node.identity.keys import private_key_from_seed
 from node.ledger.commands import ActionKind, Deposit, LogEntry, SettleTrade, Withdraw
 from node.ledger.limits import batch_sequence_window
 from node.ledger.results import ResultCode

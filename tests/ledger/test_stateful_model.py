@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, event, note, reject, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from node.keys import private_key_from_seed, sign_price, verify_ed25519
+from node.identity.keys import private_key_from_seed, sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerInvariantError, LedgerState, LogEntry, ResultCode, apply, check_full
 from node.ledger.commands import Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import Deleveraged, GlobalModeChanged, Liquidation, MarketStatusChanged, OracleVerdictChanged

@@ -8,11 +8,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from node.client.commands import now_ms
-from node.client.keys import write_private_key
-from node.keys import verify_ed25519
+from node.identity.key_files import write_private_key
+from node.identity.keys import verify_ed25519
 from node.ledger import LogEntry, apply
 from node.ledger.commands import Command, Deposit
-from node.quorum import signed_action
+from node.identity.quorum import signed_action
 from node.server.guardian import node_key_from_config
 from tests.ledger.driver import MARKET, create_market, sign_batches, signed_price
 from tests.ledger.governance import ALL_KEYS, NODES, genesis_payload

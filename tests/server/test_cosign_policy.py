@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.keys import private_key_from_seed, raw_public_key
+from node.identity.keys import private_key_from_seed, raw_public_key
 from node.ledger.commands import ActionKind, Deposit
 from node.ledger.limits import action_lifetime_max_ms
 from node.server.cosign_policy import cosign_verdict

@@ -6,10 +6,10 @@ from __future__ import annotations
 import grpc
 
 from node.api.settlement.v1 import guardian_pb2, guardian_pb2_grpc
-from node.keys import raw_public_key, verify_ed25519
+from node.identity.keys import raw_public_key, verify_ed25519
+from node.identity.quorum import action_payload
 from node.ledger.action_payload import action_bytes
 from node.ledger.commands import ActionKind
-from node.quorum import action_payload
 from tests.ledger.driver import MARKET
 from tests.ledger.governance import CLUSTER, NODES
 from tests.server.fake_replica import NOT_READY, FakeReplica

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from node.api.settlement.v1 import commands_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger import INSURANCE_FUND, LogEntry, apply
 from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.records import AccountStatus, MarketStatus

@@ -27,15 +27,15 @@ from node.api.settlement.v1 import (
     settlement_pb2_grpc,
 )
 from node.client import commands as build
-from node.client.tls import ClientTls, aio_channel
 from node.codec.commands import command_to_proto
-from node.keys import private_key_from_seed, verify_ed25519
+from node.identity.keys import private_key_from_seed, verify_ed25519
+from node.identity.quorum import action_payload, signed_action, signer_entry_for
 from node.ledger import LogEntry, apply
 from node.ledger.commands import ActionKind, Deposit
 from node.ledger.governance import POLICY_FIELDS, ROLES
-from node.quorum import action_payload, signed_action, signer_entry_for
 from node.server import start_server
 from node.server.access import ANY_CERTIFICATE, PUBLIC, RPC_ROLES
+from node.tls.client import ClientTls, aio_channel
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import LOOPBACK, run
 from tests.tls.material import client_tls, cluster_tls, server_tls
@@ -274,7 +274,7 @@ KINDS_ALLOWED = {
 
 def _one_of_each_kind(n: int) -> list:
     from node.ledger.commands import MarketKind
-    from node.quorum import checkpoint_vote
+    from node.identity.quorum import checkpoint_vote
 
     now = build.now_ms()
     halt = action_payload(CLUSTER, ActionKind.HALT_MARKET, 10 + n, now + 300_000, 0, market="BTC-PERP")
@@ -291,8 +291,8 @@ def _one_of_each_kind(n: int) -> list:
 
 @pytest.mark.parametrize("identity", [k for k, role in IDENTITIES.items() if role in KINDS_ALLOWED])
 def test_each_role_may_submit_only_its_command_kinds(tmp_path, identity):
-    from node.client.batch_signing import BatchSigner
-    from node.client.identity import SigningKey
+    from node.identity.batch_signing import BatchSigner
+    from node.identity.credentials import SigningKey
     from node.ledger.results import ResultCode
 
     replica = governed()

@@ -11,7 +11,7 @@ import pytest
 from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
 from node.codec.commands import command_to_proto
 from node.ledger import LogEntry, apply, events
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
 from node.ledger.commands import Deposit, SettleTrade
 from node.replica.port import AppliedEvent
 from node.server import ServerOptions

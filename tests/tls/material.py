@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from node.client.tls import ClientTls
-from node.server.transport import ServerTls
 from node.tls.authority import create_authority, issue
+from node.tls.client import ClientTls
 from node.tls.directory import TlsDirectory
 from node.tls.files import write_certificate, write_private_key_pem
+from node.tls.server import ServerTls
 
 NODE = "node1"
 NODE_HOSTS = ("127.0.0.1", "localhost")

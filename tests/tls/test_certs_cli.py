@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 import stat
 
-from node.client.cli import main
-from node.client.tls import ClientTls
+from node.cli.cli import main
 from node.server import start_server
-from node.server.transport import ServerTls
 from node.tls.authority import common_name
+from node.tls.client import ClientTls
 from node.tls.files import read_certificate
+from node.tls.server import ServerTls
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import LOOPBACK, run
 from tests.tls.test_transport import _status

@@ -8,8 +8,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from node.client.tls import load_client_tls
 from node.tls.authority import common_name
+from node.tls.client import load_client_tls
 from node.tls.directory import TlsDirectory
 from node.tls.files import TlsFileError, certificate_not_after_s, read_certificate
 from tests.tls.material import NODE, cluster_tls

@@ -11,7 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from cluster.ports import health_port
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
-from node.client.tls import load_client_tls, sync_channel
+from node.tls.client import load_client_tls, sync_channel
 from tests.cluster.conftest import make_cluster  # noqa: F401 (the fixture)
 from tests.cluster.probe import wait_for_leader
 

@@ -13,9 +13,9 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc, settlement_pb2, settlement_pb2_grpc
 from node.client import commands as build
-from node.client.tls import ClientTls, aio_channel
 from node.codec.commands import command_to_proto
 from node.server import start_server
+from node.tls.client import ClientTls, aio_channel
 from node.tls.files import TlsFileError
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import LOOPBACK, run

@@ -1,9 +1,11 @@
-"""Ed25519 keys and signatures (cryptography): the verifier the replica hands the ledger, and
-the signing helpers the SDK, the feeders and the replay tool use.
+"""Ed25519 keys and signatures (cryptography): the verifier the replica hands the ledger, the
+signing helpers the SDK, the feeders and the replay tool use, and the raw and hex forms keys are
+given in (a market registers each source's public key: 32 bytes, 64 hex digits on the command line).
 
 Keys are raw 32-byte values everywhere (config, market definitions, the signer set): no PEM, no
-key files in the repository. A private key can be derived from a seed for tests and replays, so
-the same scenario signs the same bytes on every run (Ed25519 signing is deterministic).
+key files in the repository (key_files.py reads and writes those an operator keeps). A private
+key can be derived from a seed for tests and replays, so the same scenario signs the same bytes on
+every run (Ed25519 signing is deterministic).
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from node.ledger.signatures import ed25519_public_key_bytes, ed25519_signature_bytes, price_update_bytes
 
+ed25519_private_key_bytes = 32
 # Distinct public keys the verifier keeps parsed (oracle sources and signers: a few hundred).
 parsed_public_keys_max = 4096
+
+
+class KeyFormatError(ValueError):
+    """A key (file or hex text) that is not one raw Ed25519 key; the message says what is wrong."""
 
 
 @lru_cache(maxsize=parsed_public_keys_max)
@@ -61,3 +68,33 @@ def raw_public_key(key: Ed25519PrivateKey) -> bytes:
 
 def sign_price(key: Ed25519PrivateKey, market: str, source: str, price: int, source_time_ms: int) -> bytes:
     return key.sign(price_update_bytes(market, source, price, source_time_ms))
+
+
+def private_key(key: Ed25519PrivateKey | bytes) -> Ed25519PrivateKey:
+    """An Ed25519PrivateKey given as one, or as its 32 raw bytes."""
+    if isinstance(key, Ed25519PrivateKey):
+        return key
+    if isinstance(key, bytes) and len(key) == ed25519_private_key_bytes:
+        return private_key_from_raw(key)
+    raise KeyFormatError(f"a private key is an Ed25519PrivateKey or its {ed25519_private_key_bytes} raw bytes")
+
+
+def public_key_bytes(key: Ed25519PrivateKey | bytes) -> bytes:
+    """The raw public key to register for a source: derived from its private key object, or 32
+    bytes taken as a public key (never pass a private key's raw bytes here: they would be
+    registered, and so published, as the public key)."""
+    if isinstance(key, bytes) and len(key) == ed25519_public_key_bytes:
+        return key
+    if isinstance(key, Ed25519PrivateKey):
+        return raw_public_key(key)
+    raise KeyFormatError(f"a public key is {ed25519_public_key_bytes} raw bytes (or the private key it belongs to)")
+
+
+def parse_public_key_hex(text: str) -> bytes:
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != ed25519_public_key_bytes:
+        raise KeyFormatError(f"an Ed25519 public key is {2 * ed25519_public_key_bytes} hex digits, not {text!r}")
+    return raw

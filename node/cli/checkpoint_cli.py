@@ -22,10 +22,11 @@ import grpc
 from node.api.settlement.v1 import settlement_pb2, settlement_pb2_grpc, state_pb2
 from node.checkpoint.audit import CERTIFICATE_FILE, DUMP_FILE, AuditInputError, audit
 from node.checkpoint.dump import DumpError, summarize
-from node.checkpoint.signer_set import signer_set_document
-from node.ledger.governance import POLICY_FIELDS
+from node.cli.cli_identity import cli_tls
 from node.client import limits
-from node.client.tls import ClientTls, cli_tls, sync_channel
+from node.identity.signer_set import signer_set_document
+from node.ledger.governance import POLICY_FIELDS
+from node.tls.client import ClientTls, sync_channel
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from node.client.cli import main
-from node.client.keys import write_private_key
+from node.cli.cli import main
+from node.identity.key_files import write_private_key
 from tests.ledger.driver import oracle_source, source_key
 from tests.server.fake_replica import FOLLOWER, FakeReplica
 from tests.server.serving import threaded
@@ -244,7 +244,7 @@ def test_the_console_entry_point_streams_events_until_interrupted(served, key_fi
     ):
         assert settle(*nodes, *(a.format(fresh=fresh_ms(served)) for a in argv))[0] == 0
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "node.client.cli", *nodes, "--json", "watch", "--kind", "liquidation"],
+        [sys.executable, "-m", "node.cli.cli", *nodes, "--json", "watch", "--kind", "liquidation"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -21,22 +21,24 @@ from pathlib import Path
 from typing import TextIO
 
 from node.api.settlement.v1 import events_pb2
+from node.cli import render
+from node.cli.action_cli import register as register_action_commands
+from node.cli.backup_cli import register as register_backup_commands
+from node.cli.certs_cli import register as register_certs_commands
+from node.cli.checkpoint_cli import register as register_checkpoint_commands
+from node.cli.cli_identity import add_identity_options, cli_identity
+from node.cli.cluster_file import DEFAULT_CLUSTER_FILE
+from node.cli.common import UsageError, node_addresses
+from node.cli.membership_cli import register as register_membership_commands
+from node.cli.status_watch import add_watch_options
 from node.client import commands as build
-from node.client import render
-from node.client.action_cli import register as register_action_commands
-from node.client.backup_cli import register as register_backup_commands
-from node.client.checkpoint_cli import register as register_checkpoint_commands
-from node.client.membership_cli import register as register_membership_commands
-from node.client.certs_cli import register as register_certs_commands
-from node.client.cli_identity import add_identity_options, cli_identity
-from node.client.cluster_file import DEFAULT_CLUSTER_FILE, ClusterFileError, grpc_addresses
-from node.client.identity import IdentityError
 from node.client.errors import NotFound, OutcomeUnknown, SettlementError
-from node.client.keys import KeyFormatError, parse_public_key_hex, read_private_key, write_private_key
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
-from node.client.status_watch import add_watch_options
 from node.client.sync import SyncSettlementClient
-from node.keys import raw_public_key
+from node.identity.clock import now_ms
+from node.identity.credentials import IdentityError
+from node.identity.key_files import read_private_key, write_private_key
+from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
 from node.ledger.commands import Command, MarketKind, OracleSource
 
 EXIT_OK = 0
@@ -44,10 +46,6 @@ EXIT_REJECTED = 1
 EXIT_USAGE = 2
 
 Run = Callable[[SyncSettlementClient, argparse.Namespace, TextIO], int]
-
-
-class _UsageError(Exception):
-    pass
 
 
 class _Ambiguous(Exception):
@@ -95,20 +93,20 @@ def _trade(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) 
 
 
 def _price(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
-    source_time_ms = args.source_time_ms if args.source_time_ms is not None else build.now_ms()
+    source_time_ms = args.source_time_ms if args.source_time_ms is not None else now_ms()
     if args.key_file is not None:
         key = _private_key(args.key_file)
         try:
             command = build.signed_price_update(args.market, args.source, args.price, key, source_time_ms=source_time_ms, id=args.id)
         except ValueError as error:
-            raise _UsageError(str(error)) from None
+            raise UsageError(str(error)) from None
         return _submit(client, command, args, out)
     if args.signature_hex is None:
-        raise _UsageError("a price must be signed by its source: pass --key-file PATH (or a ready --signature-hex)")
+        raise UsageError("a price must be signed by its source: pass --key-file PATH (or a ready --signature-hex)")
     try:
         signature = bytes.fromhex(args.signature_hex)
     except ValueError:
-        raise _UsageError("--signature-hex must be hex digits") from None
+        raise UsageError("--signature-hex must be hex digits") from None
     command = build.price_update(args.market, args.source, args.price, source_time_ms, signature=signature, id=args.id)
     return _submit(client, command, args, out)
 
@@ -117,7 +115,7 @@ def _private_key(path: Path):
     try:
         return read_private_key(path)
     except KeyFormatError as error:
-        raise _UsageError(str(error)) from None
+        raise UsageError(str(error)) from None
 
 
 def _source(text: str) -> OracleSource:
@@ -134,9 +132,9 @@ def _source(text: str) -> OracleSource:
 def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
     kind = {"perpetual": MarketKind.PERPETUAL, "future": MarketKind.FUTURE}[args.kind]
     if kind == MarketKind.FUTURE and not args.expiry_ms:
-        raise _UsageError("a future needs --expiry-ms")
+        raise UsageError("a future needs --expiry-ms")
     if not args.source:
-        raise _UsageError(
+        raise UsageError(
             "a market needs at least one oracle --source NAME:PUBLIC_KEY_HEX "
             "(`settle public-key KEY_FILE` prints a source key's public key)"
         )
@@ -180,7 +178,7 @@ def _new_key(args: argparse.Namespace, out: TextIO) -> int:
     try:
         key = write_private_key(args.key_file)
     except OSError as error:
-        raise _UsageError(f"cannot create {args.key_file}: {error.strerror or error}") from None
+        raise UsageError(f"cannot create {args.key_file}: {error.strerror or error}") from None
     print(raw_public_key(key).hex(), file=out)
     return EXIT_OK
 
@@ -368,23 +366,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _addresses(args: argparse.Namespace) -> list[str]:
-    if args.nodes:
-        addresses = [a.strip() for a in args.nodes.split(",") if a.strip()]
-        if not addresses:
-            raise _UsageError("--nodes is empty")
-        return addresses
-    path = args.cluster_file
-    if path is None:
-        if not DEFAULT_CLUSTER_FILE.exists():
-            raise _UsageError(f"no nodes: pass --nodes or --cluster-file (./{DEFAULT_CLUSTER_FILE} does not exist)")
-        path = DEFAULT_CLUSTER_FILE
-    try:
-        return grpc_addresses(path)
-    except ClusterFileError as error:
-        raise _UsageError(str(error)) from None
-
-
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -397,12 +378,12 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     if offline is not None:
         try:
             return offline(args, out)
-        except _UsageError as error:
+        except UsageError as error:
             print(f"settle: {error}", file=err)
             return EXIT_USAGE
     try:
-        addresses = _addresses(args)
-    except _UsageError as error:
+        addresses = node_addresses(args)
+    except UsageError as error:
         print(f"settle: {error}", file=err)
         return EXIT_USAGE
     try:
@@ -413,7 +394,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     client = SyncSettlementClient(addresses, timeout_s=args.timeout, identity=identity)
     try:
         return args.run(client, args, out)
-    except _UsageError as error:
+    except UsageError as error:
         print(f"settle: {error}", file=err)
         return EXIT_USAGE
     except NotFound as error:

@@ -9,15 +9,15 @@ import re
 
 import pytest
 
-from node.client import proposals
-from node.client.cli import main
-from node.client.commands import now_ms
-from node.client.keys import write_private_key
-from node.keys import raw_public_key, verify_ed25519
+from node.cli import proposals
+from node.cli.cli import main
+from node.identity.clock import now_ms
+from node.identity.key_files import write_private_key
+from node.identity.keys import raw_public_key, verify_ed25519
+from node.identity.quorum import action_payload, sign_action
 from node.ledger.action_payload import action_bytes
 from node.ledger.commands import ActionKind
 from node.ledger.records import MarketStatus, StatusReason
-from node.quorum import action_payload, sign_action
 from tests.ledger.driver import MARKET
 from tests.ledger.governance import CLUSTER, GUARDIANS, NODES, POLICY
 from tests.server.governed_replica import NODE, governed_replica, write_credentials

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import grpc
 
 from node.api.settlement.v1 import guardian_pb2, guardian_pb2_grpc, settlement_pb2, settlement_pb2_grpc
-from node.client.tls import ClientTls, sync_channel
-from node.keys import verify_ed25519
+from node.identity.keys import verify_ed25519
+from node.tls.client import ClientTls, sync_channel
 
 cosign_timeout_s_default = 5.0
 

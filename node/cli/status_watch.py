@@ -18,7 +18,7 @@ import time
 from typing import TextIO
 
 from node.api.settlement.v1 import cluster_pb2, state_pb2
-from node.client import render
+from node.cli import render
 from node.client.errors import SettlementError
 from node.client.sdk import LOCAL
 

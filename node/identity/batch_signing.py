@@ -12,9 +12,9 @@ from __future__ import annotations
 import secrets
 
 from node.api.settlement.v1 import settlement_pb2
-from node.client.commands import now_ms
-from node.client.identity import SigningKey
 from node.codec.batch import commands_digest
+from node.identity.clock import now_ms
+from node.identity.credentials import SigningKey
 from node.ledger.limits import batch_sequence_counter_bits
 from node.ledger.signed_batches import batch_signing_bytes
 

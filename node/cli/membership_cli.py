@@ -20,7 +20,9 @@ from typing import TextIO
 import grpc
 
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
-from node.client.tls import ClientTls, cli_tls, sync_channel
+from node.cli.cli_identity import cli_tls
+from node.cli.common import node_addresses
+from node.tls.client import ClientTls, sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 rpc_deadline_s = 30.0  # the server waits at most 15 s for the change or the drain
@@ -47,12 +49,6 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub.set_defaults(offline=_drain)
 
 
-def _addresses(args: argparse.Namespace) -> list[str]:
-    from node.client.cli import _addresses as cli_addresses  # the same --nodes / cluster file rules
-
-    return cli_addresses(args)
-
-
 def _leader_hint(error: grpc.RpcError) -> str | None:
     for key, value in error.trailing_metadata() or ():
         if key == "x-leader":
@@ -71,7 +67,7 @@ def _tls(args: argparse.Namespace, out: TextIO) -> tuple[bool, ClientTls | None]
 
 def _on_leader(args: argparse.Namespace, out: TextIO, request: cluster_pb2.MembershipRequest) -> int:
     try:
-        candidates = _addresses(args)
+        candidates = node_addresses(args)
     except Exception as error:  # noqa: BLE001 - usage error from the cluster file rules
         print(f"settle: {error}", file=out)
         return EXIT_USAGE

@@ -1,4 +1,5 @@
-"""Who a client is: the identity its TLS certificate names, and the keys it signs batches with.
+"""Who a client (or a node calling its peers) is: the identity its TLS certificate names, and the
+keys it signs batches with.
 
 Every Submit batch carries the submitter's key id, a sequence number and an Ed25519 signature
 (DESIGN.md "Access control"). The certificate's identity decides which calls a client may make;
@@ -20,10 +21,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.checkpoint.signer_set import SignerSetError, read_signer_set
-from node.client.keys import read_private_key
-from node.client.tls import ClientTls, load_client_tls
+from node.identity.key_files import read_private_key
+from node.identity.signer_set import SignerSetError, read_signer_set
 from node.ledger.signed_batches import ROLE_COMMANDS
+from node.tls.client import ClientTls, load_client_tls
 
 keys_dir_name = "keys"
 cluster_file_name = "cluster.json"

@@ -6,7 +6,7 @@
     settle action submit halt.json
     settle action pending | signers
 
-A proposal travels as a file (node/client/proposals.py) from signer to signer; signing needs no
+A proposal travels as a file (node/cli/proposals.py) from signer to signer; signing needs no
 node, so a key can stay on a machine that never talks to the cluster. `propose --offline
 --cluster ID --epoch E` builds one with no node at all. Exit codes as for `settle`: 1 when the
 ledger (or a node asked to co-sign) refused, with its code; 2 for usage errors, malformed files
@@ -21,14 +21,16 @@ from pathlib import Path
 from typing import TextIO
 
 from node.api.settlement.v1 import state_pb2
-from node.client import proposals, render
-from node.client.commands import now_ms
-from node.client.cosign import CoSignFailed, CoSignRefused, request_cosignature
+from node.cli import proposals, render
+from node.cli.cli_identity import cli_identity, cli_tls
+from node.cli.common import UsageError, node_addresses
+from node.cli.cosign import CoSignFailed, CoSignRefused, request_cosignature
+from node.cli.proposals import Proposal, ProposalError
 from node.client.errors import OutcomeUnknown, SettlementError
-from node.client.keys import KeyFormatError, read_private_key
-from node.client.proposals import Proposal, ProposalError
 from node.client.sync import SyncSettlementClient
-from node.client.tls import cli_tls
+from node.identity.clock import now_ms
+from node.identity.key_files import read_private_key
+from node.identity.keys import KeyFormatError
 from node.ledger.commands import ActionKind
 
 EXIT_OK = 0
@@ -42,13 +44,6 @@ _NEEDS = {
 }
 
 
-def _usage_error(message: str) -> Exception:
-    # cli imports this module to register it, so its usage error is looked up when needed.
-    from node.client.cli import _UsageError
-
-    return _UsageError(message)
-
-
 def _offline(run):
     """A handler `settle` runs without resolving nodes first; problems become usage errors (exit 2)."""
 
@@ -56,7 +51,7 @@ def _offline(run):
         try:
             return run(args, out)
         except (ProposalError, KeyFormatError, SettlementError) as error:
-            raise _usage_error(str(error)) from None
+            raise UsageError(str(error)) from None
 
     return handler
 
@@ -66,7 +61,7 @@ def _online(run):
         try:
             return run(client, args, out)
         except (ProposalError, KeyFormatError) as error:
-            raise _usage_error(str(error)) from None
+            raise UsageError(str(error)) from None
 
     return handler
 
@@ -152,10 +147,7 @@ def _cluster_and_epoch(args: argparse.Namespace) -> tuple[str, int]:
         return args.cluster, args.epoch
     if args.cluster is not None or args.epoch is not None:
         raise ProposalError("--cluster and --epoch are read from the cluster; give them only with --offline")
-    from node.client.cli import _addresses  # the same node discovery as every `settle` command
-    from node.client.cli_identity import cli_identity
-
-    with SyncSettlementClient(_addresses(args), timeout_s=args.timeout, identity=cli_identity(args)) as client:
+    with SyncSettlementClient(node_addresses(args), timeout_s=args.timeout, identity=cli_identity(args)) as client:
         guards = client.get_guards()
     if not guards.HasField("signer_set"):
         raise ProposalError("the cluster has no signer set yet (the genesis signer set is not installed)")
@@ -231,7 +223,7 @@ def _submit(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO)
     try:
         reply = client.submit([command])
     except OutcomeUnknown as error:
-        raise _usage_error(f"{error}\nsubmit the same file again to learn its outcome (it is applied at most once)") from None
+        raise UsageError(f"{error}\nsubmit the same file again to learn its outcome (it is applied at most once)") from None
     print(render.reply_json(reply) if args.json else render.reply_text(reply), file=out)
     return EXIT_OK if all(result.ok for result in reply.results) else EXIT_REJECTED
 

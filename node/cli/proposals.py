@@ -27,13 +27,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.keys import raw_public_key, verify_ed25519
+from node.identity.keys import raw_public_key, verify_ed25519
+from node.identity.quorum import action_payload, emergency_action, sign_action
 from node.ledger.action_payload import KIND_FIELDS, action_bytes, parse_action
 from node.ledger.commands import ActionKind, EmergencyAction
 from node.ledger.limits import action_lifetime_max_ms, signatures_per_action_max, source_id_bytes_max
 from node.ledger.signatures import ed25519_signature_bytes
 from node.ledger.validation import is_valid_id
-from node.quorum import action_payload, emergency_action, sign_action
 
 proposal_file_bytes_max = 64 * 1024  # an action is at most 16 KiB; its signatures add little
 nonce_bits = 63  # the ledger takes any non-negative int64 nonce, used once
@@ -51,7 +51,7 @@ class ProposalError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    action: dict  # the payload node.quorum.action_payload builds
+    action: dict  # the payload node.identity.quorum.action_payload builds
     signatures: tuple[tuple[str, bytes], ...] = ()  # (key id, Ed25519 signature), in signing order
 
     @property

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from node.client.cli import main
-from node.client.status_watch import CLEAR_SCREEN
+from node.cli.cli import main
+from node.cli.status_watch import CLEAR_SCREEN
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import threaded
 

@@ -1,4 +1,5 @@
-"""Client-side mTLS material: the cluster CA and this identity's certificate and key.
+"""Client-side mTLS material and channels: the cluster CA, this identity's certificate and key, and
+the gRPC channels built from them. The SDK, the CLI and a node calling its peers all connect so.
 
 A local cluster keeps them under DIR/tls/ (cluster/local_tls.py): ca.crt, and <identity>.crt /
 <identity>.key (0600) per identity. The certificate's CommonName is the identity the node
@@ -70,15 +71,3 @@ def node_client_tls(config) -> ClientTls | None:
     files = read_tls_files(config.tls_ca_file, config.tls_certificate_file, config.tls_key_file)
     return ClientTls(files.ca_certificate, files.certificate_chain, files.private_key)
 
-
-def cli_tls(args, default_identity: str = "operator") -> ClientTls | None:
-    """The TLS pair a `settle` subcommand that opens its own channel connects with: --identity,
-    else `default_identity` (the operator reads and administers everything; co-signing a halt
-    needs a guardian), from the CLI's credentials directory (--credentials, the cluster file's
-    directory, else ./data). None when that directory has no tls/ (a plaintext cluster)."""
-    from node.client.cli_identity import credentials_dir
-
-    directory = credentials_dir(args)
-    if directory is None:
-        return None
-    return load_client_tls(directory, getattr(args, "identity", None) or default_identity)

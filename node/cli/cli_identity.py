@@ -5,7 +5,8 @@ tls/), so every command works unchanged: by default the CLI holds the directory'
 signs each batch with the key whose role may submit it (custodian for deposits, settler for
 trades, oracle for prices, operator for markets, a guardian for actions). `--identity KEY_ID`
 picks one key; `--credentials DIR` another directory. Without a directory the CLI connects and
-submits unsigned, which a cluster with a signer set refuses (UNSIGNED_BATCH).
+submits unsigned, which a cluster with a signer set refuses (UNSIGNED_BATCH). Subcommands that open
+their own channel connect with the TLS pair `cli_tls` picks from the same directory.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from node.client.cluster_file import DEFAULT_CLUSTER_FILE
-from node.client.identity import ClientIdentity, IdentityError, load_keyring
+from node.cli.cluster_file import DEFAULT_CLUSTER_FILE
+from node.identity.credentials import ClientIdentity, IdentityError, load_keyring
+from node.tls.client import ClientTls, load_client_tls
 
 
 def add_identity_options(group: argparse.ArgumentParser, suppress: dict) -> None:
@@ -43,3 +45,14 @@ def cli_identity(args: argparse.Namespace) -> ClientIdentity | None:
             raise IdentityError(f"no signers.json under {directory or './data'}: pass --credentials DIR")
         return None
     return load_keyring(directory, getattr(args, "identity", None))
+
+
+def cli_tls(args, default_identity: str = "operator") -> ClientTls | None:
+    """The TLS pair a `settle` subcommand that opens its own channel connects with: --identity,
+    else `default_identity` (the operator reads and administers everything; co-signing a halt
+    needs a guardian), from the CLI's credentials directory (--credentials, the cluster file's
+    directory, else ./data). None when that directory has no tls/ (a plaintext cluster)."""
+    directory = credentials_dir(args)
+    if directory is None:
+        return None
+    return load_client_tls(directory, getattr(args, "identity", None) or default_identity)

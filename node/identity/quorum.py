@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from node.keys import raw_public_key
+from node.identity.keys import raw_public_key
 from node.ledger.action_payload import ACTION_DOMAIN, action_bytes
 from node.ledger.commands import ActionKind, CheckpointVote, EmergencyAction, Signature
 from node.ledger.governance import checkpoint_vote_bytes

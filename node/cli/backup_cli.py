@@ -19,7 +19,8 @@ import grpc
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import BackupError, BackupHeader, backup_file_mode, read_header, verify_checksum
 from node.backup.restore import restore
-from node.client.tls import cli_tls, sync_channel
+from node.cli.cli_identity import cli_tls
+from node.tls.client import sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 # A whole backup stream, start to end: generous (a 1 GiB store streams in seconds locally), but
