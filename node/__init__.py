@@ -1,1 +1,1 @@
-"""Fail-safe settlement node. See README.md and ../shared/DESIGN.md for the layering."""
+"""Fail-safe settlement node. See README.md and docs/design.md#architecture for the layering."""

@@ -11,7 +11,7 @@
     expected_signers_file = "data/signers.json"  # optional: the signer set this node expects
     divergence_recovery_delay_ms = 5000     # optional: how long a diverged follower stays fenced
     metrics_address = "127.0.0.1:7201"    # optional: Prometheus metrics (node/metrics); absent: off
-    tls_ca_file = "data/tls/ca.crt"         # mTLS (node/server/transport.py): the cluster CA, this
+    tls_ca_file = "data/tls/ca.crt"         # mTLS (node/tls/server.py): the cluster CA, this
     tls_certificate_file = "data/tls/node1.crt"  # node's certificate and its key (0600); all three
     tls_key_file = "data/tls/node1.key"     # or none (none: plaintext gRPC, no access control)
     health_address = "127.0.0.1:7401"       # optional: plaintext grpc.health.v1 alone, for load balancers
@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from node.tls.server import ServerTls
 
 
 class ConfigError(ValueError):
@@ -193,6 +195,22 @@ def load_node_key(config: NodeConfig) -> Ed25519PrivateKey | None:
         return read_private_key(config.node_key_file)
     except KeyFormatError as error:
         raise ConfigError(str(error)) from None
+
+
+def server_tls(config: NodeConfig) -> ServerTls | None:
+    """The node's TLS files, checked now so a bad file stops the node (ConfigError) before it
+    joins the cluster; None when the config names none."""
+    from node.tls.files import TlsFileError
+    from node.tls.server import ServerTls
+
+    if config.tls_ca_file is None:
+        return None
+    tls = ServerTls(config.tls_ca_file, config.tls_certificate_file, config.tls_key_file)
+    try:
+        tls.load()
+    except TlsFileError as error:
+        raise ConfigError(str(error)) from None
+    return tls
 
 
 def read_secrets(path: Path) -> dict:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from node import logs
-from node.config import ConfigError, NodeConfig, load_config, load_node_key
+from node.config import ConfigError, NodeConfig, load_config, load_node_key, server_tls
 from node.runtime import freeze_long_lived_objects, tune_garbage_collector
 
 if TYPE_CHECKING:
@@ -89,7 +89,6 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     from node.replica.replica import Replica
     from node.server import start_server
     from node.server.guardian import node_key_from_config
-    from node.tls.server import server_tls
     from node.store.errors import StoreCorruptError
 
     config = load_config(config_path)

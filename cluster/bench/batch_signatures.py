@@ -2,7 +2,7 @@
 
     python -m cluster.bench.batch_signatures [--trades 20000] [--accounts 2000] [--repeats 3]
 
-Every replica checks each submitted batch once (DESIGN.md "Access control"): it recomputes the
+Every replica checks each submitted batch once (docs/design.md#access-control): it recomputes the
 SHA-256 digest of the logged commands, verifies one Ed25519 signature and updates one replay
 window. The same trades are replayed through the replica's path (LogEntry bytes -> decode ->
 apply) twice: on a ledger without a signer set (batches are not checked) and on one with a signer

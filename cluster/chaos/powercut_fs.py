@@ -1,8 +1,8 @@
 """A FUSE filesystem that loses, on a power cut, every write that was not synced (LazyFS style).
 
-kill -9 keeps the page cache, so it cannot catch a missing fsync (DESIGN.md "Testing
-durability"). Nodes of a chaos run keep their data directories on this filesystem instead: a
-passthrough to a backing directory in which written bytes stay in this process's memory (a per
+kill -9 keeps the page cache, so it cannot catch a missing fsync
+(docs/design.md#testing-durability). Nodes of a chaos run keep their data directories on this
+filesystem instead: a passthrough to a backing directory in which written bytes stay in this process's memory (a per
 file overlay of 4 KiB blocks) until an fsync/fdatasync (msync arrives as fsync) writes them to the
 backing file and syncs it. A power cut is then: SIGKILL the nodes, SIGKILL this daemon (its
 memory, the unsynced writes, is gone), lazily unmount, mount again over the same backing

@@ -1,4 +1,4 @@
-"""The node's side of checkpoints (DESIGN.md "Checkpoints"): the ledger only schedules, counts
+"""The node's side of checkpoints (docs/design.md#checkpoints): the ledger only schedules, counts
 votes and certifies; this package makes a node take part and hold itself to the result.
 
 - `keeper.py` hooks the replica's apply path: at each CheckpointDue(I) it records the in-memory

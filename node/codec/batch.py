@@ -1,7 +1,7 @@
 """A batch of commands and the submitter's signature over it, as Submit receives them.
 
 The signed-batch fields are carried, not checked, here: every replica verifies them when it
-applies the entry (DESIGN.md "Access control", node/ledger/signed_batches.py). What is signed
+applies the entry (docs/design.md#signed-batches, node/ledger/signed_batches.py). What is signed
 covers `commands_digest`, which the submitter and every replica compute the same way from the
 commands' deterministic protobuf encoding.
 """

@@ -1,4 +1,4 @@
-"""Signs Submit batches for an identity (DESIGN.md "Access control", node/ledger/signed_batches.py).
+"""Signs Submit batches for an identity (docs/design.md#signed-batches, node/ledger/signed_batches.py).
 
 Each client picks its own random stream per key, so several processes sharing a key never
 collide or wait for each other, and numbers its batches 1, 2, 3... within it: sequence =

@@ -2,7 +2,7 @@
 keys it signs batches with.
 
 Every Submit batch carries the submitter's key id, a sequence number and an Ed25519 signature
-(DESIGN.md "Access control"). The certificate's identity decides which calls a client may make;
+(docs/design.md#access-control). The certificate's identity decides which calls a client may make;
 the batch's signing key decides which command kinds the ledger accepts from it, by the key's role
 in the replicated signer set (node.ledger.signed_batches.ROLE_COMMANDS). A client usually holds
 one key; a tool or a test may hold several (a keyring), and the SDK signs each batch with the key

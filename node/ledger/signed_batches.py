@@ -1,4 +1,4 @@
-"""Signed batches: the log carries each submitter's proof of intent (DESIGN.md "Access control").
+"""Signed batches: the log carries each submitter's proof of intent (docs/design.md#access-control).
 
 Raft tolerates crashes, not lies: a leader could append a Withdraw nobody sent. So every batch in
 an entry names its submitter's key, a sequence number and the submitter's clock, signed with

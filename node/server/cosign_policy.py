@@ -1,4 +1,4 @@
-"""When a node's own view of the guards backs a halt (DESIGN.md: "peers co-sign only if their own
+"""When a node's own view of the guards backs a halt (docs/design.md#node-co-signing: "peers co-sign only if their own
 view agrees").
 
 A node co-signs nothing but HALT_MARKET and GLOBAL_HALT: stopping is safe, and a node key that

@@ -45,19 +45,3 @@ def server_credentials(files: TlsFiles) -> grpc.ServerCredentials:
         root_certificates=files.ca_certificate,
         require_client_auth=True,
     )
-
-
-def server_tls(config) -> ServerTls | None:
-    """A NodeConfig's TLS files (node/config.py), checked now so a bad file stops the node before
-    it joins the cluster; None when the config names none."""
-    from node.config import ConfigError
-    from node.tls.files import TlsFileError
-
-    if config.tls_ca_file is None:
-        return None
-    tls = ServerTls(config.tls_ca_file, config.tls_certificate_file, config.tls_key_file)
-    try:
-        tls.load()
-    except TlsFileError as error:
-        raise ConfigError(str(error)) from None
-    return tls

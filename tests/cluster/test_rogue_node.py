@@ -1,11 +1,11 @@
 """One compromised node can neither halt, resume, loosen nor settle, as leader or as follower,
-while the cluster keeps settling trades (cluster/fixture_node/rogue.py is the rogue; DESIGN.md "Emergency actions
-and quorum signatures": a single node can neither halt nor resume settlement, nor change a
+while the cluster keeps settling trades (cluster/fixture_node/rogue.py is the rogue;
+docs/design.md#quorum-classes: a single node can neither halt nor resume settlement, nor change a
 parameter). As leader it also cannot fabricate, alter or replay a submitter's batch, nor run the
-ledger clock ahead (DESIGN.md "Access control").
+ledger clock ahead (docs/design.md#access-control).
 
-Node 1 runs as the rogue test fixture (python -m cluster.fixture_node --rogue). Every 250 ms it forges actions
-signed with its own node key and replays genuinely approved ones. First it leads (its election
+Node 1 runs as the rogue test fixture (python -m cluster.fixture_node --rogue). Every 250 ms it
+forges actions signed with its own node key and replays genuinely approved ones. First it leads (its election
 timeout is made short so it wins), and appends them to the log itself; then it is restarted as a
 follower and sends them through Submit. Every one is refused with its code, the traded market
 stays ACTIVE, the venue NORMAL, nothing is pending, and trades go through all along.

@@ -1,5 +1,5 @@
 """Access control over real mTLS: every role tries every RPC, and only the ones the matrix allows
-get past the gate (DESIGN.md "Access control"). The server is in-process on a FakeReplica whose
+get past the gate (docs/design.md#access-control). The server is in-process on a FakeReplica whose
 ledger holds a signer set with one identity per role; the certificates are real.
 
 "Admitted" means the call reached its handler: any answer but PERMISSION_DENIED or

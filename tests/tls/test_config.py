@@ -40,7 +40,7 @@ def test_a_malformed_health_address_is_a_config_error(tmp_path):
 
 
 def test_a_node_whose_tls_key_is_readable_by_others_refuses_to_start(tmp_path):
-    from node.tls.server import server_tls
+    from node.config import server_tls
     from tests.tls.material import cluster_tls
 
     directory = cluster_tls(tmp_path)
