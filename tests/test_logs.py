@@ -31,7 +31,7 @@ def capture(log_format: str = "json"):
 
 def test_json_lines_carry_context_and_event_fields():
     context, stream = capture()
-    context.replica = SimpleNamespace(raft=SimpleNamespace(raftCurrentTerm=4), state=SimpleNamespace(applied_index=99))
+    context.replica = SimpleNamespace(raft=SimpleNamespace(current_term=4), state=SimpleNamespace(applied_index=99))
     logging.getLogger("settle.test").info("hello %s", "there")
     logs.log_ledger_events(12, [events.CheckpointCertified(10, b"\x01" * 32, 2, ("node1", "node2"))])
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
