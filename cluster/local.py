@@ -62,6 +62,7 @@ LOCAL_POLICY = {
     # The leader's clock may run at most 2 minutes ahead of the newest clock a submitter signed:
     # longer than the demo markets' oracle staleness window, so a silent feed is still caught.
     "clock_lead_max_ms": 120_000,
+    "dedup_retention_ms": 86_400_000,  # a day: retries within it are answered once; older batches are refused
 }
 # The local cluster's submitters and readers: key id = role (DIR/keys/<role>.key). `settle` and
 # the demo pick the identity whose role may do what they are asked.

@@ -33,7 +33,8 @@ from node.runtime import tune_garbage_collector
 CLUSTER = "bench"
 KEYS = {key_id: private_key_from_seed(f"bench {key_id}") for key_id in ("custodian", "guardian", "node", "operator", "oracle", "settler")}
 POLICY = {"halt_threshold": 1, "resume_threshold": 1, "checkpoint_threshold": 1, "timelock_ms": 0,
-          "checkpoint_every_entries": 10**9, "checkpoint_every_ms": 10**12, "clock_lead_max_ms": 10**12}
+          "checkpoint_every_entries": 10**9, "checkpoint_every_ms": 10**12, "clock_lead_max_ms": 10**12,
+          "dedup_retention_ms": 10**12}
 ROLE_OF = {"CreateMarket": "operator", "Deposit": "custodian", "PriceUpdate": "oracle", "SettleTrade": "settler"}
 
 

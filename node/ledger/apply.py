@@ -39,6 +39,7 @@ from .markets import create_market
 from .oracle import price_update
 from .records import DedupRecord
 from .results import Result, ResultCode
+from .retention import prune_expired
 from .signatures import SignatureVerifier, reject_every_signature
 from .signed_batches import check_batch, is_answered_by_dedup, record_batch
 from .state import META_LEDGER_TIME, LedgerState
@@ -93,8 +94,10 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     state.entry_accounts = {}
     state.entry_markets = {}
     state.entry_liquidated = {}
+    state.entry_signed_ms_max = 0
     # Never backwards, whatever a (new) leader's clock says; never far ahead of the submitters'.
     state.put_meta(META_LEDGER_TIME, entry_time_ms(state, entry.timestamp_ms))
+    prune_expired(state)  # dedup records and replay windows past the retention (bounded)
     events: list[Event] = []
     if state.next_guard_deadline_ms and state.ledger_time_ms >= state.next_guard_deadline_ms:
         run_due_timers(state, events)  # breaker cooldowns and grace periods, futures expiry
@@ -109,7 +112,7 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     for batch in entry.batches or (BatchSignature(len(entry.commands)),):
         commands = entry.commands[start:start + batch.size]
         start += batch.size
-        refused = check_batch(state, batch, commands, verify)
+        refused = check_batch(state, batch, commands, verify, entry.timestamp_ms)
         if refused is not None and not is_answered_by_dedup(state, refused, commands):
             results.extend(_refused(cmd, refused) for cmd in commands)
             continue

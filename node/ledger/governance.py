@@ -29,6 +29,7 @@ from .commands import Signature
 from .limits import (
     account_id_bytes_max,
     cluster_id_bytes_max,
+    dedup_retention_ms_min,
     reader_accounts_max,
     signature_bytes_max,
     signers_max,
@@ -51,7 +52,7 @@ ROLES = (ROLE_NODE, ROLE_GUARDIAN, ROLE_SETTLER, ROLE_CUSTODIAN, ROLE_ORACLE, RO
 
 POLICY_FIELDS = (
     "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms",
-    "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms",
+    "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms", "dedup_retention_ms",
 )
 
 VOTE_DOMAIN = b"settlement.v1/checkpoint\x00"
@@ -119,6 +120,8 @@ def signer_set_problem(cluster: object, signers: object, rules: object) -> str |
         return "the checkpoint schedule needs positive intervals"
     if rules["clock_lead_max_ms"] < 1:
         return "clock_lead_max_ms must be positive"
+    if rules["dedup_retention_ms"] < dedup_retention_ms_min:
+        return f"dedup_retention_ms must be at least {dedup_retention_ms_min}"
     return None
 
 

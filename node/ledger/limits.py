@@ -63,3 +63,12 @@ epoch_grace = 10  # an action may bind the current checkpoint epoch or one of th
 batch_sequence_window = 128
 batch_sequence_counter_bits = 32
 reader_accounts_max = 64  # accounts one reader key may read
+
+# Exactly-once in bounded memory (retention.py). A command id's dedup record and a submitter
+# stream's replay window are kept `dedup_retention_ms` (a policy parameter) plus the policy's
+# clock_lead_max_ms after the entry that wrote them, then pruned; a batch signed before ledger
+# time minus the retention is refused (BATCH_EXPIRED). Pruning is bounded per entry: a backlog
+# (after a quiet spell) is worked off over the following entries, never in one long apply.
+dedup_retention_ms_min = 1_000
+retention_prune_dedup_entries_max = 4  # dedup records of this many earlier entries, per entry
+retention_prune_windows_max = 64  # replay windows, per entry

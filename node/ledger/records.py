@@ -315,12 +315,16 @@ def decode_open_interest(b: bytes) -> int:
     return contracts
 
 
-_DEDUP_BATCH_HEADER = struct.Struct(">BI")
+# A dedup batch: the dedup records of one entry, with the time they are retained from: the later
+# of the entry's ledger time and the newest signed clock of a batch it accepted (retention.py
+# prunes whole batches, oldest first, by that time). Version 3: the time was added.
+dedup_batch_version = 3
+_DEDUP_BATCH_HEADER = struct.Struct(">BIq")  # version, count, retained since (ms)
 _DEDUP_ITEM = struct.Struct(">BHqq")  # id length, code, collateral, counterparty collateral
 
 
-def encode_dedup_batch(items: list[tuple[str, DedupRecord]]) -> bytes:
-    parts = [_DEDUP_BATCH_HEADER.pack(record_version, len(items))]
+def encode_dedup_batch(items: list[tuple[str, DedupRecord]], retained_since_ms: int) -> bytes:
+    parts = [_DEDUP_BATCH_HEADER.pack(dedup_batch_version, len(items), retained_since_ms)]
     pack = _DEDUP_ITEM.pack
     for command_id, d in items:
         key = command_id.encode()
@@ -329,9 +333,15 @@ def encode_dedup_batch(items: list[tuple[str, DedupRecord]]) -> bytes:
     return b"".join(parts)
 
 
+def dedup_batch_retained_since_ms(b: bytes) -> int:
+    v, _, retained_since_ms = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
+    assert v == dedup_batch_version, v
+    return retained_since_ms
+
+
 def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
-    v, count = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
-    assert v == record_version, v
+    v, count, _ = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
+    assert v == dedup_batch_version, v
     offset = _DEDUP_BATCH_HEADER.size
     items = []
     for _ in range(count):

@@ -50,6 +50,8 @@ class ResultCode(enum.IntEnum):
     UNSIGNED_BATCH = 40  # a batch without a submitter signature once a signer set is installed
     SEQUENCE_REPLAYED = 41  # the batch's sequence was used before by this key: a replay
     SEQUENCE_TOO_OLD = 42  # below its stream's replay window: sign again with a new sequence
+    BATCH_EXPIRED = 43  # signed before ledger time minus dedup_retention_ms: read the outcome back, never resend
+    BATCH_SIGNED_AHEAD = 44  # signed more than clock_lead_max_ms after ledger time: the submitter's clock is wrong
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,12 @@ batch runs:
   already in the dedup table, the batch goes on and dedup answers each command (DUPLICATE,
   nothing changes), so exactly-once holds and retries still learn their outcome.
 
+- it was signed no earlier than ledger time - dedup_retention_ms, else BATCH_EXPIRED: the bound
+  that lets the ledger forget old dedup records and replay windows safely (retention.py); an
+  expired batch whose every command is still remembered is answered by dedup, like a replay. And
+  no later than the leader's stamp + clock_lead_max_ms, else BATCH_SIGNED_AHEAD (the submitter's
+  clock is wrong: its records would be retained from that far-off time).
+
 A refused batch changes nothing: every command in it gets the batch's code, the sequence is not
 consumed. Before a signer set is installed (bootstrap, before genesis) batches are not checked:
 there are no keys to check them against.
@@ -95,6 +101,7 @@ def window_key(key_id: str, stream: int) -> str:
 
 def check_batch(
     state: LedgerState, batch: BatchSignature, commands: tuple[Command, ...], verify: SignatureVerifier,
+    stamped_ms: int,
 ) -> tuple[ResultCode, str] | None:
     """Why the batch may not run, or None. Checks only; `record_batch` consumes the sequence."""
     rules = policy(state)
@@ -117,6 +124,16 @@ def check_batch(
     message = batch_signing_bytes(rules["cluster"], batch.key_id, batch.sequence, batch.signed_at_ms, batch.commands_digest)
     if not verify(bytes.fromhex(entry["public_key"]), message, batch.signature):
         return ResultCode.INVALID_SIGNATURE, f"the batch's signature does not verify under {batch.key_id}'s key"
+    if batch.signed_at_ms < state.ledger_time_ms - rules["dedup_retention_ms"]:
+        return ResultCode.BATCH_EXPIRED, (
+            f"signed at {batch.signed_at_ms}, more than dedup_retention_ms ({rules['dedup_retention_ms']}) before "
+            f"ledger time {state.ledger_time_ms}: nothing applied now; read its commands' outcome back, never resend them"
+        )
+    if batch.signed_at_ms > stamped_ms + rules["clock_lead_max_ms"]:
+        return ResultCode.BATCH_SIGNED_AHEAD, (
+            f"signed at {batch.signed_at_ms}, more than clock_lead_max_ms ({rules['clock_lead_max_ms']}) after "
+            f"the leader's clock {stamped_ms}: check the submitter's clock"
+        )
     return _sequence_problem(state, batch)
 
 
@@ -136,9 +153,9 @@ def _sequence_problem(state: LedgerState, batch: BatchSignature) -> tuple[Result
 
 
 def is_answered_by_dedup(state: LedgerState, problem: tuple[ResultCode, str], commands: tuple[Command, ...]) -> bool:
-    """A reused sequence whose every command was applied before: a retry (or a replay) that
-    dedup answers without changing anything."""
-    return problem[0] in (ResultCode.SEQUENCE_REPLAYED, ResultCode.SEQUENCE_TOO_OLD) \
+    """A reused sequence (or an expired batch) whose every command was applied before and is still
+    remembered: a retry (or a replay) that dedup answers without changing anything."""
+    return problem[0] in (ResultCode.SEQUENCE_REPLAYED, ResultCode.SEQUENCE_TOO_OLD, ResultCode.BATCH_EXPIRED) \
         and all(command.id in state.dedup for command in commands)
 
 
@@ -150,13 +167,21 @@ def record_batch(state: LedgerState, batch: BatchSignature, stamped_ms: int) -> 
     stream, counter = split_sequence(batch.sequence)
     key = window_key(batch.key_id, stream)
     window = state.governance.get(key)
+    # Retained from its latest use: the ledger time or the batch's signed clock, whichever is later
+    # (retention.py forgets the window once every batch it carried is expired).
+    signed_ms = batch.signed_at_ms
+    if signed_ms > state.entry_signed_ms_max:
+        state.entry_signed_ms_max = signed_ms
+    used_ms = max(state.ledger_time_ms, signed_ms, window["last_used_ms"] if window is not None else 0)
     if window is None:
-        state.put_governance(key, {"highest": counter, "seen": 1})
+        state.put_governance(key, {"highest": counter, "last_used_ms": used_ms, "seen": 1})
     elif counter > window["highest"]:
         shifted = window["seen"] << (counter - window["highest"]) if counter - window["highest"] < batch_sequence_window else 0
-        state.put_governance(key, {"highest": counter, "seen": (shifted | 1) & ((1 << batch_sequence_window) - 1)})
+        state.put_governance(key, {"highest": counter, "last_used_ms": used_ms,
+                                   "seen": (shifted | 1) & ((1 << batch_sequence_window) - 1)})
     else:
-        state.put_governance(key, {"highest": window["highest"], "seen": window["seen"] | 1 << (window["highest"] - counter)})
+        state.put_governance(key, {"highest": window["highest"], "last_used_ms": used_ms,
+                                   "seen": window["seen"] | 1 << (window["highest"] - counter)})
     if signer(state, batch.key_id)["role"] in CLOCK_ROLES:
         newest = min(batch.signed_at_ms, stamped_ms)
         if newest > state.meta[META_NEWEST_SIGNED_MS]:

@@ -11,6 +11,7 @@ matters.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 
 from . import records as r
@@ -110,6 +111,15 @@ class LedgerState:
         # entry key -> the packed dedup record of that entry (what is hashed and stored)
         self.dedup_batches: dict[str, bytes] = {}
         self._entry_dedup: list[tuple[str, DedupRecord]] = []
+        # Derived, never hashed: the retention queues (retention.py), heaps, oldest first. Dedup
+        # batches as (retained since, entry key); replay windows grouped by when they were last
+        # used, each group's keys pruned in key order. Heaps: the same records give the same
+        # order on every replica, however they were loaded.
+        self.dedup_expiry: list[tuple[int, str]] = []
+        self.window_uses: dict[int, dict[str, None]] = {}
+        self.window_use_times: list[int] = []
+        # The newest signed clock of a batch accepted in the current entry (0: none).
+        self.entry_signed_ms_max = 0
         self.meta: dict[str, int] = {key: 0 for key in META_KEYS}
         self.meta[META_GLOBAL_MODE] = GlobalMode.NORMAL
         self.applied_index = 0
@@ -146,7 +156,9 @@ class LedgerState:
         if self._entry_dedup:
             key = r.dedup_batch_key(self.applied_index)
             assert key not in self.dedup_batches, key
-            self.dedup_batches[key] = r.encode_dedup_batch(self._entry_dedup)
+            retained_since_ms = max(self.meta[META_LEDGER_TIME], self.entry_signed_ms_max)
+            self.dedup_batches[key] = r.encode_dedup_batch(self._entry_dedup, retained_since_ms)
+            heapq.heappush(self.dedup_expiry, (retained_since_ms, key))
             self._entry_dedup = []
             self._touch(r.TABLE_DEDUP, key, _as_stored, self.dedup_batches, key)
         h = self.state_hash
@@ -225,6 +237,8 @@ class LedgerState:
 
     def put_governance(self, key: str, value: dict | None) -> None:
         """Write (or, with None, delete) one governance record."""
+        if key.startswith(WINDOW_PREFIX):
+            self._index_window_use(key, self.governance.get(key), value)
         if value is None:
             self.governance.pop(key, None)
         else:
@@ -235,6 +249,29 @@ class LedgerState:
             else:
                 self.pending_changes[key] = value["effective_at_ms"]
         self._touch(r.TABLE_GOVERNANCE, key, r.encode_governance, self.governance, key)
+
+    def _index_window_use(self, key: str, old: dict | None, new: dict | None) -> None:
+        """Keep `window_uses` in step with a replay window's last use (retention.py)."""
+        if old is not None:
+            group = self.window_uses.get(old["last_used_ms"])
+            if group is not None:
+                group.pop(key, None)  # an empty group stays queued until retention reaches it
+        if new is not None:
+            used_ms = new["last_used_ms"]
+            group = self.window_uses.get(used_ms)
+            if group is None:
+                group = self.window_uses[used_ms] = {}
+                heapq.heappush(self.window_use_times, used_ms)
+            group[key] = None
+
+    def drop_dedup_batch(self) -> int:
+        """Forget the dedup records retained longest (retention.py); returns how many ids."""
+        _, key = heapq.heappop(self.dedup_expiry)
+        items = r.decode_dedup_batch(self.dedup_batches.pop(key))
+        for command_id, _ in items:
+            del self.dedup[command_id]
+        self._touch(r.TABLE_DEDUP, key, _as_stored, self.dedup_batches, key)
+        return len(items)
 
     def put_withdrawal_window(self, account_id: str, window: WithdrawalWindow) -> None:
         self.withdrawal_windows[account_id] = window
@@ -332,6 +369,7 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
                 assert command_id not in state.dedup, command_id
                 state.dedup[command_id] = record
             state.dedup_batches[key] = value
+            state.dedup_expiry.append((r.dedup_batch_retained_since_ms(value), key))
             state._touch(r.TABLE_DEDUP, key, _as_stored, state.dedup_batches, key)
         elif table == r.TABLE_META:
             state.put_meta(key, r.decode_total(value))
@@ -344,6 +382,7 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
+    heapq.heapify(state.dedup_expiry)  # appended unordered above (a window's put pushes in order)
     state.finish_entry()
     state.applied_index = applied_index
     state.touched.clear()

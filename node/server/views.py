@@ -153,6 +153,7 @@ def signer_set_view(state: LedgerState) -> state_pb2.SignerSet | None:
         checkpoint_every_entries=rules["checkpoint_every_entries"],
         checkpoint_every_ms=rules["checkpoint_every_ms"],
         clock_lead_max_ms=rules["clock_lead_max_ms"],
+        dedup_retention_ms=rules["dedup_retention_ms"],
     )
 
 

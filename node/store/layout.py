@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from node.ledger.records import TABLES
 
 # 2: markets carry oracle, liquidation and guard fields; the oracle_source table (the guards).
-schema_version = 2
+# 3: dedup batches carry their entry's ledger time, replay windows their last use (retention).
+schema_version = 3
 
 STORE_DB = b"store"
 KEY_APPLIED_INDEX = b"applied_index"

@@ -18,6 +18,7 @@ ALL_KEY_IDS = {*NODES, *GUARDIANS}
 POLICY = {
     "halt_threshold": 2, "resume_threshold": 2, "checkpoint_threshold": 2, "timelock_ms": 60_000,
     "checkpoint_every_entries": 10, "checkpoint_every_ms": 60_000, "clock_lead_max_ms": 30 * 86_400_000,
+    "dedup_retention_ms": 30 * 86_400_000,
 }
 SIGNERS = sorted(
     [signer_entry_for(k, "node", key) for k, key in NODES.items()]

@@ -50,6 +50,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNSIGNED_BATCH: _ClassVar[ResultCode]
     SEQUENCE_REPLAYED: _ClassVar[ResultCode]
     SEQUENCE_TOO_OLD: _ClassVar[ResultCode]
+    BATCH_EXPIRED: _ClassVar[ResultCode]
+    BATCH_SIGNED_AHEAD: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -93,6 +95,8 @@ STALE_EPOCH: ResultCode
 UNSIGNED_BATCH: ResultCode
 SEQUENCE_REPLAYED: ResultCode
 SEQUENCE_TOO_OLD: ResultCode
+BATCH_EXPIRED: ResultCode
+BATCH_SIGNED_AHEAD: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

@@ -181,7 +181,7 @@ class Signer(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., role: _Optional[str] = ..., public_key: _Optional[bytes] = ..., accounts: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SignerSet(_message.Message):
-    __slots__ = ("cluster", "signers", "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms", "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms")
+    __slots__ = ("cluster", "signers", "halt_threshold", "resume_threshold", "checkpoint_threshold", "timelock_ms", "checkpoint_every_entries", "checkpoint_every_ms", "clock_lead_max_ms", "dedup_retention_ms")
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     SIGNERS_FIELD_NUMBER: _ClassVar[int]
     HALT_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,7 @@ class SignerSet(_message.Message):
     CHECKPOINT_EVERY_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_MS_FIELD_NUMBER: _ClassVar[int]
     CLOCK_LEAD_MAX_MS_FIELD_NUMBER: _ClassVar[int]
+    DEDUP_RETENTION_MS_FIELD_NUMBER: _ClassVar[int]
     cluster: str
     signers: _containers.RepeatedCompositeFieldContainer[Signer]
     halt_threshold: int
@@ -200,7 +201,8 @@ class SignerSet(_message.Message):
     checkpoint_every_entries: int
     checkpoint_every_ms: int
     clock_lead_max_ms: int
-    def __init__(self, cluster: _Optional[str] = ..., signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ..., halt_threshold: _Optional[int] = ..., resume_threshold: _Optional[int] = ..., checkpoint_threshold: _Optional[int] = ..., timelock_ms: _Optional[int] = ..., checkpoint_every_entries: _Optional[int] = ..., checkpoint_every_ms: _Optional[int] = ..., clock_lead_max_ms: _Optional[int] = ...) -> None: ...
+    dedup_retention_ms: int
+    def __init__(self, cluster: _Optional[str] = ..., signers: _Optional[_Iterable[_Union[Signer, _Mapping]]] = ..., halt_threshold: _Optional[int] = ..., resume_threshold: _Optional[int] = ..., checkpoint_threshold: _Optional[int] = ..., timelock_ms: _Optional[int] = ..., checkpoint_every_entries: _Optional[int] = ..., checkpoint_every_ms: _Optional[int] = ..., clock_lead_max_ms: _Optional[int] = ..., dedup_retention_ms: _Optional[int] = ...) -> None: ...
 
 class PendingChange(_message.Message):
     __slots__ = ("nonce", "kind", "market", "effective_at_ms", "canonical_bytes")
