@@ -32,7 +32,7 @@ from node.cli.common import UsageError, node_addresses
 from node.cli.membership_cli import register as register_membership_commands
 from node.cli.status_watch import add_watch_options
 from node.client import commands as build
-from node.client.errors import NotFound, OutcomeUnknown, SettlementError
+from node.client.errors import BatchExpired, NotFound, OutcomeUnknown, SettlementError
 from node.client.sdk import LINEARIZABLE, LOCAL, SettlementClient
 from node.client.sync import SyncSettlementClient
 from node.identity.clock import now_ms
@@ -69,9 +69,13 @@ def _submit(
     client: SyncSettlementClient, command: Command, args: argparse.Namespace, out: TextIO, *, shown: tuple[str, ...] = ()
 ) -> int:
     try:
-        reply = client.submit([command])
+        reply = client.submit([command], first_signed_at_ms=getattr(args, "first_signed_at_ms", None))
     except OutcomeUnknown as error:
-        raise _Ambiguous(f"{error}\nrepeat it with --id {command.id} to learn its outcome (applied at most once)") from None
+        raise _Ambiguous(
+            f"{error}\nrepeat it with --id {command.id} --first-signed-at-ms {error.signed_at_ms} to learn its outcome "
+            "(applied at most once, within the cluster's dedup retention)"
+        ) from None
+
     print(render.reply_json(reply) if args.json else render.reply_text(reply, shown=shown), file=out)
     return EXIT_OK if all(result.ok for result in reply.results) else EXIT_REJECTED
 
@@ -274,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def with_id(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--id", help="command id (default: a fresh unique one); reuse it to retry exactly once")
+        sub.add_argument("--first-signed-at-ms", type=int, metavar="MS",
+                         help="a retry: when the command was first signed (the failed attempt prints it)")
 
     sub = command("deposit", _deposit, "credit collateral to an account")
     sub.add_argument("account")
@@ -403,6 +409,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     except _Ambiguous as error:
         print(f"settle: {error}", file=err)
         return EXIT_USAGE
+    except BatchExpired as error:  # refused as a whole; nothing applied now
+        print(f"settle: {error}", file=err)
+        return EXIT_REJECTED
     except SettlementError as error:
         print(f"settle: {error}", file=err)
         return EXIT_USAGE

@@ -12,6 +12,7 @@ from node.client.commands import (
     withdraw,
 )
 from node.client.errors import (
+    BatchExpired,
     ClusterUnavailable,
     NotFound,
     OutcomeUnknown,
@@ -28,6 +29,7 @@ from node.identity.key_files import read_private_key, write_private_key
 from node.identity.keys import KeyFormatError
 
 __all__ = [
+    "BatchExpired",
     "LINEARIZABLE",
     "LOCAL",
     "ClusterUnavailable",

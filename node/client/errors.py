@@ -38,7 +38,26 @@ class ClusterUnavailable(SettlementError):
 class OutcomeUnknown(ClusterUnavailable):
     """Submit gave up after an attempt whose batch may have been applied (ambiguous outcome,
     timeout, lost connection). Submit the SAME commands (same ids) again later: the ledger's
-    dedup answers what was applied, exactly once."""
+    dedup answers what was applied, exactly once, for dedup_retention_ms after `signed_at_ms`
+    (the time the batch was first signed; this client signs its retries with it; a process that
+    restarts passes it to `submit(..., first_signed_at_ms=...)`). After that the retry is refused
+    BatchExpired: read the outcome back instead."""
+
+    signed_at_ms: int = 0
+
+
+class BatchExpired(SettlementError):
+    """The batch was first signed more than the cluster's dedup_retention_ms ago (ledger time), so
+    it was refused as a whole (BATCH_EXPIRED) and nothing was applied now, and the ledger may no
+    longer remember whether its commands were applied before. Never resend these commands
+    blindly: read the accounts back (get_account) to learn what happened, then submit new
+    commands with NEW ids for whatever is still to be done. `command_ids`: the refused commands;
+    `results`: their results."""
+
+    def __init__(self, message: str, command_ids: list[str], results: list) -> None:
+        super().__init__(message)
+        self.command_ids = command_ids
+        self.results = results
 
 
 class StreamBroken(SettlementError):

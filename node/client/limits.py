@@ -11,3 +11,4 @@ reconnect_backoff_initial_ms = 100  # a restarted node is found again quickly
 reconnect_backoff_max_ms = 1_000
 command_id_prefix_bytes_max = 31  # leaves room for ":" and 32 hex digits within 64 bytes
 resign_attempts_max = 3  # a batch refused as below its replay window is signed again at most this often
+ambiguous_ids_remembered_max = 100_000  # command ids whose outcome was unknown, with their first signed time

@@ -12,6 +12,7 @@ answer as the command's original outcome (see node/client/results.py). Every cal
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from node.api.settlement.v1 import (
 from node.client import commands as build
 from node.client import limits
 from node.client.errors import (
+    BatchExpired,
     ClusterUnavailable,
     NoSigningKey,
     NotFound,
@@ -87,6 +89,9 @@ class SettlementClient:
         self._identity = identity or ClientIdentity("")
         self._signer = BatchSigner()
         self._cluster: str | None = self._identity.cluster or None
+        # Command ids whose Submit ended OutcomeUnknown -> when their batch was first signed: a
+        # retry of them is signed with that time, never a younger one (node/ledger/retention.py).
+        self._ambiguous: OrderedDict[str, int] = OrderedDict()
 
     @property
     def addresses(self) -> list[str]:
@@ -110,24 +115,30 @@ class SettlementClient:
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def submit(self, commands: Iterable[Command | commands_pb2.Command]) -> SubmitReply:
+    async def submit(self, commands: Iterable[Command | commands_pb2.Command], *,
+                     first_signed_at_ms: int | None = None) -> SubmitReply:
         """Submits one batch (1..1000 commands, ledger dataclasses or protobuf Commands), signed
         by this client's identity, and returns (results in order, applied index). A rejected
         command is a result with its code, not an exception. Raises SubmitRejected (request
-        refused as a whole, nothing applied), ClusterUnavailable (nothing applied) or
-        OutcomeUnknown (retry the same commands).
+        refused as a whole, nothing applied), ClusterUnavailable (nothing applied),
+        OutcomeUnknown (retry the same commands) or BatchExpired (a retry too late for the
+        ledger to remember the first attempt: read the outcome back, never resend).
+
+        A retry of commands whose outcome was unknown is signed with the time they were first
+        signed: this client remembers it; a process that restarted passes the
+        `OutcomeUnknown.signed_at_ms` it kept as `first_signed_at_ms`.
 
         A batch is signed by one key, whose role must allow every command kind in it. A keyring
         identity (several keys) given a batch that needs several roles sends one Submit per run
         of same-role commands, in order, and answers with all results and the last index."""
         messages = [c if isinstance(c, commands_pb2.Command) else command_to_proto(c) for c in commands]
         if not self._identity.signing_keys:
-            return await self._submit_batch(messages, None)
+            return await self._submit_batch(messages, None, first_signed_at_ms)
         runs = self._signing_runs(messages)
         results: list[SubmittedResult] = []
         applied_index = 0
         for signing, run in runs:
-            reply = await self._submit_batch(run, signing)
+            reply = await self._submit_batch(run, signing, first_signed_at_ms)
             results += reply.results
             applied_index = reply.applied_index
         return SubmitReply(results, applied_index)
@@ -149,20 +160,55 @@ class SettlementClient:
                 runs.append((signing, [message]))
         return runs
 
-    async def _submit_batch(self, messages: list[commands_pb2.Command], signing: SigningKey | None) -> SubmitReply:
+    async def _submit_batch(self, messages: list[commands_pb2.Command], signing: SigningKey | None,
+                            first_signed_at_ms: int | None) -> SubmitReply:
         request = settlement_pb2.SubmitRequest(commands=messages)
+        ids = [m.id for m in messages]
+        signed_at_ms = first_signed_at_ms if first_signed_at_ms is not None else self._first_signed_at(ids)
         for _ in range(limits.resign_attempts_max):
             if signing is not None:
-                self._signer.sign(request, signing, await self._cluster_id())
-            response, _ = await self._unary("Submit", request, leader=True)
+                self._signer.sign(request, signing, await self._cluster_id(), signed_at_ms)
+                signed_at_ms = request.signed_at_ms  # a re-signed batch keeps its first time
+            try:
+                response, _ = await self._unary("Submit", request, leader=True)
+            except OutcomeUnknown as error:
+                error.signed_at_ms = request.signed_at_ms
+                self._remember_ambiguous(ids, request.signed_at_ms)
+                raise
             results = [present(message) for message in response.results]
             if len(results) != len(request.commands):
                 raise SettlementError(f"server answered {len(results)} results for {len(request.commands)} commands")
+            if any(r.code == ResultCode.BATCH_EXPIRED for r in results):
+                self._forget_ambiguous(ids)
+                raise BatchExpired(
+                    f"batch first signed at {request.signed_at_ms} is older than the cluster's dedup retention: "
+                    f"nothing was applied now, and whether it was applied before is no longer remembered; "
+                    f"read the accounts back, never resend these commands ({results[0].message})",
+                    ids, results,
+                )
             # Below the replay window: not applied, so safe to sign again, on a fresh stream.
             if signing is None or any(r.code != ResultCode.SEQUENCE_TOO_OLD for r in results):
                 break
             self._signer.new_stream(signing.key_id)
+        self._forget_ambiguous(ids)
         return SubmitReply(results, response.applied_index)
+
+    def _first_signed_at(self, ids: list[str]) -> int | None:
+        """When a batch with any of these ids was first signed (the oldest), if one was sent with
+        an unknown outcome; None for commands this client never sent."""
+        times = [self._ambiguous[i] for i in ids if i in self._ambiguous]
+        return min(times) if times else None
+
+    def _remember_ambiguous(self, ids: list[str], signed_at_ms: int) -> None:
+        for command_id in ids:
+            self._ambiguous[command_id] = min(signed_at_ms, self._ambiguous.get(command_id, signed_at_ms))
+            self._ambiguous.move_to_end(command_id)
+        while len(self._ambiguous) > limits.ambiguous_ids_remembered_max:
+            self._ambiguous.popitem(last=False)
+
+    def _forget_ambiguous(self, ids: list[str]) -> None:
+        for command_id in ids:
+            self._ambiguous.pop(command_id, None)
 
     async def _cluster_id(self) -> str:
         """The cluster id batches are signed for: the identity's, else the installed signer

@@ -4,7 +4,9 @@ Each client picks its own random stream per key, so several processes sharing a 
 collide or wait for each other, and numbers its batches 1, 2, 3... within it: sequence =
 stream << 32 | counter. A retry of an ambiguous batch resends the very same signed request (same
 sequence), and dedup answers it. A batch the ledger refused as below the replay window
-(SEQUENCE_TOO_OLD) was not applied, so it is signed again, on a fresh stream.
+(SEQUENCE_TOO_OLD) was not applied, so it is signed again, on a fresh stream, with the time it
+was first signed: the ledger remembers command ids for dedup_retention_ms after that time, so a
+retry must never look younger than the first attempt (node/ledger/retention.py).
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ class BatchSigner:
         self._streams[key_id] = (stream, counter + 1)
         return stream << batch_sequence_counter_bits | (counter + 1)
 
-    def sign(self, request: settlement_pb2.SubmitRequest, signing: SigningKey, cluster: str) -> None:
-        """Sign `request` in place for `cluster` with the next sequence and the current time."""
+    def sign(self, request: settlement_pb2.SubmitRequest, signing: SigningKey, cluster: str,
+             signed_at_ms: int | None = None) -> None:
+        """Sign `request` in place for `cluster` with the next sequence, at `signed_at_ms`: the
+        time its commands were first signed (default: now, for commands never sent before)."""
         request.key_id = signing.key_id
         request.sequence = self.next_sequence(signing.key_id)
-        request.signed_at_ms = now_ms()
+        request.signed_at_ms = now_ms() if signed_at_ms is None else signed_at_ms
         digest = commands_digest(request.commands)
         request.signature = signing.key.sign(batch_signing_bytes(cluster, request.key_id, request.sequence, request.signed_at_ms, digest))

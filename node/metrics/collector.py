@@ -44,6 +44,8 @@ class LedgerGauges:
     markets: tuple[MarketGauges, ...]
     lmdb_used_bytes: int | None
     lmdb_map_bytes: int | None
+    dedup_records: int = 0  # command ids remembered for exactly-once (retention.py bounds them)
+    replay_windows: int = 0  # submitter streams whose replay window is kept
 
 
 def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
@@ -68,6 +70,7 @@ def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
         global_mode=int(state.meta[META_GLOBAL_MODE]),
         checkpoint_epoch=int(state.meta[META_CHECKPOINT_EPOCH]),
         markets=markets, lmdb_used_bytes=used, lmdb_map_bytes=map_size,
+        dedup_records=len(state.dedup), replay_windows=sum(len(group) for group in state.window_uses.values()),
     )
 
 
@@ -134,6 +137,8 @@ def ledger_families(g: LedgerGauges):
     yield _gauge("settle_insurance_funds_total", "Global plus every market's fund (1e-6 USD)", g.funds_total)
     yield _gauge("settle_insurance_fund_floor", "Below this the venue goes REDUCE_ONLY (1e-6 USD)", insurance_fund_floor)
     yield _gauge("settle_markets", "Listed markets", len(g.markets))
+    yield _gauge("settle_dedup_records", "Command ids remembered for exactly-once (bounded by dedup_retention_ms)", g.dedup_records)
+    yield _gauge("settle_replay_windows", "Submitter streams whose replay window is kept", g.replay_windows)
     families = {
         "status": GaugeMetricFamily("settle_market_status", "1 ACTIVE, 2 REDUCE_ONLY, 3 HALTED, 4 SETTLED", labels=["market"]),
         "reason": GaugeMetricFamily("settle_market_status_reason", "records.StatusReason number", labels=["market"]),

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from node.client import SyncSettlementClient
-from node.client.errors import NoSigningKey
+from node.client.errors import BatchExpired, NoSigningKey, OutcomeUnknown
+from node.identity.clock import now_ms
 from node.identity.credentials import ClientIdentity, SigningKey
 from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.results import ResultCode
@@ -79,3 +80,47 @@ def test_a_batch_below_its_replay_window_is_signed_again_on_a_fresh_stream(serve
         result = c.deposit("zed", 1)
     assert result.ok and not result.duplicate
     assert signer._streams["custodian-1"][0] != stream
+
+
+RETENTION_MS = 3_600_000
+
+
+@pytest.fixture
+def served_short_retention(tmp_path):
+    with threaded(governed_replica(tmp_path, policy={"dedup_retention_ms": RETENTION_MS})) as server:
+        yield server
+
+
+def test_a_batch_resigned_below_its_replay_window_keeps_the_time_it_was_first_signed(served):
+    with client(served, identity("custodian")) as c:
+        assert c.deposit("zed", 1).ok
+        signer = c._client._signer  # noqa: SLF001 - as in the test above
+        stream, counter = signer._streams["custodian-1"]
+        signer._streams["custodian-1"] = (stream, counter + 200)
+        assert c.deposit("zed", 1).ok
+        signer._streams["custodian-1"] = (stream, counter)
+        assert c.deposit("zed", 1).ok
+    first, resigned = served.replica.signed_at_calls[-2:]
+    assert served.replica.submit_calls[-2:] == [(1,), (1,)] and first == resigned
+
+
+def test_a_retry_after_an_unknown_outcome_is_signed_with_the_first_attempt_s_time(served):
+    served.replica.ambiguous_after_apply = False
+    served.replica.ambiguous_submits = 100  # every attempt fails ambiguously: the SDK gives up
+    with client(served, identity("custodian")) as c:
+        with pytest.raises(OutcomeUnknown) as unknown:
+            c.submit([Deposit("retried-later", "zed", 5)])
+        served.replica.ambiguous_submits = 0
+        assert c.submit([Deposit("retried-later", "zed", 5)]).results[0].ok
+    assert unknown.value.signed_at_ms > 0
+    assert served.replica.signed_at_calls[-1] == (unknown.value.signed_at_ms,)
+
+
+def test_a_retry_older_than_the_retention_raises_batch_expired_and_applies_nothing(served_short_retention):
+    fake = served_short_retention.replica
+    with client(served_short_retention, identity("custodian")) as c:
+        with pytest.raises(BatchExpired) as expired:
+            c.submit([Deposit("too-late", "zed", 5)], first_signed_at_ms=now_ms() - RETENTION_MS - 600_000)
+    assert expired.value.command_ids == ["too-late"]
+    assert expired.value.results[0].code == ResultCode.BATCH_EXPIRED
+    assert "too-late" not in fake.state.dedup and "zed" not in fake.state.accounts

@@ -55,6 +55,7 @@ class FakeReplica:
         self.ambiguous_after_apply = True  # ... after applying (reply lost) or before (not logged)
         # What the server did.
         self.submit_calls: list[tuple[int, ...]] = []  # per call: commands per batch
+        self.signed_at_calls: list[tuple[int, ...]] = []  # per call: each batch's signed clock
         self.barrier_calls = 0
         self.read_calls = 0
         self.dumps: dict[int, Path] = {}  # certified checkpoint dumps this "node" kept
@@ -76,6 +77,7 @@ class FakeReplica:
         assert batches and timeout_s > 0
         self._require_leader()
         self.submit_calls.append(tuple(len(b.commands) for b in batches))
+        self.signed_at_calls.append(tuple(b.signed.signed_at_ms for b in batches))
         if self.submit_gate is not None:
             await self.submit_gate.wait()
         if self.submit_delay_s:

@@ -31,16 +31,20 @@ def apply_now(fake: FakeReplica, command: Command, after_ms: int = 1_000) -> Non
     apply(fake.state, LogEntry(fake.state.applied_index + 1, fake.time_ms, (command,), batches), verify_ed25519)
 
 
-def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = False) -> FakeReplica:
+def governed_replica(tmp_path: Path, *, with_key: bool = True, stale: bool = False, policy: dict | None = None) -> FakeReplica:
     """A FakeReplica with the test signer set, BTC-PERP priced now, and (with_key) node-1's key
-    file named by its config, as a real node's config names it."""
+    file named by its config, as a real node's config names it. `policy`: fields that replace the
+    test policy's (tests/ledger/governance.py POLICY) in the genesis signer set."""
     fake = FakeReplica(NODE)
     fake.time_ms = now_ms() - 120_000  # ledger time close to the node's clock, as on a live cluster
     key_file = tmp_path / "node.key"
     write_private_key(key_file, NODES[NODE])
     config = SimpleNamespace(node_id=NODE, node_key_id=NODE, node_key_file=key_file if with_key else None)
     fake.node_key_source = lambda: node_key_from_config(config)  # as node/main.py hands it to the server
-    apply_now(fake, signed_action("genesis", genesis_payload(), ALL_KEYS))
+    genesis = genesis_payload()
+    if policy:
+        genesis = dict(genesis, policy=dict(genesis["policy"], **policy))
+    apply_now(fake, signed_action("genesis", genesis, ALL_KEYS))
     apply_now(fake, create_market())
     apply_now(fake, signed_price("px", MARKET, "src-a", 50_000, fake.time_ms + 1))
     if stale:  # a minute and more without a fresh price
