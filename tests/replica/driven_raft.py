@@ -41,6 +41,7 @@ class DrivenRaft:
         self.config = config
         self.applied: list[tuple[int, bytes]] = []
         self.sent: list[tuple[str, dict]] = []
+        config.data_dir.mkdir(parents=True, exist_ok=True)  # as the replica does
         with monkeypatch.context() as patch:
             patch.setattr(raft_module, "SyncObjConf", functools.partial(SyncObjConf, autoTick=False))
             self.raft = LedgerRaft(config, self._apply, lambda *_: None, lambda *_: None, lambda: None)
