@@ -102,6 +102,12 @@ class NodeConfig:
         return self.data_dir / "raft.journal"
 
     @property
+    def raft_meta_file(self) -> Path:
+        """The Raft term and vote (and pysyncobj's commit index): pysyncobj names it after the
+        journal, `journalFile + ".meta"`."""
+        return self.data_dir / "raft.journal.meta"
+
+    @property
     def dump_file(self) -> Path:
         return self.data_dir / "raft.dump"
 

@@ -83,6 +83,7 @@ def vote_submitter(config: NodeConfig):
 async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = None,
                    fixture: NodeFixture | None = None) -> int:
     from node.metrics import NodeMetrics, StateCollector
+    from node.replica.emptying import DataDirInUse, hold_data_dir
     from node.replica.journal import RESTORE_FROM_PEERS, JournalCorruptError
     from node.replica.log_coverage import JournalBehindStore
     from node.replica.raft import RaftOverrides
@@ -99,6 +100,12 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
         log_context.node_id = config.node_id
     if fixture is not None:
         log.warning("TEST FIXTURE NODE (%s): this node is a test fixture, not fit for real settlement", fixture.description)
+    try:
+        # Held until the node stops (or the process ends, or execs on recovery): `settle node reset`
+        # refuses a node that runs, and two nodes never share one data directory.
+        data_dir_lock = hold_data_dir(config.data_dir)
+    except DataDirInUse as error:
+        raise ConfigError(str(error)) from None
     loop = asyncio.get_running_loop()
     metrics = NodeMetrics()
     submit_vote, close_votes = vote_submitter(config)
@@ -140,6 +147,7 @@ async def run_node(config_path: Path, log_context: logs.ReplicaContext | None = 
     if metrics_server is not None:
         metrics_server.stop()
     replica.close()
+    data_dir_lock.close()
     return 0
 
 

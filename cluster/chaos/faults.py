@@ -11,7 +11,7 @@ bridge where two nodes cannot see each other but a third sees both), restart (SI
 start them), powercut (the same, and every unsynced write is lost: powercut_fs.py), corrupt
 (flip bytes in a stopped node's LMDB data file or Raft journal, then start it: it must refuse or
 recover, never serve damaged state; one that refuses is restored from its peers as an operator
-would: its data directory emptied, its config kept).
+would: its state emptied, its config and its Raft term and vote kept).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from cluster.chaos.schedule import Fault
 from cluster.local import LocalCluster
 from cluster.ports import NodeSpec, metrics_port_offset, raft_port_offset
 from node.api.settlement.v1 import cluster_pb2
+from node.replica.emptying import empty_for_restore
 
 # pysyncobj compacts when either bound is passed; these are never reached in a chaos run.
 NO_COMPACTION = {"log_compaction_entries_min": 1_000_000_000, "log_compaction_period_s": 100_000_000}
@@ -41,7 +42,6 @@ status_timeout_s = 2.0
 refusal_watch_s = 6.0  # how long a started corrupted node is watched for refusing to run
 catch_up_timeout_s = 10.0  # then how long it may take to be ready and caught up
 corrupt_bytes = 8
-kept_on_restore = ("node.toml",)
 healthy_lag_entries = 50
 restore_precondition_s = 60.0  # how long a restore waits for the other nodes to be caught up
 restore_catch_up_s = 300.0  # how long a restored node may take to hold the whole log again
@@ -143,10 +143,11 @@ class ChaosCluster(LocalCluster):
         return False
 
     def restore_from_peers(self, number: int) -> None:
-        """What the README tells an operator: stop the node, empty its data dir, start it.
+        """What the README tells an operator: stop the node, empty it (`settle node reset`: its
+        term and vote stay), start it.
 
         Only while no other restored node is still catching up: Raft assumes no node forgets what it
-        persisted, and a wiped node has forgotten its log and its vote. Wiping one node while
+        persisted, and an emptied node has forgotten its log. Emptying one node while
         another is still catching up (after its own restore) leaves a majority without the
         committed log, which then elects a leader that never had it: the first 3-node `make chaos`
         run (seed 2026) lost 124,401 acknowledged commands exactly so."""
@@ -160,10 +161,10 @@ class ChaosCluster(LocalCluster):
         self.restoring.add(number)
         self.damaged.discard(number)
         node_dir = self.node_dir(number)
-        for entry in node_dir.iterdir():
-            if entry.name in kept_on_restore:
-                continue
-            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        emptied = node_dir.with_name(node_dir.name + ".emptied")
+        # As `settle node reset` does: the state goes (here for good), the Raft term and vote stay.
+        empty_for_restore(node_dir, emptied)
+        shutil.rmtree(emptied)
         self.start(number)
 
 

@@ -4,7 +4,11 @@ Nothing is written until the backup proved itself: the checksum, then the LMDB c
 then its records recomputed into the state hash, which must equal both the hash the copy stores
 and the header's. The node then starts with a store at index N and no Raft journal; the marker
 file tells the replica that this is a restore, not a journal that lost entries (the rule is in
-node/replica/replica.py, `_check_journal_covers_store`), and its peers bring it up to date.
+node/replica/log_coverage.py), and its peers bring it up to date.
+
+The data dir must hold the node's Raft term and vote and nothing else of its state: what
+`settle node reset` leaves (node/replica/emptying.py). A node that forgot them could vote twice
+in one term. Only a node that never ran has none to keep (`new_node=True`).
 """
 
 from __future__ import annotations
@@ -54,12 +58,18 @@ def verify_backup(path: Path, work_dir: Path) -> tuple[BackupHeader, Path]:
     return header, copy
 
 
-def restore(path: Path, data_dir: Path) -> BackupHeader:
-    """Writes `data_dir`'s store from the backup at `path`; refuses a data dir that holds state."""
-    present = state_paths(data_dir)
+def restore(path: Path, data_dir: Path, *, new_node: bool = False) -> BackupHeader:
+    """Writes `data_dir`'s store from the backup at `path`. Refuses a data dir that holds state
+    other than the Raft term and vote, and one without them unless `new_node` (see the module)."""
+    meta = NodeConfig.raft_meta_file.fget(SimpleNamespace(data_dir=data_dir))
+    present = [p for p in state_paths(data_dir) if p != meta]
     if present:
         raise BackupError(f"{data_dir} already holds node state ({', '.join(p.name for p in present)}); "
-                          "refusing to overwrite it: stop the node and move it aside first")
+                          f"refusing to overwrite it: stop the node and empty it with `settle node reset --data-dir {data_dir}`")
+    if not new_node and not meta.exists():
+        raise BackupError(f"{data_dir} holds no Raft term and vote ({meta.name}): a node restored without them "
+                          f"could vote twice in one term. Empty the node's own data dir with `settle node reset "
+                          f"--data-dir DIR` and restore into it; only for a node that never ran, pass --new-node")
     verify_checksum(path)  # the cheap check first, before anything is created
     created = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True)

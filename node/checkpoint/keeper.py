@@ -59,14 +59,18 @@ class CheckpointKeeper:
         submit_vote: SubmitVote | None,
         is_leader: Callable[[], bool],
         stop_replica: Callable[[], None],
+        empty_for_restore: recovery.EmptyForRestore,
         restart: Callable[[], None] = recovery.restart_process,
     ) -> None:
         """`state` is the state just loaded from the store (the start-up check). Without a
-        node key or a `submit_vote` the node checks checkpoints but votes nothing."""
+        node key or a `submit_vote` the node checks checkpoints but votes nothing.
+        `empty_for_restore` moves the state aside on recovery, keeping the Raft term and vote
+        (the replica hands in node/replica/emptying.py's)."""
         self._config = config
         self._store = store
         self._is_leader = is_leader
         self._stop_replica = stop_replica
+        self._empty_for_restore = empty_for_restore
         self._restart = restart
         self._lock = threading.Lock()
         self.fence = Fence()
@@ -199,7 +203,7 @@ class CheckpointKeeper:
         applied_index = self._applied_index
         try:
             self._stop_replica()
-            copy = recovery.move_state_aside(self._config, applied_index)
+            copy = recovery.move_state_aside(self._config, applied_index, self._empty_for_restore)
         except Exception:  # noqa: BLE001 - a half-stopped node must not go on serving: stay fenced
             log.critical("recovery failed; the node stays fenced", exc_info=True)
             return

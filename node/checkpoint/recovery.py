@@ -4,8 +4,11 @@ An empty node is restored by its peers the way a new or wiped one is: pysyncobj 
 leader's snapshot (which the store verifies against its hash before installing) and replays the
 log after it. The diverged data is not deleted: it moves to `<data_dir>.diverged-<applied index>`
 for forensics. Only the node's state moves (the LMDB store, the Raft journal and dump, the
-checkpoint dumps); its config, keys and logs stay where they are. The process then re-executes
-its own command line (os.execv: same pid, so supervisors and pid files stay right).
+checkpoint dumps); its config, keys and logs stay where they are, and so do its Raft term and
+vote (a node that forgot them could vote twice in one term). The moving is the replica's
+`empty_for_restore` (node/replica/emptying.py), handed in by the replica (this package does not
+import node/replica). The process then re-executes its own command line (os.execv: same pid, so
+supervisors and pid files stay right).
 
 Bounds: the newest `diverged_copies_kept` copies are kept, older ones deleted; and when
 `recoveries_max` copies were made within `recovery_window_s`, the node does not recover again
@@ -19,9 +22,10 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from node.config import NodeConfig, fsync_directory
+from node.config import NodeConfig
 
 from .limits import diverged_copies_kept, recoveries_max, recovery_window_s
 
@@ -29,15 +33,9 @@ log = logging.getLogger("settle.checkpoint")
 
 DIVERGED_MARK = ".diverged-"
 
-
-def state_paths(config: NodeConfig) -> list[Path]:
-    """What is the node's state in its data directory (what a restore from peers replaces)."""
-    data_dir = config.data_dir
-    if not data_dir.exists():
-        return []
-    prefixes = (config.journal_file.name, config.dump_file.name)
-    whole = {config.store_dir.name, config.checkpoints_dir.name}
-    return sorted(p for p in data_dir.iterdir() if p.name in whole or p.name.startswith(prefixes))
+# empty_for_restore(data_dir, aside): moves the node's state into the new directory `aside` and
+# keeps its Raft term and vote in data_dir (node/replica/emptying.py).
+EmptyForRestore = Callable[[Path, Path], object]
 
 
 def diverged_copies(config: NodeConfig) -> list[Path]:
@@ -57,21 +55,17 @@ def recovery_refusal(config: NodeConfig, now_s: float | None = None) -> str | No
     return None
 
 
-def move_state_aside(config: NodeConfig, applied_index: int) -> Path:
-    """Moves the node's state into a new `<data_dir>.diverged-<index>` directory and prunes old
-    copies; returns the new copy. The store and the journal must be closed."""
+def move_state_aside(config: NodeConfig, applied_index: int, empty_for_restore: EmptyForRestore) -> Path:
+    """Moves the node's state into a new `<data_dir>.diverged-<index>` directory (keeping its
+    Raft term and vote) and prunes old copies; returns the new copy. The store and the journal
+    must be closed."""
     data_dir = config.data_dir.resolve()
     copy = data_dir.parent / f"{data_dir.name}{DIVERGED_MARK}{applied_index}"
     suffix = 1
     while copy.exists():
         suffix += 1
         copy = data_dir.parent / f"{data_dir.name}{DIVERGED_MARK}{applied_index}-{suffix}"
-    copy.mkdir(mode=0o700)
-    for path in state_paths(config):
-        os.replace(path, copy / path.name)
-    fsync_directory(copy)
-    fsync_directory(data_dir)
-    fsync_directory(data_dir.parent)
+    empty_for_restore(data_dir, copy)
     for old in diverged_copies(config)[:-diverged_copies_kept]:
         log.warning("deleting an old diverged copy %s (keeping the newest %d)", old, diverged_copies_kept)
         shutil.rmtree(old, ignore_errors=True)

@@ -2,8 +2,14 @@
 built from it (node/backup has the format and the checks).
 
     settle backup --node HOST:PORT --out FILE   # exit 0 written and checksum verified
-    settle restore FILE --data-dir DIR          # exit 0 restored; 1 refused (damaged, tampered,
-                                                # DIR holds state); 2 usage or IO error
+    settle restore FILE --data-dir DIR [--new-node]
+                                                # exit 0 restored; 1 refused (damaged, tampered,
+                                                # DIR holds state, or no Raft term and vote);
+                                                # 2 usage or IO error
+
+DIR is the node's own data dir, emptied by `settle node reset --data-dir DIR`, which keeps its
+Raft term and vote there (a node that forgot them could vote twice in one term). --new-node:
+DIR belongs to a node that never ran, so it has none to keep.
 """
 
 from __future__ import annotations
@@ -38,7 +44,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_argument("file", type=Path, metavar="FILE")
     sub.add_argument("--data-dir", required=True, type=Path, metavar="DIR",
-                     help="the node's data_dir (may hold its config and keys, not its state)")
+                     help="the node's data_dir, emptied by `settle node reset` (config, keys and Raft vote stay)")
+    sub.add_argument("--new-node", action="store_true",
+                     help="DIR belongs to a node that never ran: no Raft term and vote to keep")
     sub.set_defaults(offline=_restore)
 
 
@@ -82,7 +90,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
     try:
-        header = restore(args.file, args.data_dir)
+        header = restore(args.file, args.data_dir, new_node=args.new_node)
     except BackupError as error:
         print(f"settle: refused: {error}", file=out)
         return EXIT_REFUSED

@@ -4,6 +4,7 @@ membership through pysyncobj's dynamic membership, and handing leadership away f
     settle cluster add-node --node-id ID --raft HOST:PORT [--grpc HOST:PORT]
     settle cluster remove-node --raft HOST:PORT
     settle node drain --node HOST:PORT
+    settle node reset --data-dir DIR   (node/cli/reset_cli.py: offline, on a stopped node)
 
 Membership changes go to the leader (found from --nodes / the cluster file, following `x-leader`
 hints); one change at a time. They connect with the operator's TLS pair of the credentials
@@ -22,6 +23,7 @@ import grpc
 from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.cli.cli_identity import cli_tls
 from node.cli.common import node_addresses
+from node.cli.reset_cli import register as register_reset
 from node.tls.client import ClientTls, sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -47,6 +49,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub = actions.add_parser("drain", parents=[common], help="stop a leader's writes and hand its leadership over")
     sub.add_argument("--node", required=True, metavar="HOST:PORT", help="the node's gRPC address")
     sub.set_defaults(offline=_drain)
+    register_reset(actions, common)
 
 
 def _leader_hint(error: grpc.RpcError) -> str | None:

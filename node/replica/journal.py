@@ -22,10 +22,11 @@ import struct
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from pysyncobj.journal import FileJournal, MetaStorer
-from pysyncobj.pickle import dumps
+from pysyncobj.pickle import dumps, loads
 from pysyncobj.version import VERSION as PYSYNCOBJ_VERSION
 
 from node.config import fsync_directory
@@ -42,9 +43,10 @@ _INDEX_TERM = struct.Struct("<QQ")
 # emptied node holds none of the log until it has caught up, so emptying a second one before then
 # can leave a majority without acknowledged entries (the chaos harness lost writes exactly so).
 RESTORE_FROM_PEERS = (
-    "Restore this node from its peers, one node at a time: stop it, move its data directory aside, "
-    "start it empty, and touch no other node until `settle status` shows it caught up (or replace it: "
-    "settle cluster remove-node, then add-node); or restore it from a backup (settle restore)."
+    "Restore this node from its peers, one node at a time: stop it, empty it with "
+    "`settle node reset --data-dir DIR` (it moves the state aside and keeps the node's Raft term and vote), "
+    "start it, and touch no other node until `settle status` shows it caught up (or replace it: "
+    "settle cluster remove-node, then add-node); or restore it from a backup (settle node reset, then settle restore)."
 )
 
 
@@ -68,6 +70,40 @@ def unseal(record: bytes, idx: int, term: int) -> bytes:
     if zlib.crc32(_INDEX_TERM.pack(idx, term) + command) != crc:
         raise JournalCorruptError(f"record {idx} (term {term}) fails its checksum")
     return command
+
+
+class TermAndVoteUnreadable(Exception):
+    """The file holding a node's Raft term and vote exists but does not parse as one."""
+
+
+@dataclass(frozen=True, slots=True)
+class TermAndVote:
+    """What Raft requires a node never to forget (Figure 2): its current term and the node it
+    voted for in that term (a Raft address, pysyncobj's node id; None: no vote yet)."""
+
+    term: int
+    voted_for: str | None
+
+
+def read_term_and_vote(meta_file: Path) -> TermAndVote | None:
+    """The term and vote in pysyncobj's meta file; None when there is none (a node that never
+    ran); TermAndVoteUnreadable when it does not parse (pysyncobj itself would start at term 0)."""
+    try:
+        meta = loads(meta_file.read_bytes())  # the node's own file, written by DurableMetaStorer
+    except FileNotFoundError:
+        return None
+    except Exception as error:  # noqa: BLE001 - whatever unpickling a damaged file raises
+        raise TermAndVoteUnreadable(f"{meta_file}: {error!r}") from None
+    term, voted_for = (meta.get("currentTerm", 0), meta.get("votedForNodeId")) if isinstance(meta, dict) else (None, None)
+    if type(term) is not int or term < 0 or not (voted_for is None or isinstance(voted_for, str)):
+        raise TermAndVoteUnreadable(f"{meta_file}: not a Raft term and vote: {meta!r}"[:300])
+    return TermAndVote(term, voted_for)
+
+
+def write_term_and_vote(meta_file: Path, carried: TermAndVote) -> None:
+    """Writes a meta file holding `carried` alone (no commit index: the log it counted is gone),
+    durably, as pysyncobj would have written it."""
+    DurableMetaStorer(str(meta_file)).storeMeta({"currentTerm": carried.term, "votedForNodeId": carried.voted_for})
 
 
 class DurableMetaStorer(MetaStorer):

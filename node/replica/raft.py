@@ -11,6 +11,14 @@ Durability contract (the order etcd's Ready loop makes explicit; pysyncobj leave
      an acknowledged settlement is on a majority's disk.
 Term and vote are synced on every change (journal.DurableMetaStorer).
 
+Log matching (Raft §5.3): a follower deletes its log suffix only on a real conflict, an entry at
+the same index with another term. pysyncobj 0.3.17 deletes everything after `prevLogIdx` whenever
+it holds more than that, even for entries identical to the ones the leader sends, or for a
+heartbeat built from a stale nextIndex; a late or reordered message then truncated entries the
+node had already applied, and its journal could end below its store (JournalBehindStore at the
+next start). `LedgerRaft._SyncObj__onMessageReceived` rewrites such a message before pysyncobj
+sees it (see `held_prefix`).
+
 pysyncobj's private names (`_isLeader`, `_getLeader`, name-mangled attributes) are used in this
 module only: the rest of the node asks LedgerRaft's public methods.
 """
@@ -39,6 +47,26 @@ class RaftOverrides:
 
     journal_factory: JournalFactory = DurableFileJournal
     raft_encryption: bool = True  # False: no cluster password (the security bench measures its cost)
+
+
+def is_regular_append_entries(message: dict) -> bool:
+    """An append_entries that names its previous entry and carries its entries whole (not a
+    snapshot, not a chunk of an entry larger than append_entries_bytes_max)."""
+    return (message.get("type") == "append_entries" and "prevLogIdx" in message
+            and message.get("transmission") is None)
+
+
+def held_prefix(log, prev_index: int, entries: list) -> int:
+    """How many of `entries` (from prev_index + 1 on) `log` already holds: same index, same term,
+    hence the same command (Raft's log matching property). `log` is pysyncobj's journal: a
+    sequence of (command, index, term) with consecutive indexes."""
+    first, end = log[0][1], log[-1][1]
+    held = 0
+    for _command, index, term in entries:
+        if index != prev_index + 1 + held or index > end or log[index - first][2] != term:
+            break
+        held += 1
+    return held
 
 
 class LedgerRaft(SyncObj):
@@ -93,6 +121,43 @@ class LedgerRaft(SyncObj):
             syncobj_module.createJournal = original
         self.journal = journal_holder[0]
         self.addOnTickCallback(self.journal.sync)  # contract step 2
+
+    # Log matching: pysyncobj calls this (name-mangled) method for every message from a peer.
+    def _SyncObj__onMessageReceived(self, node, message):
+        if is_regular_append_entries(message) and message["term"] >= self.raftCurrentTerm:
+            message = self._without_held_entries(node, message)
+            if message is None:
+                return
+        SyncObj._SyncObj__onMessageReceived(self, node, message)
+
+    def _without_held_entries(self, node, message: dict) -> dict | None:
+        """The append_entries message pysyncobj may handle without truncating anything it need
+        not, or None when it was answered here (everything matches and the log reaches further)."""
+        log = self._SyncObj__raftLog
+        prev_index, prev_term = message["prevLogIdx"], message["prevLogTerm"]
+        first, end = log[0][1], log[-1][1]
+        if not isinstance(prev_index, int) or not first <= prev_index <= end or log[prev_index - first][2] != prev_term:
+            return message  # pysyncobj answers a mismatch (nextIndex back) and truncates nothing then
+        entries = message.get("entries", [])
+        held = held_prefix(log, prev_index, entries)
+        verified_index = entries[-1][1] if entries else prev_index  # held entries are consecutive
+        if held == len(entries) and verified_index < end:
+            # Everything matches and this log reaches further: keep it. Hand pysyncobj the message's
+            # leader, term and commit index only (no prevLogIdx: it touches no entry), committing at
+            # most what this message verified, and answer for exactly that much.
+            SyncObj._SyncObj__onMessageReceived(self, node, {
+                "type": "append_entries", "term": message["term"],
+                "commit_index": min(message["commit_index"], verified_index),
+            })
+            self._SyncObj__sendNextNodeIdx(node, nextNodeIdx=verified_index + 1, success=True)
+            return None
+        if held == 0:
+            return message
+        # Skip what is held: pysyncobj then deletes after the new prevLogIdx only if this log holds
+        # an entry there, which is a real conflict (its membership rollback runs as before), and
+        # answers prevLogIdx + appended + 1, the message's own end.
+        last_held = entries[held - 1]
+        return dict(message, prevLogIdx=last_held[1], prevLogTerm=last_held[2], entries=entries[held:])
 
     # Contract step 1: pysyncobj calls this (name-mangled) method to answer append_entries.
     def _SyncObj__sendNextNodeIdx(self, node, reset=False, nextNodeIdx=None, success=False):

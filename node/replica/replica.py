@@ -38,6 +38,7 @@ from node.ledger import LedgerState
 from node.ledger.events import Event
 from node.ledger.state_hash import hash_bytes
 from node.metrics import NodeMetrics
+from node.replica.emptying import empty_for_restore
 from node.replica.log_coverage import check_log_covers_store
 from node.replica.port import (
     AmbiguousOutcome,
@@ -117,7 +118,7 @@ class Replica:
         try:
             return CheckpointKeeper(
                 config, loop, self.store, self.machine.state, node_key=node_key, submit_vote=submit_vote,
-                is_leader=self._is_leader, stop_replica=self.close,
+                is_leader=self._is_leader, stop_replica=self.close, empty_for_restore=empty_for_restore,
             )
         except SignerSetError as error:
             raise ConfigError(f"expected_signers_file: {error}") from None

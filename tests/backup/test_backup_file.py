@@ -1,5 +1,6 @@
 """A backup restores only when it is intact and its records hash to what it claims; a data dir
-that already holds a node's state is never overwritten."""
+that already holds a node's state is never overwritten, and one without the node's Raft term and
+vote is refused unless the node never ran."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_a_backup_restores_to_the_same_state(tmp_path):
     driver, header, backup = _backup(tmp_path)
     assert header.applied_index == driver.state.applied_index
     assert header.state_hash == hash_bytes(driver.state.state_hash)
-    restored = restore(backup, tmp_path / "new")
+    restored = restore(backup, tmp_path / "new", new_node=True)
     assert restored == header and restored_index(tmp_path / "new") == header.applied_index
     with LedgerStore(tmp_path / "new" / "ledger") as store:
         state = store.load()
@@ -52,7 +53,7 @@ def test_a_damaged_backup_is_refused_by_its_checksum(tmp_path):
     data[len(data) // 2] ^= 1
     backup.write_bytes(bytes(data))
     with pytest.raises(BackupError, match="checksum mismatch"):
-        restore(backup, tmp_path / "new")
+        restore(backup, tmp_path / "new", new_node=True)
     assert not (tmp_path / "new").exists()
 
 
@@ -60,7 +61,7 @@ def test_a_record_changed_before_the_backup_is_refused_by_the_state_hash(tmp_pat
     # The checksum is right (the node framed what it had); the records do not hash to the copy's hash.
     _, _, backup = _backup(tmp_path, lambda live: raw_put(live, TABLE_ACCOUNT, b"carol", encode_account(Account(10**12))))
     with pytest.raises(BackupError, match="state hash mismatch"):
-        restore(backup, tmp_path / "new")
+        restore(backup, tmp_path / "new", new_node=True)
     assert not (tmp_path / "new" / "ledger").exists()
 
 
@@ -75,7 +76,7 @@ def test_a_header_that_claims_another_hash_is_refused(tmp_path):
     backup.write_bytes(data[:len(BACKUP_MAGIC) + 4] + new_body + data[offset:])
     _recompute_checksum(backup)
     with pytest.raises(BackupError, match="the header says"):
-        restore(backup, tmp_path / "new")
+        restore(backup, tmp_path / "new", new_node=True)
 
 
 def test_a_data_dir_holding_state_is_not_overwritten(tmp_path):
@@ -84,8 +85,20 @@ def test_a_data_dir_holding_state_is_not_overwritten(tmp_path):
     (target / "ledger").mkdir(parents=True)
     (target / "node.toml").write_text("# config may stay\n")
     out = io.StringIO()
-    assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 1
-    assert "already holds node state" in out.getvalue()
+    assert settle(["restore", str(backup), "--data-dir", str(target), "--new-node"], out=out, err=out) == 1
+    assert "already holds node state" in out.getvalue() and "settle node reset" in out.getvalue()
     assert list((target / "ledger").iterdir()) == [] and not (target / RESTORED_MARKER).exists()
     (target / "ledger").rmdir()  # config, keys and logs alone are not state: restore proceeds
-    assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 0
+    assert settle(["restore", str(backup), "--data-dir", str(target), "--new-node"], out=out, err=out) == 0
+
+
+def test_a_data_dir_without_the_nodes_raft_term_and_vote_is_refused_unless_the_node_is_new(tmp_path):
+    # A node restored without its vote could vote twice in one term: `settle node reset` keeps it.
+    _, _, backup = _backup(tmp_path)
+    target = tmp_path / "node2"
+    target.mkdir()
+    out = io.StringIO()
+    assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 1
+    assert "holds no Raft term and vote" in out.getvalue() and "settle node reset" in out.getvalue()
+    assert list(target.iterdir()) == []
+    assert settle(["restore", str(backup), "--data-dir", str(target), "--new-node"], out=out, err=out) == 0

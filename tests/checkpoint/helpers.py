@@ -18,6 +18,7 @@ from node.ledger.events import CheckpointCertified, CheckpointDue
 from node.ledger.records import TABLE_ACCOUNT, Account, decode_account, encode_account
 from node.ledger.results import ResultCode
 from node.ledger.state_hash import hash_bytes
+from node.replica.emptying import empty_for_restore
 from node.store import LedgerStore
 from tests.ledger.driver import create_market
 from tests.ledger.governance import ALL_KEYS, CLUSTER, NODES, genesis_payload
@@ -69,7 +70,7 @@ class Node:
         self.stopped = 0
         self.keeper = CheckpointKeeper(
             self.config, loop.loop, self.store, self.driver.state, node_key=key, submit_vote=self._submit_vote,
-            is_leader=lambda: leader, stop_replica=self._stop, restart=self._restart,
+            is_leader=lambda: leader, stop_replica=self._stop, empty_for_restore=empty_for_restore, restart=self._restart,
         )
 
     async def _submit_vote(self, command: CheckpointVote) -> ResultCode:

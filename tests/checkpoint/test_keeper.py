@@ -16,6 +16,7 @@ from node.identity.signer_set import signer_set_document
 from node.identity.keys import private_key_from_seed, verify_ed25519
 from node.ledger.governance import checkpoint_vote_bytes
 from node.ledger.state import CERTIFICATE_KEY, LedgerState
+from node.replica.emptying import empty_for_restore
 from node.store import LedgerStore
 
 from .helpers import NODE, LoopThread, Node, node_config, wait_until
@@ -185,7 +186,8 @@ def test_a_store_standing_at_the_certified_index_with_another_hash_is_diverged_a
     state.finish_entry()
     store = LedgerStore(config.store_dir)
     keeper = CheckpointKeeper(config, loop.loop, store, state, node_key=None, submit_vote=None,
-                              is_leader=lambda: False, stop_replica=lambda: None, restart=lambda: None)
+                              is_leader=lambda: False, stop_replica=lambda: None, empty_for_restore=empty_for_restore,
+                              restart=lambda: None)
     try:
         assert keeper.divergence is not None and keeper.divergence.index == 5
     finally:

@@ -1,5 +1,6 @@
-"""Recovery moves only the node's state aside, keeps a bounded number of copies and stops
-recovering a node that keeps diverging; votes are retried a bounded number of times with one id."""
+"""Recovery moves only the node's state aside (its Raft term and vote stay), keeps a bounded
+number of copies and stops recovering a node that keeps diverging; votes are retried a bounded
+number of times with one id."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from node.checkpoint import recovery
 from node.checkpoint.limits import diverged_copies_kept, recoveries_max, recovery_window_s, vote_attempts_max
 from node.checkpoint.voting import Voter, vote_id
 from node.ledger.results import ResultCode
+from node.replica.emptying import empty_for_restore
+from node.replica.journal import TermAndVote, read_term_and_vote, write_term_and_vote
 from tests.ledger.governance import NODES
 
 from .helpers import node_config
@@ -22,25 +25,27 @@ def _node_dir(tmp_path):
     (data / "ledger").mkdir(parents=True)
     (data / "ledger" / "data.mdb").write_bytes(b"lmdb")
     (data / "checkpoints").mkdir()
-    for name in ("raft.journal", "raft.journal.meta", "raft.dump", "node.toml", "node.log", "node.pid"):
+    for name in ("raft.journal", "raft.dump", "node.toml", "node.log", "node.pid"):
         (data / name).write_text(name)
+    write_term_and_vote(config.raft_meta_file, TermAndVote(7, "127.0.0.1:9"))
     return config
 
 
 def test_only_the_state_moves_aside_config_and_logs_stay(tmp_path):
     config = _node_dir(tmp_path)
-    copy = recovery.move_state_aside(config, 42)
+    copy = recovery.move_state_aside(config, 42, empty_for_restore)
     assert copy == tmp_path / "node2.diverged-42"
     assert sorted(p.name for p in copy.iterdir()) == ["checkpoints", "ledger", "raft.dump", "raft.journal", "raft.journal.meta"]
-    assert sorted(p.name for p in config.data_dir.iterdir()) == ["node.log", "node.pid", "node.toml"]
-    assert recovery.move_state_aside(config, 42) == tmp_path / "node2.diverged-42-2"  # never overwrites a copy
+    assert sorted(p.name for p in config.data_dir.iterdir()) == ["node.log", "node.pid", "node.toml", "raft.journal.meta"]
+    assert read_term_and_vote(config.raft_meta_file) == TermAndVote(7, "127.0.0.1:9")
+    assert recovery.move_state_aside(config, 42, empty_for_restore) == tmp_path / "node2.diverged-42-2"  # never overwrites a copy
 
 
 def test_old_copies_are_pruned_and_a_node_that_keeps_diverging_stays_fenced(tmp_path):
     config = _node_dir(tmp_path)
     assert recovery.recovery_refusal(config) is None
     for index in range(1, diverged_copies_kept + 3):
-        copy = recovery.move_state_aside(config, index)
+        copy = recovery.move_state_aside(config, index, empty_for_restore)
         os.utime(copy, (time.time() - 10 + index, time.time() - 10 + index))
     assert [p.name for p in recovery.diverged_copies(config)] == [
         f"node2.diverged-{i}" for i in range(3, diverged_copies_kept + 3)]

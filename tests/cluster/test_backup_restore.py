@@ -1,14 +1,14 @@
-"""A follower backed up under load, killed, wiped and restored from the backup rejoins the
-cluster and converges; without the restore marker the same data dir is refused at start."""
+"""A follower backed up under load, killed, emptied (settle node reset) and restored from the
+backup rejoins the cluster and converges; without the restore marker the same data dir is
+refused at start."""
 
 from __future__ import annotations
 
 import io
-import shutil
 import time
 
 from node.backup.format import read_header
-from node.backup.restore import RESTORED_MARKER, state_paths
+from node.backup.restore import RESTORED_MARKER
 from node.cli.cli import main as settle
 from node.client.sdk import LOCAL
 from node.ledger.commands import Deposit
@@ -47,8 +47,8 @@ def test_a_restored_follower_rejoins_and_converges(make_cluster, tmp_path):
         node_dir = cluster.node_dir(follower)
         code, output = _settle(cluster, "restore", str(backup), "--data-dir", str(node_dir))
         assert code == 1 and "already holds node state" in output, output
-        for path in state_paths(node_dir):
-            path.unlink() if path.is_file() else shutil.rmtree(path)
+        code, output = _settle(cluster, "node", "reset", "--data-dir", str(node_dir))
+        assert code == 0 and "kept its Raft term" in output, output
         code, output = _settle(cluster, "restore", str(backup), "--data-dir", str(node_dir))
         assert code == 0, output
 
