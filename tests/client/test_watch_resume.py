@@ -72,6 +72,28 @@ def test_a_watch_resumes_on_another_node_when_its_node_goes_away_and_repeats_not
     assert [e.liquidation.account for e in streamed] == ["acct-1", "acct-2", "acct-3", "acct-4"]
 
 
+def test_a_live_watch_broken_before_its_first_event_resumes_from_where_it_started():
+    """A live-only watch learns from its first subscription which index it starts at, so even
+    an entry applied while it had no node is delivered."""
+    fake = FakeReplica()
+    fake.commit_entry((liquidation(1),))  # before the watch: not for it
+
+    async def main():
+        async with serving(fake) as first_node, serving(fake) as second_node:
+            async with client_of(address(first_node), address(second_node)) as client:
+                stream = client.watch_events(address=address(first_node))
+                pending = await subscribed(fake, stream)
+                await first_node.stop(grace=0)
+                fake.commit_entry((liquidation(2),))
+                streamed = [await asyncio.wait_for(pending, 5)]
+                await stream.aclose()
+        return streamed
+
+    streamed = run(main)
+    assert ids(streamed) == [(2, 0)]
+    assert streamed[0].liquidation.account == "acct-2"
+
+
 def test_a_watch_cut_for_falling_behind_resumes_and_delivers_every_event_once():
     fake = FakeReplica()
 

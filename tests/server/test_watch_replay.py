@@ -119,6 +119,23 @@ def test_entries_committed_while_the_replay_reads_reach_the_subscriber_once():
     assert fake.stored_reads >= 4
 
 
+def test_an_entry_committed_just_after_the_replay_s_last_read_is_streamed_live():
+    """The replay's last read finds the store complete; an entry committed right after it is
+    published at once, before the replay ends: only a queue subscribed before the read has it."""
+    fake = FakeReplica()
+    fake.commit_entry(())  # an entry without events: the replay from 1 finds nothing stored
+    fake.after_stored_read = lambda reads: fake.commit_entry((liquidation(reads),)) if reads == 1 else None
+
+    async def main():
+        async with serving(fake) as server, channel_to(server) as channel:
+            call, _ = await watch(settlement_pb2_grpc.SettlementStub(channel), from_index=1)
+            streamed = await read_events(call, 1)
+            call.cancel()
+        return streamed
+
+    assert ids(run(main)) == [(2, 0)]
+
+
 def test_an_index_older_than_what_is_kept_is_out_of_range_naming_the_oldest_index_kept():
     fake = FakeReplica()
     fake.events_retention_entries = 2
