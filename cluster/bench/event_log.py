@@ -7,7 +7,9 @@ Not a test (no pass or fail; the figures depend on the disk and the machine's lo
 1. LedgerStore.commit of empty entries carrying 0, 1, 10 or 100 liquidation events each (the
    event record is the only difference between the runs), split into the entries before the
    retention window fills and those after it (every commit then also prunes one record); and the
-   bytes an event adds to the data file.
+   bytes an event adds to the data file. The synced commit's fsyncs dominate it, so also: the
+   event log's own part of a commit (write_entry_events, two prunes included) timed alone inside a
+   write transaction that is then aborted.
 2. LedgerStore.read_events over everything kept, in pieces of 256 entries: events read per second.
 3. WatchEvents(from_index=1) through the real gRPC server and the SDK's watch, over an in-process
    replica holding `--replay-entries` entries of one event each: events delivered per second.
@@ -32,7 +34,9 @@ from node.ledger.events import Liquidation
 from node.runtime import tune_garbage_collector
 from node.server.limits import watch_replay_entries_per_read
 from node.store import LedgerStore
-from node.store.layout import DATA_FILE_NAME
+from node.store.environment import open_live
+from node.store.event_log import write_entry_events
+from node.store.layout import DATA_FILE_NAME, map_size_bytes_default
 from tests.server.fake_replica import FakeReplica
 from tests.server.serving import address, serving
 
@@ -79,6 +83,29 @@ def _commit_run(directory: Path, events_per_entry: int, entries: int, retention:
     }
 
 
+def _event_log_part(directory: Path, repeats: int = 2_000) -> dict:
+    """write_entry_events alone, with two records due for pruning, in aborted transactions."""
+    env, dbs = open_live(directory / "alone", map_size_bytes_default)
+    try:
+        with env.begin(write=True) as txn:
+            for index in (1, 2, 3):
+                write_entry_events(txn, dbs, index, index, _events(1, index), index - 1, 1_000)
+        out = {}
+        for count in (0, 1, 10, 100):
+            events, samples = _events(count, 9), []
+            for _ in range(repeats if count < 100 else repeats // 10):
+                with env.begin(write=True) as txn:
+                    t0 = time.perf_counter()
+                    write_entry_events(txn, dbs, 10_000, 1, events, 9_999, 1_000)
+                    samples.append(time.perf_counter() - t0)
+                    txn.abort()
+            out[f"{count}_events"] = {"median_us": round(statistics.median(samples) * 1e6, 1),
+                                      "min_us": round(min(samples) * 1e6, 1)}
+        return out
+    finally:
+        env.close()
+
+
 async def _replay(entries: int) -> dict:
     fake = FakeReplica()
     for n in range(entries):
@@ -111,11 +138,14 @@ def main() -> None:
     for run in runs[1:]:
         stored = run["entries_kept"] * run["events_per_entry"]
         run["data_file_bytes_per_event_kept"] = round((run["data_file_bytes"] - empty) / stored)
+    with tempfile.TemporaryDirectory(dir=args.dir) as directory:
+        part = _event_log_part(Path(directory))
     print(json.dumps({
         "benchmark": "event_log",
         "entries": args.entries,
         "events_retention_entries": args.retention,
         "commits": runs,
+        "event_log_part_of_a_commit": part,
         "replay": asyncio.run(_replay(args.replay_entries)),
         "python": platform.python_version(),
     }, indent=1))
