@@ -185,10 +185,7 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         except Exception as error:  # noqa: BLE001 - mapped like every unary call
             if stream is not None:
                 stream.close()
-            refused = refusal(error)
-            if refused is None:
-                raise
-            await context.abort(refused.code, refused.details, refused.trailing)
+            await context.abort(*_watch_refusal(error, request.from_index))
         try:
             # Headers now tell the client it is subscribed: no event from first_index on is missed.
             await context.send_initial_metadata(((EVENTS_FROM_METADATA_KEY, str(first_index)),))
@@ -200,7 +197,17 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
                 kind, event = encoded
                 if not wanted or kind in wanted:
                     yield event
-        except Refused as refused:  # fell behind, or pruned while replaying
-            await context.abort(refused.code, refused.details, refused.trailing)
+        except Exception as error:  # noqa: BLE001 - fell behind, pruned while replaying, stopping, or a bug
+            await context.abort(*_watch_refusal(error, request.from_index))
         finally:
             stream.close()
+
+
+def _watch_refusal(error: Exception, from_index: int) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str], ...]]:
+    """The status a WatchEvents failure ends the stream with; a bug (or a stored event that does
+    not decode) is INTERNAL, logged with its traceback, and ends this stream only."""
+    refused = refusal(error)
+    if refused is None:
+        log.error("WatchEvents from index %d failed", from_index, exc_info=error)
+        refused = Refused(grpc.StatusCode.INTERNAL, "internal error")
+    return refused.code, refused.details, refused.trailing

@@ -239,3 +239,30 @@ def test_a_kinds_filter_keeps_each_event_s_position_within_its_entry():
         return streamed
 
     assert ids(run(main)) == [(1, 1), (2, 0)]
+
+
+def test_a_replay_whose_store_read_fails_ends_internal_and_the_server_goes_on():
+    from node.store import StoreCorruptError
+
+    fake = FakeReplica()
+    fake.commit_entry((liquidation(1),))
+
+    def damaged(reads: int) -> None:
+        raise StoreCorruptError("the events stored at index 1 do not decode")
+
+    fake.after_stored_read = damaged
+
+    async def main():
+        async with serving(fake) as server, channel_to(server) as channel:
+            stub = settlement_pb2_grpc.SettlementStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await stub.WatchEvents(settlement_pb2.WatchEventsRequest(from_index=1)).read()
+            fake.after_stored_read = None
+            again, _ = await watch(stub, from_index=1)
+            replayed = await read_events(again, 1)
+            again.cancel()
+        return caught.value, replayed
+
+    error, replayed = run(main)
+    assert (error.code(), error.details()) == (grpc.StatusCode.INTERNAL, "internal error")
+    assert ids(replayed) == [(1, 0)]
