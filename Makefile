@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) -m cluster.bench.ledger
 	$(PY) -m cluster.bench.ledger --makers 20
 	$(PY) -m cluster.bench.store_commit
+	$(PY) -m cluster.bench.event_log
 	$(PY) -m cluster.bench.liquidation_sweep
 	$(PY) -m cluster.bench.batch_signatures
 	$(PY) -m cluster.bench.cluster --seconds 10 --clients 3

@@ -15,6 +15,7 @@
     tls_certificate_file = "data/tls/node1.crt"  # node's certificate and its key (0600); all three
     tls_key_file = "data/tls/node1.key"     # or none (none: plaintext gRPC, no access control)
     health_address = "127.0.0.1:7401"       # optional: plaintext grpc.health.v1 alone, for load balancers
+    events_retention_entries = 100000       # optional: how many log entries back events are kept for replay
 
     [[peers]]
     node_id = "node2"
@@ -33,6 +34,8 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from node.store.layout import events_retention_entries_default
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -96,6 +99,9 @@ class NodeConfig:
     tls_key_file: Path | None = None
     # host:port of a plaintext server answering grpc.health.v1 alone; "": none.
     health_address: str = ""
+    # WatchEvents replays events of the last this-many log entries (node/store/event_log.py);
+    # older ones are pruned as entries are committed. The same on every node, normally.
+    events_retention_entries: int = events_retention_entries_default
 
     @property
     def journal_file(self) -> Path:
@@ -144,6 +150,13 @@ def _non_negative_int(table: dict, key: str, default: int, where: str) -> int:
     value = table.get(key, default)
     if type(value) is not int or value < 0:
         raise ConfigError(f"{where}: `{key}` must be a non-negative integer")
+    return value
+
+
+def _positive_int(table: dict, key: str, default: int, where: str) -> int:
+    value = table.get(key, default)
+    if type(value) is not int or value < 1:
+        raise ConfigError(f"{where}: `{key}` must be a positive integer")
     return value
 
 
@@ -268,6 +281,7 @@ def load_config(path: Path) -> NodeConfig:
         metrics_address=_metrics_address(table, where),
         **_tls_files(table, base, where),
         health_address=_health_address(table, where),
+        events_retention_entries=_positive_int(table, "events_retention_entries", events_retention_entries_default, where),
     )
 
 

@@ -220,13 +220,16 @@ def _status(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO)
 
 
 def _watch(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
-    """Stream events until Ctrl-C or SIGTERM. Runs the async SDK on this thread, with the signals
-    turned into a cancellation of the stream: no hand-off between threads for a signal to race."""
+    """Stream events until Ctrl-C or SIGTERM, resuming on another node when one goes away (the
+    SDK's watch). Runs the async SDK on this thread, with the signals turned into a cancellation
+    of the stream: no hand-off between threads for a signal to race."""
     kinds = [events_pb2.EventKind.Value(kind.upper()) for kind in args.kind]
+    if args.from_index < 0:
+        raise UsageError("--from-index must be a log index (1 or more), or 0 for only new events")
 
     async def stream() -> None:
         async with SettlementClient(client.addresses, timeout_s=args.timeout, identity=cli_identity(args)) as watcher:
-            async for event in watcher.watch_events(kinds):
+            async for event in watcher.watch_events(kinds, args.from_index or None):
                 print(render.dumps(render.plain(event)) if args.json else render.event_text(event), file=out, flush=True)
 
     async def until_interrupted() -> None:
@@ -364,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("watch", _watch, "stream events (Ctrl-C stops)")
     kinds = [name.lower() for name in events_pb2.EventKind.keys() if name != "EVENT_KIND_UNSPECIFIED"]
     sub.add_argument("--kind", action="append", default=[], choices=kinds, help="only these kinds (repeatable)")
+    sub.add_argument("--from-index", type=int, default=0, metavar="INDEX",
+                     help="first replay the events the nodes kept from this log index (default: only new ones)")
     register_action_commands(commands, common)
     register_checkpoint_commands(commands, common)
     register_backup_commands(commands, common)

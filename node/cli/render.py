@@ -207,4 +207,4 @@ def event_text(event: events_pb2.Event) -> str:
     kind = event.WhichOneof("kind")
     body = plain(getattr(event, kind)) if kind else {}
     details = " ".join(f"{name}={value}" for name, value in body.items())
-    return f"index {event.applied_index}  time {event.time_ms}  {kind or 'unknown'}  {details}"
+    return f"index {event.applied_index}.{event.position}  time {event.time_ms}  {kind or 'unknown'}  {details}"

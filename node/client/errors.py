@@ -61,8 +61,10 @@ class BatchExpired(SettlementError):
 
 
 class StreamBroken(SettlementError):
-    """WatchEvents ended: the subscriber fell behind or lost its node. Events may have been
-    missed; resubscribe and reconcile with a read."""
+    """WatchEvents ended and could not be resumed (no node answered in time, none keeps the index
+    it needed, or the request was refused). Every event it yielded was delivered once; watch again
+    with from_index = the last one's applied_index (skipping what was seen), or reconcile with a
+    read."""
 
 
 class NoSigningKey(SettlementError):

@@ -41,6 +41,7 @@ from node.client.errors import (
     StreamBroken,
     SubmitRejected,
 )
+from node.client.event_watch import WatchPosition, is_final
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
@@ -301,44 +302,80 @@ class SettlementClient:
         self, kinds: Iterable[int] = (), from_index: int | None = None, *, address: str | None = None
     ) -> AsyncIterator[events_pb2.Event]:
         """Events applied from the subscription on (kinds: events_pb2.EventKind numbers; empty =
-        all). Connecting tries the known nodes in turn; once subscribed, a broken stream raises
-        StreamBroken (it is not silently resumed: events would be lost or repeated)."""
-        request = settlement_pb2.WatchEventsRequest(kinds=list(kinds))
-        if from_index is not None:
-            request.from_index = from_index
-        call = await self._subscribe(request, address)
+        all), or, with `from_index`, the ones a node kept from that index first. Each event
+        once, in log order; (applied_index, position) identifies it.
+
+        Connecting tries `address`, or the known nodes in turn. When the stream breaks (its node
+        went away or restarted, a leader change, it fell behind, it is diverged), the watch
+        subscribes again from the last index it delivered, on that node or another, and skips
+        what it already delivered (event_watch.py). Raises RequestRejected when the first
+        subscription is refused, StreamBroken when no node could resume it within the client's
+        deadline and attempts (for example no node still keeps the index it needs:
+        OUT_OF_RANGE)."""
+        position = WatchPosition(from_index or 0, list(kinds))
+        call, serving = await self._subscribe(position, [address] if address else self._rotation())
+        resumes_without_progress = 0
         try:
-            async for event in call:
-                yield event
-        except grpc.aio.AioRpcError as error:
-            raise StreamBroken(f"event stream ended: {error.code().name}: {error.details()}", error.code(), error.details() or "") from None
+            while True:
+                try:
+                    async for event in call:
+                        if position.deliver(event):
+                            resumes_without_progress = 0
+                            yield event
+                    broken = "the server ended the stream"
+                except grpc.aio.AioRpcError as error:
+                    if is_final(error) or not position.resumable:
+                        raise StreamBroken(f"event stream ended: {error.code().name}: {error.details()}",
+                                           error.code(), error.details() or "") from None
+                    broken = f"{error.code().name}: {error.details()}"
+                call.cancel()
+                resumes_without_progress += 1
+                if resumes_without_progress > self._attempts_max:
+                    raise StreamBroken(f"event stream broke {resumes_without_progress} times without a new event: {broken}")
+                try:
+                    call, serving = await self._subscribe(position, self._rotation(starting_at=serving))
+                except SettlementError as error:
+                    raise StreamBroken(f"event stream broke ({broken}) and could not resume from index "
+                                       f"{position.resume_index}: {error}", error.code, error.details) from None
         finally:
             call.cancel()
 
-    async def _subscribe(self, request: settlement_pb2.WatchEventsRequest, address: str | None):
+    async def _subscribe(self, position: WatchPosition, candidates: list[str]) -> tuple[grpc.aio.UnaryStreamCall, str]:
+        """(subscribed call, its node): the candidates in turn, a pause between rounds, within
+        the client's deadline and attempts. A node that refuses for a reason another node may
+        not have (unavailable, diverged, no longer keeping the index) sends it to the next."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._timeout_s
-        candidates = [address] if address else self._rotation()
+        request = position.request()
         last: grpc.aio.AioRpcError | None = None
-        for candidate in candidates[: self._attempts_max]:
+        for attempt in range(self._attempts_max):
+            remaining_s = deadline - loop.time()
+            if remaining_s <= 0:
+                break
+            if attempt and attempt % len(candidates) == 0:
+                pause_s = backoff_s(attempt // len(candidates), self._backoff_base_ms, self._backoff_max_ms)
+                await asyncio.sleep(min(pause_s, remaining_s))
+            candidate = candidates[attempt % len(candidates)]
             call = self._node(candidate).settlement.WatchEvents(request)
             try:
                 # The server sends its headers once it has subscribed: from then on no event is missed.
-                async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                    await call.initial_metadata()
+                async with asyncio.timeout(max(0.0, min(deadline - loop.time(), self._attempt_timeout_s))):
+                    headers = await call.initial_metadata()
             except TimeoutError:
                 call.cancel()
-                break
+                continue
             if not call.done():
-                return call
+                position.subscribed(headers)
+                return call, candidate
             try:
                 await call.read()  # a finished call: this raises its error
             except grpc.aio.AioRpcError as error:
-                if judge(error).next is Next.FAIL:
+                if is_final(error):
                     raise _rejected("WatchEvents", error) from None
                 last = error
                 continue
-            raise StreamBroken("event stream ended before it started")
+        if last is not None and last.code() == grpc.StatusCode.OUT_OF_RANGE:
+            raise _rejected("WatchEvents", last)  # no node asked keeps the index: not a passing state
         raise _exhausted("WatchEvents", last, maybe_applied=False)
 
     # -- the retry loop -------------------------------------------------------------------
@@ -366,9 +403,11 @@ class SettlementClient:
         if address not in self._addresses:
             self._addresses.append(address)
 
-    def _rotation(self) -> list[str]:
-        """Known addresses, the believed leader first, then the rest in the order given."""
-        first = self._leader if self._leader in self._addresses else self._addresses[0]
+    def _rotation(self, starting_at: str | None = None) -> list[str]:
+        """Known addresses, `starting_at` (default: the believed leader) first, then the rest in
+        the order given."""
+        first = starting_at if starting_at in self._addresses else self._leader
+        first = first if first in self._addresses else self._addresses[0]
         start = self._addresses.index(first)
         return self._addresses[start:] + self._addresses[:start]
 

@@ -23,7 +23,7 @@ from node.ledger.state import LedgerState
 T = TypeVar("T")
 
 __all__ = ["Batch", "SubmitOutcome", "NotLeader", "Unavailable", "AmbiguousOutcome", "Role", "PeerStatus",
-           "ReplicaStatus", "AppliedEvent", "ReplicaPort"]
+           "ReplicaStatus", "AppliedEvent", "StoredEvents", "ReplicaPort"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,22 @@ class ReplicaStatus:
 
 @dataclass(frozen=True, slots=True)
 class AppliedEvent:
+    """A ledger event as applied: (applied_index, position) identifies it on every replica."""
+
     applied_index: int
     time_ms: int
     event: Event
+    position: int = 0  # its place among the events its entry emitted, from 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvents:
+    """One read of the events this replica keeps (node/store/event_log.py), from one commit."""
+
+    events: tuple[AppliedEvent, ...]  # in (applied_index, position) order, whole entries only
+    through_index: int  # `events` holds every kept event from the asked index up to this one
+    applied_index: int  # the applied index of the commit read
+    kept_from: int  # every event of an entry at or above this index is kept; older ones are not
 
 
 class ReplicaPort(Protocol):
@@ -109,6 +122,11 @@ class ReplicaPort(Protocol):
         """Events applied from now on; None is put when the subscriber fell behind and was cut."""
 
     def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None: ...
+
+    def stored_events(self, from_index: int, entries_max: int) -> StoredEvents:
+        """The kept events of entries from `from_index` (>= 1) on, at most `entries_max` entries
+        that had events. An event applied after this read is published to every queue that was
+        subscribed before the read: subscribe first, then read, to miss nothing."""
 
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         """(index, file) of the state dump this node kept of the certified checkpoint `index`

@@ -42,10 +42,12 @@ from node.replica.emptying import empty_for_restore
 from node.replica.log_coverage import check_log_covers_store
 from node.replica.port import (
     AmbiguousOutcome,
+    AppliedEvent,
     NotLeader,
     PeerStatus,
     ReplicaStatus,
     Role,
+    StoredEvents,
     SubmitOutcome,
     Unavailable,
 )
@@ -96,7 +98,8 @@ class Replica:
         self.subscribers = EventSubscribers(loop)
 
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes)
+        self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes,
+                                 events_retention_entries=config.events_retention_entries)
         self.machine = LedgerStateMachine(self.store, config.data_dir, config.raft_address, metrics)
         log.info("loaded ledger at applied index %d, hash %s", self.machine.state.applied_index,
                  hash_bytes(self.machine.state.state_hash).hex()[:16])
@@ -227,6 +230,19 @@ class Replica:
 
     def unsubscribe(self, queue: asyncio.Queue) -> None:
         self.subscribers.unsubscribe(queue)
+
+    def stored_events(self, from_index: int, entries_max: int) -> StoredEvents:
+        # Under the lock: a snapshot install closes the store (and apply commits under it too).
+        with self.machine.lock:
+            if self._closed:
+                raise Unavailable("stopping")
+            read = self.store.read_events(from_index, entries_max)
+        events = tuple(
+            AppliedEvent(entry.index, entry.time_ms, event, position)
+            for entry in read.entries
+            for position, event in enumerate(entry.events)
+        )
+        return StoredEvents(events, read.through_index, read.applied_index, read.kept_from)
 
     # -- ReplicaPort: status -------------------------------------------------------------------
 

@@ -5,8 +5,8 @@ LedgerRaft.apply_entry), `snapshot` and `restore` as its serializer and deserial
 ledger state and its LMDB store are touched under `lock`, which the asyncio side takes too for
 its reads (node/replica/replica.py).
 
-Apply: the entry's effects, its dedup records, the applied index and the state hash are written
-in ONE synced LMDB transaction; an index at or below the stored applied index is skipped
+Apply: the entry's effects, its dedup records, the applied index, the state hash and its events
+are written in ONE synced LMDB transaction; an index at or below the stored applied index is skipped
 (pysyncobj re-applies everything since its last dump after a restart). Anything that breaks the
 ledger's invariants or the store stops the process loudly: a node must never serve a balance it
 cannot vouch for (docs/design.md#durability-contract).
@@ -80,10 +80,10 @@ class LedgerStateMachine:
                 started = time.perf_counter()
                 applied = apply_logged_entry(self.state, index, data)
                 applied_at = time.perf_counter()
-                self.store.commit(self.state)
+                events = applied.outcome.events
+                self.store.commit(self.state, events)  # kept for WatchEvents to replay
                 self._metrics.entry_applied(applied.entry.commands, applied.outcome.results,
                                             applied_at - started, time.perf_counter() - applied_at)
-                events = applied.outcome.events
                 if events and self.hooks is not None:
                     self.hooks.after_commit(self.state, events)
             if not applied.decodable:

@@ -1,7 +1,9 @@
 """Ledger events handed from the apply thread to WatchEvents subscribers on the asyncio loop.
 
 Each subscriber has a bounded queue; one that falls behind is cut (a None marks the cut) rather
-than slowing the apply path or growing without bound. The client resubscribes.
+than slowing the apply path or growing without bound. The client resubscribes from the last index
+it saw: the store keeps the events (node/store/event_log.py). An entry is published only after
+its commit, so whatever a subscriber's queue misses from before it subscribed is in the store.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class EventSubscribers:
 
     def publish_from_apply_thread(self, index: int, time_ms: int, events: Sequence[Event]) -> None:
         if self._queues:
-            applied = [AppliedEvent(index, time_ms, event) for event in events]
+            applied = [AppliedEvent(index, time_ms, event, position) for position, event in enumerate(events)]
             self._loop.call_soon_threadsafe(self._publish, applied)
 
     def _publish(self, events: list[AppliedEvent]) -> None:

@@ -86,6 +86,7 @@ async def start_server(
         coalescer,
         read_barrier_timeout_ms=options.read_barrier_timeout_ms,
         watch_queue_events_max=options.watch_queue_events_max,
+        watch_replay_entries_per_read=options.watch_replay_entries_per_read,
         metrics=metrics,
     )
     add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement)

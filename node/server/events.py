@@ -102,7 +102,8 @@ def event_to_proto(applied: AppliedEvent) -> tuple[int, events_pb2.Event] | None
     if encode is None:
         return None
     kind, member = encode(applied.event)
-    return kind, events_pb2.Event(applied_index=applied.applied_index, time_ms=applied.time_ms, **member)
+    return kind, events_pb2.Event(applied_index=applied.applied_index, time_ms=applied.time_ms,
+                                  position=applied.position, **member)
 
 
 def kinds_filter(kinds: Iterable[int]) -> frozenset[int]:

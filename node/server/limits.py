@@ -32,6 +32,9 @@ read_barrier_timeout_ms = 2_000
 
 # Events buffered per WatchEvents subscriber before it is cut off as fallen behind.
 watch_queue_events_max = 4_096
+# Entries (those that had events) a WatchEvents replay reads from the store at once, under the
+# replica's lock: short enough not to hold up apply, long enough that the lock costs nothing.
+watch_replay_entries_per_read = 256
 
 health_period_ms = 500
 
@@ -48,6 +51,7 @@ class ServerOptions:
     submit_timeout_ms: int = submit_timeout_ms
     read_barrier_timeout_ms: int = read_barrier_timeout_ms
     watch_queue_events_max: int = watch_queue_events_max
+    watch_replay_entries_per_read: int = watch_replay_entries_per_read
     health_period_ms: int = health_period_ms
 
     def __post_init__(self) -> None:
@@ -62,4 +66,5 @@ class ServerOptions:
         assert self.submits_queued_commands_max >= ledger_limits.batch_commands_max, self.submits_queued_commands_max
         assert self.submit_timeout_ms > 0 and self.read_barrier_timeout_ms > 0
         assert self.watch_queue_events_max >= 1, self.watch_queue_events_max
+        assert self.watch_replay_entries_per_read >= 1, self.watch_replay_entries_per_read
         assert self.health_period_ms > 0, self.health_period_ms

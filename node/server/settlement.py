@@ -25,6 +25,7 @@ from node.metrics import NodeMetrics
 from node.replica.port import AmbiguousOutcome, ReplicaPort, Unavailable
 from node.server.coalescer import SubmitCoalescer
 from node.server.errors import Refused, answer, refusal, require_serving
+from node.server.event_stream import EVENTS_FROM_METADATA_KEY, EventStream
 from node.server.events import event_to_proto, kinds_filter
 from node.server.views import account_view, checkpoint_view, guards_view, market_view
 
@@ -34,7 +35,6 @@ M = TypeVar("M")
 
 _LINEARIZABLE = (settlement_pb2.CONSISTENCY_UNSPECIFIED, settlement_pb2.LINEARIZABLE)
 
-FELL_BEHIND_DETAILS = "fell behind: the event queue overflowed; resubscribe (events were missed)"
 # Bytes per GetCheckpointDump message, well under the message limit.
 dump_chunk_bytes = 1024 * 1024
 
@@ -47,12 +47,14 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         *,
         read_barrier_timeout_ms: int,
         watch_queue_events_max: int,
+        watch_replay_entries_per_read: int,
         metrics: NodeMetrics | None = None,
     ) -> None:
         self._replica = replica
         self._coalescer = coalescer
         self._read_barrier_timeout_s = read_barrier_timeout_ms / 1000
         self._watch_queue_events_max = watch_queue_events_max
+        self._watch_replay_entries_per_read = watch_replay_entries_per_read
         self._metrics = metrics  # node/metrics instruments (None: in-process tests without metrics)
 
     # -- writes ---------------------------------------------------------------------------
@@ -171,31 +173,23 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
     async def WatchEvents(
         self, request: settlement_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[events_pb2.Event]:
+        """The stored events from `from_index`, then the live ones (event_stream.py); 0 or unset:
+        live ones from now. Headers carry the first index covered once subscribed."""
+        stream: EventStream | None = None
         try:
             wanted = kinds_filter(request.kinds)
             require_serving(self._replica)
-            from_index = request.from_index if request.HasField("from_index") else None
-            if from_index is not None and from_index <= self._replica.status().applied_index:
-                # No event log to replay from yet: only events applied from now on can be sent.
-                raise Refused(
-                    grpc.StatusCode.UNIMPLEMENTED,
-                    "replaying past events is not supported yet: omit from_index, or give one after the applied index",
-                )
+            stream = EventStream(self._replica, request.from_index, queue_events_max=self._watch_queue_events_max,
+                                 entries_per_read=self._watch_replay_entries_per_read)
+            first_index = await stream.open()
         except Exception as error:  # noqa: BLE001 - mapped like every unary call
-            refused = refusal(error)
-            if refused is None:
-                raise
-            await context.abort(refused.code, refused.details, refused.trailing)
-        queue = self._replica.subscribe(self._watch_queue_events_max)
+            if stream is not None:
+                stream.close()
+            await context.abort(*_watch_refusal(error, request.from_index))
         try:
-            # Headers now tell the client it is subscribed: no event applied after this is missed.
-            await context.send_initial_metadata(())
-            while True:
-                applied = await queue.get()
-                if applied is None:
-                    await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, FELL_BEHIND_DETAILS)
-                if from_index is not None and applied.applied_index < from_index:
-                    continue
+            # Headers now tell the client it is subscribed: no event from first_index on is missed.
+            await context.send_initial_metadata(((EVENTS_FROM_METADATA_KEY, str(first_index)),))
+            async for applied in stream.events():
                 encoded = event_to_proto(applied)
                 if encoded is None:
                     log.warning("WatchEvents: no encoding for event type %s; skipped", type(applied.event).__name__)
@@ -203,5 +197,17 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
                 kind, event = encoded
                 if not wanted or kind in wanted:
                     yield event
+        except Exception as error:  # noqa: BLE001 - fell behind, pruned while replaying, stopping, or a bug
+            await context.abort(*_watch_refusal(error, request.from_index))
         finally:
-            self._replica.unsubscribe(queue)
+            stream.close()
+
+
+def _watch_refusal(error: Exception, from_index: int) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str], ...]]:
+    """The status a WatchEvents failure ends the stream with; a bug (or a stored event that does
+    not decode) is INTERNAL, logged with its traceback, and ends this stream only."""
+    refused = refusal(error)
+    if refused is None:
+        log.error("WatchEvents from index %d failed", from_index, exc_info=error)
+        refused = Refused(grpc.StatusCode.INTERNAL, "internal error")
+    return refused.code, refused.details, refused.trailing

@@ -30,7 +30,7 @@ import lmdb
 from node.ledger.records import TABLES
 
 from .errors import StoreCorruptError
-from .layout import STORE_DB, key_bytes_max, readers_max, sub_databases_max
+from .layout import EVENTS_DB, STORE_DB, key_bytes_max, readers_max, sub_databases_max
 
 SYNC = True
 METASYNC = True
@@ -74,7 +74,7 @@ def open_live(path: Path, map_size_bytes: int) -> tuple[lmdb.Environment, Databa
     try:
         # Creating the named databases is itself a (synced) write transaction: a new store is
         # complete and empty from here on, before its first commit.
-        dbs = {name: env.open_db(name, create=True) for name in (*TABLES, STORE_DB)}
+        dbs = {name: env.open_db(name, create=True) for name in (*TABLES, STORE_DB, EVENTS_DB)}
     except LMDB_CORRUPTION_ERRORS as e:
         env.close()
         raise StoreCorruptError(f"{path}: cannot open the store's sub-databases: {e}") from e
@@ -88,7 +88,7 @@ def open_live(path: Path, map_size_bytes: int) -> tuple[lmdb.Environment, Databa
 
 def open_snapshot(snapshot_file: Path) -> tuple[lmdb.Environment, Databases]:
     """A snapshot file opened read-only in place: no lock file (nobody writes a snapshot), no
-    sub-directory, nothing created."""
+    sub-directory, nothing created. Its events are not opened: an install does not keep them."""
     try:
         env = lmdb.open(
             str(snapshot_file),

@@ -4,6 +4,8 @@ One sub-database per ledger table (node.ledger.records.TABLES), keyed by the rec
 UTF-8 and holding the ledger's own canonical record encoding, so the bytes on disk are exactly
 the bytes the state hash was computed over. One more sub-database, `store`, holds the store's own
 metadata: which log index the records are the result of, and the state hash they must match.
+A last one, `events`, holds the ledger's events by log index (event_log.py): outputs of the
+ledger, not part of its state, so not in the state hash.
 """
 
 from __future__ import annotations
@@ -20,10 +22,23 @@ STORE_DB = b"store"
 KEY_APPLIED_INDEX = b"applied_index"
 KEY_STATE_HASH = b"state_hash"
 KEY_SCHEMA_VERSION = b"schema_version"
+EVENTS_DB = b"events"
+# In STORE_DB: every event of an entry at or above this index is still in EVENTS_DB (older ones
+# were pruned, or never stored here: a snapshot installed past them).
+KEY_EVENTS_KEPT_FROM = b"events_kept_from"
 
-# The ledger's tables and the store's own: the environment never needs more named databases.
-sub_databases_max = len(TABLES) + 1
-assert STORE_DB not in TABLES
+# The ledger's tables, the store's own and the events: the environment never needs more.
+sub_databases_max = len(TABLES) + 2
+assert STORE_DB not in TABLES and EVENTS_DB not in TABLES
+
+# How many entries back the events are kept: after entry i is committed, the events of entries
+# at or below i - events_retention_entries are pruned. Counted in log entries, not time, so every
+# replica with the same setting prunes the same records at the same index.
+events_retention_entries_default = 100_000
+# Event records (one per entry that had events) pruned per committed entry at most: a commit
+# adds at most one, so pruning keeps up, and a backlog (a lowered retention) shrinks by one per
+# entry without ever making one commit long.
+events_pruned_per_entry_max = 2
 
 # 1 GiB: room for tens of millions of dedup records; raise it in the node config, never shrink it.
 map_size_bytes_default = 1 << 30

@@ -1,8 +1,9 @@
 """LedgerStore: the node's one LMDB environment, holding the ledger state as of an applied index.
 
-The replica's contract with it: after `commit(state)` returns, the records `state` touched, its
-applied index and its state hash are on disk together (one synced write transaction), and
-`load()` gives back exactly that state or raises. The store never decides anything about money;
+The replica's contract with it: after `commit(state, events)` returns, the records `state`
+touched, its applied index, its state hash and the entry's events are on disk together (one
+synced write transaction), and `load()` gives back exactly that state or raises. The events are
+kept for a retention window of entries (event_log.py) and read back with `read_events`. The store never decides anything about money;
 it persists what the ledger computed and refuses to hand back anything that does not hash to
 what was committed.
 """
@@ -11,29 +12,35 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
 import lmdb
 
 from node.ledger import LedgerState
+from node.ledger.events import Event
 from node.ledger.state_hash import hash_bytes
 
 from .environment import LMDB_CORRUPTION_ERRORS, Databases, fsync_directory, open_live
 from .errors import StoreCorruptError, StoreFullError
-from .layout import DATA_FILE_NAME, map_size_bytes_default
+from .event_log import EventLogRead, read_entry_events, write_entry_events
+from .layout import DATA_FILE_NAME, events_retention_entries_default, map_size_bytes_default
 from .readers import StoreReader
 from .reading import fresh_state_hash, read_meta, read_state
-from .snapshots import load_snapshot, snapshot_summary, stage_copy, write_snapshot
+from .snapshots import forget_snapshot_events, load_snapshot, snapshot_summary, stage_copy, write_snapshot
 from .writing import write_entry
 
 INSTALLING_SUFFIX = ".installing"
 
 
 class LedgerStore:
-    def __init__(self, path: Path, map_size_bytes: int = map_size_bytes_default) -> None:
+    def __init__(self, path: Path, map_size_bytes: int = map_size_bytes_default,
+                 events_retention_entries: int = events_retention_entries_default) -> None:
+        assert events_retention_entries >= 1, events_retention_entries
         self.path = Path(path)
         self.map_size_bytes = map_size_bytes
+        self.events_retention_entries = events_retention_entries
         self._env: lmdb.Environment | None = None
         self._dbs: Databases = {}
         self._readers: dict[int, StoreReader] = {}
@@ -42,13 +49,16 @@ class LedgerStore:
 
     # -- the replica's three verbs: commit an entry, load at start, snapshot / install ---------
 
-    def commit(self, state: LedgerState) -> None:
-        """Persist the entry `state` just finished, atomically and durably."""
+    def commit(self, state: LedgerState, events: Sequence[Event] = ()) -> None:
+        """Persist the entry `state` just finished and the events it emitted, atomically and
+        durably; prune the events that fell out of the retention window."""
         env = self._live()
         try:
             with env.begin(write=True) as txn:
                 stored_index = read_meta(txn, self._dbs).applied_index
                 write_entry(txn, self._dbs, state, stored_index)
+                write_entry_events(txn, self._dbs, state.applied_index, state.ledger_time_ms, events,
+                                   stored_index, self.events_retention_entries)
         except lmdb.MapFullError as e:
             # The transaction was aborted: the store still holds the previous entry, and the
             # in-memory state is now ahead of it, so the caller must stop, not carry on.
@@ -68,6 +78,17 @@ class LedgerStore:
         except LMDB_CORRUPTION_ERRORS as e:
             raise StoreCorruptError(f"{self.path}: LMDB reports corruption: {e}") from e
 
+    def read_events(self, from_index: int, entries_max: int) -> EventLogRead:
+        """The kept events of entries from `from_index` on (at most `entries_max` entries that
+        had events), with the applied index and the oldest index kept, from one commit. The
+        caller keeps install() away meanwhile, as for every read."""
+        env = self._live()
+        try:
+            with env.begin() as txn:
+                return read_entry_events(txn, self._dbs, from_index, entries_max)
+        except LMDB_CORRUPTION_ERRORS as e:
+            raise StoreCorruptError(f"{self.path}: LMDB reports corruption: {e}") from e
+
     def copy_to(self, path: Path) -> None:
         """Write a compact, consistent, fsynced snapshot of the store to the file `path`."""
         write_snapshot(self._live(), Path(path))
@@ -77,13 +98,16 @@ class LedgerStore:
         holds either the old data file or the new one. The snapshot is verified (structure,
         records, state hash) before it replaces anything, so a bad one leaves the live store
         untouched. Returns the verified state, so the caller need not load() it a second time.
-        The caller must keep every other thread off the store meanwhile: the environment is
-        closed and reopened."""
+        The events the snapshot carries are dropped from the staged copy before it goes live:
+        the state hash does not cover them, so nothing vouches for them; this store keeps events
+        from the snapshot's index on. The caller must keep every other thread off the store
+        meanwhile: the environment is closed and reopened."""
         live_file = self.path / DATA_FILE_NAME
         staging = self.path / (DATA_FILE_NAME + INSTALLING_SUFFIX)
         try:
             stage_copy(Path(snapshot_file), staging)
             expected = load_snapshot(staging)
+            forget_snapshot_events(staging, expected.applied_index, self.map_size_bytes)
         except StoreCorruptError as e:
             staging.unlink(missing_ok=True)
             raise StoreCorruptError(f"snapshot {snapshot_file} refused, live store kept: {e}") from e

@@ -21,6 +21,8 @@ from node.ledger import LedgerState
 
 from .environment import LMDB_CORRUPTION_ERRORS, fsync_directory, open_snapshot
 from .errors import StoreCorruptError
+from .event_log import forget_events
+from .layout import EVENTS_DB, STORE_DB, readers_max, sub_databases_max
 from .reading import DECODE_ERRORS, fresh_state_hash, read_meta, read_state
 
 PARTIAL_SUFFIX = ".partial"
@@ -78,6 +80,23 @@ def load_snapshot(snapshot_file: Path) -> LedgerState:
             return read_state(txn, dbs)
     except LMDB_CORRUPTION_ERRORS as e:
         raise StoreCorruptError(f"snapshot {snapshot_file}: {e}") from e
+    finally:
+        env.close()
+
+
+def forget_snapshot_events(staged_file: Path, applied_index: int, map_size_bytes: int) -> None:
+    """Drops the events a staged (verified, not yet live) snapshot carries, in one synced write:
+    the store installed from it keeps events from the entry after `applied_index` on."""
+    env = lmdb.open(
+        str(staged_file), subdir=False, lock=False, create=False, sync=True, metasync=True,
+        map_size=max(map_size_bytes, staged_file.stat().st_size), max_dbs=sub_databases_max, max_readers=readers_max,
+    )
+    try:
+        dbs = {name: env.open_db(name, create=True) for name in (STORE_DB, EVENTS_DB)}
+        with env.begin(write=True) as txn:
+            forget_events(txn, dbs, applied_index)
+    except LMDB_CORRUPTION_ERRORS as e:
+        raise StoreCorruptError(f"snapshot {staged_file}: {e}") from e
     finally:
         env.close()
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -265,3 +266,30 @@ def test_the_console_entry_point_streams_events_until_interrupted(served, key_fi
     assert event["kind"] == "liquidation"
     assert (event["liquidation"]["account"], event["liquidation"]["price"]) == ("thin", 47_000)
     assert "breaker_tripped" not in event
+
+
+def test_watch_from_an_index_first_prints_the_events_the_node_kept(served):
+    """`settle watch --from-index 1` replays what was applied before it started."""
+    from node.ledger.events import Liquidation
+
+    served.replica.commit_entry((Liquidation("thin", "BTC-PERP", 100, 47_000, 47_000, 0, 0),))
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "node.cli.cli", "--nodes", served.address, "--json", "watch", "--from-index", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    guard = threading.Timer(20, watcher.kill)  # bounded: a watcher that prints nothing is killed
+    guard.start()
+    try:
+        event = json.loads(watcher.stdout.readline() or "null")
+        watcher.send_signal(signal.SIGINT)
+        assert watcher.wait(timeout=10) == 0
+    finally:
+        guard.cancel()
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.wait()
+        watcher.stdout.close()
+        watcher.stderr.close()
+    assert event is not None, "nothing printed"
+    assert (event["applied_index"], event["position"], event["kind"]) == (1, 0, "liquidation")
+    assert event["liquidation"]["account"] == "thin"

@@ -122,3 +122,43 @@ class BackgroundLoad:
         self._thread.join(timeout=self._seconds_max + 30)
         assert self._record is not None, "the load did not finish"
         return self._record
+
+
+# -- a load that produces ledger events -----------------------------------------------------------
+
+SWING_MARKET = "SWING-PERP"
+SWING_LOW, SWING_HIGH = 50_000, 55_000  # 10% apart: beyond the market's 5% price band
+
+
+def list_swinging_market(client, market: str = SWING_MARKET) -> int:
+    """A perpetual whose price-band breaker trips on a 5% move and cools down within 1 ms, marked
+    by the demo source (its first mark is an oracle verdict event). Returns the entry's index."""
+    reply = client.submit([
+        CreateMarket(f"list-{market}", market, MarketKind.PERPETUAL, 1, 1, 1_000, 500, 100, 10**9, 1_000, 500, 60_000, 1,
+                     sources=(demo_source(),), stale_after_ms=STALE_AFTER_MS),
+        demo_price(f"px-{market}-first", market, SWING_LOW, now_ms()),
+    ])
+    assert all(r.ok for r in reply.results), reply
+    return reply.applied_index
+
+
+def swing_prices(client, count_max: int, seconds_max: float, stop: threading.Event | None = None,
+                 market: str = SWING_MARKET) -> tuple[int, list[str]]:
+    """Signed marks alternating 10% apart, one entry each: every one trips the band breaker or
+    moves the market through its cooldown (breaker, status and verdict events). Bounded in count
+    and time; failures (a leader killed mid-call) are recorded, not raised. Returns (updates
+    acknowledged, failures)."""
+    start_ms = now_ms() + 1  # after the listing's first mark
+    deadline = time.monotonic() + seconds_max
+    acknowledged, failures = 0, []
+    for n in range(count_max):
+        if (stop is not None and stop.is_set()) or time.monotonic() > deadline:
+            break
+        price = SWING_HIGH if n % 2 == 0 else SWING_LOW
+        try:
+            # Source times strictly increase, and stay well within the ledger's 10 s lead.
+            client.submit([demo_price(f"swing-{market}-{n}", market, price, start_ms + n)])
+            acknowledged += 1
+        except Exception as error:  # noqa: BLE001 - the load records what failed and goes on
+            failures.append(repr(error))
+    return acknowledged, failures

@@ -5,6 +5,12 @@ It logs the batches of one submit as ONE LogEntry (their commands flattened in o
 with node.ledger.apply and the real Ed25519 verifier, and splits the results back per batch by
 their lengths, exactly what the real replica promises. Each submit's entry is stamped `time_ms`
 + 1 s (time_ms starts at 1_000_000): a signed price's source time must be fresh on that clock.
+
+Events go as in the real replica: an entry's events are kept (in memory here, with the store's
+retention and pruning rule) when it is applied, and published to the subscribers after that, on
+the event loop. A test may hold the publications back (`hold_publications`, then
+`release_publications()`), as a busy loop delays them, and may commit entries while a replay
+reads (`after_stored_read`), to drive the hand-off between the stored events and the live queue.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import TypeVar
 
 from node.codec.log import log_entry_to_bytes
 from node.ledger import LedgerState
+from node.ledger.events import Event
 from node.replica.port import (
     AmbiguousOutcome,
     AppliedEvent,
@@ -25,10 +32,12 @@ from node.replica.port import (
     PeerStatus,
     ReplicaStatus,
     Role,
+    StoredEvents,
     SubmitOutcome,
     Unavailable,
 )
 from node.replica.logged_entry import apply_logged_entry
+from node.store.layout import events_pruned_per_entry_max, events_retention_entries_default
 from node.server.guardian import no_node_key
 
 T = TypeVar("T")
@@ -60,7 +69,16 @@ class FakeReplica:
         self.read_calls = 0
         self.dumps: dict[int, Path] = {}  # certified checkpoint dumps this "node" kept
         self.node_key_source = no_node_key  # the key the Guardian service co-signs with
+        self.events_retention_entries = events_retention_entries_default
+        self.hold_publications = False  # True: applied entries' events wait for release_publications()
+        self.after_stored_read: Callable[[int], None] | None = None  # called (read count) after each replay read
+        # What it keeps: index -> (ledger time, events), and from which index every event is kept.
+        self.event_log: dict[int, tuple[int, tuple[Event, ...]]] = {}
+        self.events_kept_from = 1
+        self.stored_reads = 0
+        self._held: list[AppliedEvent] = []
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribers: dict[int, tuple[asyncio.Queue[AppliedEvent | None], int]] = {}
 
     # -- ReplicaPort ------------------------------------------------------------------------
@@ -90,8 +108,8 @@ class FakeReplica:
             # Through the log's own encoding, as a replica applies it (signed batches and all).
             index = self.state.applied_index + 1
             applied = apply_logged_entry(self.state, index, log_entry_to_bytes(self.time_ms, batches))
-        for event in applied.outcome.events:
-            self._publish(AppliedEvent(index, applied.entry.timestamp_ms, event))
+            self._keep_events(index, self.state.ledger_time_ms, applied.outcome.events)
+        self._deliver(index, self.state.ledger_time_ms, applied.outcome.events)
         if self.ambiguous_submits:
             self.ambiguous_submits -= 1
             raise AmbiguousOutcome("reply lost after commit")
@@ -125,6 +143,7 @@ class FakeReplica:
         )
 
     def subscribe(self, queue_size: int) -> asyncio.Queue[AppliedEvent | None]:
+        self._loop = asyncio.get_running_loop()
         # One slot more than asked for, so the None that cuts a slow subscriber always fits.
         queue: asyncio.Queue[AppliedEvent | None] = asyncio.Queue(queue_size + 1)
         self._subscribers[id(queue)] = (queue, queue_size)
@@ -132,6 +151,25 @@ class FakeReplica:
 
     def unsubscribe(self, queue: asyncio.Queue[AppliedEvent | None]) -> None:
         self._subscribers.pop(id(queue), None)
+
+    def stored_events(self, from_index: int, entries_max: int) -> StoredEvents:
+        assert from_index >= 1 and entries_max >= 1
+        with self._lock:
+            self.stored_reads += 1
+            reads = self.stored_reads
+            indexes = sorted(i for i in self.event_log if i >= from_index)
+            picked = indexes[:entries_max]
+            applied_index = self.state.applied_index
+            through = picked[-1] if len(indexes) > entries_max else max(applied_index, from_index - 1)
+            events = tuple(
+                AppliedEvent(index, self.event_log[index][0], event, position)
+                for index in picked
+                for position, event in enumerate(self.event_log[index][1])
+            )
+            read = StoredEvents(events, through, applied_index, self.events_kept_from)
+        if self.after_stored_read is not None:
+            self.after_stored_read(reads)
+        return read
 
     def checkpoint_dump(self, index: int) -> tuple[int, Path] | None:
         wanted = index or max(self.dumps, default=0)
@@ -157,6 +195,54 @@ class FakeReplica:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    def commit_entry(self, events: Sequence[Event]) -> int:
+        """Applies an empty entry and gives it `events` (any ledger events a test wants streamed):
+        kept, then published, as a real entry's. Callable from any thread."""
+        with self._lock:
+            self.time_ms += 1_000
+            index = self.state.applied_index + 1
+            apply_logged_entry(self.state, index, log_entry_to_bytes(self.time_ms, ()))
+            self._keep_events(index, self.state.ledger_time_ms, events)
+        self._deliver(index, self.state.ledger_time_ms, events)
+        return index
+
+    def release_publications(self) -> None:
+        """Publishes what `hold_publications` held back, in order (on the event loop)."""
+        held, self._held = self._held, []
+        for event in held:
+            self._publish(event)
+
+    def _keep_events(self, index: int, time_ms: int, events: Sequence[Event]) -> None:
+        """The store's rule (node/store/event_log.py): keep, then prune what fell out of the
+        retention window, oldest first, a bounded number per entry."""
+        if events:
+            self.event_log[index] = (time_ms, tuple(events))
+        for _ in range(events_pruned_per_entry_max):
+            oldest = min(self.event_log, default=None)
+            if oldest is None or oldest > index - self.events_retention_entries:
+                break
+            del self.event_log[oldest]
+            self.events_kept_from = max(self.events_kept_from, oldest + 1)
+
+    def _deliver(self, index: int, time_ms: int, events: Sequence[Event]) -> None:
+        applied = [AppliedEvent(index, time_ms, event, position) for position, event in enumerate(events)]
+        if self.hold_publications:
+            self._held += applied
+            return
+        loop = self._loop
+        if loop is None:
+            return  # nobody ever subscribed
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            for event in applied:
+                self._publish(event)
+        else:  # from another thread, as the real replica's apply thread does
+            for event in applied:
+                loop.call_soon_threadsafe(self._publish, event)
 
     def _publish(self, event: AppliedEvent) -> None:
         for key, (queue, size) in list(self._subscribers.items()):
