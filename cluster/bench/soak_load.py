@@ -131,7 +131,7 @@ def next_address(addresses: list[str], address: str) -> str:
 async def run_client(addresses: list[str], tls, batches: TradeBatches, seconds: float, start_at: float,
                      counters, row: int, in_flight: int = in_flight_per_client) -> dict:
     """Submit from `in_flight` concurrent loops until `seconds` after the wall-clock `start_at`;
-    returns every result code seen (name: count) and the Submit latencies' count and sum."""
+    returns every result code seen (name: count) and the answered Submits' latency count, sum and max."""
     import grpc
 
     from node.tls.client import aio_channel
