@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run observe bench-observed proto bench demo replay clean
+.PHONY: setup test run observe bench-observed soak proto bench demo replay clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,14 @@ observe: $(STAMP) promtool
 # The cluster load generator seen through Prometheus: JSON figures and bench-results/prometheus-bench.png.
 bench-observed: $(STAMP) promtool
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m cluster.bench.observed --seconds 20
+
+# A fresh 3-node cluster under signed load for SOAK_MINUTES with a SOAK_RETENTION_S dedup retention:
+# a JSON line a minute (throughput, RSS, data size, dedup records, leader changes), then
+# bench-results/soak.json, bench-results/soak.png and a verdict against the targets. Not part of `make test`.
+SOAK_MINUTES ?= 20
+SOAK_RETENTION_S ?= 60
+soak: $(STAMP)
+	$(PY) -m cluster.bench.soak --minutes $(SOAK_MINUTES) --retention-s $(SOAK_RETENTION_S)
 
 # The pure ledger alone: a readable story of margin, liquidation and the insurance fund.
 demo: $(STAMP)

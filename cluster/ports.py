@@ -8,11 +8,15 @@ offsets, so they live apart from any of them.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 
 raft_port_offset = 100
 metrics_port_offset = 200  # node i serves Prometheus metrics on base_port + 200 + i
 health_port_offset = 400  # node i answers grpc.health.v1 in plaintext on base_port + 400 + i
+node_port_offsets = (0, raft_port_offset, metrics_port_offset, health_port_offset)
+free_base_port_search_ports = 2_000  # how far past the preferred base port free_base_port looks
+free_base_port_step_ports = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,25 @@ def node_specs(nodes: int, base_port: int, host: str = "127.0.0.1") -> list[Node
 
 def health_port(spec: NodeSpec) -> int:
     return spec.grpc_port + health_port_offset
+
+
+def ports_free(ports: list[int], host: str = "127.0.0.1") -> bool:
+    """True if every port can be bound on `host` right now."""
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_base_port(preferred: int, nodes: int = 3, extra_offsets: tuple[int, ...] = (), host: str = "127.0.0.1") -> int:
+    """The first base port from `preferred` on whose every node port (and each base + extra
+    offset, e.g. a Prometheus beside the cluster) is free, so a benchmark never meets a cluster
+    someone else left running."""
+    for base in range(preferred, preferred + free_base_port_search_ports, free_base_port_step_ports):
+        ports = [base + offset + i for offset in node_port_offsets for i in range(1, nodes + 1)]
+        if ports_free(ports + [base + offset for offset in extra_offsets], host):
+            return base
+    raise SystemExit(f"no free block of ports from {preferred}")

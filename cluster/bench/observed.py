@@ -19,7 +19,6 @@ import argparse
 import json
 import math
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from cluster.bench.cluster import measure_batch, prepare_market, wait_for_followers
 from cluster.local import LocalCluster
 from cluster.observe import Prometheus, prometheus_binary, prometheus_port_offset
-from cluster.ports import metrics_port_offset, raft_port_offset
+from cluster.ports import free_base_port
 
 RATE_WINDOW = "5s"  # five 1 s scrapes
 QUERIES = {
@@ -42,25 +41,6 @@ TITLES = {
     "submit_p99_ms": "Submit p99 (ms)",
     "follower_lag_entries": "max follower lag (entries)",
 }
-
-
-def _ports_free(base_port: int, nodes: int) -> bool:
-    ports = [base_port + offset + i for offset in (0, raft_port_offset, metrics_port_offset) for i in range(1, nodes + 1)]
-    ports.append(base_port + prometheus_port_offset)
-    for port in ports:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-    return True
-
-
-def _free_base_port(preferred: int, nodes: int = 3) -> int:
-    for base in range(preferred, preferred + 2_000, 20):
-        if _ports_free(base, nodes):
-            return base
-    raise SystemExit(f"no free block of ports from {preferred}")
 
 
 def _finite(points: list[tuple[float, float]]) -> list[float]:
@@ -118,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if prometheus_binary() is None:
         raise SystemExit("prometheus not found: `make promtool` installs Debian's prometheus package")
-    base_port = _free_base_port(args.base_port)
+    base_port = free_base_port(args.base_port, extra_offsets=(prometheus_port_offset,))
     data = Path(tempfile.mkdtemp(prefix="settle-observed-"))
     cluster = LocalCluster(data, nodes=3, base_port=base_port)
     cluster.prepare()
