@@ -1,5 +1,6 @@
 """What the chaos harness settles before it starts anything: the nodes compact as production does
-unless asked otherwise, and a run the dedup retention cannot cover is refused (the checker would
+unless asked otherwise, the local policy certifies checkpoints often enough for the replay to find
+a base after a compaction, and a run the dedup retention cannot cover is refused (the checker would
 read forgotten dedup records as lost writes)."""
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def test_a_chaos_cluster_compacts_its_log_as_production_does(tmp_path: Path):
     config = cluster.config_path(1).read_text()
     assert "log_compaction" not in config  # so node/config.py's RaftTuning applies
     assert RaftTuning().log_compaction_entries_min == 20_000
+
+
+def test_the_local_policy_certifies_checkpoints_far_more_often_than_production_compacts():
+    """So during a run a certified checkpoint follows every compaction, and a journal reaches it."""
+    policy, tuning = local_policy(3), RaftTuning()
+    assert policy["checkpoint_every_entries"] * 10 <= tuning.log_compaction_entries_min
+    assert policy["checkpoint_every_ms"] * 10 <= tuning.log_compaction_period_s * 1000
 
 
 def test_the_local_policy_keeps_dedup_records_longer_than_make_chaos_can_run():
