@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,13 +202,27 @@ def _stop_clients(clients: list[subprocess.Popen], deadline: float) -> None:
             client.wait()
 
 
+# The last line of a traceback: an exception nothing caught ended the process.
+_UNCAUGHT = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
+
+
+def stop_reason(log_tail: str, returncode: int) -> str:
+    """Why a node stopped itself, from the end of its log: its own refusal or fatal line, else
+    the exception that ended it, else only its exit status."""
+    lines = log_tail.splitlines()
+    said = [line for line in lines if "refusing to serve" in line or "STOPPING NODE" in line]
+    if said:
+        return said[-1][:300]
+    uncaught = [line for line in lines if _UNCAUGHT.match(line)]
+    return f"exit {returncode}: {uncaught[-1][:300]}" if uncaught else f"exit {returncode}"
+
+
 def _refusal(cluster: ChaosCluster, number: int) -> str:
     """Why node `number` stopped itself ('' if it did not: killed, or still running)."""
     process = cluster.processes.get(number)
     if process is None or process.poll() is None or process.returncode in (0, -signal.SIGKILL, -signal.SIGTERM):
         return ""
-    lines = [line for line in cluster.log_tail(number, 60).splitlines() if "refusing to serve" in line or "STOPPING NODE" in line]
-    return lines[-1][:300] if lines else f"exit {process.returncode}"
+    return stop_reason(cluster.log_tail(number, 60), process.returncode)
 
 
 def _start_or_restore(cluster: ChaosCluster, number: int, say, refusals: list[str]) -> None:
