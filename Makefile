@@ -95,8 +95,8 @@ fuse:
 	  fi; } || echo "fuse3 could not be installed: chaos power cuts will be skipped"
 
 # Chaos drills (root: network namespaces and FUSE): 200+ fault cycles of all six kinds on 3 nodes,
-# then 5 nodes with two faults at a time (no corrupt there: a node restored from its peers replays
-# the whole log, minutes on 2 cores with 5 nodes, and no other fault may wipe a node meanwhile).
+# then 5 nodes with two faults at a time (no corrupt there: a node restored from its peers takes a
+# while to catch up, a snapshot install and the log since, and no other fault may wipe a node meanwhile).
 # Each must PASS; reports under chaos-out/.
 CHAOS_OUT ?= chaos-out
 chaos: $(STAMP) fuse

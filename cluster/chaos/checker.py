@@ -18,6 +18,11 @@ Rules (ISSUE 7), each a named violation kind:
                            the pure ledger.
 An ambiguous command may or may not have been applied; the balance model catches one applied
 twice. The first violation found (in the order above, then by op) is the verdict's reason.
+
+The fates are read from the nodes' dedup records, which the ledger forgets `dedup_retention_ms`
+after they were written (node/ledger/retention.py): a run must end within the retention, or a
+forgotten acknowledged write would read as lost (`retention_problem`; the harness refuses such a
+run before it starts).
 """
 
 from __future__ import annotations
@@ -61,6 +66,16 @@ class Verdict:
     def summary_counts(self) -> dict[str, int]:
         """lost, duplicated, divergent (each must be 0) and every other kind."""
         return {kind: self.counts.get(kind, 0) for kind in violation_kinds}
+
+
+def retention_problem(dedup_retention_ms: int, run_s_max: float) -> str | None:
+    """Why this checker could not judge a run lasting up to `run_s_max` seconds under the policy's
+    `dedup_retention_ms` (None: every dedup record outlives the run)."""
+    if dedup_retention_ms <= run_s_max * 1000:
+        return (f"the policy's dedup_retention_ms ({dedup_retention_ms}) is not longer than the run can last "
+                f"({run_s_max:.0f} s): the ledger would forget dedup records the checker reads, and call their "
+                f"acknowledged writes lost")
+    return None
 
 
 def _is_custody(op: Op) -> bool:

@@ -1,9 +1,10 @@
 """The cluster under test and the faults made to it.
 
 `ChaosCluster` is a LocalCluster whose node i runs inside its own network namespace (address
-10.213.0.i, network.py) when the harness owns a topology, logs outside its data directory (so a
-power cut does not eat the evidence) and never compacts its Raft log (so the checker can replay
-it from index 1: nodes.py).
+10.213.0.i, network.py) when the harness owns a topology, and logs outside its data directory (so
+a power cut does not eat the evidence). Its nodes compact their Raft logs as production does
+(node/config.py RaftTuning) unless the run asks for other tuning; the checker replays from a
+certified checkpoint (replay.py).
 
 `Injector` makes one fault at a time on it and undoes it: kill (SIGKILL, later restart on the same
 data), pause (SIGSTOP .. SIGCONT), partition (isolate a node, split majority/minority, or a
@@ -36,15 +37,13 @@ from cluster.ports import NodeSpec, metrics_port_offset, raft_port_offset
 from node.api.settlement.v1 import cluster_pb2
 from node.replica.emptying import empty_for_restore
 
-# pysyncobj compacts when either bound is passed; these are never reached in a chaos run.
-NO_COMPACTION = {"log_compaction_entries_min": 1_000_000_000, "log_compaction_period_s": 100_000_000}
 status_timeout_s = 2.0
 refusal_watch_s = 6.0  # how long a started corrupted node is watched for refusing to run
 catch_up_timeout_s = 10.0  # then how long it may take to be ready and caught up
 corrupt_bytes = 8
 healthy_lag_entries = 50
 restore_precondition_s = 60.0  # how long a restore waits for the other nodes to be caught up
-restore_catch_up_s = 300.0  # how long a restored node may take to hold the whole log again
+restore_catch_up_s = 300.0  # how long a restored node may take to hold everything committed again
 
 
 class UnsafeRestore(RuntimeError):
@@ -54,7 +53,7 @@ class UnsafeRestore(RuntimeError):
 class ChaosCluster(LocalCluster):
     def __init__(self, data_dir: Path, nodes: int, base_port: int, log_dir: Path, topology: Topology | None,
                  raft_tuning: dict[str, int] | None = None) -> None:
-        super().__init__(data_dir, nodes=nodes, base_port=base_port, raft_tuning=raft_tuning or dict(NO_COMPACTION))
+        super().__init__(data_dir, nodes=nodes, base_port=base_port, raft_tuning=raft_tuning)
         self.topology = topology
         self.restoring: set[int] = set()  # nodes emptied by restore_from_peers, not caught up yet
         self.damaged: set[int] = set()  # corrupted nodes left stopped (no safe restore then)
@@ -155,7 +154,7 @@ class ChaosCluster(LocalCluster):
         while self._still_restoring(exclude=number):
             if time.monotonic() > deadline:
                 raise UnsafeRestore(f"node{number} not restored: node(s) {sorted(self.restoring)} restored earlier "
-                                    f"do not hold the whole log yet")
+                                    f"do not hold everything committed yet")
             time.sleep(0.5)
         self.kill(number)
         self.restoring.add(number)
@@ -324,7 +323,7 @@ class Injector:
         self._restore(number, record)
 
     def _restore(self, number: int, record: FaultRecord) -> None:
-        """Restore from peers, then wait until the node holds the whole log again: until then a
+        """Restore from peers, then wait until the node holds everything committed again: until then a
         further restore would not be safe, and the report's recovery time includes it."""
         try:
             self.cluster.restore_from_peers(number)

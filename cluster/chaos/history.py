@@ -51,6 +51,7 @@ class NodeView:
     positions: dict[str, dict[str, int]]  # account -> market -> size
     invariant_error: str = ""  # '' when conservation, zero net position and solvency hold
     error: str = ""  # '' when the view could be read at all
+    certificate: dict | None = None  # the newest certified checkpoint this node's ledger records
 
 
 @dataclass(slots=True)

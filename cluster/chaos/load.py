@@ -87,6 +87,31 @@ def _op_fields(command) -> dict:
     return {"kind": "PriceUpdate", "market": command.market, "amount": command.price}
 
 
+def submit_recorded(sdk: SyncSettlementClient, commands: list, out: Path, client: int, t0: float) -> list[Op]:
+    """Submits one batch and records it in `out`: as pending (ambiguous) before it is sent, so a
+    client that dies mid-request still leaves it in the history, then with its outcome."""
+    start = time.time() - t0
+    write_ops(out, [Op(c.id, client=client, start_s=round(start, 4), end_s=round(start, 4),
+                       outcome="ambiguous", code="pending", **_op_fields(c)) for c in commands])
+    ops = []
+    try:
+        results, applied_index = sdk.submit(commands)
+    except Exception as error:  # noqa: BLE001 - every failure is an outcome to record
+        outcome, code = _outcome_of_error(error)
+        end = time.time() - t0
+        ops = [Op(c.id, client=client, start_s=round(start, 4), end_s=round(end, 4), outcome=outcome, code=code,
+                  **_op_fields(c)) for c in commands]
+    else:
+        end = time.time() - t0
+        for command, result in zip(commands, results):
+            code = ResultCode(result.code).name
+            ops.append(Op(command.id, client=client, start_s=round(start, 4), end_s=round(end, 4),
+                          outcome="ok" if result.code == ResultCode.OK else "refused", code=code,
+                          applied_index=applied_index, **_op_fields(command)))
+    write_ops(out, ops)
+    return ops
+
+
 class Client:
     def __init__(self, number: int, data_dir: Path, addresses: list[str], out: Path, t0: float, seed: int, tag: str) -> None:
         self.number = number
@@ -130,25 +155,7 @@ class Client:
             if time.time() >= deadline:
                 break
             role, commands = self._batch()
-            start = time.time() - self.t0
-            write_ops(self.out, [Op(c.id, client=self.number, start_s=round(start, 4), end_s=round(start, 4),
-                                    outcome="ambiguous", code="pending", **_op_fields(c)) for c in commands])
-            ops = []
-            try:
-                results, applied_index = self.clients[role].submit(commands)
-            except Exception as error:  # noqa: BLE001 - every failure is an outcome to record
-                outcome, code = _outcome_of_error(error)
-                end = time.time() - self.t0
-                ops = [Op(c.id, client=self.number, start_s=round(start, 4), end_s=round(end, 4), outcome=outcome, code=code,
-                          **_op_fields(c)) for c in commands]
-            else:
-                end = time.time() - self.t0
-                for command, result in zip(commands, results):
-                    code = ResultCode(result.code).name
-                    ops.append(Op(command.id, client=self.number, start_s=round(start, 4), end_s=round(end, 4),
-                                  outcome="ok" if result.code == ResultCode.OK else "refused", code=code,
-                                  applied_index=applied_index, **_op_fields(command)))
-            write_ops(self.out, ops)
+            submit_recorded(self.clients[role], commands, self.out, self.number, self.t0)
             time.sleep(pause_between_batches_s)
 
     def close(self) -> None:

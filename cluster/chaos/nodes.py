@@ -1,9 +1,11 @@
-"""The nodes' final state as the checker needs it: read from each stopped node's LMDB, and
-recomputed by replaying the committed Raft log through the pure ledger.
+"""The stopped nodes' files as the checker reads them: each node's committed state (its LMDB),
+its Raft journal, and the checkpoint dumps it kept.
 
-The replay reads a node's pysyncobj journal. pysyncobj compacts its journal into a dump, after
-which the early entries are gone; chaos runs turn compaction off (run.py) so a journal holds the
-whole log, and when none does the replay is reported as skipped, never silently passed.
+Nothing here decides anything: replay.py chooses where an independent replay can start, from
+what these functions read. A node's journal does not hold the whole log: pysyncobj compacts it
+into the node's full dump (every `log_compaction_entries_min` entries or
+`log_compaction_period_s`, as in production), after which the journal starts at the index of
+that compaction, or at the snapshot a restored node installed.
 """
 
 from __future__ import annotations
@@ -11,20 +13,23 @@ from __future__ import annotations
 import codecs
 import io
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 
+from node.checkpoint.files import dump_name_parts
 from node.ledger import LedgerState
+from node.ledger.checkpoints import certified
 from node.ledger.invariants import LedgerInvariantError, check_full
 from node.ledger.results import ResultCode
 from node.ledger.state_hash import hash_bytes
 from node.replica.journal import read_journal_records
-from node.replica.logged_entry import apply_logged_entry
 from node.store import LedgerStore
 
 from cluster.chaos.history import NodeView
 
 store_dir_name = "ledger"
 journal_file_name = "raft.journal"
+checkpoints_dir_name = "checkpoints"
 _REGULAR = 0  # pysyncobj's _COMMAND_TYPE.REGULAR: a @replicated call
 
 
@@ -50,6 +55,7 @@ def view_of_state(node_id: str, state: LedgerState) -> NodeView:
         positions={account_id: {market: p.size for market, p in by.items() if p.size}
                    for account_id, by in state.positions.items() if any(p.size for p in by.values())},
         invariant_error=invariant_error,
+        certificate=certified(state),
     )
 
 
@@ -87,39 +93,75 @@ def read_log(journal_file: Path) -> list[tuple[int, bytes | None]]:
     return log
 
 
-def replay_log(log: list[tuple[int, bytes | None]], upto: int) -> LedgerState:
-    """The pure ledger applied to the log's entries up to index `upto`, exactly as a replica
-    applies them (node/replica/logged_entry.py)."""
-    state = LedgerState()
-    for index, data in log:
-        if index > upto:
-            break
-        if data is None:
-            continue
-        apply_logged_entry(state, index, data)
-    return state
+@dataclass(frozen=True, slots=True)
+class NodeLog:
+    """The entries one node's journal holds, in order: (index, LogEntry bytes or None)."""
+
+    node: str
+    entries: list[tuple[int, bytes | None]]
+
+    def span(self) -> str:
+        return f"{self.entries[0][0]}..{self.entries[-1][0]}" if self.entries else "nothing"
+
+    def holds(self, first: int, last: int) -> bool:
+        """Whether every index from `first` to `last` is here, in one unbroken run."""
+        if first > last:
+            return True
+        indexes = [index for index, _ in self.entries]
+        if not indexes or indexes[0] > first or indexes[-1] < last:
+            return False
+        start = indexes.index(first)
+        return indexes[start:start + last - first + 1] == list(range(first, last + 1))
 
 
-def replay_view(node_dirs: list[Path], upto: int) -> tuple[NodeView | None, str]:
-    """The replayed view from the first node whose journal holds the whole log up to `upto`, or
-    (None, why not)."""
-    reasons = []
+def read_logs(node_dirs: list[Path]) -> tuple[list[NodeLog], list[str]]:
+    """Every node's journal that can be read, and why the others cannot."""
+    logs, problems = [], []
     for node_dir in node_dirs:
         journal = Path(node_dir) / journal_file_name
         if not journal.exists():
-            reasons.append(f"{node_dir.name}: no journal")
+            problems.append(f"{Path(node_dir).name}: no journal")
             continue
         try:
-            log = read_log(journal)
-        except Exception as error:  # noqa: BLE001
-            reasons.append(f"{node_dir.name}: journal unreadable ({error})")
+            logs.append(NodeLog(Path(node_dir).name, read_log(journal)))
+        except Exception as error:  # noqa: BLE001 - a damaged journal is not used, and said so
+            problems.append(f"{Path(node_dir).name}: journal unreadable ({error})")
+    return logs, problems
+
+
+def checkpoint_dumps(node_dirs: list[Path]) -> dict[int, list[Path]]:
+    """index -> every dump file of that index the nodes kept, certified or still pending (the
+    name proves nothing: replay.py checks each against its certificate)."""
+    found: dict[int, list[Path]] = {}
+    for node_dir in node_dirs:
+        directory = Path(node_dir) / checkpoints_dir_name
+        if not directory.is_dir():
             continue
-        indexes = [index for index, _ in log]
-        if not indexes or indexes[0] != 1 or indexes[-1] < upto:
-            reasons.append(f"{node_dir.name}: journal holds {indexes[0] if indexes else 0}..{indexes[-1] if indexes else 0}")
+        for item in sorted(directory.iterdir()):
+            parts = dump_name_parts(item.name)
+            if parts is not None:
+                found.setdefault(parts[0], []).append(item)
+    return found
+
+
+# What the harness counts in the node logs, by a piece of the line's message.
+LOG_MARKERS = {
+    "compactions": "snapshot written at applied index",  # pysyncobj compacted its journal into a dump
+    "snapshot_installs": "installed snapshot at applied index",  # a lagging or emptied node caught up so
+    # pysyncobj deleted log entries this node had already applied (a follower's suffix truncation)
+    "applied_entries_truncated": "truncating already-applied log entries",
+}
+
+
+def count_log_lines(log_files: list[Path]) -> dict[str, int]:
+    """How many lines of the node logs carry each of LOG_MARKERS."""
+    counts = dict.fromkeys(LOG_MARKERS, 0)
+    for path in log_files:
+        if not Path(path).exists():
             continue
-        if indexes != list(range(1, len(indexes) + 1)):
-            reasons.append(f"{node_dir.name}: journal has gaps")
-            continue
-        return view_of_state(f"replay({node_dir.name})", replay_log(log, upto)), ""
-    return None, "no journal holds the whole log from index 1: " + "; ".join(reasons)
+        with open(path, errors="replace") as f:
+            for line in f:
+                for name, marker in LOG_MARKERS.items():
+                    if marker in line:
+                        counts[name] += 1
+    return counts

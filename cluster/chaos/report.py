@@ -128,6 +128,13 @@ def summary_text(report: dict) -> str:
         f"throughput: steady {t['steady_acked_per_s']}/s, during faults {t['during_faults_acked_per_s']}/s "
         f"({t['during_faults_pct_of_steady']}% of steady)",
     ]
+    replay = run.get("replay") or {}
+    if replay.get("base"):
+        base = f"certified checkpoint {replay['base_index']}" if replay["base_index"] else replay["base"]
+        lines.append(f"replay: from {base}, {replay['entries_replayed']} entries of {replay['journal']}'s journal; "
+                     f"log compaction {_compaction(run)}")
+    else:
+        lines.append(f"replay: SKIPPED; log compaction {_compaction(run)}")
     if report["cycles_by_kind"].get("corrupt"):
         co = report["corrupt_outcomes"]
         lines.append(f"corrupt: refused to start {co['refused_to_start']} (restored from peers), started and caught up "
@@ -142,6 +149,12 @@ def summary_text(report: dict) -> str:
                      f"--seed {run['seed']} --faults {','.join(run['kinds'])}"
                      f"{' --simultaneous 2' if run.get('simultaneous', 1) == 2 else ''} --out DIR")
     return "\n".join(lines)
+
+
+def _compaction(run: dict) -> str:
+    logs = run.get("node_logs") or {}
+    every = f"every {run['log_compaction_every']} entries" if run.get("log_compaction_every") else "as in production"
+    return f"{every} ({logs.get('compactions', 0)} compactions, {logs.get('snapshot_installs', 0)} snapshot installs)"
 
 
 def _s(value: float | None) -> str:

@@ -8,9 +8,14 @@ again inside the hub namespace (`ip netns exec`), and removes the namespaces (an
 running in them) when that ends, however it ends. Inside, it mounts the power-cut filesystem when
 powercut is asked for, starts the nodes, installs the genesis signer set, lists the market, starts
 the client processes, and makes the schedule's faults until the load's time is up; then it heals
-everything, waits (bounded) for one applied index and state hash, stops the nodes, reads their
-stores, replays the log, checks the history and writes the report. A fault that cannot be made
-here (no root, no FUSE) is dropped loudly: printed and written into the report's notes.
+everything, waits (bounded) for one applied index and state hash, closes the run with a certified
+checkpoint, stops the nodes, reads their stores, replays the log from a certified checkpoint
+(replay.py), checks the history and writes the report. A fault that cannot be made here (no root,
+no FUSE) is dropped loudly: printed and written into the report's notes.
+
+The nodes compact their Raft logs as in production (node/config.py RaftTuning), or every N
+entries with --compact-every N. A run whose policy would forget dedup records before the run can
+end is refused (checker.retention_problem).
 
 Exit status: 0 PASS, 1 FAIL, 2 the run could not be made.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,14 +33,17 @@ import time
 from pathlib import Path
 
 from cluster.chaos import load as chaos_load
-from cluster.chaos.checker import check
-from cluster.chaos.faults import NO_COMPACTION, ChaosCluster, Injector, UnsafeRestore, spare_base_port
-from cluster.chaos.history import FaultRecord, read_ops
+from cluster.chaos.checker import check, retention_problem
+from cluster.chaos.faults import ChaosCluster, Injector, UnsafeRestore, spare_base_port
+from cluster.chaos.history import FaultRecord, NodeView, read_ops
 from cluster.chaos.network import Topology, netns_available, remove_leftovers
-from cluster.chaos.nodes import read_view, replay_view
+from cluster.chaos.nodes import count_log_lines, read_view
 from cluster.chaos.powercut_fs import PowercutMount, fuse_available
+from cluster.chaos.replay import BASE_CHECKPOINT, Replay, replay_nodes
 from cluster.chaos.report import write_report
 from cluster.chaos.schedule import KINDS, make_schedule, parse_kinds
+from node.identity.signer_set import read_signer_set
+from node.ledger.commands import Deposit
 
 HUB_ENV = "SETTLE_CHAOS_HUB"  # set inside the hub namespace: the owner pid of the topology
 netns_base_port = 7000
@@ -47,6 +56,15 @@ quiet_tail_s = 4.0  # no new fault this close to the load's end
 client_grace_s = 30.0  # beyond the load's end, before a client is killed
 progress_every_s = 5.0
 healthy_wait_s = 60.0  # before a corrupt step: every node ready and caught up
+# The closing checkpoint (see _close_with_checkpoint): one deposit of closing_deposit_amount into
+# closing_account every closing_deposit_every_s until a checkpoint above the load is certified,
+# within closing_timeout_s; tried again after a restart of the nodes, up to closing_attempts_max
+# times, while no journal reaches back to it (a compaction came in between).
+closing_account = "closing"
+closing_deposit_amount = 1
+closing_deposit_every_s = 1.0
+closing_timeout_s = 60.0
+closing_attempts_max = 3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,11 +78,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=clients_default)
     parser.add_argument("--min-cycles", type=int, default=0, help="FAIL if fewer fault cycles were made")
     parser.add_argument("--compact-every", type=int, default=0,
-                        help="let pysyncobj compact its log every N entries (exercises snapshots; the replay check "
-                             "is then skipped, and says so); 0: never, so the whole log can be replayed")
+                        help="make pysyncobj compact its log every N entries (N >= 2; exercises compaction and "
+                             "snapshot installs); 0: as in production (node/config.py RaftTuning)")
+
+
+def longest_run_s(duration_s: float) -> float:
+    """How long a run of `duration_s` seconds of load can last at most, from the genesis to the
+    last entry: the load, the clients' grace, convergence and every closing attempt."""
+    closing = closing_attempts_max * (leader_wait_s + closing_timeout_s + converge_timeout_s)
+    return warmup_s + duration_s + client_grace_s + converge_timeout_s + closing
 
 
 def main(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.compact_every and args.compact_every < 2:
+        print("--compact-every must be at least 2 entries (pysyncobj's bound)", file=sys.stderr)
+        return 2
     kinds = list(parse_kinds(args.faults))
     unknown = set(kinds) - set(KINDS)
     if unknown or not kinds:
@@ -174,13 +202,27 @@ def _stop_clients(clients: list[subprocess.Popen], deadline: float) -> None:
             client.wait()
 
 
+# The last line of a traceback: an exception nothing caught ended the process.
+_UNCAUGHT = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
+
+
+def stop_reason(log_tail: str, returncode: int) -> str:
+    """Why a node stopped itself, from the end of its log: its own refusal or fatal line, else
+    the exception that ended it, else only its exit status."""
+    lines = log_tail.splitlines()
+    said = [line for line in lines if "refusing to serve" in line or "STOPPING NODE" in line]
+    if said:
+        return said[-1][:300]
+    uncaught = [line for line in lines if _UNCAUGHT.match(line)]
+    return f"exit {returncode}: {uncaught[-1][:300]}" if uncaught else f"exit {returncode}"
+
+
 def _refusal(cluster: ChaosCluster, number: int) -> str:
     """Why node `number` stopped itself ('' if it did not: killed, or still running)."""
     process = cluster.processes.get(number)
     if process is None or process.poll() is None or process.returncode in (0, -signal.SIGKILL, -signal.SIGTERM):
         return ""
-    lines = [line for line in cluster.log_tail(number, 60).splitlines() if "refusing to serve" in line or "STOPPING NODE" in line]
-    return lines[-1][:300] if lines else f"exit {process.returncode}"
+    return stop_reason(cluster.log_tail(number, 60), process.returncode)
 
 
 def _start_or_restore(cluster: ChaosCluster, number: int, say, refusals: list[str]) -> None:
@@ -225,6 +267,52 @@ def _recover(cluster: ChaosCluster, say, refusals: list[str]) -> None:
         say("no leader within the recovery bound; going on (the run records it)")
 
 
+def _certified_index(cluster: ChaosCluster) -> int:
+    """The newest checkpoint a node has seen certified (and matched with its own hash)."""
+    return max((s.verified_checkpoint_index for s in cluster.statuses().values() if s is not None), default=0)
+
+
+def _close_with_checkpoint(cluster: ChaosCluster, history: Path, client: int, t0: float, tag: str, attempt: int) -> int:
+    """Certifies a checkpoint above every index written so far, so that the replay can start
+    from it however recently the nodes compacted their journals; returns its index (0: none
+    within closing_timeout_s).
+
+    The ledger makes an entry a checkpoint once checkpoint_every_ms of ledger time passed since the
+    last one; ledger time moves only with entries, and never further than clock_lead_max_ms past
+    the newest signed batch, so the harness sends small signed deposits (into closing_account,
+    recorded in `history` and checked like the load's) until a certificate above the load arrives."""
+    above = max((s.applied_index for s in cluster.statuses().values() if s is not None), default=0)
+    deadline = time.monotonic() + closing_timeout_s
+    sent = 0
+    with chaos_load.make_client(cluster.data_dir, cluster.grpc_addresses, "custodian") as custodian:
+        while time.monotonic() < deadline:
+            certified = _certified_index(cluster)
+            if certified > above:
+                return certified
+            sent += 1
+            chaos_load.submit_recorded(custodian, [Deposit(f"{tag}-closing{attempt}-{sent}", closing_account,
+                                                           closing_deposit_amount)], history, client, t0)
+            time.sleep(closing_deposit_every_s)
+    return 0
+
+
+def _read_and_replay(cluster: ChaosCluster, signer_set: dict) -> tuple[list[NodeView], Replay]:
+    """The stopped nodes' final states, and the independent replay of their log."""
+    views = [read_view(spec.node_id, cluster.node_dir(spec.number)) for spec in cluster.specs]
+    upto = max(view.applied_index for view in views)
+    return views, replay_nodes([cluster.node_dir(spec.number) for spec in cluster.specs], views, signer_set, upto)
+
+
+def _replay_note(replay: Replay) -> str:
+    """Where the replay started (a skipped one is noted by the checker, with its reason)."""
+    if replay.base == BASE_CHECKPOINT:
+        base = f"certified checkpoint {replay.base_index} ({replay.base_dump}, checked against its certificate)"
+    else:
+        base = "index 1 (a journal still held the whole log)"
+    refused = f"; refused on the way: {'; '.join(replay.refused)}" if replay.refused else ""
+    return f"replay: from {base}, then {replay.entries} entries of {replay.journal}'s journal{refused}"
+
+
 def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, notes: list[str]) -> int:
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -256,8 +344,12 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
         if mount is not None:
             mount.mount()
         base_port = netns_base_port if topology else spare_base_port(args.nodes)
-        tuning = dict(NO_COMPACTION, log_compaction_entries_min=args.compact_every) if args.compact_every else None
+        tuning = {"log_compaction_entries_min": args.compact_every} if args.compact_every else None
         cluster = ChaosCluster(data_dir, args.nodes, base_port, out / "logs", topology, raft_tuning=tuning)
+        retention_ms, run_s_max = cluster.policy["dedup_retention_ms"], longest_run_s(args.duration)
+        if problem := retention_problem(retention_ms, run_s_max):
+            say(f"refusing the run: {problem}")
+            return 2
         cluster.prepare()
         if mount is not None:
             mount.sync_all()  # configs and keys are on disk before the first power cut
@@ -265,6 +357,7 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
         if cluster.wait_for_leader(leader_wait_s) is None:
             say("no leader elected at start; node logs under " + str(out / "logs"))
             return 2
+        genesis_at = time.time()
         cluster.install_genesis()
         chaos_load.set_up(cluster.data_dir, cluster.grpc_addresses, args.clients, f"s{args.seed}")
         if mount is not None:
@@ -290,7 +383,7 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
             active = []
             if any(f.kind == "corrupt" for f in step.faults) and not cluster.wait_healthy(healthy_wait_s):
                 # A node is restored from its peers after corruption: only safe while every other
-                # node holds the whole log (see faults.UnsafeRestore). Not now: skip the step.
+                # node holds everything committed (see faults.UnsafeRestore). Not now: skip the step.
                 skipped_corrupt += 1
                 say("corrupt step skipped: the cluster is not fully caught up")
                 continue
@@ -319,14 +412,35 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
             cluster.topology.heal()
         cluster.cont_all()
         converged = _converge(cluster, converge_timeout_s, say, refusals)
+        signer_set = read_signer_set(cluster.signers_file)  # the harness's own: never one a node serves
+        for attempt in range(1, closing_attempts_max + 1):
+            progress.current = f"closing checkpoint (attempt {attempt})"
+            if attempt > 1:
+                cluster.start()
+                cluster.wait_for_leader(leader_wait_s)
+            closing_index = _close_with_checkpoint(cluster, out / "ops-closing.jsonl", args.clients, t0,
+                                                   f"s{args.seed}", attempt)
+            closed = _converge(cluster, converge_timeout_s, say, refusals)
+            cluster.stop()
+            views, replay = _read_and_replay(cluster, signer_set)
+            if replay.view is not None or attempt == closing_attempts_max:
+                break
+            say(f"no base for the replay ({replay.note}); starting the nodes again to close with another checkpoint")
+        converged = converged and closed
+        run_s = time.time() - genesis_at
         progress.stop()
         print(progress.line(), flush=True)
-        cluster.stop()
-        views = [read_view(spec.node_id, cluster.node_dir(spec.number)) for spec in cluster.specs]
         upto = max(view.applied_index for view in views)
-        replay, replay_note = replay_view([cluster.node_dir(spec.number) for spec in cluster.specs], upto)
         ops = read_ops(sorted(out.glob("ops-*.jsonl")))
-        verdict = check(ops, views, replay, converged, replay_note)
+        verdict = check(ops, views, replay.view, converged, replay.note)
+        if replay.view is not None:
+            notes.append(_replay_note(replay))
+        notes.append(f"dedup records are kept {retention_ms / 3_600_000:g} h (policy dedup_retention_ms), longer than "
+                     f"this run ({run_s:.0f} s from the genesis; at most {run_s_max:.0f} s): none was forgotten")
+        log_counts = count_log_lines([cluster.log_path(spec.number) for spec in cluster.specs])
+        if log_counts["applied_entries_truncated"]:
+            notes.append(f"FINDING: {log_counts['applied_entries_truncated']} 'truncating already-applied log entries' "
+                         f"lines in the node logs")
         if refusals:
             notes.append(f"FINDING: {len(refusals)} times a node refused to start after a fault that damaged no file "
                          f"(restored from its peers); first: {refusals[0]}")
@@ -338,8 +452,10 @@ def run(args: argparse.Namespace, kinds: list[str], topology: Topology | None, n
                     "simultaneous": args.simultaneous, "clients": args.clients, "notes": notes,
                     "network": "namespaces" if topology else "loopback (no partitions)",
                     "powercut_filesystem": mount is not None, "power_cuts": mount.cuts if mount else 0,
-                    "final_applied_index": upto, "refusals": refusals, "replayed": replay is not None,
-                    "log_compaction_every": args.compact_every or None}
+                    "final_applied_index": upto, "refusals": refusals, "replayed": replay.view is not None,
+                    "replay": replay.summary(), "closing_checkpoint": closing_index, "closing_attempts": attempt,
+                    "log_compaction_every": args.compact_every or None, "node_logs": log_counts,
+                    "dedup_retention_ms": retention_ms, "run_s": round(run_s, 1)}
         report = write_report(out, ops, faults, verdict, run_info)
         print((out / "summary.txt").read_text(), end="", flush=True)
         print(f"report: {out / 'report.json'}  plot: {out / 'report.png'}", flush=True)

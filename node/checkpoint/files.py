@@ -24,6 +24,13 @@ CERTIFIED = "certified"
 _NAME = re.compile(r"^dump-(\d{20})\.(pending|certified)$")
 
 
+def dump_name_parts(name: str) -> tuple[int, str] | None:
+    """(index, PENDING or CERTIFIED) of a dump's file name; None for any other file (a
+    `.partial` a crash left, anything else)."""
+    match = _NAME.match(name)
+    return (int(match.group(1)), match.group(2)) if match else None
+
+
 class CheckpointFiles:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -42,9 +49,9 @@ class CheckpointFiles:
         """Indexes of the dumps of one kind, ascending."""
         found = []
         for item in self.directory.iterdir():
-            match = _NAME.match(item.name)
-            if match and match.group(2) == kind:
-                found.append(int(match.group(1)))
+            parts = dump_name_parts(item.name)
+            if parts is not None and parts[1] == kind:
+                found.append(parts[0])
         return sorted(found)
 
     def certify(self, index: int) -> bool:

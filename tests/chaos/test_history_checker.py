@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from cluster.chaos.checker import check
+from cluster.chaos.checker import check, retention_problem
 from cluster.chaos.history import NodeView, Op
 
 HASH = "ab" * 32
@@ -151,3 +151,12 @@ def test_a_skipped_replay_is_said_not_hidden():
 
 def test_a_cluster_that_did_not_converge_fails():
     assert check(_ops(), _views(), converged=False).first.kind == "not_converged"
+
+
+def test_a_run_that_can_outlast_the_dedup_retention_cannot_be_judged():
+    problem = retention_problem(dedup_retention_ms=60_000, run_s_max=60.0)
+    assert problem is not None and "forget dedup records" in problem
+
+
+def test_a_run_that_ends_within_the_dedup_retention_can_be_judged():
+    assert retention_problem(dedup_retention_ms=60_001, run_s_max=60.0) is None
