@@ -1,5 +1,5 @@
 """A backup restores only when it is intact and its records hash to what it claims; a data dir
-that already holds a node's state is never overwritten."""
+that already holds a node's state, or that a running node holds, is never written to."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from node.backup.format import BACKUP_MAGIC, BackupError, read_header
 from node.backup.restore import RESTORED_MARKER, restore, restored_index
 from node.backup.take import take_backup
 from node.cli.cli import main as settle
+from node.data_lock import lock_data_dir
 from node.ledger.records import TABLE_ACCOUNT, Account, encode_account
 from node.ledger.state_hash import hash_bytes
 from node.store import LedgerStore
+from tests.lock_holder import lock_holder
 from tests.store.helpers import raw_put, trading_session
 
 
@@ -89,3 +91,20 @@ def test_a_data_dir_holding_state_is_not_overwritten(tmp_path):
     assert list((target / "ledger").iterdir()) == [] and not (target / RESTORED_MARKER).exists()
     (target / "ledger").rmdir()  # config, keys and logs alone are not state: restore proceeds
     assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 0
+
+
+def test_a_data_dir_a_running_node_holds_is_not_restored_into(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    target = tmp_path / "node2"
+    out = io.StringIO()
+    with lock_holder(target) as node:  # a node serving from it, as far as the lock can tell
+        assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 1
+    assert f"in use by pid {node.pid}" in out.getvalue()
+    assert not (target / "ledger").exists() and not (target / RESTORED_MARKER).exists()
+
+
+def test_a_finished_restore_leaves_the_data_dir_free_for_its_node(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    restore(backup, tmp_path / "node2")
+    with lock_data_dir(tmp_path / "node2"):
+        pass
