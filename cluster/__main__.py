@@ -9,12 +9,13 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 from pathlib import Path
 
-from cluster.local import LocalCluster, wait_for_leader
+from cluster.foreground import (StopRequested, hold_signals_for_good, refuse_held_data_dirs, report_exited_nodes, say,
+                                signals_held, stop_on_signals)
+from cluster.local import LocalCluster, NodeExitedAtStart
 
 status_period_s_default = 5.0
 leader_wait_s = 30.0
@@ -25,45 +26,46 @@ def up(args: argparse.Namespace) -> int:
     from node.cli.render import status_text
 
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
+    if refuse_held_data_dirs(cluster):
+        return 1
     cluster.prepare()
-    stopping = False
-
-    def request_stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    cluster.start()
-    print(f"cluster of {args.nodes} nodes under {cluster.data_dir} (configs, logs: {cluster.data_dir}/node<i>/)")
-    for spec in cluster.specs:
-        print(f"  {spec.node_id}: gRPC {spec.grpc_address}  raft {spec.raft_address}  log {cluster.node_dir(spec.number)}/node.log"
-              f"  metrics http://{spec.metrics_address}/metrics")
-    client = cluster.client()
+    stop_on_signals()  # Ctrl-C, SIGTERM and SIGHUP (the terminal closed) all stop the nodes
+    client = None
     try:
-        if not wait_for_leader(client, leader_wait_s):
-            print("no leader elected; see the node logs", file=sys.stderr)
+        with signals_held():
+            cluster.start()
+        say(f"cluster of {args.nodes} nodes under {cluster.data_dir} (configs, logs: {cluster.data_dir}/node<i>/)")
+        for spec in cluster.specs:
+            say(f"  {spec.node_id}: gRPC {spec.grpc_address}  raft {spec.raft_address}  log {cluster.node_dir(spec.number)}/node.log"
+                f"  metrics http://{spec.metrics_address}/metrics")
+        client = cluster.client()
+        if not cluster.wait_until_serving(client, leader_wait_s):
+            say(f"no leader elected within {leader_wait_s:.0f} s; see the node logs", sys.stderr)
             return 1
         if cluster.install_genesis():
-            print(f"installed the genesis signer set {cluster.signers_file} (keys in {cluster.keys_dir})")
+            say(f"installed the genesis signer set {cluster.signers_file} (keys in {cluster.keys_dir})")
         if args.demo:
             run_demo(client, sys.stdout, feed_identity=cluster.identity("oracle"))
-        print(f"\ntry: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops the cluster)")
+        say(f"\ntry: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops the cluster)")
         next_status = 0.0
-        while not stopping:
+        while True:
             if time.monotonic() >= next_status:
-                print(f"\n{time.strftime('%H:%M:%S')}\n" + status_text(client.statuses()), flush=True)
+                say(f"\n{time.strftime('%H:%M:%S')}\n" + status_text(client.statuses()))
                 next_status = time.monotonic() + args.status_every
-            for spec in cluster.specs:
-                if not cluster.alive(spec.number) and not stopping:
-                    print(f"{spec.node_id} exited; last log lines:\n{cluster.log_tail(spec.number, 10)}", file=sys.stderr)
-                    cluster.processes.pop(spec.number, None)
+            report_exited_nodes(cluster)
             time.sleep(0.2)
+    except NodeExitedAtStart as error:
+        say(str(error), sys.stderr)
+        return 1
+    except StopRequested as stop:
+        say(f"\n{stop.signal_name} received")
         return 0
     finally:
-        client.close()
-        print("\nstopping the cluster…", flush=True)
+        hold_signals_for_good()
+        say("stopping the cluster…")
         cluster.stop()
+        if client is not None:
+            client.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,6 +32,8 @@ from pathlib import Path
 from cluster.demo.oracle import demo_key
 from cluster.local_tls import prepare_tls, tls_config_lines
 from cluster.ports import NodeSpec, metrics_port_offset, node_specs, raft_port_offset
+from node.data_lock import DataDirLocked, check_data_dir_free
+from node.exit_codes import describe as describe_exit
 from node.identity.signer_set import SignerSetError, read_signer_set, signer_set_document
 from node.identity.credentials import ClientIdentity, identity_key_file, load_keyring
 from node.client.sync import SyncSettlementClient
@@ -48,6 +50,8 @@ guardians = 3
 genesis_command_id = "genesis"
 genesis_lifetime_ms = 5 * 60_000
 genesis_timeout_s_default = 30.0
+start_status_poll_s = 0.2
+exited_log_lines = 10  # what a report of an exited node quotes from its log
 
 # The local cluster's quorum rules: a halt needs 2 signatures (nodes or guardians), a resume 2 of
 # the 3 guardians, a checkpoint 2 matching node votes (a majority of 3 nodes; of 5, 3: see
@@ -76,15 +80,14 @@ def local_policy(nodes: int, override: dict[str, int] | None = None) -> dict[str
     return policy
 
 
-def wait_for_leader(client, timeout_s: float) -> bool:
-    """True once a node of `client`'s cluster reports itself ready under a known leader."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for _, status in client.statuses():
-            if not isinstance(status, Exception) and status.ready and status.leader:
-                return True
-        time.sleep(0.2)
-    return False
+class NodeExitedAtStart(RuntimeError):
+    """A node's process ended before the cluster was serving: its exit code and its log's tail."""
+
+    def __init__(self, node_id: str, exit_code: int, log_tail: str) -> None:
+        self.node_id = node_id
+        self.exit_code = exit_code
+        self.log_tail = log_tail
+        super().__init__(f"{node_id} exited during start-up ({describe_exit(exit_code)}); last lines of its log:\n{log_tail}")
 
 
 def _toml_string(value: str) -> str:
@@ -346,6 +349,42 @@ class LocalCluster:
                 process.wait(timeout=5)
         for spec in self.specs:
             (self.node_dir(spec.number) / "node.pid").unlink(missing_ok=True)
+
+    def data_dirs_in_use(self) -> list[DataDirLocked]:
+        """Every node directory another live process holds (node/data_lock.py): typically nodes an
+        earlier launcher left running. Starting nodes there would only see them exit."""
+        held = []
+        for spec in self.specs:
+            try:
+                check_data_dir_free(self.node_dir(spec.number))
+            except DataDirLocked as error:
+                held.append(error)
+        return held
+
+    def exited_at_start(self) -> NodeExitedAtStart | None:
+        """The first started node whose process has ended, as a report; None while all run."""
+        for spec in self.specs:
+            process = self.processes.get(spec.number)
+            if process is not None and process.poll() is not None:
+                return NodeExitedAtStart(spec.node_id, process.returncode, self.log_tail(spec.number, exited_log_lines))
+        return None
+
+    def wait_until_serving(self, client, timeout_s: float) -> bool:
+        """True once every started node answers Status and one is ready under a known leader;
+        False when `timeout_s` passes first. Raises NodeExitedAtStart as soon as a started node's
+        process ends: waiting on for a leader it will never help elect would only hide why."""
+        started = {self.specs[number - 1].grpc_address for number in self.processes}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (exited := self.exited_at_start()) is not None:
+                raise exited
+            answers = {address: status for address, status in client.statuses() if not isinstance(status, Exception)}
+            if started <= answers.keys() and any(status.ready and status.leader for status in answers.values()):
+                if (exited := self.exited_at_start()) is not None:  # the answer may be its last
+                    raise exited
+                return True
+            time.sleep(start_status_poll_s)
+        return False
 
     def alive(self, number: int) -> bool:
         process = self.processes.get(number)

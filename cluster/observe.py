@@ -6,7 +6,8 @@ Starts the nodes as `python -m cluster up` does (and installs the genesis signer
 DATA/prometheus/prometheus.yml from cluster.json and the node configs' metrics_address (1 s scrape
 interval, ops/prometheus/alerts.yml loaded), starts Prometheus (PATH's `prometheus`, else the
 Debian binary) on 127.0.0.1 only with its storage under DATA/prometheus/, prints the URLs and runs
-until Ctrl-C / SIGTERM. Every child runs in its own process group and is killed on exit.
+until Ctrl-C, SIGTERM or SIGHUP (cluster/foreground.py). Every child runs in its own process group
+and is killed on exit; a node that exits during start-up is reported with its exit code and log.
 `cluster/bench/observed.py` drives the same stack for a bounded load and reads Prometheus's API.
 """
 
@@ -25,7 +26,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from cluster.local import LocalCluster, wait_for_leader
+from cluster.foreground import (StopRequested, hold_signals_for_good, refuse_held_data_dirs, report_exited_nodes, say,
+                                signals_held, stop_on_signals)
+from cluster.local import LocalCluster, NodeExitedAtStart
 
 repo_root = Path(__file__).resolve().parent.parent
 alerts_file = repo_root / "ops" / "prometheus" / "alerts.yml"
@@ -33,6 +36,7 @@ prometheus_port_offset = 300  # base_port + 300: Prometheus's web UI and API
 scrape_interval_s = 1
 prometheus_ready_timeout_s = 30.0
 prometheus_stop_grace_s = 10.0
+leader_wait_s = 30.0
 
 
 def prometheus_binary() -> str | None:
@@ -159,50 +163,49 @@ class Prometheus:
 
 def observe(args) -> int:
     cluster = LocalCluster(Path(args.data), nodes=args.nodes, base_port=args.base_port)
+    if refuse_held_data_dirs(cluster):
+        return 1
     cluster.prepare()
     port = args.prometheus_port or args.base_port + prometheus_port_offset
     prometheus = Prometheus(cluster.data_dir, port)
-    stopping = False
-
-    def request_stop(signum, frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    stop_on_signals()  # Ctrl-C, SIGTERM and SIGHUP (the terminal closed) stop Prometheus and the nodes
     client = None
     try:
-        cluster.start()
-        prometheus.start()
+        with signals_held():
+            cluster.start()
+            prometheus.start()
         client = cluster.client()
-        if not wait_for_leader(client, 30.0):
-            print("no leader elected; see the node logs", file=sys.stderr)
+        if not cluster.wait_until_serving(client, leader_wait_s):
+            say(f"no leader elected within {leader_wait_s:.0f} s; see the node logs", sys.stderr)
             return 1
         if cluster.install_genesis():
-            print(f"installed the genesis signer set {cluster.signers_file}")
+            say(f"installed the genesis signer set {cluster.signers_file}")
         prometheus.wait_ready()
-        print(f"cluster of {args.nodes} nodes under {cluster.data_dir}")
+        say(f"cluster of {args.nodes} nodes under {cluster.data_dir}")
         for spec in cluster.specs:
-            print(f"  {spec.node_id}: gRPC {spec.grpc_address}  metrics http://{spec.metrics_address}/metrics")
-        print(f"prometheus {prometheus.url}  (targets {prometheus.url}/targets, alerts {prometheus.url}/alerts;"
-              f" config {cluster.data_dir}/prometheus/prometheus.yml, log {prometheus.log_file})")
-        print(f"try: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops everything)", flush=True)
-        while not stopping:
+            say(f"  {spec.node_id}: gRPC {spec.grpc_address}  metrics http://{spec.metrics_address}/metrics")
+        say(f"prometheus {prometheus.url}  (targets {prometheus.url}/targets, alerts {prometheus.url}/alerts;"
+            f" config {cluster.data_dir}/prometheus/prometheus.yml, log {prometheus.log_file})")
+        say(f"try: settle --cluster-file {cluster.data_dir}/cluster.json status   (Ctrl-C stops everything)")
+        while True:
             if not prometheus.alive():
-                print(f"prometheus exited; see {prometheus.log_file}", file=sys.stderr)
+                say(f"prometheus exited; see {prometheus.log_file}", sys.stderr)
                 return 1
-            for spec in cluster.specs:
-                if spec.number in cluster.processes and not cluster.alive(spec.number):
-                    print(f"{spec.node_id} exited; last log lines:\n{cluster.log_tail(spec.number, 10)}", file=sys.stderr)
-                    cluster.processes.pop(spec.number, None)
+            report_exited_nodes(cluster)
             time.sleep(0.2)
+    except NodeExitedAtStart as error:
+        say(str(error), sys.stderr)
+        return 1
+    except StopRequested as stop:
+        say(f"\n{stop.signal_name} received")
         return 0
     finally:
-        if client is not None:
-            client.close()
-        print("\nstopping prometheus and the cluster…", flush=True)
+        hold_signals_for_good()
+        say("stopping prometheus and the cluster…")
         prometheus.stop()
         cluster.stop()
+        if client is not None:
+            client.close()
 
 
 def add_arguments(parser) -> None:

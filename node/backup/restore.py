@@ -2,9 +2,10 @@
 
 Nothing is written until the backup proved itself: the checksum, then the LMDB copy's structure,
 then its records recomputed into the state hash, which must equal both the hash the copy stores
-and the header's. The node then starts with a store at index N and no Raft journal; the marker
-file tells the replica that this is a restore, not a journal that lost entries (the rule is in
-node/replica/log_coverage.py), and its peers bring it up to date.
+and the header's. The data directory's lock (node/data_lock.py) is held throughout, so a
+restore never writes under a running node. The node then starts with a store at index N and no
+Raft journal; the marker file tells the replica that this is a restore, not a journal that lost
+entries (the rule is in node/replica/log_coverage.py), and its peers bring it up to date.
 
 The data dir must hold the node's Raft term and vote and nothing else of its state: what
 `settle node reset` leaves (node/replica/emptying.py). A node that forgot them could vote twice
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from node.config import NodeConfig, fsync_directory
+from node.data_lock import lock_data_dir, lock_file
 from node.ledger.state_hash import hash_bytes
 from node.store.errors import StoreCorruptError
 from node.store.layout import DATA_FILE_NAME
@@ -59,8 +61,24 @@ def verify_backup(path: Path, work_dir: Path) -> tuple[BackupHeader, Path]:
 
 
 def restore(path: Path, data_dir: Path, *, new_node: bool = False) -> BackupHeader:
-    """Writes `data_dir`'s store from the backup at `path`. Refuses a data dir that holds state
-    other than the Raft term and vote, and one without them unless `new_node` (see the module)."""
+    """Writes `data_dir`'s store from the backup at `path`. Holds the data directory's lock while
+    it does (DataDirLocked, naming the pid, when a node or another restore holds it), and refuses
+    a data dir that holds state other than the Raft term and vote, and one without them unless
+    `new_node` (see the module). A data dir it had to create is removed again if it fails."""
+    created = not data_dir.exists()
+    if created:
+        verify_checksum(path)  # the cheap check first, before anything is created
+    with lock_data_dir(data_dir):
+        try:
+            return _restore_locked(path, data_dir, checksum_verified=created, new_node=new_node)
+        except BackupError:  # refused before anything was installed: leave no trace
+            if created:
+                lock_file(data_dir).unlink(missing_ok=True)
+                data_dir.rmdir()
+            raise
+
+
+def _restore_locked(path: Path, data_dir: Path, checksum_verified: bool, new_node: bool) -> BackupHeader:
     meta = NodeConfig.raft_meta_file.fget(SimpleNamespace(data_dir=data_dir))
     present = [p for p in state_paths(data_dir) if p != meta]
     if present:
@@ -70,22 +88,16 @@ def restore(path: Path, data_dir: Path, *, new_node: bool = False) -> BackupHead
         raise BackupError(f"{data_dir} holds no Raft term and vote ({meta.name}): a node restored without them "
                           f"could vote twice in one term. Empty the node's own data dir with `settle node reset "
                           f"--data-dir DIR` and restore into it; only for a node that never ran, pass --new-node")
-    verify_checksum(path)  # the cheap check first, before anything is created
-    created = not data_dir.exists()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    if not checksum_verified:
+        verify_checksum(path)
     store_dir = NodeConfig.store_dir.fget(SimpleNamespace(data_dir=data_dir))
-    try:
-        # Extracted inside data_dir: installing it is then one rename on the same filesystem.
-        with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir) as tmp:
-            header, copy = verify_backup(path, Path(tmp))
-            store_dir.mkdir()
-            os.replace(copy, store_dir / DATA_FILE_NAME)
-            os.chmod(store_dir / DATA_FILE_NAME, 0o600)
-            fsync_directory(store_dir)
-    except BackupError:
-        if created:
-            data_dir.rmdir()
-        raise
+    # Extracted inside data_dir: installing it is then one rename on the same filesystem.
+    with tempfile.TemporaryDirectory(prefix="restore-", dir=data_dir) as tmp:
+        header, copy = verify_backup(path, Path(tmp))
+        store_dir.mkdir()
+        os.replace(copy, store_dir / DATA_FILE_NAME)
+        os.chmod(store_dir / DATA_FILE_NAME, 0o600)
+        fsync_directory(store_dir)
     marker = data_dir / RESTORED_MARKER
     marker.write_text(json.dumps({"applied_index": header.applied_index, "state_hash": header.state_hash.hex(),
                                   "from_node": header.node_id, "cluster_id": header.cluster_id}) + "\n")

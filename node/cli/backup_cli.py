@@ -4,7 +4,8 @@ built from it (node/backup has the format and the checks).
     settle backup --node HOST:PORT --out FILE   # exit 0 written and checksum verified
     settle restore FILE --data-dir DIR [--new-node]
                                                 # exit 0 restored; 1 refused (damaged, tampered,
-                                                # DIR holds state, or no Raft term and vote);
+                                                # DIR holds state, no Raft term and vote, or a
+                                                # process holds DIR's lock: a running node);
                                                 # 2 usage or IO error
 
 DIR is the node's own data dir, emptied by `settle node reset --data-dir DIR`, which keeps its
@@ -26,6 +27,7 @@ from node.api.settlement.v1 import cluster_pb2, cluster_pb2_grpc
 from node.backup.format import BackupError, BackupHeader, backup_file_mode, read_header, verify_checksum
 from node.backup.restore import restore
 from node.cli.cli_identity import cli_tls
+from node.data_lock import DataDirLocked
 from node.tls.client import sync_channel
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -91,7 +93,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
     try:
         header = restore(args.file, args.data_dir, new_node=args.new_node)
-    except BackupError as error:
+    except (BackupError, DataDirLocked) as error:
         print(f"settle: refused: {error}", file=out)
         return EXIT_REFUSED
     except OSError as error:

@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 from typing import TextIO
 
-from node.replica.emptying import DataDirInUse, NothingToReset, reset_node
+from node.data_lock import DataDirLocked
+from node.replica.emptying import NothingToReset, reset_node
 from node.replica.journal import TermAndVoteUnreadable
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -33,7 +34,7 @@ def register(actions: argparse._SubParsersAction, common: argparse.ArgumentParse
 def _reset(args: argparse.Namespace, out: TextIO) -> int:
     try:
         aside, carried = reset_node(args.data_dir)
-    except (DataDirInUse, NothingToReset) as error:
+    except (DataDirLocked, NothingToReset) as error:
         print(f"settle: refused: {error}; nothing changed", file=out)
         return EXIT_REFUSED
     except TermAndVoteUnreadable as error:

@@ -13,31 +13,25 @@ with a majority each, two leaders in one term. So every way a node is emptied go
   checkpoint package does not import this one);
 - the chaos harness's restore from peers (cluster/chaos/faults.py).
 
-A running node holds its data directory's lock (`hold_data_dir`, an flock on `node.lock`,
+A running node holds its data directory's lock (node/data_lock.py, an flock on `node.lock`,
 released by the kernel when the process ends however it ends), so the operator's reset refuses
 a node that still runs.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import BinaryIO
 
 from node.backup.restore import state_paths
 from node.config import NodeConfig, fsync_directory
+from node.data_lock import lock_data_dir
 from node.replica.journal import TermAndVote, read_term_and_vote, write_term_and_vote
 
-DATA_DIR_LOCK = "node.lock"
 RESET_MARK = ".reset-"  # `<data_dir>.reset-<UTC time>`: where `settle node reset` moves the state
-
-
-class DataDirInUse(Exception):
-    """Another process (a running node, a reset) holds this data directory."""
 
 
 class NothingToReset(Exception):
@@ -47,19 +41,6 @@ class NothingToReset(Exception):
 def meta_file(data_dir: Path) -> Path:
     """The file with the node's Raft term and vote, in `data_dir`."""
     return NodeConfig.raft_meta_file.fget(SimpleNamespace(data_dir=data_dir))
-
-
-def hold_data_dir(data_dir: Path) -> BinaryIO:
-    """Takes `data_dir`'s lock (DataDirInUse if another process holds it); it is held until the
-    returned file is closed or the process ends (not inherited across exec)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    lock = open(data_dir / DATA_DIR_LOCK, "ab")
-    try:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        raise DataDirInUse(f"{data_dir} is in use by another process (a running node?)") from None
-    return lock
 
 
 def empty_for_restore(data_dir: Path, aside: Path) -> TermAndVote:
@@ -87,13 +68,12 @@ def empty_for_restore(data_dir: Path, aside: Path) -> TermAndVote:
 
 def reset_node(data_dir: Path, now_s: float | None = None) -> tuple[Path, TermAndVote]:
     """The operator's reset of a stopped node: its state moves to `<data_dir>.reset-<UTC time>`
-    and its term and vote stay. DataDirInUse while the node runs; NothingToReset when there is
+    and its term and vote stay. DataDirLocked while the node runs; NothingToReset when there is
     no state to move (nothing changed either way)."""
     data_dir = data_dir.resolve()
     if not data_dir.is_dir():
         raise NothingToReset(f"{data_dir} is not a directory")
-    lock = hold_data_dir(data_dir)
-    try:
+    with lock_data_dir(data_dir):
         if not [p for p in state_paths(data_dir) if p != meta_file(data_dir)]:
             raise NothingToReset(f"{data_dir} holds no node state (store, journal, dump): nothing to reset")
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now_s is None else now_s))
@@ -103,5 +83,3 @@ def reset_node(data_dir: Path, now_s: float | None = None) -> tuple[Path, TermAn
             suffix += 1
             aside = data_dir.with_name(f"{data_dir.name}{RESET_MARK}{stamp}-{suffix}")
         return aside, empty_for_restore(data_dir, aside)
-    finally:
-        lock.close()

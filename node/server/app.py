@@ -12,12 +12,13 @@ from node.server.access import AccessInterceptor
 from node.server.cluster import ClusterService
 from node.server.coalescer import SubmitCoalescer
 from node.metrics import NodeMetrics
+from node.port_check import AddressInUse
 from node.server.guardian import GUARDIAN_SERVICE, NodeKeySource, add_guardian_service, no_node_key
 from node.server.handlers import add_servicer
 from node.server.health import CLUSTER_SERVICE, HEALTH_SERVICE, SETTLEMENT_SERVICE, HealthReporter
 from node.server.limits import ServerOptions
 from node.server.settlement import SettlementService
-from node.server.transport import add_port, health_only_server
+from node.server.transport import EXCLUSIVE_PORT_OPTIONS, add_port, health_only_server
 from node.tls.server import ServerTls
 
 
@@ -62,7 +63,9 @@ async def start_server(
     call checked against the signer set (node/server/access.py); without (in-process tests):
     plaintext and unchecked. `health_address`: also serve health alone, plaintext, there (for
     load balancers without a certificate; see `.health_port`). `node_key`: the key the Guardian
-    service co-signs halts with; `metrics`: the node's instruments (None: none observed)."""
+    service co-signs halts with; `metrics`: the node's instruments (None: none observed).
+    AddressInUse (an OSError) when the gRPC or the health address cannot be bound: a port is
+    never shared with another process."""
     tls_files = tls.load() if tls is not None else None  # a bad file fails here, before anything binds
     grpc_server = grpc.aio.server(
         interceptors=[AccessInterceptor(replica)] if tls is not None else None,
@@ -70,6 +73,7 @@ async def start_server(
             # Larger requests are refused by grpc with RESOURCE_EXHAUSTED before any handler runs.
             ("grpc.max_receive_message_length", options.message_bytes_max),
             ("grpc.max_send_message_length", options.message_bytes_max),
+            *EXCLUSIVE_PORT_OPTIONS,  # a taken port fails the bind instead of being shared
         ]
     )
     coalescer = SubmitCoalescer(
@@ -96,8 +100,13 @@ async def start_server(
     reflection.enable_server_reflection(
         (SETTLEMENT_SERVICE, CLUSTER_SERVICE, GUARDIAN_SERVICE, HEALTH_SERVICE, reflection.SERVICE_NAME), grpc_server
     )
-    port = add_port(grpc_server, listen_address, tls_files)
-    health_server, health_port = health_only_server(health.servicer, health_address) if health_address else (None, 0)
+    try:
+        port = add_port(grpc_server, listen_address, tls_files)
+        health_server, health_port = health_only_server(health.servicer, health_address) if health_address else (None, 0)
+    except AddressInUse:
+        await grpc_server.stop(None)
+        await coalescer.close()
+        raise
     await health.start()
     try:
         await grpc_server.start()

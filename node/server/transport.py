@@ -6,6 +6,10 @@ balancers probe health without a certificate, so a node may also open a health-o
 separate grpc.aio server with nothing but grpc.health.v1 registered, sharing the main server's
 health servicer (the same SERVING / NOT_SERVING answers), so nothing else is reachable there.
 The TLS material and credentials themselves are node/tls/server.py's.
+
+Both servers bind without SO_REUSEPORT, which grpc turns on by default: with it, a second node
+started on the same address shares the port with the first and the kernel splits the calls
+between them, so a taken port must fail the bind instead (AddressInUse).
 """
 
 from __future__ import annotations
@@ -13,24 +17,29 @@ from __future__ import annotations
 import grpc
 from grpc_health.v1 import health_pb2_grpc
 
+from node.port_check import GRPC, HEALTH, AddressInUse
 from node.tls.files import TlsFiles
 from node.tls.server import server_credentials
 
+# Every grpc.aio server of the node gets these options: one listener per port (see above).
+EXCLUSIVE_PORT_OPTIONS = (("grpc.so_reuseport", 0),)
 
-def add_port(server: grpc.aio.Server, address: str, tls: TlsFiles | None) -> int:
-    """Binds `address` (mTLS with `tls`, else plaintext); returns the port. OSError if it cannot."""
+
+def add_port(server: grpc.aio.Server, address: str, tls: TlsFiles | None, service: str = GRPC) -> int:
+    """Binds `address` (mTLS with `tls`, else plaintext); returns the port. AddressInUse (an
+    OSError) naming `service` and the address if it cannot."""
     try:
         port = server.add_secure_port(address, server_credentials(tls)) if tls is not None else server.add_insecure_port(address)
     except RuntimeError as error:  # grpc raises RuntimeError("Failed to bind ...")
-        raise OSError(f"cannot listen on {address}: {error}") from None
+        raise AddressInUse(service, address, str(error)) from None
     if port == 0:
-        raise OSError(f"cannot listen on {address}")
+        raise AddressInUse(service, address, "the bind failed")
     return port
 
 
 def health_only_server(servicer, address: str) -> tuple[grpc.aio.Server, int]:
     """A plaintext server on `address` with the health service alone (not started)."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=EXCLUSIVE_PORT_OPTIONS)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    return server, add_port(server, address, None)
+    return server, add_port(server, address, None, service=HEALTH)
 

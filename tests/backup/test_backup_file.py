@@ -1,6 +1,6 @@
 """A backup restores only when it is intact and its records hash to what it claims; a data dir
-that already holds a node's state is never overwritten, and one without the node's Raft term and
-vote is refused unless the node never ran."""
+that already holds a node's state, or that a running node holds, is never written to, and one
+without the node's Raft term and vote is refused unless the node never ran."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from node.backup.format import BACKUP_MAGIC, BackupError, read_header
 from node.backup.restore import RESTORED_MARKER, restore, restored_index
 from node.backup.take import take_backup
 from node.cli.cli import main as settle
+from node.data_lock import LOCK_FILE_NAME, lock_data_dir
 from node.ledger.records import TABLE_ACCOUNT, Account, encode_account
 from node.ledger.state_hash import hash_bytes
 from node.store import LedgerStore
+from tests.lock_holder import lock_holder
 from tests.store.helpers import raw_put, trading_session
 
 
@@ -100,5 +102,22 @@ def test_a_data_dir_without_the_nodes_raft_term_and_vote_is_refused_unless_the_n
     out = io.StringIO()
     assert settle(["restore", str(backup), "--data-dir", str(target)], out=out, err=out) == 1
     assert "holds no Raft term and vote" in out.getvalue() and "settle node reset" in out.getvalue()
-    assert list(target.iterdir()) == []
+    assert [p.name for p in target.iterdir()] == [LOCK_FILE_NAME]  # the lock it held, nothing else
     assert settle(["restore", str(backup), "--data-dir", str(target), "--new-node"], out=out, err=out) == 0
+
+
+def test_a_data_dir_a_running_node_holds_is_not_restored_into(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    target = tmp_path / "node2"
+    out = io.StringIO()
+    with lock_holder(target) as node:  # a node serving from it, as far as the lock can tell
+        assert settle(["restore", str(backup), "--data-dir", str(target), "--new-node"], out=out, err=out) == 1
+    assert f"in use by pid {node.pid}" in out.getvalue()
+    assert not (target / "ledger").exists() and not (target / RESTORED_MARKER).exists()
+
+
+def test_a_finished_restore_leaves_the_data_dir_free_for_its_node(tmp_path):
+    _, _, backup = _backup(tmp_path)
+    restore(backup, tmp_path / "node2", new_node=True)
+    with lock_data_dir(tmp_path / "node2"):
+        pass

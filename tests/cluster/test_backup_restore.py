@@ -11,13 +11,14 @@ from node.backup.format import read_header
 from node.backup.restore import RESTORED_MARKER
 from node.cli.cli import main as settle
 from node.client.sdk import LOCAL
+from node.exit_codes import NodeExit
 from node.ledger.commands import Deposit
 from node.ledger.results import ResultCode
 
 from .probe import node_status, wait_converged, wait_for_leader
 from .workload import BackgroundLoad, assert_applied_exactly_once
 
-refused_exit_code = 3  # node/main.py
+refused_exit_code = NodeExit.REFUSED
 
 
 def _settle(cluster, *argv: str) -> tuple[int, str]:

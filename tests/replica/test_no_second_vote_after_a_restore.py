@@ -8,6 +8,7 @@ with a majority each, two leaders in one term."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from cluster.chaos.faults import ChaosCluster
 from node.backup.take import take_backup
 from node.checkpoint import recovery
 from node.cli.cli import main as settle
-from node.replica.emptying import DATA_DIR_LOCK, DataDirInUse, hold_data_dir
+from node.data_lock import LOCK_FILE_NAME, lock_data_dir
 from node.replica.journal import TermAndVote, read_term_and_vote
 from node.store import LedgerStore
 from tests.store.helpers import trading_session
@@ -50,7 +51,7 @@ def grants_vote(node_dir: Path, candidate: str, term: int, monkeypatch, peers: t
 
 def listing(directory: Path) -> list[str]:
     """What a directory holds, but the lock file (taking the lock creates it)."""
-    return sorted(p.name for p in directory.iterdir() if p.name != DATA_DIR_LOCK)
+    return sorted(p.name for p in directory.iterdir() if p.name != LOCK_FILE_NAME)
 
 
 def run_settle(*argv: str) -> None:
@@ -133,13 +134,10 @@ def test_reset_refuses_a_node_that_runs_and_changes_nothing(node_dir, monkeypatc
     first = loopback_address()
     voted_for(node_dir, first, monkeypatch, (first,))
     before = listing(node_dir)
-    lock = hold_data_dir(node_dir)  # what a running node holds (node/main.py)
-    try:
+    with lock_data_dir(node_dir):  # what a running node holds (node/main.py)
         out = io.StringIO()
         assert settle(["node", "reset", "--data-dir", str(node_dir)], out=out, err=out) == 1
-        assert "in use by another process" in out.getvalue()
-    finally:
-        lock.close()
+        assert f"in use by pid {os.getpid()}" in out.getvalue()
     assert listing(node_dir) == before
     assert [p.name for p in node_dir.parent.iterdir()] == ["node2"]
 
@@ -162,13 +160,3 @@ def test_reset_refuses_a_directory_without_node_state(tmp_path):
     out = io.StringIO()
     assert settle(["node", "reset", "--data-dir", str(tmp_path / "node2")], out=out, err=out) == 1
     assert "holds no node state" in out.getvalue()
-
-
-def test_two_processes_never_hold_one_data_directory(tmp_path):
-    lock = hold_data_dir(tmp_path)
-    try:
-        with pytest.raises(DataDirInUse):
-            hold_data_dir(tmp_path)
-    finally:
-        lock.close()
-    hold_data_dir(tmp_path).close()  # released with its holder
