@@ -41,7 +41,7 @@ from .records import DedupRecord
 from .results import Result, ResultCode
 from .retention import prune_expired
 from .signatures import SignatureVerifier, reject_every_signature
-from .signed_batches import check_batch, is_answered_by_dedup, record_batch
+from .signed_batches import judge_batch, record_batch, refused_results
 from .state import META_LEDGER_TIME, LedgerState
 from .trades import settle_trade
 from .validation import is_int64, is_valid_id
@@ -81,10 +81,6 @@ def apply_command(state: LedgerState, cmd: Command, events: list[Event], verify:
     return result
 
 
-def _refused(cmd: Command, refused: tuple[ResultCode, str]) -> Result:
-    return Result(str(cmd.id)[:command_id_bytes_max], refused[0], refused[1])
-
-
 def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = reject_every_signature) -> EntryOutcome:
     """Apply one entry. `verify` checks Ed25519 signatures (the replica passes
     node.identity.keys.verify_ed25519); without one, every signed statement is refused."""
@@ -112,11 +108,11 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     for batch in entry.batches or (BatchSignature(len(entry.commands)),):
         commands = entry.commands[start:start + batch.size]
         start += batch.size
-        refused = check_batch(state, batch, commands, verify, entry.timestamp_ms)
-        if refused is not None and not is_answered_by_dedup(state, refused, commands):
-            results.extend(_refused(cmd, refused) for cmd in commands)
+        verdict = judge_batch(state, batch, commands, verify, entry.timestamp_ms)
+        if verdict.refusal is not None:
+            results.extend(refused_results(commands, verdict.refusal))
             continue
-        if refused is None:
+        if verdict.records:
             record_batch(state, batch, entry.timestamp_ms)
         for cmd in commands:
             results.append(apply_command(state, cmd, events, verify))

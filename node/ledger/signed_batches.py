@@ -25,11 +25,18 @@ batch runs:
 A refused batch changes nothing: every command in it gets the batch's code, the sequence is not
 consumed. Before a signer set is installed (bootstrap, before genesis) batches are not checked:
 there are no keys to check them against.
+
+`judge_batch` is the one verdict: `apply` calls it for every batch of an entry, and the leader
+calls it on its current state before it logs a batch, so that a batch that fails is answered
+without reaching the log (node/server/batch_precheck.py). The leader's verdict is a forecast:
+batches in flight are not in its state yet, so two batches with one sequence both pass it, and
+the ledger, applying them in order, refuses the second.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from .commands import (
     BatchSignature,
@@ -55,10 +62,11 @@ from .governance import (
 from .limits import (
     batch_sequence_counter_bits,
     batch_sequence_window,
+    command_id_bytes_max,
     signature_bytes_max,
     source_id_bytes_max,
 )
-from .results import ResultCode
+from .results import Result, ResultCode
 from .signatures import SignatureVerifier
 from .state import META_NEWEST_SIGNED_MS, WINDOW_PREFIX, LedgerState
 from .validation import is_int64, is_valid_id
@@ -85,7 +93,8 @@ CLOCK_ROLES = (ROLE_SETTLER, ROLE_CUSTODIAN, ROLE_ORACLE, ROLE_OPERATOR, ROLE_GU
 
 def batch_signing_bytes(cluster: str, key_id: str, sequence: int, signed_at_ms: int, commands_digest: bytes) -> bytes:
     """What a submitter signs: domain tag, cluster, key id, sequence, its clock and the SHA-256
-    of the batch's commands (node.codec.batch.commands_digest). Ids are length-prefixed."""
+    of the batch's commands as sent (node.codec.batch.commands_digest). Ids are length-prefixed
+    (1 byte); the numbers are signed 64-bit big-endian (docs/design.md#signed-batches)."""
     c, k = cluster.encode(), key_id.encode()
     return b"".join((BATCH_DOMAIN, bytes([len(c)]), c, bytes([len(k)]), k, _NUMBERS.pack(sequence, signed_at_ms), commands_digest))
 
@@ -135,6 +144,39 @@ def check_batch(
             f"the leader's clock {stamped_ms}: check the submitter's clock"
         )
     return _sequence_problem(state, batch)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchVerdict:
+    """What becomes of a batch: refused as a whole (`refusal`, every command gets its code), or
+    its commands run, as a new batch (`records`: its sequence is consumed, its clock counts) or as
+    a retry or replay that dedup answers command by command."""
+
+    refusal: tuple[ResultCode, str] | None
+    records: bool
+
+
+ACCEPTED = BatchVerdict(None, True)
+ANSWERED_BY_DEDUP = BatchVerdict(None, False)
+
+
+def judge_batch(
+    state: LedgerState, batch: BatchSignature, commands: tuple[Command, ...], verify: SignatureVerifier,
+    stamped_ms: int,
+) -> BatchVerdict:
+    """The verdict on one batch in `state`, for an entry stamped `stamped_ms`. Changes nothing."""
+    problem = check_batch(state, batch, commands, verify, stamped_ms)
+    if problem is None:
+        return ACCEPTED
+    if is_answered_by_dedup(state, problem, commands):
+        return ANSWERED_BY_DEDUP
+    return BatchVerdict(problem, False)
+
+
+def refused_results(commands: tuple[Command, ...], refusal: tuple[ResultCode, str]) -> tuple[Result, ...]:
+    """Every command of a refused batch answered with the batch's code (ids cut to the limit)."""
+    code, message = refusal
+    return tuple(Result(str(command.id)[:command_id_bytes_max], code, message) for command in commands)
 
 
 def _sequence_problem(state: LedgerState, batch: BatchSignature) -> tuple[ResultCode, str] | None:
