@@ -3,7 +3,7 @@
     python -m cluster.bench.batch_signatures [--trades 20000] [--accounts 2000] [--repeats 3]
 
 Every replica checks each submitted batch once (docs/design.md#access-control): it recomputes the
-SHA-256 digest of the logged commands, verifies one Ed25519 signature and updates one replay
+SHA-256 digest of the logged commands' bytes, verifies one Ed25519 signature and updates one replay
 window. The same trades are replayed through the replica's path (LogEntry bytes -> decode ->
 apply) twice: on a ledger without a signer set (batches are not checked) and on one with a signer
 set, every batch signed by the settler key, alternating, best of --repeats each. Reported per
@@ -20,8 +20,7 @@ import random
 import time
 
 from cluster.ledger_workload import MARKETS, START_PRICES, account_id, opening_entries
-from node.codec.batch import Batch, SignedBatch, commands_digest
-from node.codec.commands import command_to_proto
+from node.codec.batch import Batch, SignedBatch, commands_digest, encode_commands
 from node.codec.log import decode_log_entry, log_entry_to_bytes
 from node.identity.keys import private_key_from_seed, verify_ed25519
 from node.identity.quorum import action_payload, signed_action, signer_entry_for
@@ -40,7 +39,7 @@ ROLE_OF = {"CreateMarket": "operator", "Deposit": "custodian", "PriceUpdate": "o
 
 def _signed(commands: tuple, sequence: int, signed_at_ms: int) -> SignedBatch:
     key_id = ROLE_OF[type(commands[0]).__name__]
-    digest = commands_digest([command_to_proto(c) for c in commands])
+    digest = commands_digest(encode_commands(commands))
     signature = KEYS[key_id].sign(batch_signing_bytes(CLUSTER, key_id, sequence, signed_at_ms, digest))
     return SignedBatch(key_id, sequence, signature, signed_at_ms)
 
@@ -105,7 +104,7 @@ def _replay(state: LedgerState, entries: list[bytes]) -> float:
 
 def _component_costs_us(trades: list[SettleTrade], batch: int, samples: int = 200) -> dict:
     """Digest and verification alone, per batch (microseconds)."""
-    commands = [command_to_proto(t) for t in trades[:batch]]
+    commands = encode_commands(trades[:batch])
     key = KEYS["settler"]
     digest = commands_digest(commands)
     message = batch_signing_bytes(CLUSTER, "settler", 1, 0, digest)

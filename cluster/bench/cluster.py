@@ -47,7 +47,8 @@ def _requests(batch: int, count: int, seed: int, makers: int, signer: tuple | No
     """Serialized SubmitRequests with unique ids, built (and signed by the settler key when
     `signer` is (BatchSigner, SigningKey, cluster id)) before the clock starts: the load
     generator shares the cores with the nodes and must not be what is measured."""
-    from node.api.settlement.v1 import commands_pb2, settlement_pb2
+    from node.api.settlement.v1 import commands_pb2
+    from node.identity.batch_signing import batch_to_send
 
     rng = random.Random(seed)
     requests = []
@@ -62,7 +63,7 @@ def _requests(batch: int, count: int, seed: int, makers: int, signer: tuple | No
                 id=f"b{seed}-{n}-{k}",
                 settle_trade=commands_pb2.SettleTrade(market=MARKET, buyer=f"a{buyer}", seller=f"a{seller}", price=PRICE, quantity=1),
             ))
-        request = settlement_pb2.SubmitRequest(commands=commands)
+        request = batch_to_send(commands)  # a SubmitRequest's bytes, each command encoded once
         if signer is not None:
             batch_signer, signing, cluster_id = signer
             batch_signer.sign(request, signing, cluster_id)

@@ -5,16 +5,16 @@ a soak cannot: a batch signed more than the policy's dedup_retention_ms before l
 refused BATCH_EXPIRED, so every batch is signed just before it is sent. To keep the load
 generator's own Python work small beside the nodes on the same cores, a batch is assembled from
 pre-encoded trades: each command's protobuf bytes are its id field followed by one of a pool of
-SettleTrade fields encoded once, and the commands digest every replica recomputes (the
-deterministic encoding of the commands, node/codec/batch.py) is then the SHA-256 of those bytes.
-tests/test_soak.py checks that what this builds parses, digests and verifies as a node would.
+SettleTrade fields encoded once, and the commands digest every replica recomputes
+(node/codec/batch.py: over the commands' bytes as sent, each framed by its length) is taken over
+those same bytes. tests/bench/test_soak_load.py checks that what this builds parses, digests and
+verifies as a node would.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import random
 import time
 from collections import Counter
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from node.api.settlement.v1 import commands_pb2, results_pb2, settlement_pb2
+from node.codec.batch import commands_digest
 from node.identity.batch_signing import BatchSigner
 from node.identity.clock import now_ms
 from node.identity.credentials import SigningKey
@@ -84,30 +85,26 @@ class TradeBatches:
         self._clock = clock  # ms since the epoch: what each batch is signed at
         self.built = 0
 
-    def commands_bytes(self, number: int) -> bytes:
-        """The repeated `commands` field of batch `number`: also the bytes its digest is taken over."""
+    def commands(self, number: int) -> list[bytes]:
+        """Each command of batch `number`, encoded: what is sent and what its digest is taken over."""
         trades, draw = self._trades, self._rng.randrange
         size = len(trades)
-        parts = []
-        for position in range(self._batch):
-            command_id = f"{self._prefix}-{number}-{position}".encode()
-            command = _length_delimited(_COMMANDS_FIELD, command_id) + trades[draw(size)]
-            parts.append(_length_delimited(_COMMANDS_FIELD, command))
-        return b"".join(parts)
+        return [_length_delimited(_COMMANDS_FIELD, f"{self._prefix}-{number}-{position}".encode()) + trades[draw(size)]
+                for position in range(self._batch)]
 
     def next(self) -> tuple[bytes, int]:
         """(the next signed request's bytes, its signed_at_ms)."""
-        commands = self.commands_bytes(self.built)
+        commands = self.commands(self.built)
         self.built += 1
         key_id = self._signing.key_id
         sequence = self._signer.next_sequence(key_id)
         signed_at_ms = self._clock()
-        digest = hashlib.sha256(commands).digest()
+        digest = commands_digest(commands)
         signature = self._signing.key.sign(batch_signing_bytes(self._cluster_id, key_id, sequence, signed_at_ms, digest))
-        # Concatenated protobuf encodings merge: the commands, then the signed-batch fields.
+        # Concatenated protobuf encodings merge: the repeated commands field, then the signed-batch fields.
         tail = settlement_pb2.SubmitRequest(key_id=key_id, sequence=sequence, signature=signature,
                                             signed_at_ms=signed_at_ms).SerializeToString()
-        return commands + tail, signed_at_ms
+        return b"".join(_length_delimited(_COMMANDS_FIELD, command) for command in commands) + tail, signed_at_ms
 
 
 def code_name(code: int) -> str:

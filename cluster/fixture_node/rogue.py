@@ -51,6 +51,7 @@ from node.client.sdk import SettlementClient
 from node.codec import decode_log_entry
 from node.codec.batch import commands_digest
 from node.codec.commands import command_to_proto
+from node.identity.batch_signing import batch_to_send
 from node.codec.log import LOG_ENTRY_VERSION
 from node.config import NodeConfig, load_node_key
 from node.identity.credentials import ClientIdentity, SigningKey
@@ -137,7 +138,7 @@ class RogueNode:
             if isinstance(command, EmergencyAction) and result.code == ResultCode.OK:
                 self._approved.append(command)
         for batch, batch_results in zip(log_pb2.LogEntry.FromString(data).batches, outcome.results):
-            if batch.key_id and batch.commands and all(c.HasField("settle_trade") for c in batch.commands) \
+            if batch.key_id and batch.commands and all(_command(c).HasField("settle_trade") for c in batch.commands) \
                     and all(r.code == ResultCode.OK for r in batch_results):
                 self._honest_trade = batch
 
@@ -196,7 +197,7 @@ class RogueNode:
                 account=victim, amount=state.accounts[victim].collateral))]
 
         forged = [
-            ("withdraw, unsigned", log_pb2.SubmittedBatch(commands=withdraw())),
+            ("withdraw, unsigned", batch_to_send(withdraw())),
             ("withdraw, own node key", self._signed(rules["cluster"], self._key_id, withdraw())),
         ]
         if custodians:
@@ -205,7 +206,9 @@ class RogueNode:
         if honest is not None:
             altered = log_pb2.SubmittedBatch()
             altered.CopyFrom(honest)
-            altered.commands[0].settle_trade.quantity += 1_000
+            first = _command(altered.commands[0])
+            first.settle_trade.quantity += 1_000
+            altered.commands[0] = first.SerializeToString()
             forged += [("altered trade", altered), ("replayed trade batch", honest)]
         return forged
 
@@ -214,9 +217,10 @@ class RogueNode:
         self._sequence += 1
         sequence = rogue_stream << 32 | self._sequence
         signed_at = time.time_ns() // 1_000_000
-        message = batch_signing_bytes(cluster, key_id, sequence, signed_at, commands_digest(commands))
-        return log_pb2.SubmittedBatch(commands=commands, key_id=key_id, sequence=sequence, signed_at_ms=signed_at,
-                                      signature=self._key.sign(message))
+        batch = batch_to_send(commands)
+        message = batch_signing_bytes(cluster, key_id, sequence, signed_at, commands_digest(batch.commands))
+        batch.key_id, batch.sequence, batch.signed_at_ms, batch.signature = key_id, sequence, signed_at, self._key.sign(message)
+        return batch
 
     async def _append_raw(self, batches: list[log_pb2.SubmittedBatch], stamp_ms: int) -> SubmitOutcome:
         """Writes an entry of the rogue's making straight into the Raft log and waits for it."""
@@ -262,7 +266,7 @@ class RogueNode:
             outcome = await self._append_raw([action_batch] + [batch for _, batch in forged], now)
             variant, results, index = "leader", outcome.results[0], outcome.applied_index
             for (name, batch), batch_results in zip(forged, outcome.results[1:]):
-                kind = batch.commands[0].WhichOneof("kind")
+                kind = _command(batch.commands[0]).WhichOneof("kind")
                 records += [{"variant": variant, "forgery": name, "kind": kind, "code": ResultCode(r.code).name,
                              "message": r.message, "index": index} for r in batch_results]
             if not self._jumped_clock:
@@ -284,6 +288,11 @@ class RogueNode:
         with self._report.open("a") as f:
             for record in records:
                 f.write(json.dumps(record) + "\n")
+
+
+def _command(encoded: bytes) -> commands_pb2.Command:
+    """A logged command's bytes as a protobuf Command."""
+    return commands_pb2.Command.FromString(encoded)
 
 
 def _twice(command: EmergencyAction) -> EmergencyAction:

@@ -24,6 +24,7 @@ from node.api.settlement.v1 import (
     cluster_pb2_grpc,
     commands_pb2,
     events_pb2,
+    log_pb2,
     settlement_pb2,
     settlement_pb2_grpc,
     state_pb2,
@@ -45,7 +46,7 @@ from node.client.event_watch import WatchPosition, is_final
 from node.client.results import SubmitReply, SubmittedResult, present
 from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
-from node.identity.batch_signing import BatchSigner
+from node.identity.batch_signing import BatchSigner, batch_to_send
 from node.identity.credentials import ClientIdentity, SigningKey
 from node.ledger.commands import Command
 from node.ledger.results import ResultCode
@@ -53,6 +54,7 @@ from node.ledger.results import ResultCode
 LINEARIZABLE = "linearizable"
 LOCAL = "local"
 _CONSISTENCY = {LINEARIZABLE: settlement_pb2.LINEARIZABLE, LOCAL: settlement_pb2.LOCAL}
+SUBMIT_METHOD = "/settlement.v1.Settlement/Submit"
 
 
 @dataclass(slots=True)
@@ -60,6 +62,9 @@ class _Node:
     channel: grpc.aio.Channel
     settlement: settlement_pb2_grpc.SettlementStub
     cluster: cluster_pb2_grpc.ClusterStub
+    # Submit with the request in the form it was signed in (a SubmittedBatch: its bytes are a
+    # SubmitRequest's), so the bytes sent are the bytes signed.
+    submit: grpc.aio.UnaryUnaryMultiCallable
 
 
 class SettlementClient:
@@ -163,7 +168,7 @@ class SettlementClient:
 
     async def _submit_batch(self, messages: list[commands_pb2.Command], signing: SigningKey | None,
                             first_signed_at_ms: int | None) -> SubmitReply:
-        request = settlement_pb2.SubmitRequest(commands=messages)
+        request = batch_to_send(messages)
         ids = [m.id for m in messages]
         signed_at_ms = first_signed_at_ms if first_signed_at_ms is not None else self._first_signed_at(ids)
         for _ in range(limits.resign_attempts_max):
@@ -395,7 +400,9 @@ class SettlementClient:
                     ("grpc.max_reconnect_backoff_ms", limits.reconnect_backoff_max_ms),
                 ],
             )
-            node = _Node(channel, settlement_pb2_grpc.SettlementStub(channel), cluster_pb2_grpc.ClusterStub(channel))
+            submit = channel.unary_unary(SUBMIT_METHOD, request_serializer=log_pb2.SubmittedBatch.SerializeToString,
+                                         response_deserializer=settlement_pb2.SubmitResponse.FromString)
+            node = _Node(channel, settlement_pb2_grpc.SettlementStub(channel), cluster_pb2_grpc.ClusterStub(channel), submit)
             self._nodes[address] = node
         return node
 
@@ -430,9 +437,10 @@ class SettlementClient:
             remaining_s = deadline - loop.time()
             if remaining_s <= 0:
                 break
-            stub = self._node(address).settlement
+            node = self._node(address)
+            call = node.submit if method == "Submit" else getattr(node.settlement, method)
             try:
-                response = await getattr(stub, method)(request, timeout=min(remaining_s, self._attempt_timeout_s))
+                response = await call(request, timeout=min(remaining_s, self._attempt_timeout_s))
             except grpc.aio.AioRpcError as error:
                 last = error
                 verdict = judge(error)

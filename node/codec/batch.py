@@ -1,23 +1,34 @@
 """A batch of commands and the submitter's signature over it, as Submit receives them.
 
-The signed-batch fields are carried, not checked, here: every replica verifies them when it
-applies the entry (docs/design.md#signed-batches, node/ledger/signed_batches.py). What is signed
-covers `commands_digest`, which the submitter and every replica compute the same way from the
-commands' deterministic protobuf encoding.
+The signed-batch fields are carried, not checked, here: the leader checks them before it logs a
+batch and every replica again when it applies the entry (docs/design.md#signed-batches,
+node/ledger/signed_batches.py). What is signed covers `commands_digest`: the SHA-256 of the
+commands' bytes exactly as the submitter sent them, which the leader logs unchanged, so any
+protobuf library can compute it from bytes it holds (never from a re-encoding).
+
+A command carrying a field this node does not know is refused, not stripped: the signature covers
+the field, but this node would apply the command without it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+
 from node.api.settlement.v1 import commands_pb2, log_pb2, settlement_pb2
-from node.codec.commands import command_from_proto
+from node.codec.commands import command_from_proto, command_to_proto
 from node.codec.errors import CodecError
 from node.codec.fields import int64_from_uint64
 from node.ledger import limits
-from node.ledger.commands import Command
+from node.ledger.commands import BatchSignature, Command
+
+# Each command's bytes are framed by their length, 4 bytes big-endian (a Submit is at most 4 MiB).
+_COMMAND_LENGTH = struct.Struct(">I")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +40,10 @@ class SignedBatch:
     signature: bytes = b""
     signed_at_ms: int = 0  # the submitter's clock
 
+    @property
+    def signed(self) -> bool:
+        return bool(self.key_id or self.signature)
+
 
 UNSIGNED = SignedBatch()
 
@@ -37,40 +52,114 @@ UNSIGNED = SignedBatch()
 class Batch:
     """One Submit call's commands and its submitter's signature; several share one Raft entry.
 
-    `wire` optionally holds the request's own Command messages, already decoded into `commands`
-    (so known to be valid) and stripped of unknown fields: the leader logs them as they are
-    instead of re-encoding `commands`, which gives the same bytes for less work.
+    `encoded` holds each command's bytes exactly as the submitter sent them, already decoded into
+    `commands` (so known to be valid and free of unknown fields): the leader logs these bytes and
+    the commands digest is taken over them. Empty for a batch no client sent (tests, tools): the
+    log then carries the commands' deterministic encoding (`encode_commands`).
     """
 
     commands: tuple[Command, ...]
     signed: SignedBatch = UNSIGNED
-    wire: tuple[commands_pb2.Command, ...] = ()
+    encoded: tuple[bytes, ...] = ()
+
+    def encoded_commands(self) -> tuple[bytes, ...]:
+        return self.encoded or encode_commands(self.commands)
+
+
+def encode_commands(commands: Sequence[Command]) -> tuple[bytes, ...]:
+    """The deterministic protobuf encoding of each command: what this node's SDK sends. Any
+    other valid encoding of the same commands is as good; the digest is over what is sent."""
+    return tuple(command_to_proto(command).SerializeToString(deterministic=True) for command in commands)
+
+
+def commands_digest(encoded: Sequence[bytes]) -> bytes:
+    """SHA-256 over the batch's commands as sent: for each command in order, its length as 4 bytes
+    big-endian, then its bytes. What a submitter signs (with its key id, sequence and clock) and
+    what every replica recomputes from the logged bytes."""
+    digest = hashlib.sha256()
+    for command in encoded:
+        digest.update(_COMMAND_LENGTH.pack(len(command)))
+        digest.update(command)
+    return digest.digest()
+
+
+def unknown_field(message: Message) -> tuple[str, int] | None:
+    """(path, field number) of the first field `message` or a message inside it carries that this
+    node's schema does not define, or None. Walks every message: for small ones (a batch's own
+    fields, a log entry); commands take the cheaper test in `command_from_bytes`."""
+    return _find_unknown_field(message, "")
+
+
+def _find_unknown_field(message: Message, path: str) -> tuple[str, int] | None:
+    unknown = UnknownFieldSet(message)
+    if len(unknown):
+        return path, unknown[0].field_number
+    for field, value in message.ListFields():
+        if field.type != field.TYPE_MESSAGE:
+            continue
+        for position, inner in enumerate(value) if field.is_repeated else ((None, value),):
+            name = f"{field.name}[{position}]" if position is not None else field.name
+            found = _find_unknown_field(inner, f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_unknown_fields(message: Message, where: str) -> None:
+    """CodecError naming the first field `message` carries that this node does not know."""
+    found = unknown_field(message)
+    if found is not None:
+        path, number = found
+        raise CodecError(
+            ".".join(part for part in (where, path) if part),
+            f"field {number} is not known to this node: refused, not ignored (it would be signed but not applied)",
+        )
+
+
+def command_from_bytes(data: bytes) -> Command:
+    """One command from the bytes a submitter sent: a settlement.v1.Command with no unknown field
+    at any depth, that the ledger can represent. CodecError's field path starts inside the
+    command ("" for the command itself)."""
+    try:
+        message = commands_pb2.Command.FromString(data)
+    except DecodeError as error:
+        raise CodecError("", f"not a settlement.v1.Command: {error}") from None
+    # Cheap on the hot path: the encoded size drops only if discarding unknown fields (at any
+    # depth) removed something; then parse again to name the field.
+    size = message.ByteSize()
+    message.DiscardUnknownFields()
+    if message.ByteSize() != size:
+        refuse_unknown_fields(commands_pb2.Command.FromString(data), "")
+    return command_from_proto(message)
 
 
 def commands_from_proto(messages: Sequence[commands_pb2.Command]) -> tuple[Command, ...]:
-    """Decodes one batch in order; it must hold 1..batch_commands_max commands."""
-    if not messages:
+    """Decodes one batch of protobuf Commands in order; it must hold 1..batch_commands_max."""
+    return _decoded_batch(messages, command_from_proto)
+
+
+def commands_from_bytes(encoded: Sequence[bytes]) -> tuple[Command, ...]:
+    """Decodes one batch of commands as sent, in order; it must hold 1..batch_commands_max."""
+    return _decoded_batch(encoded, command_from_bytes)
+
+
+def _decoded_batch(items: Sequence, decode: Callable[..., Command]) -> tuple[Command, ...]:
+    if not items:
         raise CodecError("commands", "empty batch")
-    if len(messages) > limits.batch_commands_max:
-        raise CodecError("commands", f"{len(messages)} commands, at most {limits.batch_commands_max}")
+    if len(items) > limits.batch_commands_max:
+        raise CodecError("commands", f"{len(items)} commands, at most {limits.batch_commands_max}")
     decoded = []
-    for position, message in enumerate(messages):
+    for position, item in enumerate(items):
         try:
-            decoded.append(command_from_proto(message))
+            decoded.append(decode(item))
         except CodecError as error:
-            raise error.within(f"commands[{position}]") from None
+            where = f"commands[{position}]"
+            raise CodecError(f"{where}.{error.field}" if error.field else where, error.reason) from None
     return tuple(decoded)
 
 
-def commands_digest(messages: Sequence[commands_pb2.Command]) -> bytes:
-    """SHA-256 of the batch's commands as one deterministic protobuf encoding: what a submitter
-    signs (with its key id, sequence and clock) and what every replica recomputes from the log."""
-    encoded = log_pb2.SubmittedBatch(commands=messages).SerializeToString(deterministic=True)
-    return hashlib.sha256(encoded).digest()
-
-
 def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.SubmittedBatch) -> SignedBatch:
-    """The signed-batch fields of a SubmitRequest or a logged SubmittedBatch (same field names)."""
+    """The signed-batch fields of a SubmitRequest or a SubmittedBatch (same field names)."""
     if not message.key_id and not message.sequence and not message.signature and not message.signed_at_ms:
         return UNSIGNED
     return SignedBatch(
@@ -81,15 +170,26 @@ def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.Subm
     )
 
 
+def batch_from_submitted(message: log_pb2.SubmittedBatch) -> Batch:
+    """The batch a SubmittedBatch carries: a Submit request parsed as one (see log.proto), or a
+    batch read back from the log. Its commands decoded from their bytes, which it keeps; a field
+    this node does not know, anywhere, is refused (CodecError)."""
+    refuse_unknown_fields(message, "request")
+    encoded = tuple(message.commands)
+    return Batch(commands_from_bytes(encoded), signed_batch_from_proto(message), encoded)
+
+
+def batch_signature(batch: Batch, digest: Callable[[Sequence[bytes]], bytes] = commands_digest) -> BatchSignature:
+    """What the ledger checks of a batch: its signed fields and the digest this node computed
+    itself from the commands' bytes (only for a signed batch: an unsigned one has nothing to check)."""
+    signed = batch.signed
+    return BatchSignature(
+        len(batch.commands), signed.key_id, signed.sequence, signed.signed_at_ms, signed.signature,
+        digest(batch.encoded_commands()) if signed.signed else b"",
+    )
+
+
 def submit_request_from_proto(request: settlement_pb2.SubmitRequest) -> tuple[tuple[Command, ...], SignedBatch]:
-    """Everything Submit logs: the decoded commands and the signature over them."""
+    """The decoded commands and the signature of a SubmitRequest message (the SDK's and tests'
+    view; the server parses the request's bytes as a SubmittedBatch instead)."""
     return commands_from_proto(request.commands), signed_batch_from_proto(request)
-
-
-def batch_from_request(request: settlement_pb2.SubmitRequest) -> Batch:
-    """The batch to log for a Submit call, keeping the validated wire messages (see Batch).
-    Unknown fields (from a newer client) are dropped first: the log must hold exactly what every
-    replica of this version applies, or a later version replaying it could read more into it."""
-    commands, signed = submit_request_from_proto(request)
-    request.DiscardUnknownFields()
-    return Batch(commands, signed, tuple(request.commands))

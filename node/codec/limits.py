@@ -20,7 +20,7 @@ signature_wire_bytes_max = 4 * signature_bytes_max
 
 # CreateMarket fields whose zero has no meaning, so proto3's "not set" (0) stands for a default.
 # These numbers are part of the log's meaning (a logged 0 must decode the same forever), so they
-# are fixed here for LOG_ENTRY_VERSION 1, not read from the ledger dataclass's defaults; a test
+# are fixed here for LogEntry versions 1 and 2, not read from the ledger dataclass's defaults; a test
 # checks that the two agree today.
 create_market_wire_defaults = {
     "min_sources": 1,

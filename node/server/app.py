@@ -6,7 +6,7 @@ import grpc
 from grpc_health.v1 import health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from node.api.settlement.v1 import cluster_pb2, settlement_pb2
+from node.api.settlement.v1 import cluster_pb2, log_pb2, settlement_pb2
 from node.replica.port import ReplicaPort
 from node.server.access import AccessInterceptor
 from node.server.cluster import ClusterService
@@ -93,7 +93,9 @@ async def start_server(
         watch_replay_entries_per_read=options.watch_replay_entries_per_read,
         metrics=metrics,
     )
-    add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement)
+    # Submit keeps each command's bytes as sent: they are what the submitter signed and what is logged.
+    add_servicer(grpc_server, settlement_pb2.DESCRIPTOR.services_by_name["Settlement"], settlement,
+                 parse_requests_as={"Submit": log_pb2.SubmittedBatch})
     add_servicer(grpc_server, cluster_pb2.DESCRIPTOR.services_by_name["Cluster"], ClusterService(replica))
     add_guardian_service(grpc_server, replica, node_key)
     health_pb2_grpc.add_HealthServicer_to_server(health.servicer, grpc_server)

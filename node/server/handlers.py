@@ -4,11 +4,15 @@ grpc's generated registration parses the request before the handler runs and ans
 is not valid protobuf with UNKNOWN ("Unexpected DecodeError"). A client that sends garbage should
 learn that its request is at fault, so here a malformed body reaches a guard that answers
 INVALID_ARGUMENT instead; the servicer itself only ever sees well-formed messages.
+
+A method may parse its request as another message of the same wire layout: Submit parses a
+SubmitRequest as a SubmittedBatch, which keeps each command's bytes as sent
+(proto/settlement/v1/log.proto).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import grpc
 from google.protobuf import descriptor, message_factory
@@ -55,12 +59,16 @@ def _guard_stream(behaviour: Callable, method: descriptor.MethodDescriptor) -> C
     return handle
 
 
-def add_servicer(server: grpc.aio.Server, service: descriptor.ServiceDescriptor, servicer: object) -> None:
-    """Adds every method of `service` (unary-unary and unary-stream) implemented by `servicer`."""
+def add_servicer(server: grpc.aio.Server, service: descriptor.ServiceDescriptor, servicer: object,
+                 parse_requests_as: Mapping[str, type] | None = None) -> None:
+    """Adds every method of `service` (unary-unary and unary-stream) implemented by `servicer`.
+    `parse_requests_as`: method name -> the message class its request bytes are parsed as
+    (default: the method's input type)."""
     handlers = {}
     for method in service.methods:
         assert not method.client_streaming, method.full_name  # no client-streaming calls in the API
-        parse = _tolerant_parser(message_factory.GetMessageClass(method.input_type))
+        request_class = (parse_requests_as or {}).get(method.name) or message_factory.GetMessageClass(method.input_type)
+        parse = _tolerant_parser(request_class)
         serialize = message_factory.GetMessageClass(method.output_type).SerializeToString
         behaviour = getattr(servicer, method.name)
         if method.server_streaming:

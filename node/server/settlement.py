@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import grpc
 
-from node.api.settlement.v1 import events_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
-from node.codec.batch import batch_from_request
+from node.api.settlement.v1 import events_pb2, log_pb2, settlement_pb2, settlement_pb2_grpc, state_pb2
+from node.codec.batch import batch_from_submitted
 from node.codec.errors import CodecError
 from node.codec.results import result_to_proto
 from node.ledger.limits import account_id_bytes_max, market_id_bytes_max
@@ -59,7 +59,9 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
 
     # -- writes ---------------------------------------------------------------------------
 
-    async def Submit(self, request: settlement_pb2.SubmitRequest, context: grpc.aio.ServicerContext):
+    async def Submit(self, request: log_pb2.SubmittedBatch, context: grpc.aio.ServicerContext):
+        """`request` is the SubmitRequest's bytes parsed as a SubmittedBatch: each command's bytes
+        as sent (node/server/app.py)."""
         if self._metrics is None:
             return await answer(context, self._submit(request))
         started = time.perf_counter()
@@ -68,10 +70,10 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         finally:
             self._metrics.submit_seconds.observe(time.perf_counter() - started)
 
-    async def _submit(self, request: settlement_pb2.SubmitRequest) -> settlement_pb2.SubmitResponse:
+    async def _submit(self, request: log_pb2.SubmittedBatch) -> settlement_pb2.SubmitResponse:
         # Decoding first: a malformed request is malformed on every node, so the answer does not
         # depend on this node's role and the client does not retry it elsewhere.
-        batch = batch_from_request(request)
+        batch = batch_from_submitted(request)
         if self._metrics is not None:
             self._metrics.submit_batch_commands.observe(len(batch.commands))
         require_serving(self._replica)

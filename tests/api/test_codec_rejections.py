@@ -56,7 +56,8 @@ def test_batch_over_the_limit_is_rejected():
 
 def log_entry(*batches: list, version: int = LOG_ENTRY_VERSION) -> bytes:
     return log_pb2.LogEntry(
-        version=version, batches=[log_pb2.SubmittedBatch(commands=commands) for commands in batches]
+        version=version,
+        batches=[log_pb2.SubmittedBatch(commands=[c.SerializeToString() for c in commands]) for commands in batches],
     ).SerializeToString()
 
 

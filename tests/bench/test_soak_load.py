@@ -4,8 +4,8 @@ the ledger, no cluster)."""
 
 from __future__ import annotations
 
-from node.api.settlement.v1 import settlement_pb2
-from node.codec.batch import batch_from_request
+from node.api.settlement.v1 import log_pb2, settlement_pb2
+from node.codec.batch import batch_from_submitted
 from node.codec.log import log_entry_from_bytes, log_entry_to_bytes
 from node.identity.credentials import SigningKey
 from node.ledger.commands import SettleTrade
@@ -37,8 +37,9 @@ def batches_for(driver, batch: int = 25) -> TradeBatches:
 
 
 def apply_as_the_cluster_would(driver, request_bytes: bytes):
-    """Leader: parse the Submit request and log it; replica: decode the entry and apply it."""
-    batch = batch_from_request(settlement_pb2.SubmitRequest.FromString(request_bytes))
+    """Leader: parse the Submit request (as a SubmittedBatch, as the server does) and log it;
+    replica: decode the entry and apply it."""
+    batch = batch_from_submitted(log_pb2.SubmittedBatch.FromString(request_bytes))
     driver.index += 1
     driver.time_ms += 1_000
     entry = log_entry_from_bytes(log_entry_to_bytes(driver.time_ms, [batch]), driver.index)

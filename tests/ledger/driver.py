@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from node.codec.batch import commands_digest
+from node.codec.batch import commands_digest, encode_commands
 from node.codec.commands import command_to_proto
 from node.identity.keys import private_key_from_seed, raw_public_key, sign_price, verify_ed25519
 from node.ledger import LedgerState, LogEntry, apply, check_full
@@ -102,7 +102,7 @@ def signed_batch(commands: list, cluster: str, signed_at_ms: int, sequences: dic
     key_id, key = SUBMITTERS[role or _ROLE_OF[type(commands[0])]]
     if sequence is None:
         sequence = sequences[key_id] = sequences.get(key_id, 0) + 1
-    digest = commands_digest([command_to_proto(c) for c in commands])
+    digest = commands_digest(encode_commands(commands))
     signature = key.sign(batch_signing_bytes(cluster, key_id, sequence, signed_at_ms, digest))
     return BatchSignature(len(commands), key_id, sequence, signed_at_ms, signature, digest)
 

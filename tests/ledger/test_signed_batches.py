@@ -89,9 +89,8 @@ def test_a_trade_altered_under_its_signature_is_refused():
     batch = signed(driver, honest)
     altered = (replace(honest[0], quantity=50),)
     # Every replica computes the digest from the commands it was given: the leader's swap shows.
-    from node.codec.batch import commands_digest
-    from node.codec.commands import command_to_proto
-    batch = replace(batch, commands_digest=commands_digest([command_to_proto(c) for c in altered]))
+    from node.codec.batch import commands_digest, encode_commands
+    batch = replace(batch, commands_digest=commands_digest(encode_commands(altered)))
     assert rogue(driver, altered, (batch,))[0].code == ResultCode.INVALID_SIGNATURE
     assert business(driver) == before
 

@@ -291,7 +291,8 @@ def _one_of_each_kind(n: int) -> list:
 
 @pytest.mark.parametrize("identity", [k for k, role in IDENTITIES.items() if role in KINDS_ALLOWED])
 def test_each_role_may_submit_only_its_command_kinds(tmp_path, identity):
-    from node.identity.batch_signing import BatchSigner
+    from node.api.settlement.v1 import log_pb2
+    from node.identity.batch_signing import BatchSigner, batch_to_send
     from node.identity.credentials import SigningKey
     from node.ledger.results import ResultCode
 
@@ -303,12 +304,14 @@ def test_each_role_may_submit_only_its_command_kinds(tmp_path, identity):
     async def main():
         async with mtls_server(tmp_path, replica) as (server, directory):
             async with aio_channel(f"{LOOPBACK}:{server.port}", client_tls(directory, identity)) as ch:
-                stub = settlement_pb2_grpc.SettlementStub(ch)
+                # The request sent as it was signed: each command's bytes as encoded once.
+                submit = ch.unary_unary("/settlement.v1.Settlement/Submit", request_serializer=log_pb2.SubmittedBatch.SerializeToString,
+                                        response_deserializer=settlement_pb2.SubmitResponse.FromString)
                 codes = {}
                 for command in commands:  # one batch per kind, signed by this role's own key
-                    request = settlement_pb2.SubmitRequest(commands=[command_to_proto(command)])
+                    request = batch_to_send([command_to_proto(command)])
                     signer.sign(request, SigningKey(identity, role, KEYS[identity]), CLUSTER)
-                    reply = await stub.Submit(request, timeout=call_timeout_s)
+                    reply = await submit(request, timeout=call_timeout_s)
                     codes[type(command).__name__] = ResultCode(reply.results[0].code)
                 return codes
 

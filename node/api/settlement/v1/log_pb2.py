@@ -22,18 +22,17 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from node.api.settlement.v1 import commands_pb2 as settlement_dot_v1_dot_commands__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17settlement/v1/log.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\"\x85\x01\n\x0eSubmittedBatch\x12(\n\x08\x63ommands\x18\x01 \x03(\x0b\x32\x16.settlement.v1.Command\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x14\n\x0csigned_at_ms\x18\x05 \x01(\x03\"a\n\x08LogEntry\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12.\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x1d.settlement.v1.SubmittedBatchb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17settlement/v1/log.proto\x12\rsettlement.v1\"m\n\x0eSubmittedBatch\x12\x10\n\x08\x63ommands\x18\x01 \x03(\x0c\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x10\n\x08sequence\x18\x03 \x01(\x04\x12\x11\n\tsignature\x18\x04 \x01(\x0c\x12\x14\n\x0csigned_at_ms\x18\x05 \x01(\x03\"a\n\x08LogEntry\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x14\n\x0ctimestamp_ms\x18\x02 \x01(\x03\x12.\n\x07\x62\x61tches\x18\x03 \x03(\x0b\x32\x1d.settlement.v1.SubmittedBatchb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.api.settlement.v1.log_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBMITTEDBATCH']._serialized_start=73
-  _globals['_SUBMITTEDBATCH']._serialized_end=206
-  _globals['_LOGENTRY']._serialized_start=208
-  _globals['_LOGENTRY']._serialized_end=305
+  _globals['_SUBMITTEDBATCH']._serialized_start=42
+  _globals['_SUBMITTEDBATCH']._serialized_end=151
+  _globals['_LOGENTRY']._serialized_start=153
+  _globals['_LOGENTRY']._serialized_end=250
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,3 @@
-from node.api.settlement.v1 import commands_pb2 as _commands_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -14,12 +13,12 @@ class SubmittedBatch(_message.Message):
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SIGNED_AT_MS_FIELD_NUMBER: _ClassVar[int]
-    commands: _containers.RepeatedCompositeFieldContainer[_commands_pb2.Command]
+    commands: _containers.RepeatedScalarFieldContainer[bytes]
     key_id: str
     sequence: int
     signature: bytes
     signed_at_ms: int
-    def __init__(self, commands: _Optional[_Iterable[_Union[_commands_pb2.Command, _Mapping]]] = ..., key_id: _Optional[str] = ..., sequence: _Optional[int] = ..., signature: _Optional[bytes] = ..., signed_at_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, commands: _Optional[_Iterable[bytes]] = ..., key_id: _Optional[str] = ..., sequence: _Optional[int] = ..., signature: _Optional[bytes] = ..., signed_at_ms: _Optional[int] = ...) -> None: ...
 
 class LogEntry(_message.Message):
     __slots__ = ("version", "timestamp_ms", "batches")
