@@ -41,12 +41,20 @@ class NodeMetrics:
         self.submit_batch_commands = Histogram(
             "settle_submit_batch_commands", "Commands per Submit request",
             buckets=_batch_buckets, registry=r)
+        self.batches_refused_before_logging = Counter(
+            "settle_batches_refused_before_logging", "Submit batches this node answered with the ledger's "
+            "refusal without logging them (unsigned, unknown key, bad signature, ...), by result code",
+            ["code"], registry=r)
         # Set once at start from the certificate files (node/main.py); alerts on near expiry.
         self.tls_certificate_expiry = Gauge(
             "settle_tls_certificate_expiry_timestamp_seconds",
             "notAfter of this node's TLS certificates (Unix seconds), by certificate: node, ca",
             ["certificate"], registry=r)
         self._command_children: dict[tuple[type, int], object] = {}
+
+    def batch_refused_before_logging(self, code) -> None:
+        """A Submit batch refused by the ledger's verdict before it was logged (event loop)."""
+        self.batches_refused_before_logging.labels(code.name).inc()
 
     def entry_applied(self, commands, results, apply_s: float, commit_s: float) -> None:
         """One applied entry (tick thread): `commands` and `results` are the entry's, aligned."""
