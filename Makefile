@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP) promtool fuse
+test: $(STAMP) promtool fuse conformance-js
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -q
 
 # A real local 3-node cluster under ./data: a short demo load, then live status until Ctrl-C.
@@ -63,6 +63,16 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# The Node.js conformance client's packages, pinned by tests/conformance/js/package-lock.json, installed
+# with npm ci (Node.js 20 and npm are the prerequisites). When that fails (no npm, no registry) this
+# says so and tests/conformance fails, naming what is missing: it never skips.
+CONFORMANCE_JS := tests/conformance/js
+.PHONY: conformance-js
+conformance-js:
+	@test $(CONFORMANCE_JS)/node_modules/.package-lock.json -nt $(CONFORMANCE_JS)/package-lock.json || \
+	  npm ci --prefix $(CONFORMANCE_JS) --no-audit --no-fund || \
+	  echo "npm ci in $(CONFORMANCE_JS) failed: tests/conformance will fail (it needs Node.js 20, npm and the npm registry)"
 
 # Checks and unit-tests the Prometheus alert rules with promtool (Debian's `prometheus` package;
 # the official release tarball's promtool and prometheus into .venv/bin when apt-get is not available).
