@@ -170,11 +170,13 @@ def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.Subm
     )
 
 
-def batch_from_submitted(message: log_pb2.SubmittedBatch) -> Batch:
+def batch_from_submitted(message: log_pb2.SubmittedBatch, *, unknown_fields_checked: bool = False) -> Batch:
     """The batch a SubmittedBatch carries: a Submit request parsed as one (see log.proto), or a
     batch read back from the log. Its commands decoded from their bytes, which it keeps; a field
-    this node does not know, anywhere, is refused (CodecError)."""
-    refuse_unknown_fields(message, "request")
+    this node does not know, anywhere, is refused (CodecError). `unknown_fields_checked`: the
+    message's own fields were checked already (a log entry checks all its batches at once)."""
+    if not unknown_fields_checked and len(UnknownFieldSet(message)):  # its fields are scalars and bytes
+        refuse_unknown_fields(message, "request")
     encoded = tuple(message.commands)
     return Batch(commands_from_bytes(encoded), signed_batch_from_proto(message), encoded)
 

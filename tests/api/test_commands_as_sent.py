@@ -137,6 +137,18 @@ def test_a_logged_command_carrying_an_unknown_field_makes_the_entry_unreadable()
         decode_log_entry(entry.SerializeToString(), 1)
 
 
+@pytest.mark.parametrize("where", ["entry", "batch"])
+def test_a_log_entry_or_a_logged_batch_carrying_an_unknown_field_is_unreadable(where):
+    batch = log_pb2.SubmittedBatch(commands=[command_to_proto(TRADE).SerializeToString()])
+    if where == "batch":
+        batch.MergeFromString(varint_field(77, 1))
+    entry = log_pb2.LogEntry(version=2, timestamp_ms=5, batches=[batch]).SerializeToString()
+    if where == "entry":
+        entry += varint_field(77, 1)
+    with pytest.raises(CodecError, match="field 77 is not known"):
+        decode_log_entry(entry, 1)
+
+
 def test_a_version_1_entry_is_read_with_the_digest_version_1_signed():
     # Version 1 leaders logged their deterministic re-encoding, and the digest was SHA-256 of the
     # commands as a protobuf `repeated Command commands = 1` field.
