@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) -m cluster.bench.batch_signatures
 	$(PY) -m cluster.bench.cluster --seconds 10 --clients 3
 	$(PY) -m cluster.bench.security --seconds 8 --clients 3
+	$(PY) -m cluster.bench.hostile --requests 100000 --idle-s 30
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
