@@ -102,6 +102,13 @@ def test_a_batch_signed_before_the_retention_is_refused_without_being_logged(tmp
     assert (codes, logged) == ([ResultCode.BATCH_EXPIRED], 0)
 
 
+def test_a_batch_both_expired_and_badly_signed_is_refused_for_its_signature_first_as_the_ledger_orders_it(tmp_path):
+    fake = governed_replica(tmp_path, policy={"dedup_retention_ms": 3_600_000})
+    posing = SigningKey(CUSTODIAN.key_id, "custodian", MALLORY.key)
+    codes, _, logged = answered(fake, signed(deposit_batch(), posing, signed_at_ms=now_ms() - 7_200_000))
+    assert (codes, logged) == ([ResultCode.INVALID_SIGNATURE], 0)
+
+
 def test_a_signed_batch_is_logged_and_applied(tmp_path):
     fake = governed_replica(tmp_path)
     codes, _, logged = answered(fake, signed(deposit_batch()))
