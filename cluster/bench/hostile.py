@@ -1,7 +1,7 @@
 """What hostile Submit requests cost every node: journal, data and memory growth, against idle.
 
-    python -m cluster.bench.hostile [--requests 100000] [--seconds 300] [--idle-s 30] [--clients 2]
-                                    [--in-flight 32] [--label NAME] [--out bench-results/hostile.json]
+    python -m cluster.bench.hostile [--requests 100000] [--rounds 1] [--seconds 300] [--idle-s 30]
+                                    [--clients 2] [--in-flight 32] [--label NAME] [--out bench-results/hostile.json]
 
 A fresh 3-node local cluster (temporary directory, free 127.0.0.1 ports, mTLS, genesis signer set
 installed). First it stays idle for --idle-s, then client processes send --requests hostile
@@ -16,8 +16,11 @@ Submit), for at most --seconds, in turn of four kinds, each a one-command batch 
 No client holds a key the ledger would accept for what it sends. Each node is read from outside
 before and after each phase (cluster/bench/soak_probes.py): RSS (/proc/<pid>/status), the Raft
 journal file's size, the bytes on disk of its data directory (its log left out), and its applied
-index (Cluster.Status). It prints one JSON object and writes it to --out: the per-node figures,
-each phase's growth, the clients' result codes and request rate. Not a test: the figures depend on
+index (Cluster.Status). With --rounds N the load is sent N times, each after the last has settled:
+a first round may raise a node's memory to a new high-water mark (threads, buffers, the allocator's
+arenas) that later rounds reuse, while a real leak grows every round. It prints one JSON object and
+writes it to --out: the per-node figures, the idle phase's and each round's growth, the clients'
+result codes and request rate. Not a test: the figures depend on
 the machine. It uses only what older versions of the node have too (raw request bytes, the local
 launcher), so the same file runs on an older checkout to measure before and after.
 """
@@ -122,7 +125,7 @@ async def _send(leader: str, tls, requests: list[tuple[str, bytes]], in_flight: 
 
 
 def _client_process(number: int, leader: str, data_dir: str, cluster_id: str, count: int, in_flight: int,
-                    start_at: float, deadline: float, queue) -> None:
+                    start_at: float, deadline: float, queue, round_name: str = "") -> None:
     """One hostile client: builds its requests (before the clock starts), then sends them."""
     from node.identity.credentials import identity_key_file
     from node.identity.key_files import read_private_key
@@ -130,7 +133,7 @@ def _client_process(number: int, leader: str, data_dir: str, cluster_id: str, co
 
     custodian = read_private_key(identity_key_file(Path(data_dir), "custodian"))
     per_kind = -(-count // len(KINDS))
-    built = {kind: hostile_requests(kind, per_kind, f"h{number}", cluster_id, custodian) for kind in KINDS}
+    built = {kind: hostile_requests(kind, per_kind, f"h{round_name}c{number}", cluster_id, custodian) for kind in KINDS}
     requests = [(kind, built[kind][n]) for n in range(per_kind) for kind in KINDS][:count]  # the kinds in turn
     tls = load_client_tls(data_dir, CLIENT_IDENTITY)
     time.sleep(max(0.0, start_at - time.time()))
@@ -180,65 +183,74 @@ def leader_address(cluster: LocalCluster, timeout_s: float = 30.0) -> str:
     raise TimeoutError("no leader")
 
 
+def _load_round(args: argparse.Namespace, context, cluster: LocalCluster, leader: str, number: int) -> dict:
+    """Sends one round of --requests hostile requests from --clients processes; their outcomes."""
+    queue = context.Queue()
+    start_at = time.time() + client_start_delay_s + 0.00005 * args.requests  # building the requests takes a while
+    deadline = start_at + args.seconds
+    share = -(-args.requests // args.clients)
+    clients = [context.Process(target=_client_process, daemon=True,
+                               args=(n, leader, str(cluster.data_dir), cluster.cluster_id, min(share, args.requests - n * share),
+                                     args.in_flight, start_at, deadline, queue, f"r{number}"))
+               for n in range(args.clients)]
+    try:
+        for process in clients:
+            process.start()
+        outcomes = [queue.get(timeout=args.seconds + 600) for _ in clients]
+    finally:
+        for process in clients:
+            if process.is_alive():
+                process.terminate()
+    sent = sum(o["sent"] for o in outcomes)
+    seconds = max(o["seconds"] for o in outcomes)
+    codes: Counter[str] = Counter()
+    for outcome in outcomes:
+        codes.update(outcome["codes"])
+    return {"sent": sent, "load_seconds": round(seconds, 1), "requests_per_s": round(sent / seconds) if seconds else 0,
+            "codes": dict(sorted(codes.items()))}
+
+
 def run(args: argparse.Namespace, data: Path) -> dict:
     cluster = LocalCluster(data, nodes=3, base_port=free_base_port(args.base_port))
     cluster.prepare()
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    clients: list = []
+    rounds = []
     try:
         cluster.start()
-        leader = leader_address(cluster)
+        leader_address(cluster)
         cluster.install_genesis()
         time.sleep(settle_s)  # the genesis and its first checkpoint applied everywhere
         leader = leader_address(cluster)
         start = reading(cluster)
         time.sleep(args.idle_s)
         idle = reading(cluster)
-        start_at = time.time() + client_start_delay_s + 0.00005 * args.requests  # building the requests takes a while
-        deadline = start_at + args.seconds
-        share = -(-args.requests // args.clients)
-        clients = [context.Process(target=_client_process, daemon=True,
-                                   args=(n, leader, str(cluster.data_dir), cluster.cluster_id, min(share, args.requests - n * share),
-                                         args.in_flight, start_at, deadline, queue))
-                   for n in range(args.clients)]
-        for process in clients:
-            process.start()
-        outcomes = [queue.get(timeout=args.seconds + 600) for _ in clients]
-        loaded = reading(cluster)
-        time.sleep(settle_s)
-        settled = reading(cluster)
+        before = idle
+        for number in range(1, args.rounds + 1):
+            outcome = _load_round(args, context, cluster, leader, number)
+            time.sleep(settle_s)
+            after = reading(cluster)
+            rounds.append(dict(outcome, reading=after, growth=growth(before, after)))
+            before = after
     finally:
-        for process in clients:
-            if process.is_alive():
-                process.terminate()
         cluster.stop()
-    sent = sum(o["sent"] for o in outcomes)
-    seconds = max(o["seconds"] for o in outcomes)
-    codes: Counter[str] = Counter()
-    for outcome in outcomes:
-        codes.update(outcome["codes"])
     return {
         "bench": "hostile",
         "label": args.label,
         "python": platform.python_version(),
         "leader": leader,
-        "requests": args.requests,
-        "sent": sent,
-        "load_seconds": round(seconds, 1),
-        "requests_per_s": round(sent / seconds) if seconds else 0,
+        "requests_per_round": args.requests,
         "idle_seconds": args.idle_s,
-        "codes": dict(sorted(codes.items())),
-        "readings": {"start": start, "after_idle": idle, "after_load": loaded, "settled": settled},
+        "readings": {"start": start, "after_idle": idle},
         "growth_idle": growth(start, idle),
-        "growth_load": growth(idle, settled),
+        "rounds": rounds,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=requests_default)
-    parser.add_argument("--seconds", type=float, default=seconds_default, help="the load stops after this long")
+    parser.add_argument("--rounds", type=int, default=1, help="send the load this many times, one after the other")
+    parser.add_argument("--seconds", type=float, default=seconds_default, help="each round stops after this long")
     parser.add_argument("--idle-s", type=float, default=idle_s_default)
     parser.add_argument("--clients", type=int, default=clients_default)
     parser.add_argument("--in-flight", type=int, default=in_flight_default, help="concurrent requests per client")
@@ -247,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results") / "hostile.json")
     parser.add_argument("--keep", action="store_true", help="keep the cluster's data directory")
     args = parser.parse_args(argv)
-    assert args.requests >= 1 and args.clients >= 1 and args.in_flight >= 1 and args.seconds > 0
+    assert args.requests >= 1 and args.rounds >= 1 and args.clients >= 1 and args.in_flight >= 1 and args.seconds > 0
     data = Path(tempfile.mkdtemp(prefix="settle-hostile-"))
     try:
         report = run(args, data)
