@@ -17,10 +17,8 @@ from node.codec.batch import (
     batch_from_submitted,
     batch_signature,
     commands_digest,
-    commands_from_proto,
     encode_commands,
     signed_batch_from_proto,
-    submit_request_from_proto,
 )
 from node.codec.commands import ONEOF_TO_TYPE, command_from_proto, command_to_proto
 from node.codec.errors import CodecError
@@ -40,12 +38,10 @@ __all__ = [
     "SignedBatch",
     "command_from_proto",
     "command_to_proto",
-    "commands_from_proto",
     "decode_log_entry",
     "log_entry_from_bytes",
     "log_entry_to_bytes",
     "result_from_proto",
     "result_to_proto",
     "signed_batch_from_proto",
-    "submit_request_from_proto",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from node.api.settlement.v1 import commands_pb2, log_pb2, settlement_pb2
+from node.api.settlement.v1 import commands_pb2, log_pb2
 from node.codec.commands import command_from_proto, command_to_proto
 from node.codec.errors import CodecError
 from node.codec.fields import int64_from_uint64
@@ -133,33 +133,24 @@ def command_from_bytes(data: bytes) -> Command:
     return command_from_proto(message)
 
 
-def commands_from_proto(messages: Sequence[commands_pb2.Command]) -> tuple[Command, ...]:
-    """Decodes one batch of protobuf Commands in order; it must hold 1..batch_commands_max."""
-    return _decoded_batch(messages, command_from_proto)
-
-
 def commands_from_bytes(encoded: Sequence[bytes]) -> tuple[Command, ...]:
     """Decodes one batch of commands as sent, in order; it must hold 1..batch_commands_max."""
-    return _decoded_batch(encoded, command_from_bytes)
-
-
-def _decoded_batch(items: Sequence, decode: Callable[..., Command]) -> tuple[Command, ...]:
-    if not items:
+    if not encoded:
         raise CodecError("commands", "empty batch")
-    if len(items) > limits.batch_commands_max:
-        raise CodecError("commands", f"{len(items)} commands, at most {limits.batch_commands_max}")
+    if len(encoded) > limits.batch_commands_max:
+        raise CodecError("commands", f"{len(encoded)} commands, at most {limits.batch_commands_max}")
     decoded = []
-    for position, item in enumerate(items):
+    for position, data in enumerate(encoded):
         try:
-            decoded.append(decode(item))
+            decoded.append(command_from_bytes(data))
         except CodecError as error:
             where = f"commands[{position}]"
             raise CodecError(f"{where}.{error.field}" if error.field else where, error.reason) from None
     return tuple(decoded)
 
 
-def signed_batch_from_proto(message: settlement_pb2.SubmitRequest | log_pb2.SubmittedBatch) -> SignedBatch:
-    """The signed-batch fields of a SubmitRequest or a SubmittedBatch (same field names)."""
+def signed_batch_from_proto(message: log_pb2.SubmittedBatch) -> SignedBatch:
+    """The signed-batch fields of a SubmittedBatch (a Submit request, or a logged batch)."""
     if not message.key_id and not message.sequence and not message.signature and not message.signed_at_ms:
         return UNSIGNED
     return SignedBatch(
@@ -190,8 +181,3 @@ def batch_signature(batch: Batch, digest: Callable[[Sequence[bytes]], bytes] = c
         digest(batch.encoded_commands()) if signed.signed else b"",
     )
 
-
-def submit_request_from_proto(request: settlement_pb2.SubmitRequest) -> tuple[tuple[Command, ...], SignedBatch]:
-    """The decoded commands and the signature of a SubmitRequest message (the SDK's and tests'
-    view; the server parses the request's bytes as a SubmittedBatch instead)."""
-    return commands_from_proto(request.commands), signed_batch_from_proto(request)

@@ -8,12 +8,11 @@ from node.api.settlement.v1 import commands_pb2, log_pb2, results_pb2, settlemen
 from node.codec import (
     Batch,
     CodecError,
+    batch_from_submitted,
     command_from_proto,
     command_to_proto,
-    commands_from_proto,
     log_entry_from_bytes,
     result_from_proto,
-    submit_request_from_proto,
 )
 from node.codec.limits import oracle_sources_wire_max, public_key_wire_bytes_max, signature_wire_bytes_max
 from node.codec.log import LOG_ENTRY_VERSION, log_entry_to_bytes
@@ -23,6 +22,11 @@ from node.ledger.limits import INT64_MAX, batch_commands_max, entry_commands_max
 
 def deposit(n: int = 0) -> commands_pb2.Command:
     return commands_pb2.Command(id=f"d-{n}", deposit=commands_pb2.Deposit(account="alice", amount=1))
+
+
+def received(request: settlement_pb2.SubmitRequest) -> Batch:
+    """A Submit request as the server reads it: its bytes parsed as a SubmittedBatch."""
+    return batch_from_submitted(log_pb2.SubmittedBatch.FromString(request.SerializeToString()))
 
 
 def test_command_without_a_kind_is_rejected():
@@ -40,18 +44,18 @@ def test_command_of_a_kind_unknown_to_this_node_is_rejected():
 
 def test_empty_batch_is_rejected():
     with pytest.raises(CodecError) as caught:
-        submit_request_from_proto(settlement_pb2.SubmitRequest())
+        received(settlement_pb2.SubmitRequest())
     assert caught.value.field == "commands"
 
 
 def test_batch_at_the_limit_is_accepted():
-    assert len(commands_from_proto([deposit(n) for n in range(batch_commands_max)])) == batch_commands_max
+    assert len(received(settlement_pb2.SubmitRequest(commands=[deposit(n) for n in range(batch_commands_max)])).commands) == batch_commands_max
 
 
 def test_batch_over_the_limit_is_rejected():
     request = settlement_pb2.SubmitRequest(commands=[deposit(n) for n in range(batch_commands_max + 1)])
     with pytest.raises(CodecError, match="at most"):
-        submit_request_from_proto(request)
+        received(request)
 
 
 def log_entry(*batches: list, version: int = LOG_ENTRY_VERSION) -> bytes:
@@ -153,14 +157,14 @@ def test_uint64_beyond_int64_is_rejected(command, field):
 def test_submit_sequence_beyond_int64_is_rejected():
     request = settlement_pb2.SubmitRequest(commands=[deposit()], key_id="k", sequence=INT64_MAX + 1)
     with pytest.raises(CodecError) as caught:
-        submit_request_from_proto(request)
+        received(request)
     assert caught.value.field == "sequence"
 
 
 def test_error_names_the_offending_command_and_field():
     bad = commands_pb2.Command(id="e", emergency_action=commands_pb2.EmergencyAction(kind=1, nonce=2**64 - 1))
     with pytest.raises(CodecError) as caught:
-        submit_request_from_proto(settlement_pb2.SubmitRequest(commands=[deposit(), bad]))
+        received(settlement_pb2.SubmitRequest(commands=[deposit(), bad]))
     assert caught.value.field == "commands[1].emergency_action.nonce"
 
 

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from node.api.settlement.v1 import commands_pb2, settlement_pb2
+from node.api.settlement.v1 import commands_pb2, log_pb2, settlement_pb2
 from node.codec import (
     Batch,
     SignedBatch,
@@ -17,10 +17,9 @@ from node.codec import (
     log_entry_to_bytes,
     result_from_proto,
     result_to_proto,
-    submit_request_from_proto,
 )
 from node.codec.limits import create_market_wire_defaults
-from node.codec.batch import commands_digest, encode_commands
+from node.codec.batch import batch_from_submitted, commands_digest, encode_commands
 from node.ledger.commands import (
     COMMAND_TYPES, ActionKind, BatchSignature, CreateMarket, Deposit, EmergencyAction, LogEntry, MarketKind, SettleTrade,
 )
@@ -101,18 +100,23 @@ def test_equal_log_entries_encode_to_equal_bytes(sample_commands):
     assert log_entry_to_bytes(5, [Batch(sample_commands)]) == log_entry_to_bytes(5, [Batch(again)])
 
 
+def received(request: settlement_pb2.SubmitRequest) -> Batch:
+    """A Submit request as the server reads it: its bytes parsed as a SubmittedBatch."""
+    return batch_from_submitted(log_pb2.SubmittedBatch.FromString(request.SerializeToString()))
+
+
 def test_submit_request_decodes_to_commands_and_signed_batch(sample_commands):
     request = settlement_pb2.SubmitRequest(
         commands=[command_to_proto(c) for c in sample_commands], key_id="settler-1", sequence=7, signature=b"sig"
     )
-    assert submit_request_from_proto(request) == (sample_commands, SignedBatch("settler-1", 7, b"sig"))
+    assert (received(request).commands, received(request).signed) == (sample_commands, SignedBatch("settler-1", 7, b"sig"))
     request.signed_at_ms = 12
-    assert submit_request_from_proto(request)[1] == SignedBatch("settler-1", 7, b"sig", 12)
+    assert received(request).signed == SignedBatch("settler-1", 7, b"sig", 12)
 
 
 def test_unsigned_submit_request_gives_an_empty_signed_batch(sample_commands):
     request = settlement_pb2.SubmitRequest(commands=[command_to_proto(sample_commands[1])])
-    assert submit_request_from_proto(request)[1] == SignedBatch()
+    assert received(request).signed == SignedBatch()
 
 
 @pytest.mark.parametrize("code", list(ResultCode), ids=lambda code: code.name)
