@@ -22,6 +22,11 @@ from node.ledger.signatures import ed25519_public_key_bytes, ed25519_signature_b
 ed25519_private_key_bytes = 32
 # Distinct public keys the verifier keeps parsed (oracle sources and signers: a few hundred).
 parsed_public_keys_max = 4096
+# Valid signatures the verifier remembers, the latest ones: a leader checks a batch's signature
+# before logging it and again when it applies the entry a moment later (docs/design.md#nothing-
+# unverifiable-is-logged), and the second check is then a lookup. Only valid ones are kept, so
+# signatures nobody in the signer set made cannot crowd them out. About 0.4 KB each.
+verified_signatures_kept_max = 4096
 
 
 class KeyFormatError(ValueError):
@@ -33,15 +38,27 @@ def _public_key(raw: bytes) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
+@lru_cache(maxsize=verified_signatures_kept_max)
+def _verified(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """True, or raises: an invalid signature (an exception) is never remembered."""
+    _public_key(public_key).verify(signature, message)
+    return True
+
+
+def verified_signatures_remembered() -> int:
+    """How many valid signatures the verifier remembers now (at most verified_signatures_kept_max)."""
+    return _verified.cache_info().currsize
+
+
 def verify_ed25519(public_key: bytes, message: bytes, signature: bytes) -> bool:
-    """The ledger's SignatureVerifier: False for a wrong signature or a malformed key."""
+    """The ledger's SignatureVerifier: False for a wrong signature or a malformed key. A pure
+    function of its arguments (remembering valid signatures changes no answer)."""
     if len(public_key) != ed25519_public_key_bytes or len(signature) != ed25519_signature_bytes:
         return False
     try:
-        _public_key(bytes(public_key)).verify(bytes(signature), bytes(message))
+        return _verified(bytes(public_key), bytes(message), bytes(signature))
     except (InvalidSignature, ValueError):
         return False
-    return True
 
 
 def private_key_from_seed(seed: str | bytes) -> Ed25519PrivateKey:
