@@ -1,4 +1,5 @@
-# Everything a fresh machine needs is set up here: Python 3.11 and make are the only prerequisites.
+# Everything a fresh machine needs is set up here: Python 3.11 and make are the prerequisites, and
+# Node.js 20 with npm for make test's conformance client (tests/conformance/js).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python

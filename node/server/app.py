@@ -9,6 +9,7 @@ from grpc_reflection.v1alpha import reflection
 from node.api.settlement.v1 import cluster_pb2, log_pb2, settlement_pb2
 from node.replica.port import ReplicaPort
 from node.server.access import AccessInterceptor
+from node.server.batch_precheck import BatchJudge
 from node.server.cluster import ClusterService
 from node.server.coalescer import SubmitCoalescer
 from node.metrics import NodeMetrics
@@ -76,6 +77,8 @@ async def start_server(
             *EXCLUSIVE_PORT_OPTIONS,  # a taken port fails the bind instead of being shared
         ]
     )
+    # A batch the ledger would refuse is answered before its entry is logged, never logged.
+    judge = BatchJudge(replica, metrics.batch_refused_before_logging if metrics is not None else lambda code: None)
     coalescer = SubmitCoalescer(
         replica,
         entry_commands_max=options.entry_commands_max,
@@ -83,6 +86,7 @@ async def start_server(
         submits_in_flight_max=options.submits_in_flight_max,
         queued_commands_max=options.submits_queued_commands_max,
         submit_timeout_ms=options.submit_timeout_ms,
+        judge=judge.refusals,
     )
     health = HealthReporter(replica, options.health_period_ms)
     settlement = SettlementService(

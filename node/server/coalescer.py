@@ -5,17 +5,27 @@ to the replica on its own: it waits up to `coalesce_wait_ms` for company, or les
 is full. Up to `submits_in_flight_max` entries are in flight at once; while every slot is busy,
 requests keep gathering, so a loaded server builds full entries without waiting on the timer.
 Every caller gets exactly its own batch's results back, in order.
+
+Before an entry is logged, `judge` (batch_precheck.py: the ledger's verdict on each batch) may
+answer some of its batches itself: those callers get their refusal and the entry carries the
+others, or is not logged at all when none is left.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from node.ledger.limits import command_id_bytes_max
 from node.ledger.results import Result
 from node.replica.port import AmbiguousOutcome, Batch, ReplicaPort, SubmitOutcome, Unavailable
+
+
+# For each batch of an entry: (its results, the applied index they were decided at) when it is
+# answered without being logged, or None when it is to be logged.
+Judge = Callable[[Sequence[Batch]], list[tuple[tuple[Result, ...], int] | None]]
 
 
 class Overloaded(Exception):
@@ -39,9 +49,11 @@ class SubmitCoalescer:
         submits_in_flight_max: int,
         queued_commands_max: int,
         submit_timeout_ms: int,
+        judge: Judge | None = None,
     ) -> None:
         assert entry_commands_max >= 1 and submits_in_flight_max >= 1 and coalesce_wait_ms >= 0
         self._replica = replica
+        self._judge = judge
         self._entry_commands_max = entry_commands_max
         self._wait_s = coalesce_wait_ms / 1000
         self._queued_commands_max = queued_commands_max
@@ -133,8 +145,12 @@ class SubmitCoalescer:
         return group
 
     async def _log(self, group: list[_Waiting]) -> None:
-        batches = [waiting.batch for waiting in group]
         try:
+            if self._judge is not None:
+                group = await self._answer_refused(group)
+                if not group:
+                    return
+            batches = [waiting.batch for waiting in group]
             outcome = await self._submit(batches)
         except asyncio.CancelledError:
             _fail(group, AmbiguousOutcome("stopped while the entry was in flight"))
@@ -147,6 +163,19 @@ class SubmitCoalescer:
         for waiting, results in zip(group, outcome.results, strict=True):
             if not waiting.answer.done():
                 waiting.answer.set_result((results, outcome.applied_index))
+
+    async def _answer_refused(self, group: list[_Waiting]) -> list[_Waiting]:
+        """Answers the batches the judge refuses (nothing of them is logged); the rest. Off the
+        event loop: the judge waits for the replica's lock while an entry applies."""
+        loop = asyncio.get_running_loop()
+        refusals = await loop.run_in_executor(None, self._judge, [waiting.batch for waiting in group])
+        passing = []
+        for waiting, refused in zip(group, refusals, strict=True):
+            if refused is None:
+                passing.append(waiting)
+            elif not waiting.answer.done():
+                waiting.answer.set_result(refused)
+        return passing
 
     async def _submit(self, batches: list[Batch]) -> SubmitOutcome:
         try:

@@ -1,8 +1,8 @@
 """settlement.v1.Settlement: Submit through the coalescer, reads through views, the event stream.
 
-The service decides nothing about money: it decodes, asks the ledger's verdict on a batch before
-logging it (batch_precheck.py), hands batches to the replica, and copies state out. Every failure
-is mapped to a status in node/server/errors.py.
+The service decides nothing about money: it decodes, hands batches to the replica through the
+coalescer (which first asks the ledger's verdict on each, batch_precheck.py), and copies state out.
+Every failure is mapped to a status in node/server/errors.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from node.ledger.state import LedgerState
 from node.ledger.validation import is_valid_id
 from node.metrics import NodeMetrics
 from node.replica.port import AmbiguousOutcome, ReplicaPort, Unavailable
-from node.server.batch_precheck import refusal_before_logging
 from node.server.coalescer import SubmitCoalescer
 from node.server.errors import Refused, answer, refusal, require_serving
 from node.server.event_stream import EVENTS_FROM_METADATA_KEY, EventStream
@@ -79,16 +78,6 @@ class SettlementService(settlement_pb2_grpc.SettlementServicer):
         if self._metrics is not None:
             self._metrics.submit_batch_commands.observe(len(batch.commands))
         require_serving(self._replica)
-        # A batch the ledger would refuse is answered here and never logged. Off the event loop:
-        # the check waits for the replica's lock while an entry applies.
-        refused = await asyncio.get_running_loop().run_in_executor(
-            None, refusal_before_logging, self._replica, batch, time.time_ns() // 1_000_000)
-        if refused is not None:
-            results, judged_at_index = refused
-            if self._metrics is not None:
-                self._metrics.batch_refused_before_logging(results[0].code)
-            return settlement_pb2.SubmitResponse(
-                results=[result_to_proto(result) for result in results], applied_index=judged_at_index)
         results, applied_index = await self._coalescer.submit(batch)
         return settlement_pb2.SubmitResponse(
             results=[result_to_proto(result) for result in results],

@@ -9,6 +9,7 @@ import pytest
 from node.api.settlement.v1 import results_pb2, settlement_pb2, settlement_pb2_grpc
 from node.codec.commands import command_to_proto
 from node.ledger.commands import Deposit
+from node.ledger.results import Result, ResultCode
 from node.replica.port import AmbiguousOutcome, Batch, Unavailable
 from node.server import Overloaded, ServerOptions, SubmitCoalescer
 from tests.server.fake_replica import FakeReplica
@@ -187,6 +188,47 @@ def test_too_many_queued_commands_is_overloaded_and_close_refuses_what_waits():
             await queued  # never logged
         with pytest.raises(Unavailable):
             await c.submit(deposits("d", 1))
+        assert fake.submit_calls == [(1,)]
+
+    run(main)
+
+
+def refusing(tags: set[str]):
+    """A judge that refuses the batches whose commands carry one of `tags` (their account)."""
+    def judge(batches):
+        return [((Result(b.commands[0].id, ResultCode.UNSIGNED_BATCH, "refused"),), 7) if b.commands[0].account in tags else None
+                for b in batches]
+    return judge
+
+
+def test_batches_the_judge_refuses_are_answered_and_left_out_of_the_entry():
+    fake = FakeReplica()
+
+    async def main():
+        c = coalescer(fake, coalesce_wait_ms=50, judge=refusing({"acct-bad"}))
+        try:
+            good, bad = await asyncio.gather(c.submit(deposits("good", 2)), c.submit(deposits("bad", 1)))
+        finally:
+            await c.close()
+        assert fake.submit_calls == [(2,)]
+        assert [r.code for r in good[0]] == [ResultCode.OK, ResultCode.OK]
+        assert bad == ((Result("bad-0", ResultCode.UNSIGNED_BATCH, "refused"),), 7)
+        assert "acct-bad" not in fake.state.accounts
+
+    run(main)
+
+
+def test_an_entry_whose_every_batch_is_refused_is_not_logged():
+    fake = FakeReplica()
+
+    async def main():
+        c = coalescer(fake, judge=refusing({"acct-bad"}))
+        try:
+            refused = await c.submit(deposits("bad", 1))
+            assert [r.code for r in refused[0]] == [ResultCode.UNSIGNED_BATCH]
+            assert [r.code for r in (await c.submit(deposits("good", 1)))[0]] == [ResultCode.OK]  # the slot was freed
+        finally:
+            await c.close()
         assert fake.submit_calls == [(1,)]
 
     run(main)

@@ -18,6 +18,7 @@ from node.ledger.results import ResultCode
 from node.replica.logged_entry import apply_logged_entry
 from node.codec.batch import batch_from_submitted
 from node.codec.log import log_entry_to_bytes
+from node.server.batch_precheck import BatchJudge
 from tests.ledger.driver import MARKET, SUBMITTERS
 from tests.ledger.governance import CLUSTER
 from tests.server.governed_replica import governed_replica
@@ -165,3 +166,23 @@ def test_before_the_genesis_signer_set_batches_are_logged_unchecked(tmp_path):
     fake = FakeReplica()
     codes, _, logged = answered(fake, deposit_batch())
     assert (codes, logged) == ([ResultCode.OK], 1)
+
+
+def test_one_look_at_the_state_judges_a_whole_entrys_batches(tmp_path):
+    fake = governed_replica(tmp_path)
+    batches = [batch_from_submitted(signed(deposit_batch(f"d-{n}"))) for n in range(5)]
+    looks = fake.read_calls
+    assert BatchJudge(fake).refusals(batches) == [None] * 5
+    assert fake.read_calls == looks + 1
+
+
+def test_a_bad_signature_in_an_entry_costs_one_more_look_and_refuses_that_batch_alone(tmp_path):
+    fake = governed_replica(tmp_path)
+    posing = SigningKey(CUSTODIAN.key_id, "custodian", MALLORY.key)
+    batches = [batch_from_submitted(signed(deposit_batch("d-1"))), batch_from_submitted(signed(deposit_batch("d-2"), posing)),
+               batch_from_submitted(signed(deposit_batch("d-3")))]
+    looks = fake.read_calls
+    refusals = BatchJudge(fake).refusals(batches)
+    assert refusals[0] is None and refusals[2] is None
+    assert [r.code for r in refusals[1][0]] == [ResultCode.INVALID_SIGNATURE]
+    assert fake.read_calls == looks + 2
