@@ -343,6 +343,23 @@ def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
     return items
 
 
+def decode_dedup_batch_into(b: bytes, index: dict[str, DedupRecord]) -> int:
+    """decode_dedup_batch's items, put straight into `index` (command id -> record); returns how
+    many the batch holds. A restart decodes millions of them: no list in between."""
+    v, count = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
+    assert v == record_version, v
+    offset = _DEDUP_BATCH_HEADER.size
+    unpack_item = _DEDUP_ITEM.unpack_from
+    item_bytes = _DEDUP_ITEM.size
+    for _ in range(count):
+        length, code, collateral, counterparty = unpack_item(b, offset)
+        offset += item_bytes
+        index[b[offset:offset + length].decode()] = DedupRecord(code, collateral, counterparty)
+        offset += length
+    assert offset == len(b), (offset, len(b))
+    return count
+
+
 def dedup_batch_key(entry_index: int) -> str:
     return f"{entry_index:020d}"  # zero-padded: LMDB keeps the batches in log order
 
