@@ -52,6 +52,7 @@ from node.replica.port import (
 from node.replica.raft import LedgerRaft, RaftOverrides
 from node.replica.state_machine import AppliedEntryHooks, LedgerStateMachine
 from node.replica.subscribers import EventSubscribers
+from node.replica.tick_watch import TickWatch
 from node.store import LedgerStore
 
 log = logging.getLogger("settle.replica")
@@ -94,7 +95,7 @@ class Replica:
         self._draining = False
         self._on_tick_once: list[Callable[[], None]] = []  # run once on the tick thread (drain)
         # Its own lock, never the state machine's: the apply thread holds that one for a whole
-        # entry, and the tick thread must not wait for an entry.
+        # entry, and the tick thread must not wait for an entry (tick_watch.py).
         self._tick_once_lock = threading.Lock()
         self.subscribers = EventSubscribers(loop)
 
@@ -115,6 +116,8 @@ class Replica:
                                self._on_raft_ready, raft_overrides,
                                snapshot_progress=self.machine.snapshot_progress, may_apply=self.machine.may_apply)
         self.raft.addOnTickCallback(self._run_tick_once)
+        self.tick_watch = TickWatch()
+        self.raft.addOnTickCallback(self.tick_watch.on_tick)
 
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop,
                            submit_vote: SubmitVote | None) -> CheckpointKeeper:
@@ -383,6 +386,7 @@ class Replica:
         while self.raft.tick_thread_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         self.machine.close()  # the apply thread: what it has not started, the log replays
+        self.tick_watch.close()
         with self.machine.lock:
             self.store.close()
 
