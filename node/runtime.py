@@ -12,11 +12,11 @@ reference cycles. So:
 - with no full collections to trigger, frequent young collections are cheap, and short: a young
   collection is due after `gc_generation0_threshold` net allocations and the middle generation
   every `gc_generation1_collections` of them, so a pause scans at most a few tens of thousands of
-  objects. Measured with `python -m cluster.bench.gc_pauses` (200,000 fills in entries of 1,000,
-  collector CPU time): (50,000, 10) paused up to 50 ms per young and 300 ms per middle collection;
-  (10,000, 2) at most 21 and 41 ms, for about 5% of the apply time. CPython's default (700, 10,
-  10) added full collections of the growing heap: ~10% of a loaded leader's time and pauses that
-  grew with the ledger;
+  objects. Measured with `python -m cluster.bench.gc_pauses --trades 600000` (fills in entries of
+  1,000, collector time in process CPU time): the previous (50,000, 10) paused up to 51 ms per
+  young and 470 ms per middle collection; (10,000, 2) at most 21 and 40 ms, for 4.8% of the apply
+  time. CPython's (700, 10) pauses briefly but takes ~10% (and its full collections of the growing
+  heap took more, and longer, as the ledger grew);
 - a state loaded in bulk at start is made with the collector paused, then frozen out of every
   future collection: loading millions of records otherwise runs young collections over each of
   them.
