@@ -116,7 +116,10 @@ class LiquidationIndex:
         """Records the account as a multi-market holder, or as single-market with its trigger,
         which it returns (market, is long, trigger) for the caller to place in its sorted list;
         None when it has no trigger to place."""
-        held = [(m, p) for m, p in state.positions.get(account_id, {}).items() if p.size]
+        by_market = state.positions.get(account_id)
+        if not by_market:
+            return None
+        held = [(m, p) for m, p in by_market.items() if p.size]
         if len(held) > 1:
             markets = tuple(m for m, _ in held)
             self.multi_markets[account_id] = markets

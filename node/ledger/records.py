@@ -217,10 +217,13 @@ def encode_account(a: Account) -> bytes:
     return _ACCOUNT.pack(record_version, a.collateral, a.status)
 
 
+_ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}  # KeyError: not a status
+
+
 def decode_account(b: bytes) -> Account:
     v, collateral, status = _ACCOUNT.unpack(b)
     assert v == record_version, v
-    return Account(collateral, AccountStatus(status))
+    return Account(collateral, _ACCOUNT_STATUSES[status])
 
 
 def encode_position(p: Position) -> bytes:
@@ -351,11 +354,12 @@ def decode_dedup_batch_into(b: bytes, index: dict[str, DedupRecord]) -> int:
     offset = _DEDUP_BATCH_HEADER.size
     unpack_item = _DEDUP_ITEM.unpack_from
     item_bytes = _DEDUP_ITEM.size
+    record = DedupRecord
     for _ in range(count):
         length, code, collateral, counterparty = unpack_item(b, offset)
-        offset += item_bytes
-        index[b[offset:offset + length].decode()] = DedupRecord(code, collateral, counterparty)
-        offset += length
+        start = offset + item_bytes
+        offset = start + length
+        index[b[start:offset].decode()] = record(code, collateral, counterparty)
     assert offset == len(b), (offset, len(b))
     return count
 

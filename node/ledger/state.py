@@ -326,12 +326,33 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
     state = LedgerState()
     hashes = state._record_hashes
     dedup = state.dedup
+    # Accounts and positions (a million each at scale) go straight into their tables, as
+    # put_account and put_position would put them; their totals are summed once at the end.
+    accounts, positions, holders = state.accounts, state.positions, state.holders
+    dirty, liquidating = state.margin_dirty, state.liquidating
+    decode_account, decode_position, separator = r.decode_account, r.decode_position, r.position_key_separator
     for table, key, value in items:
         if table == r.TABLE_ACCOUNT:
-            state.put_account(key, r.decode_account(value))
+            account = decode_account(value)
+            accounts[key] = account
+            dirty[key] = None
+            if account.status is _LIQUIDATING:
+                liquidating[key] = None
         elif table == r.TABLE_POSITION:
-            account_id, market_id = key.split(r.position_key_separator)
-            state.put_position(account_id, market_id, r.decode_position(value))
+            account_id, market_id = key.split(separator)
+            position = decode_position(value)
+            if position.size == 0 and position.cost_basis != 0:
+                raise AssertionError(f"flat position {account_id}/{market_id} keeps cost basis {position.cost_basis}")
+            by_market = positions.get(account_id)
+            if by_market is None:
+                by_market = positions[account_id] = {}
+            by_market[market_id] = position
+            dirty[account_id] = None
+            if position.size:
+                market_holders = holders.get(market_id)
+                if market_holders is None:
+                    market_holders = holders[market_id] = {}
+                market_holders[account_id] = None
         elif table == r.TABLE_MARKET:
             state.put_market(key, r.decode_market(value))
         elif table == r.TABLE_OPEN_INTEREST:
@@ -355,6 +376,16 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             raise AssertionError(f"unknown table {table!r}")
         hashes[(table, key)] = record_hash(table, key, value)
     state._pending = {}  # every stored record is hashed above, as stored
+    state.total_collateral = sum(account.collateral for account in accounts.values())
+    state.funds_total = sum(account.collateral for account_id, account in accounts.items() if is_fund(account_id))
+    net_size: dict[str, int] = {}
+    total_cost_basis = 0
+    for by_market in positions.values():
+        for market_id, position in by_market.items():
+            total_cost_basis += position.cost_basis
+            net_size[market_id] = net_size.get(market_id, 0) + position.size
+    state.total_cost_basis = total_cost_basis
+    state.net_size = net_size
     state.state_hash = sum(hashes.values()) % hash_modulus
     state.applied_index = applied_index
     state.touched = {}
