@@ -60,6 +60,15 @@ _SERIALIZER_STATES = {
 }
 
 
+def election_deadline_after_deafness(deadline: float, listened_at: float | None, now: float, tick_s: float) -> float:
+    """The election deadline a tick should check: one that passed after the node last polled
+    its sockets (at `listened_at`) passed while it could not hear the leader, so it is moved to
+    just past this tick's poll (`tick_s` from now); any other deadline stands."""
+    if listened_at is not None and listened_at < deadline < now:
+        return now + tick_s
+    return deadline
+
+
 class BackgroundSerializer(Serializer):
     """pysyncobj's Serializer for a serializer hook that only STARTS a snapshot. pysyncobj's own
     serialize() renames `<dump>.tmp` over the dump as soon as the hook returns: for a snapshot
@@ -171,10 +180,8 @@ class LedgerRaft(SyncObj):
         election although the leader's heartbeats were waiting unread, and the new term deposes a
         healthy leader. So a deadline that passed while this node was not listening is moved to
         just past the next poll: the node listens once before it may campaign."""
-        now = time.monotonic()
-        deadline = self._SyncObj__raftElectionDeadline
-        if self._listened_at is not None and self._listened_at < deadline < now:
-            self._SyncObj__raftElectionDeadline = now + self._tick_period_s
+        self._SyncObj__raftElectionDeadline = election_deadline_after_deafness(
+            self._SyncObj__raftElectionDeadline, self._listened_at, time.monotonic(), self._tick_period_s)
         super()._onTick(timeToWait)
         self._listened_at = time.monotonic()
 

@@ -81,6 +81,7 @@ class LedgerStateMachine:
         self._metrics = metrics
         self.hooks: AppliedEntryHooks | None = None  # set once the node around it is assembled
         self.applying = ApplyThread()
+        self.dump_file = Path(dump_file)
         self._writer = SnapshotWriter(dump_file)
         self._snapshot_queued = False  # asked for, waiting for the entries before it
         self._snapshot_failed = False  # could not start, or dropped by an install: FAILED once
@@ -134,7 +135,7 @@ class LedgerStateMachine:
         """pysyncobj's serializer hook: a snapshot of the state as of the last entry handed over,
         which pysyncobj's raft data describes; it starts once that entry is applied, and
         pysyncobj polls snapshot_progress() until it is written."""
-        assert Path(path) == self._writer.dump_file, (path, self._writer.dump_file)
+        assert Path(path) == self.dump_file, (path, self.dump_file)
         self._snapshot_queued = True
         self.applying.submit(self._start_snapshot, raft_data, self._generation)
 
