@@ -177,6 +177,9 @@ class LedgerStateMachine:
         may write the next snapshot it receives over the dump)."""
         header, offset = snapshot.read_header(Path(path))
         if header.applied_index > max(self.state.applied_index, self._newest_install):
+            # A file cut short in transit is refused here, while pysyncobj can still ask again
+            # (it logs the error and the leader sends the snapshot anew); later it is too late.
+            snapshot.check_complete(Path(path), offset)
             self._generation += 1
             self._writer.abandon()  # a snapshot of the older state must not replace this dump
             self._installs += 1

@@ -171,3 +171,21 @@ def test_a_restart_keeps_its_own_store_when_its_dump_is_not_newer(tmp_path):
     assert not node.installing
     assert node.state.applied_index == 3
     node.close()
+
+
+def test_a_peers_snapshot_cut_short_in_transit_is_refused_while_pysyncobj_can_ask_again(tmp_path):
+    leader = machine(tmp_path, "leader")
+    for n in (1, 2, 3):
+        leader.apply_in_order(n, entry(n))
+    leader.snapshot(str(leader.dump_file), raft_data(3))
+    assert written(leader) is SnapshotProgress.WRITTEN
+    received = tmp_path / "received.dump"
+    whole = leader.dump_file.read_bytes()
+    received.write_bytes(whole[:len(whole) - 4096])  # the last page never arrived
+    follower = machine(tmp_path, "follower")
+    with pytest.raises(snapshot.SnapshotError, match="cut short"):
+        follower.restore(str(received))  # raised to pysyncobj, which logs it and is sent the snapshot again
+    assert not follower.installing
+    assert follower.state.applied_index == 0
+    leader.close()
+    follower.close()
