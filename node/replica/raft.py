@@ -60,11 +60,11 @@ _SERIALIZER_STATES = {
 }
 
 
-def election_deadline_after_deafness(deadline: float, listened_at: float | None, now: float, tick_s: float) -> float:
+def election_deadline_after_deafness(deadline: float, listened_at: float, now: float, tick_s: float) -> float:
     """The election deadline a tick should check: one that passed after the node last polled
-    its sockets (at `listened_at`) passed while it could not hear the leader, so it is moved to
-    just past this tick's poll (`tick_s` from now); any other deadline stands."""
-    if listened_at is not None and listened_at < deadline < now:
+    its sockets (at `listened_at`, or started) passed while it could not hear the leader, so it
+    is moved to just past this tick's poll (`tick_s` from now); any other deadline stands."""
+    if listened_at < deadline < now:
         return now + tick_s
     return deadline
 
@@ -106,7 +106,9 @@ class LedgerRaft(SyncObj):
         self._may_apply = may_apply
         tuning = config.raft
         self._tick_period_s = tuning.tick_period_ms / 1000
-        self._listened_at: float | None = None  # when the last tick's poll of the sockets ended
+        # When the node last polled its sockets: its start counts, since pysyncobj sets the first
+        # deadline while it is constructed and a slow start (a loaded machine) can outlast it.
+        self._listened_at = time.monotonic()
         conf = SyncObjConf(
             password=config.raft_password if overrides.raft_encryption else None,
             journalFile=str(config.journal_file),

@@ -94,7 +94,7 @@ def test_committed_entries_wait_in_the_log_while_the_apply_thread_has_no_room(si
     (10.5, 10.0, 11.0, 11.002),  # passed after the node last listened: moved past the next poll
     (9.5, 10.0, 11.0, 9.5),  # passed before it last listened: the leader was silent, it stands
     (12.0, 10.0, 11.0, 12.0),  # not passed: it stands
-    (10.5, None, 11.0, 10.5),  # the first tick: nothing to go by
+    (10.5, 9.0, 11.0, 11.002),  # the first tick after a slow start (listened_at: the start)
 ])
 def test_an_election_deadline_that_passed_while_the_node_was_not_listening_waits_for_one_poll(
         deadline, listened_at, now, expected):
