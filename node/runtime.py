@@ -21,6 +21,12 @@ reference cycles. So:
   future collection: loading millions of records otherwise runs young collections over each of
   them.
 
+The GIL is handed over after `gil_switch_interval_s` (CPython: 5 ms): pysyncobj's tick thread
+gives it up at every socket call and waits for it again while the apply thread and the asyncio
+loop compute. One back-to-back run each under plain load (cluster/bench/cluster.py, 60 s, batch
+1,000): at 1 ms no tick paused over 250 ms and 12.0K trades/s; at 5 ms ticks paused up to 982 ms,
+the leader changed, 3.0K trades/s (a busier machine too: the figure is indicative).
+
 What this gives up: a reference cycle that lives through two young collections and dies later is
 reclaimed only by an explicit `gc.collect()`.
 """
@@ -28,6 +34,7 @@ reclaimed only by an explicit `gc.collect()`.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -35,10 +42,15 @@ gc_generation0_threshold = 10_000
 gc_generation1_collections = 2
 # CPython's threshold is a C int: a full collection would need this many middle-generation ones.
 gc_generation2_collections_never = 2**31 - 1
+# How long a thread waiting for the GIL waits before it asks the running one to let go (CPython:
+# 5 ms). pysyncobj's tick thread gives the GIL up at every socket call and waits for it again,
+# while the apply thread and the asyncio loop compute: at 5 ms a tick paid it many times over.
+gil_switch_interval_s = 0.001
 
 
 def tune_garbage_collector() -> None:
     gc.set_threshold(gc_generation0_threshold, gc_generation1_collections, gc_generation2_collections_never)
+    sys.setswitchinterval(gil_switch_interval_s)
 
 
 def freeze_long_lived_objects() -> None:
