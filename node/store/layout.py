@@ -24,7 +24,9 @@ KEY_SCHEMA_VERSION = b"schema_version"
 sub_databases_max = len(TABLES) + 1
 assert STORE_DB not in TABLES
 
-# 1 GiB: room for tens of millions of dedup records; raise it in the node config, never shrink it.
+# 1 GiB: a compact store of ~7 million dedup records, or of ~1.5 million accounts with a position
+# each; the live file needs several times its compact size (README "LMDB map size"). Raise it in
+# the node config, never shrink it.
 map_size_bytes_default = 1 << 30
 # LMDB's default reader slots: threads or processes reading at once (the replica, the server's
 # reads, a snapshot copy) stay far below this.
