@@ -86,6 +86,7 @@ class LedgerStateMachine:
         self._snapshot_queued = False  # asked for, waiting for the entries before it
         self._snapshot_failed = False  # could not start, or dropped by an install: FAILED once
         self._installs = 0  # peers' snapshots queued and not yet in place
+        self._installs_lock = threading.Lock()  # counted up on the tick thread, down on the apply thread
         self._generation = 0  # counts installs: a snapshot asked for before one is dropped
         self._newest_install = 0  # the applied index of the newest peer's snapshot queued
 
@@ -182,7 +183,8 @@ class LedgerStateMachine:
             snapshot.check_complete(Path(path), offset)
             self._generation += 1
             self._writer.abandon()  # a snapshot of the older state must not replace this dump
-            self._installs += 1
+            with self._installs_lock:
+                self._installs += 1
             self._newest_install = header.applied_index
             self.applying.submit(self._install, open(path, "rb"), offset, header)
             log.info("snapshot at applied index %d received: installing it after the entries before it",
@@ -207,7 +209,8 @@ class LedgerStateMachine:
         except BaseException as error:  # noqa: BLE001 - a node must not go on from a state it cannot vouch for
             stop_loudly(f"installing the leader's snapshot at applied index {header.applied_index}: {error!r}")
         finally:
-            self._installs -= 1
+            with self._installs_lock:
+                self._installs -= 1
 
     def close(self) -> None:
         """Stops the apply thread (what it has not started is applied again after a restart)."""
