@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from node.config import fsync_directory, fsync_file
 from node.ledger import LedgerState
 from node.ledger.events import Event
 from node.ledger.state_hash import hash_bytes
@@ -181,6 +182,10 @@ class LedgerStateMachine:
             # A file cut short in transit is refused here, while pysyncobj can still ask again
             # (it logs the error and the leader sends the snapshot anew); later it is too late.
             snapshot.check_complete(Path(path), offset)
+            # pysyncobj renamed the received file over the dump without a sync, and acknowledges
+            # it once this returns: a power cut must not leave an acknowledged snapshot unreadable.
+            fsync_file(Path(path))
+            fsync_directory(Path(path).parent)
             self._generation += 1
             self._writer.abandon()  # a snapshot of the older state must not replace this dump
             with self._installs_lock:
