@@ -80,6 +80,9 @@ class NodeConfig:
     raft_password: str
     peers: tuple[Peer, ...] = ()
     raft: RaftTuning = field(default_factory=RaftTuning)
+    # The LMDB map: the largest the store's file may grow. At least 4 x (accounts x 52 + positions x
+    # 120 + dedup records x (20 + id bytes)): the live file holds pages open readers still see
+    # (README "LMDB map size"). A full map stops the node (StoreFullError); raise it and restart.
     map_size_bytes: int = 1 << 30
     # This node's Ed25519 private key: it signs checkpoint votes (and may co-sign halts) as key id
     # `node_key_id`. None: the node votes nothing (it still checks certified checkpoints).
@@ -283,6 +286,14 @@ def load_config(path: Path) -> NodeConfig:
         health_address=_health_address(table, where),
         events_retention_entries=_positive_int(table, "events_retention_entries", events_retention_entries_default, where),
     )
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def fsync_directory(path: Path) -> None:

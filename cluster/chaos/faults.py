@@ -33,7 +33,7 @@ from cluster.chaos.network import Topology, node_host
 from cluster.chaos.powercut_fs import PowercutMount
 from cluster.chaos.schedule import Fault
 from cluster.local import LocalCluster
-from cluster.ports import NodeSpec, metrics_port_offset, raft_port_offset
+from cluster.ports import NodeSpec, metrics_port_offset, node_port_offsets, raft_port_offset
 from node.api.settlement.v1 import cluster_pb2
 from node.replica.emptying import empty_for_restore
 
@@ -168,13 +168,14 @@ class ChaosCluster(LocalCluster):
 
 
 def spare_base_port(nodes: int) -> int:
-    """A base port whose gRPC, Raft and metrics ports are free on 127.0.0.1 (no namespaces)."""
+    """A random base port whose node ports (gRPC, Raft, metrics, health) are free on 127.0.0.1
+    (no namespaces); random, so concurrent runs rarely even try the same block."""
     import socket
 
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(20_000, 40_000, 200)
-        ports = [base + offset + i for offset in (0, raft_port_offset, metrics_port_offset) for i in range(1, nodes + 1)]
+        ports = [base + offset + i for offset in node_port_offsets for i in range(1, nodes + 1)]
         try:
             for port in ports:
                 with socket.socket() as s:

@@ -35,6 +35,7 @@ line in DATA_DIR/rogue.jsonl: {"variant", "forgery", "kind", "code", "message", 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import json
 import logging
@@ -119,12 +120,18 @@ class RogueNode:
         raft = self._replica.raft
         apply_logged = raft.applier
 
-        def tapped(index: int, data: bytes):
-            outcome = apply_logged(index, data)
+        def remember(index: int, data: bytes, outcome) -> None:
             try:
                 self._remember_approved(index, data, outcome)
             except Exception:  # noqa: BLE001 - the tap must never disturb applying
                 log.exception("rogue tap failed at index %d", index)
+
+        def tapped(index: int, data: bytes):
+            outcome = apply_logged(index, data)  # a Future: the apply thread applies it later
+            if isinstance(outcome, concurrent.futures.Future):
+                outcome.add_done_callback(lambda done: remember(index, data, done.result()))
+            else:
+                remember(index, data, outcome)
             return outcome
 
         raft.applier = tapped
@@ -228,8 +235,14 @@ class RogueNode:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
 
-        def on_applied(result, error):  # pysyncobj's tick thread
+        def settle(result) -> None:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+
+        def on_applied(result, error):  # pysyncobj's tick thread: result is the Future of the outcome
+            if isinstance(result, concurrent.futures.Future):
+                result.add_done_callback(lambda done: settle(done.result()))
+            else:
+                settle(result)
 
         self._replica.raft.apply_entry(data, callback=on_applied)
         outcome = await asyncio.wait_for(future, submit_timeout_s)

@@ -3,7 +3,8 @@ rather than serve a wrong balance.
 
 `check_entry` runs after every entry in production; it compares running totals and looks only at
 records the entry touched, so it costs O(touched records). `check_full` recomputes everything from
-scratch (totals, net positions, the state hash) and is what tests run after every step.
+scratch (totals, net positions, the state hash) and is what tests run after every step;
+`check_every_record` is the same without the hash, for a state just rebuilt from its records.
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def check_entry(state: LedgerState) -> None:
 
 
 def check_full(state: LedgerState) -> None:
+    """Every invariant over every record, and the incremental state hash against a hash
+    recomputed from scratch."""
+    check_every_record(state)
+    recomputed = sum(record_hash(t, k, v) for t, k, v in state.records()) % hash_modulus
+    if recomputed != state.state_hash:
+        _fail("incremental state hash differs from a full recomputation")
+
+
+def check_every_record(state: LedgerState) -> None:
+    """check_full without the hash: for a state just rebuilt from its records, whose hash was
+    computed from scratch by that rebuild (state_from_records)."""
     total_collateral = sum(a.collateral for a in state.accounts.values())
     total_cost_basis = 0
     net: dict[str, int] = {}
@@ -72,6 +84,3 @@ def check_full(state: LedgerState) -> None:
             _fail(f"market {market_id} open interest {state.open_interest[market_id]} != longs {longs.get(market_id, 0)}")
     for account_id in state.accounts:
         _account_solvent(state, account_id)
-    recomputed = sum(record_hash(t, k, v) for t, k, v in state.records()) % hash_modulus
-    if recomputed != state.state_hash:
-        _fail("incremental state hash differs from a full recomputation")

@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 # A trigger beyond every price: a long that is below maintenance at any mark (r = 100%).
 _ALWAYS = 2**127
+# From this many accounts to re-index at once (a restart or a snapshot install marks every
+# account; a maintenance margin change every holder of the market), the lists are rebuilt and
+# sorted once: inserting a million accounts one by one shifts the lists a million times.
+refresh_in_bulk_accounts_min = 1_000
 
 
 def _trigger_key(entry: tuple[int, str]) -> int:
@@ -60,11 +64,38 @@ class LiquidationIndex:
         dirty = state.margin_dirty
         if not dirty:
             return
-        for account_id in dirty:
-            self._remove(account_id)
-            if not account_id.startswith(reserved_id_prefix):  # the funds are never liquidated
-                self._add(state, account_id)
+        if len(dirty) >= refresh_in_bulk_accounts_min:
+            self._refresh_in_bulk(state, dirty)
+        else:
+            for account_id in dirty:
+                self._remove(account_id)
+                if not account_id.startswith(reserved_id_prefix):  # the funds are never liquidated
+                    self._add(state, account_id)
         state.margin_dirty = {}
+
+    def _refresh_in_bulk(self, state: LedgerState, dirty: dict[str, None]) -> None:
+        """The same index `refresh` builds one account at a time, built list by list: each
+        per-market list is filtered once and sorted once, instead of one bisection and one list
+        shift per account (quadratic for a whole store's accounts after a restart)."""
+        for account_id in dirty:
+            self.single.pop(account_id, None)
+            for market_id in self.multi_markets.pop(account_id, ()):
+                del self.multi[market_id][account_id]
+        for lists in (self.longs, self.shorts):
+            for market_id, entries in lists.items():
+                lists[market_id] = [entry for entry in entries if entry[1] not in dirty]
+        appended: dict[tuple[bool, str], list[tuple[int, str]]] = {}
+        for account_id in dirty:
+            if account_id.startswith(reserved_id_prefix):  # the funds are never liquidated
+                continue
+            found = self._index(state, account_id)
+            if found is not None:
+                market_id, is_long, trigger = found
+                entries = (self.longs if is_long else self.shorts).setdefault(market_id, [])
+                entries.append((trigger, account_id))
+                appended[(is_long, market_id)] = entries
+        for entries in appended.values():
+            entries.sort()
 
     def _remove(self, account_id: str) -> None:
         single = self.single.pop(account_id, None)
@@ -76,25 +107,37 @@ class LiquidationIndex:
             del self.multi[market_id][account_id]
 
     def _add(self, state: LedgerState, account_id: str) -> None:
-        held = [(m, p) for m, p in state.positions.get(account_id, {}).items() if p.size]
+        found = self._index(state, account_id)
+        if found is not None:
+            market_id, is_long, trigger = found
+            insort((self.longs if is_long else self.shorts).setdefault(market_id, []), (trigger, account_id))
+
+    def _index(self, state: LedgerState, account_id: str) -> tuple[str, bool, int] | None:
+        """Records the account as a multi-market holder, or as single-market with its trigger,
+        which it returns (market, is long, trigger) for the caller to place in its sorted list;
+        None when it has no trigger to place."""
+        by_market = state.positions.get(account_id)
+        if not by_market:
+            return None
+        held = [(m, p) for m, p in by_market.items() if p.size]
         if len(held) > 1:
             markets = tuple(m for m, _ in held)
             self.multi_markets[account_id] = markets
             for market_id in markets:
                 self.multi.setdefault(market_id, {})[account_id] = None
-            return
+            return None
         if not held:
-            return
+            return None
         market_id, position = held[0]
         trigger = _trigger(
             state.accounts[account_id].collateral, position.size, position.cost_basis,
             state.markets[market_id].maintenance_margin_bps,
         )
-        is_long = position.size > 0
         if trigger is None:
-            return  # can never fall below maintenance
-        self.single[account_id] = (market_id, is_long, trigger)
-        insort((self.longs if is_long else self.shorts).setdefault(market_id, []), (trigger, account_id))
+            return None  # can never fall below maintenance
+        found = (market_id, position.size > 0, trigger)
+        self.single[account_id] = found
+        return found
 
 
 def _trigger(collateral: int, size: int, cost_basis: int, maintenance_bps: int) -> int | None:

@@ -217,10 +217,13 @@ def encode_account(a: Account) -> bytes:
     return _ACCOUNT.pack(record_version, a.collateral, a.status)
 
 
+_ACCOUNT_STATUSES = {status.value: status for status in AccountStatus}  # KeyError: not a status
+
+
 def decode_account(b: bytes) -> Account:
     v, collateral, status = _ACCOUNT.unpack(b)
     assert v == record_version, v
-    return Account(collateral, AccountStatus(status))
+    return Account(collateral, _ACCOUNT_STATUSES[status])
 
 
 def encode_position(p: Position) -> bytes:
@@ -351,6 +354,24 @@ def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
         offset += length
     assert offset == len(b), (offset, len(b))
     return items
+
+
+def decode_dedup_batch_into(b: bytes, index: dict[str, DedupRecord]) -> int:
+    """decode_dedup_batch's items, put straight into `index` (command id -> record); returns how
+    many the batch holds. A restart decodes millions of them: no list in between."""
+    v, count, _ = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
+    assert v == dedup_batch_version, v
+    offset = _DEDUP_BATCH_HEADER.size
+    unpack_item = _DEDUP_ITEM.unpack_from
+    item_bytes = _DEDUP_ITEM.size
+    record = DedupRecord
+    for _ in range(count):
+        length, code, collateral, counterparty = unpack_item(b, offset)
+        start = offset + item_bytes
+        offset = start + length
+        index[b[start:offset].decode()] = record(code, collateral, counterparty)
+    assert offset == len(b), (offset, len(b))
+    return count
 
 
 def dedup_batch_key(entry_index: int) -> str:

@@ -30,10 +30,15 @@ class JournalBehindStore(Exception):
 
 def check_log_covers_store(config: NodeConfig, applied_index: int) -> None:
     """Raises JournalBehindStore when the log ends below `applied_index` (see the module doc)."""
+    try:
+        dump_end = snapshot.read_header(config.dump_file)[0].last_entry[1] if config.dump_file.exists() else 0
+    except snapshot.SnapshotError as error:
+        # A dump written and renamed into place but not synced before a power cut (the node now
+        # syncs a received snapshot before acknowledging it; an older node did not).
+        raise JournalBehindStore(f"the Raft dump is unreadable ({error}): " + RESTORE_FROM_PEERS) from None
     if applied_index == 0:
         return
     journal_end = read_journal_end(config.journal_file) if config.journal_file.exists() else 0
-    dump_end = snapshot.read_header(config.dump_file)[0].last_entry[1] if config.dump_file.exists() else 0
     log_end = max(journal_end, dump_end)
     restored = restored_index(config.data_dir)
     if log_end >= applied_index:

@@ -21,18 +21,29 @@ sees it (see `held_prefix`).
 
 pysyncobj's private names (`_isLeader`, `_getLeader`, name-mangled attributes) are used in this
 module only: the rest of the node asks LedgerRaft's public methods.
+
+Keeping the tick thread free (docs/design.md#pauses-of-the-tick-thread): pysyncobj does
+everything on one thread, so whatever runs there delays heartbeats and answers to the leader.
+The applier and the snapshot hooks only queue work for the apply thread and return
+(state_machine.py, BackgroundSerializer below); the tick thread hands committed entries over only
+while the apply thread has room; and a node that could not listen for a while (a collector pause)
+does not hold the leader's silence against it before it has listened once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pysyncobj.syncobj as syncobj_module
 from pysyncobj import SyncObj, SyncObjConf, replicated
+from pysyncobj.config import SERIALIZER_STATE
+from pysyncobj.serializer import Serializer
 
 from node.config import NodeConfig
 from node.replica.journal import DurableFileJournal
+from node.replica.snapshot_writer import SnapshotProgress
 
 Applier = Callable[[int, bytes], object]
 # Builds the journal from its file name. Production: DurableFileJournal. A test fixture
@@ -69,6 +80,40 @@ def held_prefix(log, prev_index: int, entries: list) -> int:
     return held
 
 
+_SERIALIZER_STATES = {
+    SnapshotProgress.IDLE: SERIALIZER_STATE.NOT_SERIALIZING,
+    SnapshotProgress.WRITING: SERIALIZER_STATE.SERIALIZING,
+    SnapshotProgress.WRITTEN: SERIALIZER_STATE.SUCCESS,
+    SnapshotProgress.FAILED: SERIALIZER_STATE.FAILED,
+}
+
+
+def election_deadline_after_deafness(deadline: float, listened_at: float, now: float, tick_s: float) -> float:
+    """The election deadline a tick should check: one that passed after the node last polled
+    its sockets (at `listened_at`, or started) passed while it could not hear the leader, so it
+    is moved to just past this tick's poll (`tick_s` from now); any other deadline stands."""
+    if listened_at < deadline < now:
+        return now + tick_s
+    return deadline
+
+
+class BackgroundSerializer(Serializer):
+    """pysyncobj's Serializer for a serializer hook that only STARTS a snapshot. pysyncobj's own
+    serialize() renames `<dump>.tmp` over the dump as soon as the hook returns: for a snapshot
+    still being written that would publish nothing, or a stale file. This one calls the hook with
+    the dump's own name and renames nothing: the state machine writes the file in the background
+    and moves it over the dump itself, on the tick thread, when the checker (serializeChecker)
+    reports it written. Until the checker reports an end, pysyncobj neither starts another
+    snapshot nor sends the dump to a follower."""
+
+    def serialize(self, data, id):
+        if self._Serializer__pid != 0:
+            return  # a snapshot is in progress
+        self._Serializer__currentID = id
+        self._Serializer__pid = -1  # busy until serializeChecker reports WRITTEN or FAILED
+        self._Serializer__serializer(self._Serializer__fileName, data[1:])
+
+
 class LedgerRaft(SyncObj):
     def __init__(
         self,
@@ -78,14 +123,26 @@ class LedgerRaft(SyncObj):
         deserializer: Callable,
         on_ready: Callable[[], None],
         overrides: RaftOverrides = RaftOverrides(),
+        *,
+        snapshot_progress: Callable[[], SnapshotProgress],
+        may_apply: Callable[[], bool],
     ) -> None:
+        """`applier` queues an entry (returning a Future of its outcome); `serializer` starts a
+        snapshot and `snapshot_progress` reports on it; `may_apply` is asked before each entry is
+        handed to the applier (False: the apply thread has no room now). See state_machine.py."""
         self.applier = applier
+        self._may_apply = may_apply
         tuning = config.raft
+        self._tick_period_s = tuning.tick_period_ms / 1000
+        # When the node last polled its sockets: its start counts, since pysyncobj sets the first
+        # deadline while it is constructed and a slow start (a loaded machine) can outlast it.
+        self._listened_at = time.monotonic()
         conf = SyncObjConf(
             password=config.raft_password if overrides.raft_encryption else None,
             journalFile=str(config.journal_file),
             fullDumpFile=str(config.dump_file),  # always with journalFile: docs/design.md#durability-contract
             serializer=serializer,
+            serializeChecker=lambda: _SERIALIZER_STATES[snapshot_progress()],
             deserializer=deserializer,
             autoTickPeriod=tuning.tick_period_ms / 1000,
             appendEntriesPeriod=tuning.heartbeat_period_ms / 1000,
@@ -111,14 +168,15 @@ class LedgerRaft(SyncObj):
             journal_holder.append(journal)
             return journal
 
-        # pysyncobj builds its journal through this module-level factory; swap it for the
-        # construction only (SyncObj must be constructed on the main thread, so no race).
-        original = syncobj_module.createJournal
+        # pysyncobj builds its journal and its serializer through these module-level names; swap
+        # them for the construction only (SyncObj must be constructed on the main thread, so no race).
+        original_journal, original_serializer = syncobj_module.createJournal, syncobj_module.Serializer
         syncobj_module.createJournal = create_durable_journal
+        syncobj_module.Serializer = BackgroundSerializer
         try:
             super().__init__(config.raft_address, [p.raft_address for p in config.peers], conf)
         finally:
-            syncobj_module.createJournal = original
+            syncobj_module.createJournal, syncobj_module.Serializer = original_journal, original_serializer
         self.journal = journal_holder[0]
         self.addOnTickCallback(self.journal.sync)  # contract step 2
 
@@ -163,6 +221,36 @@ class LedgerRaft(SyncObj):
     def _SyncObj__sendNextNodeIdx(self, node, reset=False, nextNodeIdx=None, success=False):
         self.journal.sync()
         SyncObj._SyncObj__sendNextNodeIdx(self, node, reset=reset, nextNodeIdx=nextNodeIdx, success=success)
+
+    # -- pacing the tick thread (docs/design.md#pauses-of-the-tick-thread) ---------------------
+
+    def _SyncObj__applyLogEntries(self):
+        """pysyncobj hands every committed entry to the applier in one go; this hands them over
+        one at a time, each through pysyncobj's own code, while `may_apply` says the apply thread
+        has room, and leaves the rest for a later tick."""
+        commit_index = self._SyncObj__raftCommitIndex
+        handed_over = False
+        try:
+            while self.raftLastApplied < commit_index and self._may_apply():
+                before = self.raftLastApplied
+                self._SyncObj__raftCommitIndex = before + 1  # pysyncobj applies up to its commit index
+                handed_over = SyncObj._SyncObj__applyLogEntries(self) or handed_over
+                if self.raftLastApplied == before:
+                    break  # an entry pysyncobj refuses (a code version): it retries next tick
+        finally:
+            self._SyncObj__raftCommitIndex = commit_index
+        return handed_over
+
+    def _onTick(self, timeToWait=0.0):
+        """pysyncobj checks its election deadline at the start of a tick, before it reads the
+        sockets: after a long tick (a large entry, a collector pause) a follower would start an
+        election although the leader's heartbeats were waiting unread, and the new term deposes a
+        healthy leader. So a deadline that passed while this node was not listening is moved to
+        just past the next poll: the node listens once before it may campaign."""
+        self._SyncObj__raftElectionDeadline = election_deadline_after_deafness(
+            self._SyncObj__raftElectionDeadline, self._listened_at, time.monotonic(), self._tick_period_s)
+        super()._onTick(timeToWait)
+        self._listened_at = time.monotonic()
 
     @replicated
     def apply_entry(self, data: bytes):

@@ -8,14 +8,15 @@ LedgerStateMachine (state_machine.py: apply, snapshot, restore), EventSubscriber
 status, membership, drain, backups. node/main.py builds what the node hands in (metrics, the
 checkpoint vote submitter).
 
-Threads: pysyncobj's tick thread applies entries (under the state machine's lock); the asyncio
-loop submits entries, runs read views (under the same lock) and receives results and events
-through `loop.call_soon_threadsafe`.
+Threads: pysyncobj's tick thread hands committed entries to the apply thread, which applies them
+(under the state machine's lock); the asyncio loop submits entries, runs read views (under the
+same lock) and receives results and events through `loop.call_soon_threadsafe`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import tempfile
@@ -54,6 +55,7 @@ from node.replica.port import (
 from node.replica.raft import LedgerRaft, RaftOverrides
 from node.replica.state_machine import AppliedEntryHooks, LedgerStateMachine
 from node.replica.subscribers import EventSubscribers
+from node.replica.tick_watch import TickWatch
 from node.store import LedgerStore
 
 log = logging.getLogger("settle.replica")
@@ -95,12 +97,15 @@ class Replica:
         self._id_by_raft[config.raft_address] = config.node_id
         self._draining = False
         self._on_tick_once: list[Callable[[], None]] = []  # run once on the tick thread (drain)
+        # Its own lock, never the state machine's: the apply thread holds that one for a whole
+        # entry, and the tick thread must not wait for an entry (tick_watch.py).
+        self._tick_once_lock = threading.Lock()
         self.subscribers = EventSubscribers(loop)
 
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = LedgerStore(config.store_dir, map_size_bytes=config.map_size_bytes,
                                  events_retention_entries=config.events_retention_entries)
-        self.machine = LedgerStateMachine(self.store, config.data_dir, config.raft_address, metrics)
+        self.machine = LedgerStateMachine(self.store, config.data_dir, config.raft_address, metrics, config.dump_file)
         log.info("loaded ledger at applied index %d, hash %s", self.machine.state.applied_index,
                  hash_bytes(self.machine.state.state_hash).hex()[:16])
         check_log_covers_store(config, self.machine.state.applied_index)
@@ -110,10 +115,13 @@ class Replica:
             after_restore=self.checkpoints.check_signer_set,
         )
         self.raft: LedgerRaft | None = None
-        # Constructed last: from here on the tick thread may call apply.
-        self.raft = LedgerRaft(config, self.machine.apply, self.machine.snapshot, self.machine.restore,
-                               self._ready.set, raft_overrides)
+        # Constructed last: from here on the tick thread may hand entries to the apply thread.
+        self.raft = LedgerRaft(config, self.machine.apply_in_order, self.machine.snapshot, self.machine.restore,
+                               self._on_raft_ready, raft_overrides,
+                               snapshot_progress=self.machine.snapshot_progress, may_apply=self.machine.may_apply)
         self.raft.addOnTickCallback(self._run_tick_once)
+        self.tick_watch = TickWatch()
+        self.raft.addOnTickCallback(self.tick_watch.on_tick)
 
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop,
                            submit_vote: SubmitVote | None) -> CheckpointKeeper:
@@ -125,6 +133,9 @@ class Replica:
             )
         except SignerSetError as error:
             raise ConfigError(f"expected_signers_file: {error}") from None
+
+    def _on_raft_ready(self) -> None:  # tick thread: every entry committed so far is handed over
+        self.machine.applying.submit(self._ready.set)  # ready once they are applied too
 
     def _is_leader(self) -> bool:
         return self.raft is not None and self.raft.is_leader()
@@ -138,7 +149,7 @@ class Replica:
             log.exception("checkpoint bookkeeping failed at index %d", state.applied_index)
 
     def _run_tick_once(self) -> None:  # tick thread: pysyncobj's leader state is safe to touch here
-        with self.machine.lock:
+        with self._tick_once_lock:
             pending, self._on_tick_once = self._on_tick_once, []
         for action in pending:
             action()
@@ -154,6 +165,8 @@ class Replica:
             raise Unavailable(f"diverged {self.checkpoints.divergence}")
         if not self._ready.is_set():
             raise Unavailable("not ready: replaying the log")
+        if self.machine.installing:
+            raise Unavailable("not ready: installing a snapshot from the leader")
 
     def leader_address(self) -> str | None:
         """The leader's gRPC host:port as this node knows it, or None."""
@@ -180,8 +193,12 @@ class Replica:
         data = log_entry_to_bytes(time.time_ns() // 1_000_000, batches)
         future = self._loop.create_future()
 
-        def on_applied(result, error):  # tick thread
-            self._loop.call_soon_threadsafe(_settle, future, result, error)
+        def on_applied(result, error):  # tick thread: result is the Future of the entry's outcome
+            if isinstance(result, concurrent.futures.Future):
+                result.add_done_callback(lambda applied: self._loop.call_soon_threadsafe(
+                    _settle, future, applied.result(), error))
+            else:
+                self._loop.call_soon_threadsafe(_settle, future, result, error)
 
         self.raft.apply_entry(data, callback=on_applied)
         try:
@@ -276,7 +293,7 @@ class Replica:
             leader_id=self._id_by_raft.get(leader) if leader else None,
             leader_address=self.leader_address(),
             term=raft.current_term, commit_index=raft.commit_index, applied_index=applied,
-            state_hash=state_hash, ready=self._ready.is_set() and divergence is None,
+            state_hash=state_hash, ready=self._ready.is_set() and divergence is None and not self.machine.installing,
             diverged=divergence is not None, peers=peers,
             diverged_reason=str(divergence) if divergence else "",
             verified_checkpoint_index=self.checkpoints.verified_index,
@@ -342,7 +359,7 @@ class Replica:
                     leader = self.raft.leader_raft_address()
                     return True, "", self._id_by_raft.get(leader, "") if leader else ""
                 if not sent_at or time.monotonic() - sent_at[-1] > resend_after_s:
-                    with self.machine.lock:
+                    with self._tick_once_lock:
                         self._on_tick_once.append(lambda: self.raft.transferLeadership(callback=on_transfer))
                 await asyncio.sleep(drain_poll_s)
             return False, f"leadership did not move within {timeout_s}s (no caught-up connected follower?)", ""
@@ -385,6 +402,8 @@ class Replica:
         deadline = time.monotonic() + close_wait_s
         while self.raft.tick_thread_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
+        self.machine.close()  # the apply thread: what it has not started, the log replays
+        self.tick_watch.close()
         with self.machine.lock:
             self.store.close()
 

@@ -40,7 +40,9 @@ events_retention_entries_default = 100_000
 # entry without ever making one commit long.
 events_pruned_per_entry_max = 2
 
-# 1 GiB: room for tens of millions of dedup records; raise it in the node config, never shrink it.
+# 1 GiB: a compact store of ~7 million dedup records, or of ~1.5 million accounts with a position
+# each; the live file needs several times its compact size (README "LMDB map size"). Raise it in
+# the node config, never shrink it.
 map_size_bytes_default = 1 << 30
 # LMDB's default reader slots: threads or processes reading at once (the replica, the server's
 # reads, a snapshot copy) stay far below this.

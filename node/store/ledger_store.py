@@ -94,39 +94,59 @@ class LedgerStore:
         write_snapshot(self._live(), Path(path))
 
     def install(self, snapshot_file: Path) -> LedgerState:
-        """Replace the live environment with a snapshot, atomically: after a crash the directory
-        holds either the old data file or the new one. The snapshot is verified (structure,
-        records, state hash) before it replaces anything, so a bad one leaves the live store
-        untouched. Returns the verified state, so the caller need not load() it a second time.
-        The events the snapshot carries are dropped from the staged copy before it goes live:
-        the state hash does not cover them, so nothing vouches for them; this store keeps events
-        from the snapshot's index on. The caller must keep every other thread off the store
-        meanwhile: the environment is closed and reopened."""
-        live_file = self.path / DATA_FILE_NAME
+        """Replace the live environment with a copy of a snapshot, atomically: after a crash the
+        directory holds either the old data file or the new one. The snapshot is verified
+        (structure, records, state hash) before it replaces anything, so a bad one leaves the
+        live store untouched. Returns the verified state, so the caller need not load() it a
+        second time. The caller must keep every other thread off the store meanwhile: the
+        environment is closed and reopened."""
         staging = self.path / (DATA_FILE_NAME + INSTALLING_SUFFIX)
         try:
             stage_copy(Path(snapshot_file), staging)
-            expected = load_snapshot(staging)
-            forget_snapshot_events(staging, expected.applied_index, self.map_size_bytes)
-        except StoreCorruptError as e:
-            staging.unlink(missing_ok=True)
-            raise StoreCorruptError(f"snapshot {snapshot_file} refused, live store kept: {e}") from e
         except BaseException:
             staging.unlink(missing_ok=True)
             raise
+        return self.install_verified(staging, self.verify_snapshot(staging))
+
+    def verify_snapshot(self, snapshot_file: Path) -> LedgerState:
+        """The state in a snapshot file, verified (structure, records, state hash), for
+        install_verified. Never touches the live environment, so it may run on any thread while
+        the store goes on committing. StoreCorruptError (the file removed) if it fails."""
+        try:
+            verified = load_snapshot(Path(snapshot_file))
+            # The events a snapshot carries are dropped before it goes live: the state hash does
+            # not cover them, so nothing vouches for them; this store keeps events from the
+            # snapshot's index on.
+            forget_snapshot_events(Path(snapshot_file), verified.applied_index, self.map_size_bytes)
+            return verified
+        except StoreCorruptError as e:
+            Path(snapshot_file).unlink(missing_ok=True)
+            raise StoreCorruptError(f"snapshot {snapshot_file} refused, live store kept: {e}") from e
+        except BaseException:
+            Path(snapshot_file).unlink(missing_ok=True)
+            raise
+
+    def install_verified(self, snapshot_file: Path, verified: LedgerState) -> LedgerState:
+        """Replace the live environment with `snapshot_file`, which verify_snapshot checked and
+        nothing has written since: a private, fsynced file on this store's filesystem. It is
+        moved into place (one rename, then the directory fsynced: a crash leaves the old data
+        file or the new one). Closes and reopens the environment: the caller keeps every other
+        thread off the store meanwhile (open readers are closed first, a copy in progress is
+        waited for)."""
         self.close()
-        os.replace(staging, live_file)
+        os.replace(snapshot_file, self.path / DATA_FILE_NAME)
         fsync_directory(self.path)
         self._open()
-        assert self.applied_index == expected.applied_index, (self.applied_index, expected.applied_index)
-        assert self.state_hash == hash_bytes(expected.state_hash), self.state_hash.hex()
-        return expected
+        assert self.applied_index == verified.applied_index, (self.applied_index, verified.applied_index)
+        assert self.state_hash == hash_bytes(verified.state_hash), self.state_hash.hex()
+        return verified
 
     def open_reader(self) -> StoreReader:
         """A read transaction on the last commit, to walk from another thread (StoreReader).
         Close it soon: LMDB keeps every page it can see, so a forgotten reader grows the file.
         Closing the store (or installing a snapshot) closes every open reader first."""
-        reader = StoreReader(self._live().begin(), self._dbs, self._forget_reader)
+        env = self._live()
+        reader = StoreReader(env, env.begin(), self._dbs, self._forget_reader)
         with self._readers_lock:
             self._readers[id(reader)] = reader
         return reader

@@ -2,7 +2,7 @@
 
 The checkpoint check opens a reader on the replica's thread right after an entry's commit (so it
 sees exactly that entry's state) and walks it on a background thread while the replica goes on
-committing. py-lmdb opens every environment MDB_NOTLS, so a read transaction may move between
+committing; a snapshot is copied from one the same way (node/replica/snapshot_writer.py). py-lmdb opens every environment MDB_NOTLS, so a read transaction may move between
 threads; what must never happen is the environment closing (store close, snapshot install) while
 a thread is inside LMDB on its behalf. So the walk takes the reader's lock for each chunk of
 records, and `LedgerStore.close()` first closes every open reader under that lock: the walk
@@ -32,7 +32,8 @@ class ReaderClosed(Exception):
 
 
 class StoreReader:
-    def __init__(self, txn: lmdb.Transaction, dbs: Databases, on_close) -> None:
+    def __init__(self, env: lmdb.Environment, txn: lmdb.Transaction, dbs: Databases, on_close) -> None:
+        self._env = env
         self._txn: lmdb.Transaction | None = txn
         self._dbs = dbs
         self._lock = threading.Lock()
@@ -70,6 +71,17 @@ class StoreReader:
                     out.append((cursor.key(), cursor.value()))
                     found = cursor.next()
             return out
+
+    def copy_compact(self, fd: int) -> None:
+        """Writes a compact LMDB copy of exactly this reader's commit to `fd`, from its current
+        position on (a file may start with a header of its own). The copy runs in liblmdb with
+        the GIL released, so other threads go on meanwhile; it holds the reader's lock
+        throughout, so closing the store waits for it to end. Raises ReaderClosed if the store
+        closed first."""
+        with self._lock:
+            if self._txn is None:
+                raise ReaderClosed("the store closed before the copy started")
+            self._env.copyfd(fd, compact=True, txn=self._txn)
 
     def close(self) -> None:
         """Ends the transaction (idempotent; any thread). LMDB may reuse its pages from now on."""

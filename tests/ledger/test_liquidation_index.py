@@ -87,3 +87,71 @@ def test_the_index_rebuilt_from_stored_records_names_the_same_candidates():
     for mark in (40_000, 46_000, 47_000, 50_000):
         assert restored.liquidation_index.candidates(restored, MARKET, mark) == \
             driver.state.liquidation_index.candidates(driver.state, MARKET, mark)
+
+
+def index_contents(index: LiquidationIndex) -> dict:
+    return {
+        "longs": {m: list(e) for m, e in index.longs.items() if e},
+        "shorts": {m: list(e) for m, e in index.shorts.items() if e},
+        "single": dict(index.single),
+        "multi": {m: sorted(a) for m, a in index.multi.items() if a},
+        "multi_markets": dict(index.multi_markets),
+    }
+
+
+def longs_and_shorts_in_two_markets(count: int) -> LedgerDriver:
+    """`count` longs and as many shorts of BTC with collateral in no particular order, and a few
+    of them holding ETH too."""
+    driver = many_longs(0)
+    driver.one(create_market(market="ETH-PERP", sources=(oracle_source("src-a"),), stale_after_ms=10**9))
+    driver.price(3_000, market="ETH-PERP")
+    for i in range(count):
+        long, short = f"b-{(i * 7919) % count:05d}", f"s-{(i * 104_729) % count:05d}"
+        driver.deposit(long, 60_000 + 37 * ((i * 31) % 1_000))
+        driver.deposit(short, 600_000 + 11 * ((i * 17) % 1_000))
+        assert driver.trade(long, "maker", 50_000, 1 + i % 3).ok
+        assert driver.trade("maker", short, 50_000, 1 + i % 2).ok
+        if i % 50 == 0:
+            assert driver.trade(long, short, 3_000, 1, market="ETH-PERP").ok
+    return driver
+
+
+def test_re_indexing_many_accounts_at_once_builds_the_index_one_at_a_time_would(monkeypatch):
+    import node.ledger.liquidation_index as liquidation_index
+
+    count = 120
+    one_at_a_time, in_bulk = longs_and_shorts_in_two_markets(count).state, longs_and_shorts_in_two_markets(count).state
+    for state in (one_at_a_time, in_bulk):  # as after a restart: every account to re-index
+        state.liquidation_index = LiquidationIndex()
+        state.margin_dirty = dict.fromkeys(state.accounts)
+    monkeypatch.setattr(liquidation_index, "refresh_in_bulk_accounts_min", count)
+    in_bulk.liquidation_index.refresh(in_bulk)
+    monkeypatch.setattr(liquidation_index, "refresh_in_bulk_accounts_min", 10**9)
+    one_at_a_time.liquidation_index.refresh(one_at_a_time)
+    assert index_contents(in_bulk.liquidation_index) == index_contents(one_at_a_time.liquidation_index)
+    assert len(in_bulk.liquidation_index.single) > count and in_bulk.liquidation_index.multi
+    assert in_bulk.margin_dirty == {}
+
+
+def test_re_indexing_indexed_accounts_in_bulk_replaces_their_entries(monkeypatch):
+    import node.ledger.liquidation_index as liquidation_index
+
+    count = 120
+    monkeypatch.setattr(liquidation_index, "refresh_in_bulk_accounts_min", count)
+    driver, reference = longs_and_shorts_in_two_markets(count), longs_and_shorts_in_two_markets(count)
+    for d in (driver, reference):
+        d.state.liquidation_index.refresh(d.state)  # every account indexed
+    driver.state.margin_dirty = dict.fromkeys(driver.state.accounts)  # all of them again, in bulk
+    driver.state.liquidation_index.refresh(driver.state)
+    for d in (driver, reference):  # then a few accounts change: one at a time
+        d.deposit("b-00003", 5_000)
+        d.trade("s-00007", "maker", 50_000, 1)
+        d.state.liquidation_index.refresh(d.state)
+    assert index_contents(driver.state.liquidation_index) == index_contents(reference.state.liquidation_index)
+
+
+def test_a_state_rebuilt_from_its_records_has_its_index_built_and_nothing_left_to_re_index():
+    driver = many_longs(20)
+    restored = state_from_records(iter(list(driver.state.records())), driver.state.applied_index)
+    assert restored.margin_dirty == {}
+    assert len(restored.liquidation_index.single) == 21  # the longs and the maker

@@ -19,6 +19,7 @@ from pysyncobj.pickle import dumps
 import node.replica.raft as raft_module
 from node.config import NodeConfig, Peer
 from node.replica.raft import LedgerRaft
+from node.replica.snapshot_writer import SnapshotProgress
 
 REGULAR_COMMAND = 0  # pysyncobj's _COMMAND_TYPE.REGULAR: a call of a @replicated method
 MEMBERSHIP_COMMAND = 2  # _COMMAND_TYPE.MEMBERSHIP: ('add' | 'rem', node id)
@@ -44,7 +45,8 @@ class DrivenRaft:
         config.data_dir.mkdir(parents=True, exist_ok=True)  # as the replica does
         with monkeypatch.context() as patch:
             patch.setattr(raft_module, "SyncObjConf", functools.partial(SyncObjConf, autoTick=False))
-            self.raft = LedgerRaft(config, self._apply, lambda *_: None, lambda *_: None, lambda: None)
+            self.raft = LedgerRaft(config, self._apply, lambda *_: None, lambda *_: None, lambda: None,
+                                   snapshot_progress=lambda: SnapshotProgress.IDLE, may_apply=lambda: True)
         self.raft._SyncObj__transport.send = self._record
 
     def _apply(self, index: int, data: bytes) -> None:

@@ -54,6 +54,14 @@ def test_an_undecodable_record_is_reported_as_corruption(tmp_path):
         store.load()
 
 
+def test_a_command_id_in_two_dedup_batches_is_reported_as_corruption(tmp_path):
+    committed_store(tmp_path / "node")
+    (key, value), *_ = raw_table(tmp_path / "node", TABLE_DEDUP).items()
+    raw_put(tmp_path / "node", TABLE_DEDUP, b"9" * len(key), value)  # the same ids under another entry
+    with LedgerStore(tmp_path / "node") as store, pytest.raises(StoreCorruptError, match="undecodable.*repeats"):
+        store.load()
+
+
 def test_a_truncated_record_is_reported_as_corruption(tmp_path):
     committed_store(tmp_path / "node")
     raw_put(tmp_path / "node", TABLE_ACCOUNT, b"alice", b"\x01\x00")

@@ -7,6 +7,7 @@ import pytest
 from node.ledger.records import encode_account
 from node.ledger.state_hash import hash_bytes
 from node.store import LedgerStore, StoreCorruptError, snapshot_summary
+from node.store.readers import ReaderClosed
 
 from .helpers import state_fields, trading_session
 
@@ -89,3 +90,33 @@ def test_snapshot_summary_refuses_a_file_that_is_not_a_snapshot(tmp_path):
     not_a_snapshot.write_bytes(b"not lmdb" * 1_000)
     with pytest.raises(StoreCorruptError):
         snapshot_summary(not_a_snapshot)
+
+
+def test_a_reader_copies_the_commit_it_was_opened_at_while_later_entries_commit(tmp_path):
+    header = b"a header of the caller's own"
+    with LedgerStore(tmp_path / "leader") as store:
+        driver = trading_session(store)
+        expected = store.load()
+        reader = store.open_reader()
+        driver.deposit("dave", 5)  # committed after the reader opened: not in its copy
+        driver.trade("alice", "bob", 49_000, 1)
+        with open(tmp_path / "copy", "wb") as out:
+            out.write(header)
+            out.flush()
+            reader.copy_compact(out.fileno())
+        reader.close()
+        assert store.applied_index == expected.applied_index + 2
+    (tmp_path / "snapshot").write_bytes((tmp_path / "copy").read_bytes()[len(header):])
+    with LedgerStore(tmp_path / "follower") as follower:
+        installed = follower.install_verified(tmp_path / "snapshot", follower.verify_snapshot(tmp_path / "snapshot"))
+        assert state_fields(installed) == state_fields(expected)
+        assert state_fields(follower.load()) == state_fields(expected)
+
+
+def test_a_reader_whose_store_closed_copies_nothing(tmp_path):
+    store = LedgerStore(tmp_path / "leader")
+    trading_session(store)
+    reader = store.open_reader()
+    store.close()
+    with open(tmp_path / "copy", "wb") as out, pytest.raises(ReaderClosed):
+        reader.copy_compact(out.fileno())
