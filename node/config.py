@@ -66,6 +66,10 @@ class RaftTuning:
     connection_retry_ms: int = 500
     log_compaction_entries_min: int = 20_000
     log_compaction_period_s: int = 300
+    # A snapshot is also taken once the entries applied since the last one hold this many bytes:
+    # pysyncobj counts entries and time only, and an entry may hold 4,000 commands, so between
+    # two timed compactions a loaded node kept ~300 MB of log in memory (README "Soak").
+    log_compaction_bytes_min: int = 64 * 1024 * 1024
     append_entries_bytes_max: int = 8 * 1024 * 1024  # >= 2x the largest entry (entry_commands_max)
     commands_queue_max: int = 10_000
 

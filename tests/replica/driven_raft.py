@@ -41,16 +41,20 @@ class DrivenRaft:
     def __init__(self, config: NodeConfig, monkeypatch) -> None:
         self.config = config
         self.applied: list[tuple[int, bytes]] = []
+        self.snapshots_started = 0  # calls of the serializer hook: pysyncobj compacting its log
         self.sent: list[tuple[str, dict]] = []
         config.data_dir.mkdir(parents=True, exist_ok=True)  # as the replica does
         with monkeypatch.context() as patch:
             patch.setattr(raft_module, "SyncObjConf", functools.partial(SyncObjConf, autoTick=False))
-            self.raft = LedgerRaft(config, self._apply, lambda *_: None, lambda *_: None, lambda: None,
+            self.raft = LedgerRaft(config, self._apply, self._snapshot, lambda *_: None, lambda: None,
                                    snapshot_progress=lambda: SnapshotProgress.IDLE, may_apply=lambda: True)
         self.raft._SyncObj__transport.send = self._record
 
     def _apply(self, index: int, data: bytes) -> None:
         self.applied.append((index, data))
+
+    def _snapshot(self, *_) -> None:
+        self.snapshots_started += 1
 
     def _record(self, node, message: dict) -> bool:
         self.sent.append((node.id, message))
