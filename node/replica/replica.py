@@ -120,7 +120,7 @@ class Replica:
                                self._on_raft_ready, raft_overrides,
                                snapshot_progress=self.machine.snapshot_progress, may_apply=self.machine.may_apply)
         self.raft.addOnTickCallback(self._run_tick_once)
-        self.tick_watch = TickWatch()
+        self.tick_watch = TickWatch(journal_sync_s=lambda: self.raft.journal.sync_seconds)
         self.raft.addOnTickCallback(self.tick_watch.on_tick)
 
     def _checkpoint_keeper(self, config: NodeConfig, loop: asyncio.AbstractEventLoop,
