@@ -108,9 +108,6 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     if state.liquidating:
         continue_liquidations(state, events)  # one more slice for every account being liquidated
         check_insurance_fund_floor(state, events)
-    if state.unwinding:
-        step_fund_auctions(state, events)  # a fund offers what it inherited; ADL past the deadline
-        check_insurance_fund_floor(state, events)
     results: list[Result] = []
     start = 0
     for batch in entry.batches or (BatchSignature(len(entry.commands)),):
@@ -126,6 +123,10 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
             results.append(apply_command(state, cmd, events, verify))
             check_insurance_fund_floor(state, events)  # before the next command can add risk
     assert start == len(entry.commands), (start, len(entry.commands))
+    if state.unwinding:
+        # At the entry's marks: a fund offers what it inherited; ADL past the deadline.
+        step_fund_auctions(state, events)
+        check_insurance_fund_floor(state, events)
     track_fund_auctions(state, events)  # a fund that now holds a position starts its auction
     state.applied_index = entry.index
     mark_checkpoint_due(state, entry.index, events)

@@ -4,8 +4,9 @@ Liquidation hands positions to the market's fund (liquidation.py). Held for ever
 loss nobody sees (a fund short 1,000 BTC for twelve years). So from the entry in which the fund
 first holds a position, it is offered, and whatever is left past a deadline is auto-deleveraged:
 
-- **The auction** runs in ledger time, without a clock: at the start of every entry (after the
-  liquidation steps) each market whose fund holds a position takes one auction step. Its price
+- **The auction** runs in ledger time, without a clock: at the end of every entry (after its
+  commands, so at the marks its price updates set) each market whose fund holds a position
+  takes one auction step. Its price
   is the mark worsened for the fund by
 
       discount_bps = min(unwind_start_bps + unwind_slope_bps_per_minute x whole minutes since the
@@ -32,7 +33,8 @@ first holds a position, it is offered, and whatever is left past a deadline is a
   against the opposite positions ranked most profitable and most leveraged first: the fund is
   the account being deleveraged, so it never ranks among its own counterparties.
 
-The auction's start is the entry in which the fund first holds a position; more inherited while
+The auction's start is the end of the entry in which the fund first holds a position (its first
+step is in the next entry); more inherited while
 it runs joins it with the same start (so the deadline is never pushed back by new
 liquidations), and it ends when the fund is flat, however that came about.
 
@@ -144,7 +146,7 @@ def track_fund_auctions(state: LedgerState, events: list[Event]) -> None:
 
 
 def step_fund_auctions(state: LedgerState, events: list[Event]) -> None:
-    """One auction step for every market whose fund holds a position (at the start of an entry)."""
+    """One auction step for every market whose fund holds a position (at the end of an entry)."""
     for market_id in sorted(state.unwinding):
         _step(state, market_id, events)
 
