@@ -32,7 +32,19 @@ log_scale_price_ratio = 20
 _STATUS_SHADE = {MarketStatus.HALTED: ("tab:red", 0.16, "HALTED"), MarketStatus.REDUCE_ONLY: ("tab:orange", 0.12, "REDUCE_ONLY")}
 
 
+# A replay longer than this is drawn in years, not seconds (a multi-year series).
+years_axis_after_ms = 90 * 86_400_000
+_year_ms = 365.25 * 86_400_000
+
+
+def _in_years(run: Run) -> bool:
+    return run.state.ledger_time_ms - run.t0_ms > years_axis_after_ms
+
+
 def _seconds(run: Run, time_ms: int) -> float:
+    """The x coordinate of a ledger time: seconds after t0, or years for a multi-year replay."""
+    if _in_years(run):
+        return (time_ms - run.t0_ms) / _year_ms
     return (time_ms - run.t0_ms) / 1000
 
 
@@ -51,7 +63,8 @@ def write_plot(run: Run, path: Path) -> None:
             _market_panel(run, ax, market_id)
         _funds_panel(run, axes[-2])
         _fund_positions_panel(run, axes[-1])
-        axes[-1].set_xlabel(f"ledger time, s after t0 = {run.t0_ms} ms")
+        unit = "years" if _in_years(run) else "s"
+        axes[-1].set_xlabel(f"ledger time, {unit} after t0 = {run.t0_ms} ms")
         figure.suptitle(f"replay: {run.scenario.title}")
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)

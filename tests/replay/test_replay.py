@@ -20,7 +20,7 @@ from node.ledger.state_hash import hash_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
-SHIPPED = ("march-2020", "luna-2022")
+SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long")
 
 
 def files(name: str) -> tuple[Path, Path]:
@@ -169,6 +169,25 @@ def test_luna_2022_nobody_is_liquidated_at_the_clamp(luna):
     assert [(e.account, e.against) for _, e in luna.deleveraged][0] == ("bear", "bull")
     market = luna.state.markets["LUNA-PERP"]
     assert (market.status, market.oracle_verdict) == (MarketStatus.ACTIVE, OracleVerdict.VALID)
+
+
+# -- 13 years: the fund inherits 2012's shorts and unwinds them (issue 17) -------------------------
+
+
+def test_fund_unwind_long_the_fund_ends_flat_within_its_cap_and_shows_its_loss_while_it_holds():
+    run = replayed("fund-unwind-long")
+    fund = "sys:fund:BTC-PERP"
+    positions = run.fund_positions[fund]
+    assert positions[-1][1] == 0 and run.fund_position_max[fund] <= 2_000  # flat, never beyond its cap
+    last_held = max(t for t, size in positions if size)
+    assert last_held < run.t0_ms + 400 * 86_400_000  # flat within the scenario's first 400 days, for good
+    stats = run.stats["BTC-PERP"]
+    assert (stats.fund_contracts_sold, stats.fund_deadline_contracts) == (1_000, 200)  # 1,200 inherited
+    assert {e.backstop for _, e in run.fund_sales} == {"desk-a", "desk-b"}
+    # while it held, its equity (not its cash) showed what the position had lost
+    assert any(eq < cash for (_, eq), (_, cash) in zip(run.fund_equity[fund], run.funds[fund]))
+    assert run.fund_equity[fund][-1][1] == run.funds[fund][-1][1] == -555_228_226
+    assert run.state.global_mode == 1  # the global fund's $2,000 covers the market fund's deficit
 
 
 # -- determinism -----------------------------------------------------------------------------
