@@ -178,6 +178,15 @@ def test_the_funds_loss_shows_in_its_equity_while_it_holds():
     assert g.driver.state.global_mode == GlobalMode.REDUCE_ONLY
 
 
+def test_a_funds_profit_at_a_halted_mark_counts_for_nothing():
+    g = governed()
+    start = fund_inherits(g)
+    at(g, start + 1_000, price=49_000)
+    assert fund_equity(g.driver.state, FUND) == 47_000 + 100 * 2_000
+    assert g.act(g.payload(ActionKind.HALT_MARKET, market=MARKET), "node-1", "node-2").ok
+    assert fund_equity(g.driver.state, FUND) == 47_000  # its cash: the halted mark's profit is not money
+
+
 # -- fills from the matching engine --------------------------------------------------------------
 
 
