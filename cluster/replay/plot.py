@@ -1,5 +1,7 @@
 """The replay's plot: one panel per market (its sources' prices, the mark, the market's status, breaker
-trips, liquidation slices and ADL), and the insurance funds' balances below.
+trips, liquidation slices, ADL, the fund's auction slices and deadline), the insurance funds below
+(their equity at the mark, solid, which is what the guards judge, and their cash, dashed), and last
+the contracts each market's fund holds.
 
 matplotlib lives here only, behind the Agg canvas (no pyplot, no display, no global backend). The PNG
 is byte-identical for the same replay: default style, fixed size and dpi, and no metadata that
@@ -18,17 +20,31 @@ from matplotlib.figure import Figure
 from cluster.replay.run import Run
 from cluster.replay.units import usd_minor_units
 from node.ledger.records import MarketStatus
+from node.ledger.state import INSURANCE_FUND
 
 figure_width_in = 11.0
 market_panel_height_in = 3.4
 funds_panel_height_in = 2.4
+fund_positions_panel_height_in = 1.8
 figure_dpi = 100
 # A market whose prices span more than this ratio is drawn on a log axis.
 log_scale_price_ratio = 20
 _STATUS_SHADE = {MarketStatus.HALTED: ("tab:red", 0.16, "HALTED"), MarketStatus.REDUCE_ONLY: ("tab:orange", 0.12, "REDUCE_ONLY")}
 
 
+# A replay longer than this is drawn in years, not seconds (a multi-year series).
+years_axis_after_ms = 90 * 86_400_000
+_year_ms = 365.25 * 86_400_000
+
+
+def _in_years(run: Run) -> bool:
+    return run.state.ledger_time_ms - run.t0_ms > years_axis_after_ms
+
+
 def _seconds(run: Run, time_ms: int) -> float:
+    """The x coordinate of a ledger time: seconds after t0, or years for a multi-year replay."""
+    if _in_years(run):
+        return (time_ms - run.t0_ms) / _year_ms
     return (time_ms - run.t0_ms) / 1000
 
 
@@ -39,18 +55,16 @@ def _dollars(minor: int) -> float:
 def write_plot(run: Run, path: Path) -> None:
     markets = [m.market for m in run.scenario.markets]
     with matplotlib.style.context("default"), matplotlib.rc_context({"svg.hashsalt": "replay", "path.simplify": False}):
-        figure = Figure(
-            figsize=(figure_width_in, market_panel_height_in * len(markets) + funds_panel_height_in), dpi=figure_dpi,
-        )
+        heights = [market_panel_height_in] * len(markets) + [funds_panel_height_in, fund_positions_panel_height_in]
+        figure = Figure(figsize=(figure_width_in, sum(heights)), dpi=figure_dpi)
         FigureCanvasAgg(figure)
-        axes = figure.subplots(
-            len(markets) + 1, 1, sharex=True,
-            gridspec_kw={"height_ratios": [market_panel_height_in] * len(markets) + [funds_panel_height_in]},
-        )
+        axes = figure.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
         for ax, market_id in zip(axes, markets):
             _market_panel(run, ax, market_id)
-        _funds_panel(run, axes[-1])
-        axes[-1].set_xlabel(f"ledger time, s after t0 = {run.t0_ms} ms")
+        _funds_panel(run, axes[-2])
+        _fund_positions_panel(run, axes[-1])
+        unit = "years" if _in_years(run) else "s"
+        axes[-1].set_xlabel(f"ledger time, {unit} after t0 = {run.t0_ms} ms")
         figure.suptitle(f"replay: {run.scenario.title}")
         figure.tight_layout()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +121,14 @@ def _market_panel(run: Run, ax, market_id: str) -> None:
     if liquidations:
         ax.scatter([_seconds(run, t) for t, _ in liquidations], [_dollars(e.price) for _, e in liquidations],
                    marker="o", s=22, color="tab:orange", edgecolor="black", lw=0.5, zorder=6, label="liquidation slice")
+    sales = [(t, e) for t, e in run.fund_sales if e.market == market_id]
+    if sales:
+        ax.scatter([_seconds(run, t) for t, _ in sales], [_dollars(e.price) for _, e in sales],
+                   marker="^", s=40, color="tab:green", edgecolor="black", lw=0.5, zorder=6, label="fund slice to a backstop")
+    deadlines = [(t, e) for t, e in run.fund_deadlines if e.market == market_id]
+    if deadlines:
+        ax.scatter([_seconds(run, t) for t, _ in deadlines], [_dollars(e.price) for _, e in deadlines],
+                   marker="X", s=90, color="tab:purple", edgecolor="black", lw=0.5, zorder=7, label="fund deadline ADL")
     trips = [(t, e) for t, e in run.band_trips if e.market == market_id]
     if trips:
         ax.scatter([_seconds(run, t) for t, _ in trips], [_dollars(e.price) for _, e in trips],
@@ -123,16 +145,35 @@ def _market_panel(run: Run, ax, market_id: str) -> None:
     ax.legend(loc="upper right", fontsize=7, ncol=2, framealpha=0.85)
 
 
+def _steps(run: Run, series: list[tuple[int, int]], end: float, scale) -> tuple[list[float], list[float]]:
+    return [_seconds(run, t) for t, _ in series] + [end], [scale(v) for _, v in series] + [scale(series[-1][1])]
+
+
 def _funds_panel(run: Run, ax) -> None:
     end = _seconds(run, run.state.ledger_time_ms)
     for n, fund in enumerate(run.fund_ids):
-        series = run.funds.get(fund, [])
-        if not series:
-            continue
-        xs = [_seconds(run, t) for t, _ in series] + [end]
-        ys = [_dollars(b) for _, b in series] + [_dollars(series[-1][1])]
-        ax.plot(xs, ys, drawstyle="steps-post", lw=1.5, color=f"C{n}", label=fund)
+        equity = run.fund_equity.get(fund, [])
+        if equity:
+            ax.plot(*_steps(run, equity, end, _dollars), drawstyle="steps-post", lw=1.6, color=f"C{n}", label=f"{fund} equity")
+        cash = run.funds.get(fund, [])
+        if cash:
+            ax.plot(*_steps(run, cash, end, _dollars), drawstyle="steps-post", lw=1.0, ls="--", color=f"C{n}", alpha=0.8,
+                    label=f"{fund} cash")
     ax.axhline(0, color="grey", lw=0.8, ls=":")
-    ax.set_ylabel("insurance funds, USD")
+    ax.set_ylabel("insurance funds, USD\n(equity at the mark)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
+
+
+def _fund_positions_panel(run: Run, ax) -> None:
+    """Contracts each market's fund holds: what it inherited and has not unwound yet."""
+    end = _seconds(run, run.state.ledger_time_ms)
+    for n, fund in enumerate(run.fund_ids):
+        series = run.fund_positions.get(fund, [])
+        if not series or fund == INSURANCE_FUND:
+            continue
+        ax.plot(*_steps(run, series, end, float), drawstyle="steps-post", lw=1.5, color=f"C{n}", label=f"{fund} position")
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.set_ylabel("fund positions,\ncontracts")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=7, framealpha=0.85)

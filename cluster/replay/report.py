@@ -77,9 +77,18 @@ def summary(run: Run) -> dict:
             "final_status_reason": market.status_reason.name,
             "final_verdict": market.oracle_verdict.name,
             "open_interest": state.open_interest[market_id],
+            "fund_auctions": stats.fund_auctions,
+            "fund_contracts_sold": stats.fund_contracts_sold,
+            "fund_deadline_contracts": stats.fund_deadline_contracts,
         }
+    # A fund is judged by its equity at the mark (node/ledger/fund_equity.py): cash plus the
+    # unrealized result of the position it inherited; `position` is the contracts it holds.
     funds = {
-        fund: {"start": run.funds_start[fund], "end": state.accounts[fund].collateral, "min": run.funds_min[fund]}
+        fund: {
+            "start": run.funds_start[fund], "end": state.accounts[fund].collateral, "min": run.funds_min[fund],
+            "equity_end": run.fund_equity[fund][-1][1], "equity_min": run.fund_equity_min[fund],
+            "position_end": run.fund_positions[fund][-1][1], "position_max": run.fund_position_max[fund],
+        }
         for fund in run.fund_ids
     }
     bankrupt = sorted(a for a, acc in state.accounts.items() if acc.status == AccountStatus.BANKRUPT and not is_fund(a))
@@ -119,6 +128,9 @@ def format_summary(run: Run) -> str:
         ("final status reason", "final_status_reason", str),
         ("final oracle verdict", "final_verdict", str),
         ("open interest", "open_interest", str),
+        ("fund auctions", "fund_auctions", str),
+        ("fund contracts to backstops", "fund_contracts_sold", str),
+        ("fund contracts ADL'd at deadline", "fund_deadline_contracts", str),
     ):
         rows.append((label, [render(m[key]) for m in data["markets"].values()]))
     label_width = max(len(label) for label, _ in rows)
@@ -127,10 +139,13 @@ def format_summary(run: Run) -> str:
     for label, cells in rows:
         lines.append("  " + label.ljust(label_width) + "  " + "  ".join(c.rjust(w) for c, w in zip(cells, widths)))
     fund_width = max(len(f) for f in data["funds"])
-    cells = {f: [usd(v["start"]), usd(v["end"]), usd(v["min"])] for f, v in data["funds"].items()}
-    col = max(5, *(len(c) for row in cells.values() for c in row))
+    cells = {f: [usd(v["start"]), usd(v["end"]), usd(v["min"]), usd(v["equity_end"]), usd(v["equity_min"]),
+                 str(v["position_end"]), str(v["position_max"])] for f, v in data["funds"].items()}
+    headers = ("cash start", "cash end", "cash min", "equity end", "equity min", "holds", "held max")
+    col = max(10, *(len(c) for row in cells.values() for c in row))
     lines.append("")
-    lines.append("  " + "insurance fund".ljust(fund_width) + "  " + "  ".join(h.rjust(col) for h in ("start", "end", "min")))
+    lines.append("  insurance funds: equity = cash + the inherited position at the mark; the floor judges the equity")
+    lines.append("  " + "insurance fund".ljust(fund_width) + "  " + "  ".join(h.rjust(col) for h in headers))
     for fund, row in cells.items():
         lines.append("  " + fund.ljust(fund_width) + "  " + "  ".join(c.rjust(col) for c in row))
     lines.append("")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
 from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
 from cluster.replay.units import rel, usd
@@ -19,13 +20,19 @@ from node.identity.keys import sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply, check_full
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
+    ActionTaken,
     BreakerTripped,
     Deleveraged,
+    FundAuctionEnded,
+    FundAuctionStarted,
+    FundDeadlineDeleveraged,
+    FundSliceSold,
     GlobalModeChanged,
     Liquidation,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
+from node.ledger.fund_equity import fund_equity
 from node.ledger.limits import entry_commands_max
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import Result, ResultCode
@@ -53,6 +60,10 @@ class MarketStats:
     liquidated_accounts: set = field(default_factory=set)
     adl: int = 0  # Deleveraged events
     adl_contracts: int = 0
+    fund_auctions: int = 0  # auctions started (the market's fund inherited a position)
+    fund_slices_sold: int = 0  # slices backstops took
+    fund_contracts_sold: int = 0
+    fund_deadline_contracts: int = 0  # contracts auto-deleveraged at the auction's deadline
 
 
 @dataclass(slots=True)
@@ -68,6 +79,11 @@ class Run:
     marks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, mark)
     statuses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, status)
     funds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # fund -> (time, balance)
+    # fund -> (time, equity at the marks) and (time, contracts held): what the fund is worth and holds
+    fund_equity: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    fund_positions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    fund_sales: list[tuple[int, FundSliceSold]] = field(default_factory=list)
+    fund_deadlines: list[tuple[int, FundDeadlineDeleveraged]] = field(default_factory=list)
     refused_rows: list[PriceRow] = field(default_factory=list)
     band_trips: list[tuple[int, BreakerTripped]] = field(default_factory=list)
     cascade_trips: list[tuple[int, str, int]] = field(default_factory=list)  # (time, market, mark)
@@ -76,6 +92,8 @@ class Run:
     unopened: list[Scheduled] = field(default_factory=list)
     funds_start: dict[str, int] = field(default_factory=dict)
     funds_min: dict[str, int] = field(default_factory=dict)
+    fund_equity_min: dict[str, int] = field(default_factory=dict)
+    fund_position_max: dict[str, int] = field(default_factory=dict)  # the largest |contracts| held
 
     @property
     def fund_ids(self) -> list[str]:
@@ -94,6 +112,7 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
     state = run.state
     keys = {name: source_key(name) for m in scenario.markets for name in sorted(scenario.source_names(m.market))}
     index = 0
+    signer = BatchSigner() if scenario.backstops else None  # signed batches once the signer set is in
     previous_funds = {fund: 0 for fund in run.fund_ids}
     previous_status: dict[str, AccountStatus] = {}
     previous_marks: dict[str, int] = {}
@@ -103,9 +122,11 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         if len(commands) > entry_commands_max:
             raise ScenarioError(f"{scenario.path}: {len(commands)} commands at time {time_ms}: at most {entry_commands_max} fit one entry")
         index += 1
-        outcome = apply(state, LogEntry(index, time_ms, tuple(commands)), verify_ed25519)
+        batches = signer.batches(commands, time_ms) if signer is not None and index > 1 else ()
+        outcome = apply(state, LogEntry(index, time_ms, tuple(commands), batches), verify_ed25519)
         if full_check:
             check_full(state)
+        _last_results[:] = outcome.results
         if index == 1:  # the setup entry: any refusal is a scenario error
             for command, result in zip(commands, outcome.results):
                 if not result.ok:
@@ -135,11 +156,20 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
             previous_status[account_id] = status
         for fund in run.fund_ids:
             balance = state.accounts[fund].collateral if fund in state.accounts else 0
+            market = fund.removeprefix("sys:fund:") if fund != INSURANCE_FUND else ""
+            held = state.position(fund, market) if market else None
+            size = held.size if held else 0
+            equity = fund_equity(state, fund) if fund in state.accounts else 0
             if balance != previous_funds[fund] and index > 1:  # the SETUP line shows the first balances
                 delta = balance - previous_funds[fund]
-                market = fund.removeprefix("sys:fund:") if fund != INSURANCE_FUND else ""
+                holding = f"; equity at the mark {usd(equity)}, holds {size}" if size else ""
                 run.add(time_ms, index, "FUND", market,
-                        f"{fund} {usd(previous_funds[fund])} -> {usd(balance)} ({'+' if delta > 0 else '-'}{usd(abs(delta))})")
+                        f"{fund} {usd(previous_funds[fund])} -> {usd(balance)} ({'+' if delta > 0 else '-'}{usd(abs(delta))}){holding}")
+            run.fund_equity.setdefault(fund, []).append((time_ms, equity))
+            run.fund_positions.setdefault(fund, []).append((time_ms, size))
+            if fund in run.fund_equity_min:
+                run.fund_equity_min[fund] = min(run.fund_equity_min[fund], equity)
+                run.fund_position_max[fund] = max(run.fund_position_max[fund], abs(size))
             run.funds.setdefault(fund, []).append((time_ms, balance))
             if fund in run.funds_start:
                 run.funds_min[fund] = min(run.funds_min[fund], balance)
@@ -159,9 +189,25 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         setup.append(Deposit("fund-insurance", INSURANCE_FUND, scenario.insurance))
     setup += [Deposit(f"fund-{i + 1}", market_fund(m), amount) for i, (m, amount) in enumerate(scenario.market_funds) if amount]
     setup += [Deposit(f"dep-{i + 1}", account_id, amount) for i, (account_id, amount) in enumerate(scenario.accounts)]
+    if scenario.backstops:
+        setup.append(genesis(run.t0_ms))  # the replay's signer set: every later batch is signed
     run_entry(run.t0_ms, setup, {})
     run.funds_start = {fund: balance for fund, balance in previous_funds.items()}
     run.funds_min = dict(run.funds_start)
+    run.fund_equity_min = {fund: series[-1][1] for fund, series in run.fund_equity.items()}
+    run.fund_position_max = {fund: abs(series[-1][1]) for fund, series in run.fund_positions.items()}
+    if scenario.backstops:
+        actions = [register_backstop(f"backstop-{n + 1}", 1_000 + n, run.t0_ms, b.market, b.account, b.discount_bps, b.position_max)
+                   for n, b in enumerate(scenario.backstops)]
+        run_entry(run.t0_ms, actions, {})
+        for backstop, action, result in zip(scenario.backstops, actions, _last_results):
+            if not result.ok:
+                at = f"{scenario.path}:{backstop.line}" if backstop.line else f"{scenario.path}"
+                raise ScenarioError(f"{at}: [[backstops]] {backstop.account} ({backstop.market}): the ledger refused it: "
+                                    f"{result.code.name} ({result.message})")
+            run.add(run.t0_ms, index, "BACKSTOP", backstop.market,
+                    f"{backstop.account} registered by a guardian quorum: takes the fund's position from "
+                    f"{backstop.discount_bps} bps off the mark, at most {backstop.position_max} contracts")
     run.add(run.t0_ms, index, "SETUP", "",
             f"listed {', '.join(m.market for m in scenario.markets)}; funded {len(scenario.accounts)} accounts; "
             + ", ".join(f"{fund} {usd(run.funds_start[fund])}" for fund in run.fund_ids))
@@ -200,6 +246,9 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
     if full_check:
         check_full(state)
     return run
+
+
+_last_results: list[Result] = []  # the results of the entry run_entry applied last (the backstop check reads them)
 
 
 def _valid_mark(state: LedgerState, market_id: str) -> bool:
@@ -302,6 +351,28 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.add(time_ms, index, "VERDICT", event.market,
                 f"oracle {verdict.name}: {event.fresh_sources} fresh source{'s' if event.fresh_sources != 1 else ''}, "
                 f"mark {usd(event.mark)}{kept}")
+    elif isinstance(event, FundAuctionStarted):
+        run.stats[event.market].fund_auctions += 1
+        run.add(time_ms, index, "AUCTION", event.market,
+                f"{market_fund(event.market)} holds {event.size} at mark {usd(event.mark)}: auction starts, "
+                f"what is left at {rel(event.deadline_ms, run.t0_ms)} is deleveraged")
+    elif isinstance(event, FundSliceSold):
+        stats = run.stats[event.market]
+        stats.fund_slices_sold += 1
+        stats.fund_contracts_sold += abs(event.size)
+        run.fund_sales.append((time_ms, event))
+        run.add(time_ms, index, "AUCTION", event.market,
+                f"{event.backstop} takes {abs(event.size)} of the fund's {'long' if event.size > 0 else 'short'} @ "
+                f"{usd(event.price)} ({event.discount_bps} bps off the mark)")
+    elif isinstance(event, FundDeadlineDeleveraged):
+        run.stats[event.market].fund_deadline_contracts += abs(event.size)
+        run.fund_deadlines.append((time_ms, event))
+        run.add(time_ms, index, "AUCTION", event.market,
+                f"deadline: the fund's remaining {'long' if event.size > 0 else 'short'} {abs(event.size)} deleveraged @ {usd(event.price)}")
+    elif isinstance(event, FundAuctionEnded):
+        run.add(time_ms, index, "AUCTION", event.market, f"{market_fund(event.market)} is flat: auction over")
+    elif isinstance(event, ActionTaken):
+        pass  # the replay's own backstop registrations: shown as BACKSTOP lines
     elif isinstance(event, GlobalModeChanged):
         run.add(time_ms, index, "GLOBAL", "", f"global mode {GlobalMode(event.mode).name} ({GlobalReason(event.reason).name})")
     else:  # a new event type: still shown, never dropped

@@ -25,6 +25,12 @@ timed events, parsed into ledger commands (`load_scenario`).
     price = 8_000_000_000
     quantity = 100
 
+    [[backstops]]                    # optional: backstop liquidity providers a guardian quorum
+    market = "BTC-PERP"              # registers (REGISTER_BACKSTOP) right after the setup; the
+    account = "desk"                 # market's fund auction fills them (fund_unwinding.py). With
+    discount_bps = 200               # any, the replay installs a signer set of its own (replay
+    position_max = 40                # keys) and signs every batch, as a live cluster would
+
     [[events]]                       # optional timed commands: kind = "withdraw" | "deposit"
     time = 1584000200000             # (account, amount) or "trade" (buyer, seller, market,
     kind = "withdraw"                # price, quantity); `note` is printed with the result
@@ -88,6 +94,17 @@ class Scheduled:
 
 
 @dataclass(frozen=True, slots=True)
+class Backstop:
+    """A backstop liquidity provider the replay's guardians register for a market's fund auction."""
+
+    market: str
+    account: str
+    discount_bps: int
+    position_max: int
+    line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     path: Path
     title: str
@@ -98,6 +115,7 @@ class Scenario:
     accounts: tuple[tuple[str, int], ...]  # (id, deposit)
     positions: tuple[Scheduled, ...]
     events: tuple[Scheduled, ...]
+    backstops: tuple[Backstop, ...] = ()
 
     def market(self, market_id: str) -> CreateMarket | None:
         return next((m for m in self.markets if m.market == market_id), None)
@@ -230,7 +248,7 @@ def load_scenario(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: TOML syntax error: {error}") from None
     locator = _Locator(text)
     top = _Table(path, locator, "", 0, "top level", raw)
-    top.check_keys(("title", "markets", "funds", "accounts", "positions", "events"))
+    top.check_keys(("title", "markets", "funds", "accounts", "positions", "events", "backstops"))
     title = top.string("title", "a title for the output", default=path.stem)
 
     markets, market_lines = [], []
@@ -301,8 +319,24 @@ def load_scenario(path: Path) -> Scenario:
         events.append(Scheduled(f"events #{n + 1}", locator.table("events", n), time_ms, market, command,
                                 table.string("note", "a note", default="")))
 
+    backstops = []
+    for n, data in enumerate(_array(raw, "backstops", path, locator, required=False)):
+        table = _Table(path, locator, "backstops", n, f"[[backstops]] #{n + 1}", data)
+        table.check_keys(("market", "account", "discount_bps", "position_max"))
+        market = table.string("market", "the market id")
+        if market not in market_ids:
+            raise table.error(f"no market {market} in [[markets]] (markets: {', '.join(market_ids)})", "market")
+        account_id = table.string("account", "an account id from [[accounts]]")
+        if account_id not in account_ids:
+            raise table.error(f"no account {account_id} in [[accounts]]", "account")
+        backstops.append(Backstop(
+            market, account_id, table.integer("discount_bps", "the least discount from the mark it takes, bps", minimum=0),
+            table.integer("position_max", "the most contracts it holds on the fund's side", minimum=1),
+            locator.table("backstops", n),
+        ))
+
     return Scenario(path, title, tuple(markets), tuple(market_lines), insurance, tuple(market_funds), tuple(accounts),
-                    tuple(positions), tuple(events))
+                    tuple(positions), tuple(events), tuple(backstops))
 
 
 def _market(table: _Table) -> CreateMarket:

@@ -36,7 +36,7 @@ from node.ledger.commands import ActionKind
 EXIT_OK = 0
 EXIT_REJECTED = 1
 
-_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT)
+_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT, ActionKind.UNREGISTER_BACKSTOP)
 _NEEDS = {
     "halt": "halt class: node or guardian signatures, at least the halt threshold; takes effect at once",
     "resume": "resume class: guardian signatures only, at least the resume threshold",
@@ -96,6 +96,10 @@ def describe(proposal: Proposal, now: int) -> str:
         subject.append(f"market {action['market']}")
     if "price" in action:
         subject.append(f"price {action['price']}")
+    if "account" in action:
+        subject.append(f"backstop {action['account']}")
+    if "discount_bps" in action:
+        subject.append(f"from {action['discount_bps']} bps below the mark, at most {action['position_max']} contracts")
     if "params" in action:
         subject.append("params " + " ".join(f"{k}={v}" for k, v in sorted(action["params"].items())))
     lines = [
@@ -162,6 +166,7 @@ def _propose(args: argparse.Namespace, out: TextIO) -> int:
     now = now_ms()
     proposal = proposals.new_proposal(
         cluster, kind, epoch, now, ttl_ms=ttl_ms, nonce=args.nonce, market=args.market, price=args.price, params=params,
+        account=args.account, discount_bps=args.discount_bps, position_max=args.position_max,
     )
     proposals.create_proposal_file(args.out, proposal)
     if args.json:
@@ -297,6 +302,9 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub.add_argument("--price", type=int, help="EMERGENCY_SETTLE: the settlement price (minor units)")
     sub.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                      help="SET_MARKET_PARAMS: new values, integers (--param a=1 b=2, or repeated)")
+    sub.add_argument("--account", help="(UN)REGISTER_BACKSTOP: the backstop liquidity provider's account")
+    sub.add_argument("--discount-bps", type=int, help="REGISTER_BACKSTOP: the least discount from the mark it takes (bps)")
+    sub.add_argument("--position-max", type=int, help="REGISTER_BACKSTOP: the most contracts it holds on the fund's side")
     sub.add_argument("--ttl", default="10m", help="how long the approval stays valid: 10m (default), 90s; at most 15m")
     sub.add_argument("--nonce", type=int, help="single-use number (default: a random 63-bit one)")
     sub.add_argument("--out", type=Path, required=True, help="the proposal file to create (never overwritten)")

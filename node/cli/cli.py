@@ -40,6 +40,13 @@ from node.identity.credentials import IdentityError
 from node.identity.key_files import read_private_key, write_private_key
 from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
 from node.ledger.commands import Command, MarketKind, OracleSource
+from node.ledger.limits import (
+    unwind_deadline_ms_default,
+    unwind_discount_max_bps_default,
+    unwind_slope_bps_per_minute_default,
+    unwind_start_bps_default,
+    unwind_window_ms_default,
+)
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -166,6 +173,12 @@ def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: 
         liquidation_window_ms=args.liquidation_window_ms,
         liquidation_cap_notional=args.liquidation_cap_notional,
         fund_position_cap=args.fund_position_cap,
+        unwind_start_bps=args.unwind_start_bps,
+        unwind_slope_bps_per_minute=args.unwind_slope_bps_per_minute,
+        unwind_discount_max_bps=args.unwind_discount_max_bps,
+        unwind_slice_contracts=args.unwind_slice_contracts,
+        unwind_window_ms=args.unwind_window_ms,
+        unwind_deadline_ms=args.unwind_deadline_ms,
     )
     return _submit(client, command, args, out)
 
@@ -341,6 +354,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--liquidation-window-ms", type=_integer, default=0)
     sub.add_argument("--liquidation-cap-notional", type=_integer, default=0, help="liquidated per window, minor units (0 = no cap)")
     sub.add_argument("--fund-position-cap", type=_integer, default=0, help="contracts the market's fund may take over (0 = no cap)")
+    # The fund's unwinding (docs/design.md#insurance-fund-unwinding); defaults as the ledger's.
+    sub.add_argument("--unwind-start-bps", type=_integer, default=unwind_start_bps_default,
+                     help="the fund's auction opens this far from the mark (bps)")
+    sub.add_argument("--unwind-slope-bps-per-minute", type=_integer, default=unwind_slope_bps_per_minute_default,
+                     help="and deepens this much per minute of ledger time (bps)")
+    sub.add_argument("--unwind-discount-max-bps", type=_integer, default=unwind_discount_max_bps_default,
+                     help="down to at most this discount (bps)")
+    sub.add_argument("--unwind-slice-contracts", type=_integer, default=0,
+                     help="contracts the auction may sell per window (0 = no cap)")
+    sub.add_argument("--unwind-window-ms", type=_integer, default=unwind_window_ms_default, help="the auction's window (ms)")
+    sub.add_argument("--unwind-deadline-ms", type=_integer, default=unwind_deadline_ms_default,
+                     help="what the fund still holds this long after inheriting it is auto-deleveraged (ms)")
     with_id(sub)
 
     for name, run, help in (

@@ -155,6 +155,15 @@ def guards_text(guards: state_pb2.Guards) -> str:
         lines.append(_table(["market", "tripped_at_ms", "until_ms", "reason"], rows))
     else:
         lines.append("no breakers tripped")
+    if guards.funds:
+        # Judged at the mark: cash alone hides the loss of a position a fund inherited.
+        lines.append(f"insurance funds: equity {guards.funds_equity} (floor {guards.insurance_fund_floor})")
+        rows = []
+        for f in guards.funds:
+            held = ", ".join(f"{p.market} {p.size} (cost {p.cost_basis})" for p in f.positions) or "-"
+            auction = f"since {f.auction_started_ms}, {f.auction_discount_bps} bps, ADL at {f.auction_deadline_ms}" if f.auction_started_ms else "-"
+            rows.append([f.account, str(f.cash), str(f.equity), held, auction, str(len(f.backstops))])
+        lines.append(_table(["fund", "cash", "equity", "positions", "auction", "backstops"], rows))
     return "\n".join(lines)
 
 

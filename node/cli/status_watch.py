@@ -95,7 +95,8 @@ def _guards_text(client, answered, highest: int) -> str:
         return f"guards: unavailable from {source}: {error}"
     text = (f"mode {state_pb2.Guards.Mode.Name(guards.mode)}"
             + (f" ({guards.mode_reason})" if guards.mode_reason else "")
-            + f"  insurance fund {guards.insurance_fund}  epoch {guards.checkpoint_epoch}  (from {source})")
+            + f"  insurance fund {guards.insurance_fund}  funds' equity {guards.funds_equity}"  # judged at the mark
+            + f"  epoch {guards.checkpoint_epoch}  (from {source})")
     if guards.breakers:
         rows = [[b.market, b.reason or "-", str(b.tripped_at_ms), str(b.until_ms)] for b in guards.breakers]
         return text + "\n" + render._table(["market", "breaker", "tripped_at_ms", "until_ms"], rows)

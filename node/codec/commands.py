@@ -68,6 +68,12 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         liquidation_window_ms=m.liquidation_window_ms,
         liquidation_cap_notional=m.liquidation_cap_notional,
         fund_position_cap=m.fund_position_cap,
+        unwind_start_bps=or_default(m.unwind_start_bps, create_market_wire_defaults["unwind_start_bps"]),
+        unwind_slope_bps_per_minute=or_default(m.unwind_slope_bps_per_minute, create_market_wire_defaults["unwind_slope_bps_per_minute"]),
+        unwind_discount_max_bps=or_default(m.unwind_discount_max_bps, create_market_wire_defaults["unwind_discount_max_bps"]),
+        unwind_slice_contracts=m.unwind_slice_contracts,
+        unwind_window_ms=or_default(m.unwind_window_ms, create_market_wire_defaults["unwind_window_ms"]),
+        unwind_deadline_ms=or_default(m.unwind_deadline_ms, create_market_wire_defaults["unwind_deadline_ms"]),
     )
 
 
@@ -174,6 +180,12 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         liquidation_window_ms=c.liquidation_window_ms,
         liquidation_cap_notional=c.liquidation_cap_notional,
         fund_position_cap=c.fund_position_cap,
+        unwind_start_bps=c.unwind_start_bps,
+        unwind_slope_bps_per_minute=c.unwind_slope_bps_per_minute,
+        unwind_discount_max_bps=c.unwind_discount_max_bps,
+        unwind_slice_contracts=c.unwind_slice_contracts,
+        unwind_window_ms=c.unwind_window_ms,
+        unwind_deadline_ms=c.unwind_deadline_ms,
     )
 
 

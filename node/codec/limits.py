@@ -26,4 +26,10 @@ create_market_wire_defaults = {
     "min_sources": 1,
     "stale_after_ms": 60_000,
     "liquidation_slice_bps": 10_000,
+    # insurance fund unwinding (fund_unwinding.py): unwind_slice_contracts' 0 means "no cap"
+    "unwind_start_bps": 50,
+    "unwind_slope_bps_per_minute": 10,
+    "unwind_discount_max_bps": 1_000,
+    "unwind_window_ms": 60_000,
+    "unwind_deadline_ms": 86_400_000,
 }

@@ -29,6 +29,8 @@ KIND_FIELDS: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.SET_MARKET_PARAMS: ("market", "params"),
     ActionKind.EMERGENCY_SETTLE: ("market", "price"),
     ActionKind.SET_SIGNERS: ("policy", "signers"),
+    ActionKind.REGISTER_BACKSTOP: ("account", "discount_bps", "market", "position_max"),  # backstop.py
+    ActionKind.UNREGISTER_BACKSTOP: ("account", "market"),
 }
 
 

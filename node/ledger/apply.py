@@ -29,6 +29,7 @@ from .commands import (
 )
 from .emergency import emergency_action
 from .events import Event
+from .fund_unwinding import step_fund_auctions, track_fund_auctions
 from .global_mode import check_insurance_fund_floor
 from .interventions import apply_due_changes
 from .invariants import check_entry
@@ -118,6 +119,11 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
             results.append(apply_command(state, cmd, events, verify))
             check_insurance_fund_floor(state, events)  # before the next command can add risk
     assert start == len(entry.commands), (start, len(entry.commands))
+    if state.unwinding:
+        # At the entry's marks: a fund offers what it inherited; ADL past the deadline.
+        step_fund_auctions(state, events)
+        check_insurance_fund_floor(state, events)
+    track_fund_auctions(state, events)  # a fund that now holds a position starts its auction
     state.applied_index = entry.index
     mark_checkpoint_due(state, entry.index, events)
     state.finish_entry()

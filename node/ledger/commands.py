@@ -30,6 +30,8 @@ class ActionKind(enum.IntEnum):
     SET_MARKET_PARAMS = 5
     EMERGENCY_SETTLE = 6
     SET_SIGNERS = 7
+    REGISTER_BACKSTOP = 8  # a backstop liquidity provider for a market's fund auction (backstop.py)
+    UNREGISTER_BACKSTOP = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,16 @@ class CreateMarket:
     liquidation_window_ms: int = 0
     liquidation_cap_notional: int = 0  # 0 = no cap
     fund_position_cap: int = 0  # contracts the market's insurance fund may take over; 0 = no cap
+    # Insurance fund unwinding (fund_unwinding.py): the fund offers what it inherits to registered
+    # backstops at mark -/+ (start + slope x minutes since it inherited, at most discount_max) bps,
+    # at most unwind_slice_contracts per unwind_window_ms, and what is left after
+    # unwind_deadline_ms is auto-deleveraged. Defaults in limits.py (unwind_*_default).
+    unwind_start_bps: int = 50
+    unwind_slope_bps_per_minute: int = 10
+    unwind_discount_max_bps: int = 1_000
+    unwind_slice_contracts: int = 0  # contracts per window; 0 = no cap
+    unwind_window_ms: int = 60_000
+    unwind_deadline_ms: int = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ nodes refuse to serve if the installed set differs from the one in their configu
 from __future__ import annotations
 
 from .action_payload import parse_action
+from .backstop import BACKSTOP_KINDS, backstop_problem
 from .commands import ActionKind, EmergencyAction
 from .events import Event
 from .governance import ROLE_GUARDIAN, ROLE_NODE, count_quorum, policy, signer_set_problem
@@ -29,8 +30,12 @@ from .signatures import SignatureVerifier
 from .state import META_CHECKPOINT_EPOCH, META_NEWEST_SIGNED_MS, NONCE_PREFIX, LedgerState
 from .validation import is_int64, is_valid_id
 
-_MARKET_ACTIONS = (ActionKind.HALT_MARKET, ActionKind.RESUME_MARKET, ActionKind.SET_MARKET_PARAMS, ActionKind.EMERGENCY_SETTLE)
-_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT)
+_MARKET_ACTIONS = (
+    ActionKind.HALT_MARKET, ActionKind.RESUME_MARKET, ActionKind.SET_MARKET_PARAMS, ActionKind.EMERGENCY_SETTLE,
+    ActionKind.REGISTER_BACKSTOP, ActionKind.UNREGISTER_BACKSTOP,
+)
+# Halting and unregistering a backstop only stop something: the low bar.
+_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT, ActionKind.UNREGISTER_BACKSTOP)
 
 
 def _action_problem(cmd: EmergencyAction) -> str | None:
@@ -94,6 +99,10 @@ def emergency_action(state: LedgerState, cmd: EmergencyAction, events: list[Even
         if problem:
             return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
         loosening = not all_tighten(state.markets[cmd.market], payload["params"])
+    if cmd.kind in BACKSTOP_KINDS:
+        problem = backstop_problem(payload)
+        if problem:
+            return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
     if cmd.kind == ActionKind.SET_SIGNERS:
         problem = signer_set_problem(payload["cluster"], payload["signers"], payload["policy"])
         if problem:

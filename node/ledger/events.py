@@ -90,7 +90,49 @@ class CheckpointCertified:
     signers: tuple[str, ...]  # the node keys whose matching votes certified it
 
 
+# -- insurance fund unwinding (fund_unwinding.py) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FundAuctionStarted:
+    """A market's fund holds a position it inherited: the auction offering it starts."""
+
+    market: str
+    size: int  # the fund's position, contracts
+    mark: int
+    deadline_ms: int  # ledger time what is left is auto-deleveraged
+
+
+@dataclass(frozen=True, slots=True)
+class FundSliceSold:
+    """A registered backstop took a slice of the fund's position at the auction's price."""
+
+    market: str
+    backstop: str
+    size: int  # contracts of the fund's position closed, signed as the fund held them
+    price: int
+    discount_bps: int  # the auction's discount from the mark at that time
+
+
+@dataclass(frozen=True, slots=True)
+class FundDeadlineDeleveraged:
+    """The auction's deadline passed: the fund's remaining position was auto-deleveraged at the mark
+    (the Deleveraged events beside it name the accounts closed against it)."""
+
+    market: str
+    size: int  # contracts, signed as the fund held them
+    price: int
+
+
+@dataclass(frozen=True, slots=True)
+class FundAuctionEnded:
+    """The market's fund is flat again."""
+
+    market: str
+
+
 Event = (
     Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
     | ActionTaken | CheckpointDue | CheckpointCertified
+    | FundAuctionStarted | FundSliceSold | FundDeadlineDeleveraged | FundAuctionEnded
 )

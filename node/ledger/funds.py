@@ -4,11 +4,14 @@ Both are accounts of the ledger itself (ids under `sys:`), so their balances tak
 conservation like any other collateral. A market's fund takes over that market's liquidated
 positions (up to the market's fund_position_cap), receives its liquidation fees, and pays the
 losses of accounts bankrupted there; the global fund pays what the market funds cannot, and its
-floor drives the venue's global mode (global_mode.py). A fund in deficit pays nothing.
+floor drives the venue's global mode (global_mode.py). A fund pays at most its cash and at most
+its equity at the mark (fund_equity.py): a fund in deficit, or whose inherited position has lost
+what its cash shows, pays nothing.
 """
 
 from __future__ import annotations
 
+from .fund_equity import fund_equity
 from .limits import withdrawal_gate_after_negative_ms
 from .records import Account, AccountStatus
 from .state import INSURANCE_FUND, META_WITHDRAWALS_GATED_UNTIL, LedgerState, market_fund
@@ -22,7 +25,7 @@ def pay_from_funds(state: LedgerState, amount: int, market_ids: list[str]) -> in
         if paid == amount:
             break
         fund = state.accounts[fund_id]
-        share = min(amount - paid, max(fund.collateral, 0))
+        share = min(amount - paid, max(min(fund.collateral, fund_equity(state, fund_id)), 0))
         if share:
             state.put_account(fund_id, Account(fund.collateral - share, fund.status))
             paid += share

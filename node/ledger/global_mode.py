@@ -2,13 +2,16 @@
 
 The insurance funds together (the global fund plus every market's fund, which can run a deficit
 on positions it took over) below their floor cannot absorb more losses, so the venue becomes
-REDUCE_ONLY (only fills that reduce both sides' risk) until the funds are topped up again. Checked after every command,
-at the cost of one comparison.
+REDUCE_ONLY (only fills that reduce both sides' risk) until the funds are topped up again. The
+funds are judged by their equity at the mark (fund_equity.py), not their cash: a fund holding a
+losing position is that much poorer. Checked after every command, at the cost of one comparison
+while no fund holds a position, plus one valuation per fund that does.
 """
 
 from __future__ import annotations
 
 from .events import Event, GlobalModeChanged
+from .fund_equity import funds_equity_total
 from .limits import insurance_fund_floor
 from .records import GlobalMode, GlobalReason
 from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
@@ -22,7 +25,7 @@ def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, 
 
 
 def check_insurance_fund_floor(state: LedgerState, events: list[Event]) -> None:
-    below = state.funds_total < insurance_fund_floor
+    below = funds_equity_total(state) < insurance_fund_floor
     mode = state.meta[META_GLOBAL_MODE]
     if not below and mode == GlobalMode.NORMAL:
         return  # the common case, after every command: two lookups and two comparisons

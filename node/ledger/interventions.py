@@ -7,6 +7,7 @@ until their ledger time comes (`apply_due_changes`, at the start of every entry)
 
 from __future__ import annotations
 
+from .backstop import BACKSTOP_KINDS, apply_backstop_action, backstop_refusal
 from .breakers import reopen, set_status
 from .commands import ActionKind
 from .events import ActionTaken, Event
@@ -54,9 +55,11 @@ def refusal(state: LedgerState, payload: dict) -> str | None:
     if kind == ActionKind.GLOBAL_RESUME and not (
             state.meta[META_GLOBAL_MODE] == GlobalMode.HALTED and state.meta[META_GLOBAL_REASON] == GlobalReason.GUARDIAN_HALT):
         return "the venue is not halted by guardians"
-    if kind in (ActionKind.HALT_MARKET, ActionKind.EMERGENCY_SETTLE, ActionKind.SET_MARKET_PARAMS) \
+    if kind in (ActionKind.HALT_MARKET, ActionKind.EMERGENCY_SETTLE, ActionKind.SET_MARKET_PARAMS, ActionKind.REGISTER_BACKSTOP) \
             and market and market.status == MarketStatus.SETTLED:
         return "the market is settled"
+    if kind in BACKSTOP_KINDS:
+        return backstop_refusal(state, payload)
     if kind == ActionKind.EMERGENCY_SETTLE and payload["price"] <= 0:
         return "the settlement price must be positive"
     if kind == ActionKind.EMERGENCY_SETTLE and market and payload["price"] % market.tick_size:
@@ -85,6 +88,8 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         settle_expired(state, market_id, events, payload["price"], StatusReason.EMERGENCY_SETTLED)
     elif kind == ActionKind.SET_SIGNERS:
         install_signer_set(state, payload["cluster"], payload["signers"], payload["policy"])
+    elif kind in BACKSTOP_KINDS:
+        apply_backstop_action(state, payload)
     events.append(ActionTaken(kind, payload["nonce"], market_id, "applied", state.ledger_time_ms))
 
 

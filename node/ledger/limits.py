@@ -72,3 +72,15 @@ reader_accounts_max = 64  # accounts one reader key may read
 dedup_retention_ms_min = 1_000
 retention_prune_dedup_entries_max = 4  # dedup records of this many earlier entries, per entry
 retention_prune_windows_max = 64  # replay windows, per entry
+
+# Insurance fund unwinding (fund_unwinding.py): the defaults and bounds of CreateMarket's unwind_*
+# parameters, and the registered backstop liquidity providers (backstop.py).
+unwind_start_bps_default = 50  # the auction opens 0.5% from the mark
+unwind_slope_bps_per_minute_default = 10  # and deepens 0.1% per minute of ledger time
+unwind_discount_max_bps_default = 1_000  # down to at most 10% from the mark
+unwind_discount_max_bps_max = 5_000
+unwind_window_ms_default = 60_000
+unwind_deadline_ms_default = 86_400_000  # what a fund still holds a day after inheriting it is ADL'd
+unwind_deadline_ms_max = 30 * 86_400_000
+unwind_slope_per_ms = 60_000  # the slope is per minute: elapsed ms // this
+backstops_per_market_max = 16

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from .commands import CreateMarket, OracleSource
+from .fund_unwinding import unwind_listing_fields
 from .markets import listing_problem
 from .records import Market
 from .state import LedgerState
@@ -62,7 +63,9 @@ def params_problem(state: LedgerState, market_id: str, params: dict) -> str | No
         return "parameter values must be int64"
     market = state.markets[market_id]
     sources = tuple(OracleSource(name, s.public_key) for name, s in sorted(state.oracle_sources.get(market_id, {}).items()))
-    current = {f.name: getattr(market, f.name) for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")}
+    unwind = unwind_listing_fields(state, market_id)  # kept in the market's fund_unwind record
+    current = {f.name: unwind[f.name] if f.name in unwind else getattr(market, f.name)
+               for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")}
     current.update(params)
     return listing_problem(CreateMarket(id="set-market-params", market=market_id, sources=sources, **current), state.ledger_time_ms)
 

@@ -13,6 +13,7 @@ from .limits import (
     markets_max,
     trade_band_bps_max,
 )
+from .fund_unwinding import unwind_of_listing, unwind_params_problem
 from .records import Account, Market, MarketStatus, OracleSourceState
 from .results import Result, ResultCode
 from .signatures import ed25519_public_key_bytes
@@ -64,6 +65,9 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return f"liquidation_slice_bps must be within 1..{bps_denominator}"
     if cmd.liquidation_cap_notional and not cmd.liquidation_window_ms:
         return "a liquidation cap needs a liquidation_window_ms"
+    problem = unwind_params_problem(cmd)  # the fund's unwinding (fund_unwinding.py)
+    if problem:
+        return problem
     if cmd.kind == MarketKind.PERPETUAL:
         if cmd.expiry_ms != 0 or cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
             return "a perpetual has no expiry, strike or option type"
@@ -140,4 +144,5 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
     for source in cmd.sources:
         state.put_oracle_source(cmd.market, source.source, OracleSourceState(source.public_key))
     state.put_account(market_fund(cmd.market), Account(0))
+    state.put_fund_unwind(cmd.market, unwind_of_listing(cmd))
     return Result(cmd.id, ResultCode.OK)

@@ -29,9 +29,12 @@ TABLE_ORACLE_SOURCE = b"oracle_source"
 # The signer set, its policy, used action nonces, timelocked changes, checkpoint votes and the
 # certified checkpoint: rare, small records, stored as canonical JSON (see governance.py).
 TABLE_GOVERNANCE = b"governance"
+# Each market's insurance fund unwinding: its auction parameters and state (fund_unwinding.py).
+TABLE_FUND_UNWIND = b"fund_unwind"
 TABLES = (
     TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META,
     TABLE_WITHDRAWAL_WINDOW, TABLE_ORACLE_SOURCE, TABLE_GOVERNANCE,
+    TABLE_FUND_UNWIND,
 )
 
 # Position keys join account and market with a byte that the id charset cannot contain.
@@ -429,3 +432,42 @@ def decode_total(b: bytes) -> int:
 
 def position_key(account: str, market: str) -> str:
     return account + position_key_separator + market
+
+
+# -- insurance fund unwinding (fund_unwinding.py) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FundUnwind:
+    """How a market's fund gets out of the positions it inherits, and where its auction stands.
+
+    The parameters come from CreateMarket (validated there); `started_ms` is the ledger time the
+    fund's current position was first offered (0: the fund is flat, no auction), and the window
+    counts the contracts the auction sold since `window_start_ms`.
+    """
+
+    start_bps: int  # the auction's discount from the mark when it starts
+    slope_bps_per_minute: int  # how much the discount deepens per minute of ledger time
+    discount_max_bps: int  # the deepest discount
+    slice_contracts: int  # contracts the auction may sell per window; 0 = no cap
+    window_ms: int
+    deadline_ms: int  # what the fund still holds this long after the auction started is ADL'd
+    started_ms: int = 0
+    window_start_ms: int = 0
+    sold_in_window: int = 0
+
+
+_FUND_UNWIND = struct.Struct(">B" + "q" * 9)
+
+
+def encode_fund_unwind(u: FundUnwind) -> bytes:
+    return _FUND_UNWIND.pack(
+        record_version, u.start_bps, u.slope_bps_per_minute, u.discount_max_bps, u.slice_contracts, u.window_ms,
+        u.deadline_ms, u.started_ms, u.window_start_ms, u.sold_in_window,
+    )
+
+
+def decode_fund_unwind(b: bytes) -> FundUnwind:
+    v, *fields = _FUND_UNWIND.unpack(b)
+    assert v == record_version, v
+    return FundUnwind(*fields)

@@ -52,6 +52,8 @@ class ResultCode(enum.IntEnum):
     SEQUENCE_TOO_OLD = 42  # below its stream's replay window: sign again with a new sequence
     BATCH_EXPIRED = 43  # signed before ledger time minus dedup_retention_ms: read the outcome back, never resend
     BATCH_SIGNED_AHEAD = 44  # signed more than clock_lead_max_ms after ledger time: the submitter's clock is wrong
+    # Insurance fund unwinding (fund_unwinding.py); numbered from 60 to leave room for other codes.
+    FUND_FILL_NOT_REDUCING = 60  # a fill with an insurance fund on one side must only reduce that fund's position
 
 
 @dataclass(frozen=True, slots=True)

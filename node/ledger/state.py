@@ -27,6 +27,7 @@ from .records import (
     Position,
     WithdrawalWindow,
 )
+from .records import FundUnwind
 from .liquidation_index import LiquidationIndex
 from .state_hash import hash_modulus, record_hash
 
@@ -46,6 +47,7 @@ PENDING_PREFIX = "pending/"
 VOTE_PREFIX = "vote/"
 CERTIFICATE_KEY = "certificate"
 WINDOW_PREFIX = "window/"  # window/<key id>/<stream>: a submitter stream's replay window
+BACKSTOP_PREFIX = "backstop/"  # backstop/<market>/<account>: a registered backstop liquidity provider
 
 
 def market_fund(market_id: str) -> str:
@@ -105,6 +107,13 @@ class LedgerState:
         self.liquidating: dict[str, None] = {}
         self.margin_dirty: dict[str, None] = {}
         self.liquidation_index = LiquidationIndex()
+        # Insurance fund unwinding (fund_unwinding.py): each market's auction record; derived,
+        # never hashed: the funds holding a position (fund_equity.py values them), the markets
+        # whose auction runs, and the registered backstops by market -> account -> terms.
+        self.fund_unwinds: dict[str, FundUnwind] = {}
+        self.fund_positions: dict[str, None] = {}
+        self.unwinding: dict[str, None] = {}
+        self.backstops: dict[str, dict[str, dict]] = {}
         # Accounts that took a liquidation step in the current entry (one slice per entry).
         self.entry_liquidated: dict[str, None] = {}
         self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
@@ -208,6 +217,11 @@ class LedgerState:
         else:
             holders.pop(account_id, None)
         by_market[market_id] = position
+        if account_id[:4] == "sys:":  # a fund: fund_equity.py values what it holds
+            if any(p.size for p in by_market.values()):
+                self.fund_positions[account_id] = None
+            else:
+                self.fund_positions.pop(account_id, None)
         self.entry_markets[market_id] = None
         self.margin_dirty[account_id] = None
         if position.size == 0 and position.cost_basis != 0:
@@ -239,6 +253,13 @@ class LedgerState:
         """Write (or, with None, delete) one governance record."""
         if key.startswith(WINDOW_PREFIX):
             self._index_window_use(key, self.governance.get(key), value)
+        elif key.startswith(BACKSTOP_PREFIX):
+            market_id, account_id = key[len(BACKSTOP_PREFIX):].split("/")
+            by_account = self.backstops.setdefault(market_id, {})
+            if value is None:
+                by_account.pop(account_id, None)
+            else:
+                by_account[account_id] = value
         if value is None:
             self.governance.pop(key, None)
         else:
@@ -272,6 +293,14 @@ class LedgerState:
             del self.dedup[command_id]
         self._touch(r.TABLE_DEDUP, key, _as_stored, self.dedup_batches, key)
         return len(items)
+
+    def put_fund_unwind(self, market_id: str, unwind: FundUnwind) -> None:
+        self.fund_unwinds[market_id] = unwind
+        if unwind.started_ms:
+            self.unwinding[market_id] = None
+        else:
+            self.unwinding.pop(market_id, None)
+        self._touch(r.TABLE_FUND_UNWIND, market_id, r.encode_fund_unwind, self.fund_unwinds, market_id)
 
     def put_withdrawal_window(self, account_id: str, window: WithdrawalWindow) -> None:
         self.withdrawal_windows[account_id] = window
@@ -332,6 +361,8 @@ class LedgerState:
             yield r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window(window)
         for key, value in self.meta.items():
             yield r.TABLE_META, key, r.encode_total(value)
+        for market_id, unwind in self.fund_unwinds.items():
+            yield r.TABLE_FUND_UNWIND, market_id, r.encode_fund_unwind(unwind)
 
 
 def guard_deadline(market: Market) -> int:
@@ -410,12 +441,17 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state.put_governance(key, r.decode_governance(value))
         elif table == r.TABLE_WITHDRAWAL_WINDOW:
             state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
+        elif table == r.TABLE_FUND_UNWIND:
+            state.put_fund_unwind(key, r.decode_fund_unwind(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
         hashes[(table, key)] = record_hash(table, key, value)
     state._pending = {}  # every stored record is hashed above, as stored
     state.total_collateral = sum(account.collateral for account in accounts.values())
     state.funds_total = sum(account.collateral for account_id, account in accounts.items() if is_fund(account_id))
+    for account_id, by_market in positions.items():
+        if is_fund(account_id) and any(p.size for p in by_market.values()):
+            state.fund_positions[account_id] = None
     net_size: dict[str, int] = {}
     total_cost_basis = 0
     for by_market in positions.values():

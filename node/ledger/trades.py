@@ -55,6 +55,10 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     seller = accounts.get(seller_id) if type(seller_id) is str else None
     for account_id, account in ((buyer_id, buyer), (seller_id, seller)):
         if account_id[:4] == reserved_id_prefix or (account is None and not is_client_account_id(account_id, account_id_bytes_max)):
+            if account_id[:4] == reserved_id_prefix and account is not None:
+                # An insurance fund unwinding what it inherited: only ever reducing (fund_unwinding.py).
+                from .fund_unwinding import settle_fund_fill
+                return settle_fund_fill(state, cmd)
             return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account ids must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
     if buyer_id == seller_id:
         return Result(cmd.id, ResultCode.SELF_TRADE, "buyer and seller are the same account")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from node.ledger.fund_equity import fund_equity, funds_equity_total
 from node.ledger.limits import insurance_fund_floor
 from node.ledger.records import StatusReason
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_MODE, LedgerState, market_fund
@@ -33,6 +34,9 @@ class MarketGauges:
     breaker: bool
     verdict: int  # records.OracleVerdict number
     fund: int
+    fund_equity: int = 0  # cash + the unrealized result of its position at the mark (fund_equity.py)
+    fund_position: int = 0  # contracts the fund holds (its inherited position)
+    fund_auction: int = 0  # 1 while its auction runs (fund_unwinding.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,7 @@ class LedgerGauges:
     lmdb_used_bytes: int | None
     lmdb_map_bytes: int | None
     dedup_records: int = 0  # command ids remembered for exactly-once (retention.py bounds them)
+    funds_equity: int = 0  # every fund together at the marks: what the floor judges
     replay_windows: int = 0  # submitter streams whose replay window is kept
 
 
@@ -56,6 +61,9 @@ def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
             market=market_id, status=int(m.status), reason=int(m.status_reason),
             breaker=m.status_reason in BREAKER_REASONS, verdict=int(m.oracle_verdict),
             fund=accounts[fund_id].collateral if (fund_id := market_fund(market_id)) in accounts else 0,
+            fund_equity=fund_equity(state, fund_id) if fund_id in accounts else 0,
+            fund_position=p.size if (p := state.position(fund_id, market_id)) else 0,
+            fund_auction=int(market_id in state.unwinding),
         )
         for market_id, m in sorted(state.markets.items())
     )
@@ -71,6 +79,7 @@ def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
         checkpoint_epoch=int(state.meta[META_CHECKPOINT_EPOCH]),
         markets=markets, lmdb_used_bytes=used, lmdb_map_bytes=map_size,
         dedup_records=len(state.dedup), replay_windows=sum(len(group) for group in state.window_uses.values()),
+        funds_equity=funds_equity_total(state),
     )
 
 
@@ -134,7 +143,10 @@ def ledger_families(g: LedgerGauges):
     yield _gauge("settle_checkpoint_epoch", "Certified checkpoints so far (the ledger's epoch)", g.checkpoint_epoch)
     yield _gauge("settle_global_mode", "Venue mode: 1 NORMAL, 2 REDUCE_ONLY, 3 HALTED", g.global_mode)
     yield _gauge("settle_insurance_fund_global", "Global insurance fund balance (1e-6 USD)", g.global_fund)
-    yield _gauge("settle_insurance_funds_total", "Global plus every market's fund (1e-6 USD)", g.funds_total)
+    yield _gauge("settle_insurance_funds_total", "Global plus every market's fund, cash only (1e-6 USD)", g.funds_total)
+    yield _gauge("settle_insurance_funds_equity",
+                 "Global plus every market's fund at the marks: cash + unrealized result of inherited positions; "
+                 "the floor judges this (1e-6 USD)", g.funds_equity)
     yield _gauge("settle_insurance_fund_floor", "Below this the venue goes REDUCE_ONLY (1e-6 USD)", insurance_fund_floor)
     yield _gauge("settle_markets", "Listed markets", len(g.markets))
     yield _gauge("settle_dedup_records", "Command ids remembered for exactly-once (bounded by dedup_retention_ms)", g.dedup_records)
@@ -144,7 +156,14 @@ def ledger_families(g: LedgerGauges):
         "reason": GaugeMetricFamily("settle_market_status_reason", "records.StatusReason number", labels=["market"]),
         "breaker": GaugeMetricFamily("settle_market_breaker_active", "1 if a breaker (band, grace, cascade) holds it", labels=["market"]),
         "verdict": GaugeMetricFamily("settle_market_oracle_verdict", "1 VALID, 2 STALE, 3 TOO_VOLATILE", labels=["market"]),
-        "fund": GaugeMetricFamily("settle_market_insurance_fund", "The market's fund balance (1e-6 USD)", labels=["market"]),
+        "fund": GaugeMetricFamily("settle_market_insurance_fund", "The market's fund balance, cash only (1e-6 USD)", labels=["market"]),
+        "fund_equity": GaugeMetricFamily("settle_market_insurance_fund_equity",
+                                         "The market's fund at the mark: cash + unrealized result of its position (1e-6 USD)",
+                                         labels=["market"]),
+        "fund_position": GaugeMetricFamily("settle_market_insurance_fund_position",
+                                           "Contracts the market's fund holds (inherited from liquidations)", labels=["market"]),
+        "fund_auction": GaugeMetricFamily("settle_market_fund_auction_active",
+                                          "1 while the market's fund auctions what it inherited", labels=["market"]),
     }
     for m in g.markets:
         families["status"].add_metric([m.market], m.status)
@@ -152,6 +171,9 @@ def ledger_families(g: LedgerGauges):
         families["breaker"].add_metric([m.market], int(m.breaker))
         families["verdict"].add_metric([m.market], m.verdict)
         families["fund"].add_metric([m.market], m.fund)
+        families["fund_equity"].add_metric([m.market], m.fund_equity)
+        families["fund_position"].add_metric([m.market], m.fund_position)
+        families["fund_auction"].add_metric([m.market], m.fund_auction)
     yield from families.values()
     if g.lmdb_used_bytes is not None:
         yield _gauge("settle_lmdb_used_bytes", "LMDB pages in use times the page size", g.lmdb_used_bytes)

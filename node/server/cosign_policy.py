@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from node.ledger.fund_equity import funds_equity_total
 from node.ledger.commands import ActionKind
 from node.ledger.emergency import nonce_key
 from node.ledger.governance import ROLE_NODE, policy, signer
@@ -100,8 +101,9 @@ def _market_halt(state: LedgerState, market_id: str) -> Verdict:
 def _global_halt(state: LedgerState) -> Verdict:
     if state.meta[META_GLOBAL_MODE] == GlobalMode.HALTED and state.meta[META_GLOBAL_REASON] == GlobalReason.GUARDIAN_HALT:
         return _refuse("the venue is already halted by guardians")
-    if state.funds_total < insurance_fund_floor:
-        return Verdict(True, f"the insurance funds ({state.funds_total}) are below their floor ({insurance_fund_floor})")
+    equity = funds_equity_total(state)  # judged at the mark, as the ledger's floor judges them
+    if equity < insurance_fund_floor:
+        return Verdict(True, f"the insurance funds' equity ({equity}) is below their floor ({insurance_fund_floor})")
     for market_id in sorted(state.markets):
         market = state.markets[market_id]
         if market.status != MarketStatus.SETTLED and market.oracle_verdict == OracleVerdict.STALE:

@@ -12,6 +12,10 @@ from node.ledger.events import (
     CheckpointCertified,
     CheckpointDue,
     Deleveraged,
+    FundAuctionEnded,
+    FundAuctionStarted,
+    FundDeadlineDeleveraged,
+    FundSliceSold,
     GlobalModeChanged,
     Liquidation,
     MarketStatusChanged,
@@ -81,6 +85,25 @@ def _checkpoint_due(e: CheckpointDue) -> tuple[int, dict[str, events_pb2.Checkpo
     return events_pb2.CHECKPOINT_DUE, {"checkpoint_due": events_pb2.CheckpointDue(index=e.index)}
 
 
+def _fund_auction_started(e: FundAuctionStarted) -> tuple[int, dict]:
+    message = events_pb2.FundAuctionStarted(market=e.market, size=e.size, mark=e.mark, deadline_ms=e.deadline_ms)
+    return events_pb2.FUND_AUCTION_STARTED, {"fund_auction_started": message}
+
+
+def _fund_slice_sold(e: FundSliceSold) -> tuple[int, dict]:
+    message = events_pb2.FundSliceSold(market=e.market, backstop=e.backstop, size=e.size, price=e.price, discount_bps=e.discount_bps)
+    return events_pb2.FUND_SLICE_SOLD, {"fund_slice_sold": message}
+
+
+def _fund_deadline_deleveraged(e: FundDeadlineDeleveraged) -> tuple[int, dict]:
+    message = events_pb2.FundDeadlineDeleveraged(market=e.market, size=e.size, price=e.price)
+    return events_pb2.FUND_DEADLINE_DELEVERAGED, {"fund_deadline_deleveraged": message}
+
+
+def _fund_auction_ended(e: FundAuctionEnded) -> tuple[int, dict]:
+    return events_pb2.FUND_AUCTION_ENDED, {"fund_auction_ended": events_pb2.FundAuctionEnded(market=e.market)}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -92,6 +115,10 @@ EVENT_ENCODERS: dict[type, Callable] = {
     ActionTaken: _action_taken,
     CheckpointCertified: _checkpoint_certified,
     CheckpointDue: _checkpoint_due,
+    FundAuctionStarted: _fund_auction_started,
+    FundSliceSold: _fund_slice_sold,
+    FundDeadlineDeleveraged: _fund_deadline_deleveraged,
+    FundAuctionEnded: _fund_auction_ended,
 }
 
 

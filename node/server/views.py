@@ -14,6 +14,9 @@ from node.ledger.action_payload import action_bytes
 from node.ledger.checkpoints import certified
 from node.ledger.governance import policy, signer, signer_ids
 from node.ledger.records import GlobalReason, Market, MarketStatus, OracleSourceState, StatusReason
+from node.ledger.fund_equity import fund_equity, funds_equity_total
+from node.ledger.fund_unwinding import auction_discount_bps
+from node.ledger.limits import insurance_fund_floor
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
 
 
@@ -42,8 +45,8 @@ def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account |
     return view
 
 
-def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceState]) -> commands_pb2.CreateMarket:
-    return commands_pb2.CreateMarket(
+def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceState], unwind=None) -> commands_pb2.CreateMarket:
+    params = commands_pb2.CreateMarket(
         market=market_id,
         kind=int(m.kind),
         tick_size=m.tick_size,
@@ -73,6 +76,37 @@ def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceSta
         liquidation_cap_notional=m.liquidation_cap_notional,
         fund_position_cap=m.fund_position_cap,
     )
+    if unwind is not None:  # the fund's unwinding, kept in its own record (fund_unwinding.py)
+        params.unwind_start_bps = unwind.start_bps
+        params.unwind_slope_bps_per_minute = unwind.slope_bps_per_minute
+        params.unwind_discount_max_bps = unwind.discount_max_bps
+        params.unwind_slice_contracts = unwind.slice_contracts
+        params.unwind_window_ms = unwind.window_ms
+        params.unwind_deadline_ms = unwind.deadline_ms
+    return params
+
+
+def _position(market_id: str, p) -> state_pb2.Position:
+    return state_pb2.Position(market=market_id, size=p.size, cost_basis=p.cost_basis, realized_pnl=p.realized_pnl,
+                              funding_index=p.funding_index)
+
+
+def fund_view(state: LedgerState, fund_id: str, market_id: str) -> state_pb2.Fund:
+    """A fund as the guards judge it: cash, equity at the mark, its positions and its auction."""
+    fund = state.accounts[fund_id]
+    view = state_pb2.Fund(
+        account=fund_id, market=market_id, cash=fund.collateral, equity=fund_equity(state, fund_id),
+        positions=[_position(m, p) for m, p in sorted(state.positions.get(fund_id, {}).items()) if p.size],
+    )
+    unwind = state.fund_unwinds.get(market_id)
+    if unwind is not None and unwind.started_ms:
+        view.auction_started_ms = unwind.started_ms
+        view.auction_deadline_ms = unwind.started_ms + unwind.deadline_ms
+        view.auction_discount_bps = auction_discount_bps(unwind, state.ledger_time_ms)
+    for account_id, terms in sorted(state.backstops.get(market_id, {}).items()):
+        view.backstops.append(state_pb2.Backstop(account=account_id, discount_bps=terms["discount_bps"],
+                                                 position_max=terms["position_max"]))
+    return view
 
 
 def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | None]:
@@ -83,7 +117,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         sources = state.oracle_sources.get(market_id, {})
         fund = state.accounts.get(market_fund(market_id))
         return state_pb2.Market(
-            params=_market_params(market_id, market, sources),
+            params=_market_params(market_id, market, sources, state.fund_unwinds.get(market_id)),
             status=int(market.status),
             mark_price=market.mark_price,
             mark_time_ms=market.mark_time_ms,
@@ -132,6 +166,10 @@ def guards_view(state: LedgerState) -> state_pb2.Guards:
         pending_changes=[
             _pending_change(state.governance[key]) for key in sorted(state.pending_changes)
         ],
+        funds=[fund_view(state, INSURANCE_FUND, "")]
+        + [fund_view(state, market_fund(m), m) for m in sorted(state.markets) if market_fund(m) in state.accounts],
+        funds_equity=funds_equity_total(state),
+        insurance_fund_floor=insurance_fund_floor,
     )
 
 

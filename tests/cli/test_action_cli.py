@@ -68,6 +68,16 @@ def test_propose_offline_writes_the_canonical_action_and_an_empty_signature_list
     assert "HALT_MARKET  market BTC-PERP" in out and "nobody yet" in out
 
 
+def test_a_backstop_registration_names_the_account_and_its_terms(tmp_path):
+    document = propose_offline(tmp_path / "b.json", "REGISTER_BACKSTOP", "--market", MARKET, "--account", "lp-1",
+                               "--discount-bps", "150", "--position-max", "200")
+    action = document["action"]
+    assert (action["kind"], action["account"], action["discount_bps"], action["position_max"]) == ("REGISTER_BACKSTOP", "lp-1", 150, 200)
+    code, _, err = settle("action", "propose", "REGISTER_BACKSTOP", "--market", MARKET, "--account", "lp-1", "--offline",
+                          "--cluster", CLUSTER, "--epoch", "0", "--out", tmp_path / "c.json")
+    assert code == 2 and "needs --discount-bps" in err
+
+
 def test_market_params_are_named_integers(tmp_path):
     document = propose_offline(tmp_path / "p.json", "SET_MARKET_PARAMS", "--market", MARKET,
                                "--param", "initial_margin_bps=2_000", "maintenance_margin_bps=1000", "--param", "position_cap=7")

@@ -1,7 +1,8 @@
 """A small reference model of the ledger, written out independently for the stateful test.
 
 Plain dicts and the rules of the ledger's docstrings (oracle.py, liquidation.py,
-liquidation_index.py, deleveraging.py, funds.py, global_mode.py, collateral.py, trades.py), in the
+liquidation_index.py, deleveraging.py, funds.py, global_mode.py, collateral.py, trades.py,
+fund_equity.py, fund_unwinding.py, backstop.py), in the
 simplest way that says them, without importing anything from the ledger's arithmetic or decision
 modules. Only the vocabulary is shared: commands, result codes, record enums, event records, and
 the Ed25519 primitives (signature checking is cryptography, not a ledger rule).
@@ -20,7 +21,17 @@ from typing import NamedTuple
 
 from node.identity.keys import verify_ed25519
 from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
-from node.ledger.events import Deleveraged, GlobalModeChanged, Liquidation, MarketStatusChanged, OracleVerdictChanged
+from node.ledger.events import (
+    Deleveraged,
+    FundAuctionEnded,
+    FundAuctionStarted,
+    FundDeadlineDeleveraged,
+    FundSliceSold,
+    GlobalModeChanged,
+    Liquidation,
+    MarketStatusChanged,
+    OracleVerdictChanged,
+)
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import ResultCode
 from node.ledger.signatures import price_update_bytes
@@ -104,6 +115,13 @@ class Params:
     window_ms: int = 0
     cap_notional: int = 0
     fund_cap: int = 0
+    # The fund's auction (CreateMarket's unwind_* parameters; the ledger's defaults).
+    unwind_start_bps: int = 50
+    unwind_slope_bps_per_minute: int = 10
+    unwind_discount_max_bps: int = 1_000
+    unwind_slice: int = 0
+    unwind_window_ms: int = 60_000
+    unwind_deadline_ms: int = 86_400_000
 
     def create(self, name: str) -> CreateMarket:
         """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
@@ -115,6 +133,9 @@ class Params:
             stale_after_ms=self.stale_after_ms, volatility_bps=self.volatility_bps, twap_window_ms=self.twap_window_ms,
             liquidation_slice_bps=self.slice_bps, liquidation_window_ms=self.window_ms,
             liquidation_cap_notional=self.cap_notional, fund_position_cap=self.fund_cap,
+            unwind_start_bps=self.unwind_start_bps, unwind_slope_bps_per_minute=self.unwind_slope_bps_per_minute,
+            unwind_discount_max_bps=self.unwind_discount_max_bps, unwind_slice_contracts=self.unwind_slice,
+            unwind_window_ms=self.unwind_window_ms, unwind_deadline_ms=self.unwind_deadline_ms,
         )
 
 
@@ -138,6 +159,15 @@ class MarketState:
     twap_time: int = 0
     window_start: int = 0
     window_used: int = 0
+
+
+@dataclass
+class Auction:
+    """A market fund's auction: when it started (0: none) and its window of contracts sold."""
+
+    started: int = 0
+    window_start: int = 0
+    sold: int = 0
 
 
 class Expected(NamedTuple):
@@ -166,6 +196,9 @@ class Model:
     events: list = field(default_factory=list)  # the current entry's events
     stepped: set[str] = field(default_factory=set)  # accounts that took a liquidation step this entry
     stats: Counter = field(default_factory=Counter)  # what happened in the current entry
+    auctions: dict[str, Auction] = field(default_factory=dict)  # market -> its fund's auction
+    # market -> backstop account -> (least discount it takes in bps, most contracts it holds)
+    backstops: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -185,6 +218,19 @@ class Model:
 
     def funds_total(self) -> int:
         return sum(c for a, c in self.collateral.items() if is_fund(a))
+
+    def fund_equity(self, fund: str) -> int:
+        """A fund is worth its cash plus what its positions would close for at the marks (a
+        profit at a HALTED mark counts nothing)."""
+        value = self.collateral[fund]
+        for (a, m), (size, cost) in self.pos.items():
+            if a == fund and size:
+                pnl = size * self.market[m].mark - cost
+                value += 0 if pnl > 0 and self.market[m].status == MarketStatus.HALTED else pnl
+        return value
+
+    def funds_equity(self) -> int:
+        return sum(self.fund_equity(a) for a in self.collateral if is_fund(a))
 
     def valuation(self, account: str, pos: dict | None = None) -> tuple[int, int, int, int]:
         """(upnl, losses only, initial margin, maintenance margin) at the marks; margins round up."""
@@ -235,6 +281,11 @@ class Model:
         for cmd in commands:
             results.append(self.apply_command(cmd))
             self.check_floor()
+        if any(a.started for a in self.auctions.values()):
+            for market in sorted(m for m, a in self.auctions.items() if a.started):
+                self.auction_step(market)
+            self.check_floor()
+        self.track_auctions()
         return results
 
     def apply_command(self, cmd) -> Expected:
@@ -250,8 +301,9 @@ class Model:
         return result
 
     def check_floor(self) -> None:
-        """The funds together below 0: the venue is REDUCE_ONLY until they are topped up."""
-        below = self.funds_total() < 0
+        """The funds together, at the marks, below 0: the venue is REDUCE_ONLY until they are
+        topped up (or the marks recover)."""
+        below = self.funds_equity() < 0
         if any(c < 0 for a, c in self.collateral.items() if is_fund(a)):
             self.stats["a fund in deficit"] += 1
         if below and self.mode == GlobalMode.NORMAL:
@@ -270,6 +322,7 @@ class Model:
             self.sources[(cmd.market, source.source)] = Source(source.public_key)
         self.collateral[fund_of(cmd.market)] = 0
         self.status[fund_of(cmd.market)] = ACTIVE
+        self.auctions[cmd.market] = Auction()
         return Expected(ResultCode.OK)
 
     def deposit(self, cmd: Deposit) -> Expected:
@@ -313,7 +366,9 @@ class Model:
             return Expected(ResultCode.UNKNOWN_MARKET)
         p, state = self.params[cmd.market], self.market[cmd.market]
         for account in (cmd.buyer, cmd.seller):
-            # Ledger-owned ids (sys:, the funds included) are never a side of a trade.
+            # Ledger-owned ids are never a side of a trade, except a fund unwinding (fund_fill).
+            if is_fund(account) and account in self.collateral:
+                return self.fund_fill(cmd)
             if not client_id(account):
                 return Expected(ResultCode.INVALID_ACCOUNT)
         if cmd.buyer == cmd.seller:
@@ -606,10 +661,11 @@ class Model:
         assert remaining == 0, (account, market, remaining)
 
     def pay_from_funds(self, amount: int, markets: list[str]) -> int:
-        """The markets' funds in order, then the global fund; a fund in deficit pays nothing."""
+        """The markets' funds in order, then the global fund; each pays at most its cash and at
+        most its equity at the mark (so a fund in deficit, at the mark, pays nothing)."""
         paid = 0
         for fund in [fund_of(m) for m in markets] + [GLOBAL_FUND]:
-            share = min(amount - paid, max(self.collateral[fund], 0))
+            share = min(amount - paid, max(min(self.collateral[fund], self.fund_equity(fund)), 0))
             if share:
                 self.collateral[fund] -= share
                 paid += share
@@ -673,3 +729,135 @@ class Model:
             self.annotate_last(account, *self.settle_loss(account, self.collateral[account], markets))
         elif self.collateral[account] >= 0 and not self.below_maintenance(account):
             self.status[account] = ACTIVE
+
+    # -- the fund's unwinding (fund_unwinding.py, backstop.py) -----------------------------------
+
+    def fund_fill(self, cmd: SettleTrade) -> Expected:
+        """A fill with a fund on one side: only this market's fund, against a client, only
+        reducing the fund's position (no flip), within the trade band, no fee for the fund; the
+        client side is checked as any client side (the venue's fund-floor reduce-only excepted)."""
+        p, state = self.params[cmd.market], self.market[cmd.market]
+        fund = fund_of(cmd.market)
+        if fund not in (cmd.buyer, cmd.seller):
+            return Expected(ResultCode.INVALID_ACCOUNT)
+        client = cmd.seller if cmd.buyer == fund else cmd.buyer
+        if client == fund:
+            return Expected(ResultCode.SELF_TRADE)
+        if client.startswith("sys:") or (client not in self.collateral and not client_id(client)):
+            return Expected(ResultCode.INVALID_ACCOUNT)
+        if client not in self.collateral:
+            return Expected(ResultCode.UNKNOWN_ACCOUNT)
+        if self.status[client] != ACTIVE:
+            return Expected(ResultCode.ACCOUNT_NOT_ACTIVE)
+        if cmd.price <= 0 or cmd.price % p.tick:
+            return Expected(ResultCode.INVALID_PRICE)
+        if cmd.quantity <= 0 or cmd.quantity % p.lot:
+            return Expected(ResultCode.INVALID_QUANTITY)
+        if cmd.buyer_fee < 0 or cmd.seller_fee < 0:
+            return Expected(ResultCode.INVALID_FEE)
+        fund_fee, client_fee = (cmd.buyer_fee, cmd.seller_fee) if cmd.buyer == fund else (cmd.seller_fee, cmd.buyer_fee)
+        if fund_fee:
+            return Expected(ResultCode.INVALID_FEE)
+        if state.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
+            return Expected(ResultCode.MARKET_NOT_ACTIVE)
+        if state.mark == 0:
+            return Expected(ResultCode.NO_MARK_PRICE)
+        if abs(cmd.price - state.mark) * BPS > 100_000 * state.mark:  # the model lists every market with a 1000% band
+            return Expected(ResultCode.PRICE_OUTSIDE_BAND)
+        fund_qty = cmd.quantity if cmd.buyer == fund else -cmd.quantity
+        fund_size = self.size_cost(fund, cmd.market)[0]
+        if fund_size == 0 or not reduces(fund_size, fund_size + fund_qty):
+            self.stats["fund fill refused: not reducing"] += 1
+            return Expected(ResultCode.FUND_FILL_NOT_REDUCING)
+        size, cost = self.size_cost(client, cmd.market)
+        new_size, new_cost, realized = fill(size, cost, -fund_qty, cmd.price)
+        new_pos = dict(self.pos)
+        new_pos[(client, cmd.market)] = (new_size, new_cost)
+        fsize, fcost = self.size_cost(fund, cmd.market)
+        new_pos[(fund, cmd.market)] = fill(fsize, fcost, fund_qty, cmd.price)[:2]
+        adds = not reduces(size, new_size)
+        if adds and state.status == MarketStatus.REDUCE_ONLY:
+            return Expected(ResultCode.REDUCE_ONLY)
+        oi_before, oi_after = self.open_interest(cmd.market), self.open_interest(cmd.market, new_pos)
+        if oi_after > oi_before and oi_after > p.oi_cap:
+            return Expected(ResultCode.OPEN_INTEREST_CAP)
+        collateral = self.collateral[client] + realized - client_fee
+        if collateral < 0:
+            return Expected(ResultCode.INSUFFICIENT_MARGIN)
+        if adds:
+            pnl, _, im, _ = self.valuation(client, new_pos)
+            if collateral + pnl < im:
+                return Expected(ResultCode.INSUFFICIENT_MARGIN)
+        self.move(cmd.market, fund, client, -fund_qty, cmd.price)
+        self.collateral[client] -= client_fee
+        self.fees += client_fee
+        self.stats["fund fill accepted"] += 1
+        return Expected(ResultCode.OK, self.collateral[cmd.buyer], self.collateral[cmd.seller])
+
+    def track_auctions(self) -> None:
+        """After the entry: a fund that holds a position and has no auction starts one (now); a
+        flat fund's auction ends."""
+        for market in sorted(self.auctions):
+            auction, size = self.auctions[market], self.size_cost(fund_of(market), market)[0]
+            if size and not auction.started:
+                auction.started = auction.window_start = self.now
+                auction.sold = 0
+                self.events.append(FundAuctionStarted(market, size, self.market[market].mark,
+                                                      self.now + self.params[market].unwind_deadline_ms))
+                self.stats["fund auction started"] += 1
+            elif not size and auction.started:
+                self.auctions[market] = Auction()
+                self.events.append(FundAuctionEnded(market))
+                self.stats["fund auction ended (flat)"] += 1
+
+    def auction_step(self, market: str) -> None:
+        """At a reliable mark only: past the deadline, ADL the rest at the mark; else the
+        backstops whose discount the auction reached take slices, cheapest first, within the
+        window's cap, their limits and their initial margin."""
+        p, state, auction, fund = self.params[market], self.market[market], self.auctions[market], fund_of(market)
+        size = self.size_cost(fund, market)[0]
+        if not size or state.status == MarketStatus.HALTED or state.verdict != VALID or not state.mark:
+            return
+        side = sign(size)
+        if self.now - auction.started >= p.unwind_deadline_ms:
+            self.deleverage(fund, market, abs(size), state.mark)
+            self.events.append(FundDeadlineDeleveraged(market, size, state.mark))
+            self.stats["fund deadline ADL"] += 1
+            return
+        if self.now - auction.window_start >= p.unwind_window_ms:
+            auction.window_start, auction.sold = self.now, 0
+        room = p.unwind_slice - auction.sold if p.unwind_slice else abs(size)
+        discount = min(p.unwind_start_bps + p.unwind_slope_bps_per_minute * ((self.now - auction.started) // 60_000),
+                       p.unwind_discount_max_bps)
+        # The fund's price, rounded to a tick towards the mark, at least one tick.
+        if side > 0:
+            price = max(ceil_div(state.mark * (BPS - discount), BPS * p.tick) * p.tick, p.tick)
+        else:
+            price = max(state.mark * (BPS + discount) // (BPS * p.tick) * p.tick, p.tick)
+        for wanted, account in sorted((d, a) for a, (d, _) in self.backstops.get(market, {}).items()):
+            left = abs(self.size_cost(fund, market)[0])
+            if room <= 0 or not left or wanted > discount:
+                break
+            limit = self.backstops[market][account][1]
+            if self.status.get(account) != ACTIVE:
+                continue
+            held, cost = self.size_cost(account, market)
+            quantity = min(room, left, max(limit - side * held, 0))
+            quantity -= quantity % p.lot
+            if quantity <= 0:
+                continue
+            new_size, new_cost, realized = fill(held, cost, side * quantity, price)
+            if self.collateral[account] + realized < 0:
+                continue
+            if not reduces(held, new_size):
+                new_pos = dict(self.pos)
+                new_pos[(account, market)] = (new_size, new_cost)
+                pnl, _, im, _ = self.valuation(account, new_pos)
+                if self.collateral[account] + realized + pnl < im:
+                    self.stats["backstop short of margin"] += 1
+                    continue
+            self.move(market, fund, account, side * quantity, price)
+            room -= quantity
+            auction.sold += quantity
+            self.events.append(FundSliceSold(market, account, side * quantity, price, discount))
+            self.stats["fund slice to a backstop"] += 1

@@ -4,7 +4,8 @@ every entry.)"""
 
 from node.ledger import INSURANCE_FUND
 from node.ledger.events import BreakerTripped, Deleveraged, Liquidation, MarketStatusChanged, OracleVerdictChanged
-from node.ledger.records import AccountStatus, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.fund_equity import fund_equity
+from node.ledger.records import AccountStatus, GlobalMode, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import ResultCode
 from node.ledger.state import market_fund
 
@@ -244,7 +245,10 @@ def test_march_2020_liquidations_are_sliced_and_capped_per_window():
         assert sum(e.size * e.price for e in slices) <= 1_000_000
     slices = events_of(driver, Liquidation)
     assert len(slices) == 27
-    assert sum(1 for e in slices if e.fund_paid) == 8  # eight longs went insolvent between steps
+    # The funds paid five insolvent longs' deficits; then the market's fund, holding 60 longs bought
+    # higher, had a negative equity at the mark and paid nothing (fund_equity.py), so ADL at the
+    # bankruptcy price closed the later ones.
+    assert sum(1 for e in slices if e.fund_paid) == 5
 
 
 def test_march_2020_the_cascade_breaker_makes_the_market_reduce_only():
@@ -264,16 +268,20 @@ def test_march_2020_the_funds_pay_until_empty_then_adl_closes_at_the_bankruptcy_
     paid = sum(e.fund_paid for e in events_of(driver, Liquidation))
     fees = sum(e.fee for e in events_of(driver, Liquidation))
     assert driver.state.insurance_fund == 0
-    assert driver.collateral(market_fund(BTC)) == 30_000 + 20_000 + fees - paid == 2_208
-    # the last insolvent long: the funds had 6,097 left; the rest closed at 6,810 with the mark at 6,386
+    assert driver.collateral(market_fund(BTC)) == 30_000 + 20_000 + fees - paid == 45_806
+    # ... but its equity at the mark is negative: 60 longs bought between 9,216 and 8,493, at 6,000
+    assert fund_equity(driver.state, market_fund(BTC)) == -147_154
+    assert driver.state.global_mode == GlobalMode.REDUCE_ONLY
+    # the last insolvent long: the funds paid nothing (the global one empty, the market's in
+    # deficit at the mark), so its whole loss closed by ADL at 6,929 with the mark at 6,386
     last_closeout = [e for e in events_of(driver, Liquidation) if e.account == "long-02"][-1]
-    assert (last_closeout.size, last_closeout.price, last_closeout.fund_paid) == (51, 6_810, 6_097)
-    assert Deleveraged("whale", "long-02", BTC, -51, 6_810) in driver.events
+    assert (last_closeout.size, last_closeout.price, last_closeout.fund_paid) == (51, 6_929, 0)
+    assert Deleveraged("whale", "long-02", BTC, -51, 6_929) in driver.events
     balances = {name: (driver.collateral(name), driver.size(name, BTC)) for name in sorted(driver.state.accounts)}
     assert balances == {
-        "hodler": (5_000_000, 500), "long-00": (500_000, 100), "long-01": (397_792, 64), "long-02": (28, 0),
-        "long-03": (0, 0), "long-04": (0, 0), "long-05": (0, 0), "long-06": (0, 0), "long-07": (0, 0),
-        "long-08": (0, 0), "long-09": (0, 0), INSURANCE_FUND: (0, 0), market_fund(BTC): (2_208, 60),
+        "hodler": (5_000_000, 500), "long-00": (500_000, 100), "long-01": (397_792, 64), "long-02": (0, 0),
+        "long-03": (7, 0), "long-04": (48, 0), "long-05": (0, 0), "long-06": (12, 0), "long-07": (0, 0),
+        "long-08": (0, 0), "long-09": (0, 0), INSURANCE_FUND: (0, 0), market_fund(BTC): (45_806, 60),
         "whale": (100_000_000, -724),
     }
     assert not any(a.status == AccountStatus.BANKRUPT for a in driver.state.accounts.values())

@@ -170,8 +170,9 @@ def test_a_fund_losing_more_than_it_holds_runs_a_deficit_instead_of_halting():
     driver = thin_long()
     driver.price(47_000)  # the fund takes 100 long at 47,000 and 47,000 of fees
     driver.deposit("short", 500_000)
+    driver.deposit(INSURANCE_FUND, 1_000_000)  # so the funds' equity stays above the floor at 40,000
     driver.price(40_000)
-    driver.trade("alice", "short", 40_000, 100)
+    assert driver.trade("alice", "short", 40_000, 100).ok
     driver.price(44_500)  # short is liquidated: the fund sells 100 at 44,500, realizing -250,000
     assert driver.size(FUND) == 0
     assert driver.collateral(FUND) == 47_000 + 44_500 - 250_000

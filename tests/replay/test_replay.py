@@ -20,7 +20,7 @@ from node.ledger.state_hash import hash_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
-SHIPPED = ("march-2020", "luna-2022")
+SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long")
 
 
 def files(name: str) -> tuple[Path, Path]:
@@ -96,19 +96,41 @@ def test_march_2020_cascade_breaker_trips_and_band_breaker_halts(march, capsys):
 def test_march_2020_funds_pay_until_empty_then_adl_at_the_bankruptcy_price(march, capsys):
     summary_funds = {fund: (series[0][1], series[-1][1]) for fund, series in march.funds.items()}
     assert summary_funds["sys:insurance"] == (30_000_000_000, 0)
-    assert march.funds_min == {"sys:fund:BTC-PERP": 0, "sys:insurance": 0}
+    assert march.funds_min["sys:insurance"] == 0
     paid = [e for _, e in march.liquidations if e.fund_paid]
-    assert len(paid) == 9  # every insolvent long had its deficit paid, as far as the funds went
-    # long-02 went insolvent when the funds were nearly empty: ADL closed it above the mark
+    # five insolvent longs had their deficits paid; then the global fund was empty and the market's
+    # fund, judged at the mark (60 longs bought higher), had a negative equity and paid nothing
+    assert len(paid) == 5
+    # long-02 went insolvent with nothing left to pay it: ADL closed it above the mark
     long_02 = [(t, e) for t, e in march.liquidations if e.account == "long-02"][-1]
     mark_then = dict(march.marks["BTC-PERP"])[long_02[0]]
     assert long_02[1].price > mark_then and long_02[1].deleveraged_size == long_02[1].size == 51
     assert [(e.account, e.against, e.size) for _, e in march.deleveraged if e.against == "long-02"][-1] == ("whale", "long-02", -51)
-    assert len(march.deleveraged) == 30
+    assert len(march.deleveraged) == 31  # 30 against liquidated longs, 1 against the fund at its deadline
     assert not any(a.status == AccountStatus.BANKRUPT for a in march.state.accounts.values())
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
-    assert lines_with(out, "+00:02:40.000", "FUND", "sys:insurance $5,563.72 -> $0.00")
-    assert lines_with(out, "ADL", "whale short 51 closed against long-02 @ $6,805.607844")
+    assert lines_with(out, "+00:01:50.000", "FUND", "sys:insurance $9,667.04 -> $0.00")
+    assert lines_with(out, "ADL", "whale short 51 closed against long-02 @ $6,929.00")
+
+
+def test_march_2020_the_fund_is_judged_at_the_mark_and_unwinds_to_flat(march, capsys):
+    fund = "sys:fund:BTC-PERP"
+    positions = dict(march.fund_positions[fund])
+    assert max(abs(size) for size in positions.values()) == 60 and march.fund_positions[fund][-1][1] == 0
+    # while it held the longs its equity went far below its cash, and the venue was REDUCE_ONLY
+    cash_while_holding = [cash for t, cash in march.funds[fund] if t < march.t0_ms + 990_000]
+    assert min(cash_while_holding) == 20_000_000_000 and march.fund_equity_min[fund] == -258_516_040_000
+    sales = [(t - march.t0_ms, e.backstop, e.size, e.discount_bps) for t, e in march.fund_sales]
+    assert sales == [(430_000, "backstop-desk", 20, 200), (470_000, "backstop-desk", 20, 200)]
+    assert [(t - march.t0_ms, e.size, e.price) for t, e in march.fund_deadlines] == [(990_000, 20, 6_630_000_000)]
+    assert march.state.global_mode == 1  # NORMAL once the operator topped the fund up at 20 min
+    code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
+    assert lines_with(out, "+00:01:40.000", "GLOBAL", "global mode REDUCE_ONLY (FUND_BELOW_FLOOR)")
+    assert lines_with(out, "+00:01:40.000", "FUND", "equity at the mark -$27,733.24, holds 60")
+    assert lines_with(out, "+00:07:10.000", "AUCTION", "backstop-desk takes 20 of the fund's long @ $5,920.00 (200 bps off the mark)")
+    assert lines_with(out, "+00:16:30.000", "AUCTION", "deadline: the fund's remaining long 20 deleveraged @ $6,630.00")
+    assert lines_with(out, "+00:20:00.000", "GLOBAL", "global mode NORMAL")
+    assert lines_with(out, "sys:fund:BTC-PERP", "-$258,516.04", "60")  # the summary: equity min and held max
 
 
 def test_march_2020_refusals(march, capsys):
@@ -147,6 +169,25 @@ def test_luna_2022_nobody_is_liquidated_at_the_clamp(luna):
     assert [(e.account, e.against) for _, e in luna.deleveraged][0] == ("bear", "bull")
     market = luna.state.markets["LUNA-PERP"]
     assert (market.status, market.oracle_verdict) == (MarketStatus.ACTIVE, OracleVerdict.VALID)
+
+
+# -- 13 years: the fund inherits 2012's shorts and unwinds them (issue 17) -------------------------
+
+
+def test_fund_unwind_long_the_fund_ends_flat_within_its_cap_and_shows_its_loss_while_it_holds():
+    run = replayed("fund-unwind-long")
+    fund = "sys:fund:BTC-PERP"
+    positions = run.fund_positions[fund]
+    assert positions[-1][1] == 0 and run.fund_position_max[fund] <= 2_000  # flat, never beyond its cap
+    last_held = max(t for t, size in positions if size)
+    assert last_held < run.t0_ms + 400 * 86_400_000  # flat within the scenario's first 400 days, for good
+    stats = run.stats["BTC-PERP"]
+    assert (stats.fund_contracts_sold, stats.fund_deadline_contracts) == (1_000, 200)  # 1,200 inherited
+    assert {e.backstop for _, e in run.fund_sales} == {"desk-a", "desk-b"}
+    # while it held, its equity (not its cash) showed what the position had lost
+    assert any(eq < cash for (_, eq), (_, cash) in zip(run.fund_equity[fund], run.funds[fund]))
+    assert run.fund_equity[fund][-1][1] == run.funds[fund][-1][1] == -555_228_226
+    assert run.state.global_mode == 1  # the global fund's $2,000 covers the market fund's deficit
 
 
 # -- determinism -----------------------------------------------------------------------------

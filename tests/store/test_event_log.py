@@ -33,6 +33,10 @@ ONE_OF_EACH = (
     ledger_events.ActionTaken(ActionKind.HALT_MARKET, 7, "BTC-PERP", "applied", 1_000),
     ledger_events.CheckpointDue(12),
     ledger_events.CheckpointCertified(12, bytes(range(32)), 3, ("node1", "node2")),
+    ledger_events.FundAuctionStarted("BTC-PERP", -60, 47_000, 86_401_000),
+    ledger_events.FundSliceSold("BTC-PERP", "desk", -20, 47_470, 100),
+    ledger_events.FundDeadlineDeleveraged("BTC-PERP", -40, 48_000),
+    ledger_events.FundAuctionEnded("BTC-PERP"),
 )
 
 

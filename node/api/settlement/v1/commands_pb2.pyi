@@ -30,6 +30,8 @@ class ActionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SET_MARKET_PARAMS: _ClassVar[ActionKind]
     EMERGENCY_SETTLE: _ClassVar[ActionKind]
     SET_SIGNERS: _ClassVar[ActionKind]
+    REGISTER_BACKSTOP: _ClassVar[ActionKind]
+    UNREGISTER_BACKSTOP: _ClassVar[ActionKind]
 MARKET_KIND_UNSPECIFIED: MarketKind
 PERPETUAL: MarketKind
 FUTURE: MarketKind
@@ -45,9 +47,11 @@ GLOBAL_RESUME: ActionKind
 SET_MARKET_PARAMS: ActionKind
 EMERGENCY_SETTLE: ActionKind
 SET_SIGNERS: ActionKind
+REGISTER_BACKSTOP: ActionKind
+UNREGISTER_BACKSTOP: ActionKind
 
 class CreateMarket(_message.Message):
-    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap")
+    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap", "unwind_start_bps", "unwind_slope_bps_per_minute", "unwind_discount_max_bps", "unwind_slice_contracts", "unwind_window_ms", "unwind_deadline_ms")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +80,12 @@ class CreateMarket(_message.Message):
     LIQUIDATION_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
     LIQUIDATION_CAP_NOTIONAL_FIELD_NUMBER: _ClassVar[int]
     FUND_POSITION_CAP_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_START_BPS_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_SLOPE_BPS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_DISCOUNT_MAX_BPS_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_SLICE_CONTRACTS_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    UNWIND_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     market: str
     kind: MarketKind
     tick_size: int
@@ -104,7 +114,13 @@ class CreateMarket(_message.Message):
     liquidation_window_ms: int
     liquidation_cap_notional: int
     fund_position_cap: int
-    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ...) -> None: ...
+    unwind_start_bps: int
+    unwind_slope_bps_per_minute: int
+    unwind_discount_max_bps: int
+    unwind_slice_contracts: int
+    unwind_window_ms: int
+    unwind_deadline_ms: int
+    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ..., unwind_start_bps: _Optional[int] = ..., unwind_slope_bps_per_minute: _Optional[int] = ..., unwind_discount_max_bps: _Optional[int] = ..., unwind_slice_contracts: _Optional[int] = ..., unwind_window_ms: _Optional[int] = ..., unwind_deadline_ms: _Optional[int] = ...) -> None: ...
 
 class OracleSource(_message.Message):
     __slots__ = ("source", "public_key")

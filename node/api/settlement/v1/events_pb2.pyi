@@ -21,6 +21,10 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORACLE_VERDICT_CHANGED: _ClassVar[EventKind]
     ACTION_TAKEN: _ClassVar[EventKind]
     CHECKPOINT_DUE: _ClassVar[EventKind]
+    FUND_AUCTION_STARTED: _ClassVar[EventKind]
+    FUND_SLICE_SOLD: _ClassVar[EventKind]
+    FUND_DEADLINE_DELEVERAGED: _ClassVar[EventKind]
+    FUND_AUCTION_ENDED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
@@ -31,6 +35,10 @@ DELEVERAGED: EventKind
 ORACLE_VERDICT_CHANGED: EventKind
 ACTION_TAKEN: EventKind
 CHECKPOINT_DUE: EventKind
+FUND_AUCTION_STARTED: EventKind
+FUND_SLICE_SOLD: EventKind
+FUND_DEADLINE_DELEVERAGED: EventKind
+FUND_AUCTION_ENDED: EventKind
 
 class Liquidation(_message.Message):
     __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
@@ -144,8 +152,50 @@ class CheckpointDue(_message.Message):
     index: int
     def __init__(self, index: _Optional[int] = ...) -> None: ...
 
+class FundAuctionStarted(_message.Message):
+    __slots__ = ("market", "size", "mark", "deadline_ms")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    size: int
+    mark: int
+    deadline_ms: int
+    def __init__(self, market: _Optional[str] = ..., size: _Optional[int] = ..., mark: _Optional[int] = ..., deadline_ms: _Optional[int] = ...) -> None: ...
+
+class FundSliceSold(_message.Message):
+    __slots__ = ("market", "backstop", "size", "price", "discount_bps")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    BACKSTOP_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_BPS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    backstop: str
+    size: int
+    price: int
+    discount_bps: int
+    def __init__(self, market: _Optional[str] = ..., backstop: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ..., discount_bps: _Optional[int] = ...) -> None: ...
+
+class FundDeadlineDeleveraged(_message.Message):
+    __slots__ = ("market", "size", "price")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    size: int
+    price: int
+    def __init__(self, market: _Optional[str] = ..., size: _Optional[int] = ..., price: _Optional[int] = ...) -> None: ...
+
+class FundAuctionEnded(_message.Message):
+    __slots__ = ("market",)
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    def __init__(self, market: _Optional[str] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due")
+    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +208,10 @@ class Event(_message.Message):
     ORACLE_VERDICT_CHANGED_FIELD_NUMBER: _ClassVar[int]
     ACTION_TAKEN_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_DUE_FIELD_NUMBER: _ClassVar[int]
+    FUND_AUCTION_STARTED_FIELD_NUMBER: _ClassVar[int]
+    FUND_SLICE_SOLD_FIELD_NUMBER: _ClassVar[int]
+    FUND_DEADLINE_DELEVERAGED_FIELD_NUMBER: _ClassVar[int]
+    FUND_AUCTION_ENDED_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     position: int
@@ -170,4 +224,8 @@ class Event(_message.Message):
     oracle_verdict_changed: OracleVerdictChanged
     action_taken: ActionTaken
     checkpoint_due: CheckpointDue
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ...) -> None: ...
+    fund_auction_started: FundAuctionStarted
+    fund_slice_sold: FundSliceSold
+    fund_deadline_deleveraged: FundDeadlineDeleveraged
+    fund_auction_ended: FundAuctionEnded
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ...) -> None: ...

@@ -52,6 +52,7 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEQUENCE_TOO_OLD: _ClassVar[ResultCode]
     BATCH_EXPIRED: _ClassVar[ResultCode]
     BATCH_SIGNED_AHEAD: _ClassVar[ResultCode]
+    FUND_FILL_NOT_REDUCING: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -97,6 +98,7 @@ SEQUENCE_REPLAYED: ResultCode
 SEQUENCE_TOO_OLD: ResultCode
 BATCH_EXPIRED: ResultCode
 BATCH_SIGNED_AHEAD: ResultCode
+FUND_FILL_NOT_REDUCING: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

@@ -137,7 +137,7 @@ class SourcePrice(_message.Message):
     def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class Guards(_message.Message):
-    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms")
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
@@ -157,6 +157,9 @@ class Guards(_message.Message):
     CHECKPOINT_EPOCH_FIELD_NUMBER: _ClassVar[int]
     PENDING_CHANGES_FIELD_NUMBER: _ClassVar[int]
     LEDGER_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    FUNDS_FIELD_NUMBER: _ClassVar[int]
+    FUNDS_EQUITY_FIELD_NUMBER: _ClassVar[int]
+    INSURANCE_FUND_FLOOR_FIELD_NUMBER: _ClassVar[int]
     mode: Guards.Mode
     insurance_fund: int
     breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
@@ -166,7 +169,42 @@ class Guards(_message.Message):
     checkpoint_epoch: int
     pending_changes: _containers.RepeatedCompositeFieldContainer[PendingChange]
     ledger_time_ms: int
-    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ...) -> None: ...
+    funds: _containers.RepeatedCompositeFieldContainer[Fund]
+    funds_equity: int
+    insurance_fund_floor: int
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ..., funds: _Optional[_Iterable[_Union[Fund, _Mapping]]] = ..., funds_equity: _Optional[int] = ..., insurance_fund_floor: _Optional[int] = ...) -> None: ...
+
+class Fund(_message.Message):
+    __slots__ = ("account", "market", "cash", "equity", "positions", "auction_started_ms", "auction_deadline_ms", "auction_discount_bps", "backstops")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    CASH_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    POSITIONS_FIELD_NUMBER: _ClassVar[int]
+    AUCTION_STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    AUCTION_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    AUCTION_DISCOUNT_BPS_FIELD_NUMBER: _ClassVar[int]
+    BACKSTOPS_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    market: str
+    cash: int
+    equity: int
+    positions: _containers.RepeatedCompositeFieldContainer[Position]
+    auction_started_ms: int
+    auction_deadline_ms: int
+    auction_discount_bps: int
+    backstops: _containers.RepeatedCompositeFieldContainer[Backstop]
+    def __init__(self, account: _Optional[str] = ..., market: _Optional[str] = ..., cash: _Optional[int] = ..., equity: _Optional[int] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., auction_started_ms: _Optional[int] = ..., auction_deadline_ms: _Optional[int] = ..., auction_discount_bps: _Optional[int] = ..., backstops: _Optional[_Iterable[_Union[Backstop, _Mapping]]] = ...) -> None: ...
+
+class Backstop(_message.Message):
+    __slots__ = ("account", "discount_bps", "position_max")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNT_BPS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_MAX_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    discount_bps: int
+    position_max: int
+    def __init__(self, account: _Optional[str] = ..., discount_bps: _Optional[int] = ..., position_max: _Optional[int] = ...) -> None: ...
 
 class Signer(_message.Message):
     __slots__ = ("key_id", "role", "public_key", "accounts")
