@@ -25,6 +25,7 @@ from node.ledger.commands import (
     CreateMarket,
     Deposit,
     EmergencyAction,
+    MakerSide,
     MarketKind,
     OptionType,
     OracleSource,
@@ -68,6 +69,12 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         liquidation_window_ms=m.liquidation_window_ms,
         liquidation_cap_notional=m.liquidation_cap_notional,
         fund_position_cap=m.fund_position_cap,
+        maker_fee_bps=m.maker_fee_bps,
+        taker_fee_bps=m.taker_fee_bps,
+        fee_fund_share_bps=m.fee_fund_share_bps,
+        funding_interval_ms=m.funding_interval_ms,
+        funding_rate_cap_bps=m.funding_rate_cap_bps,
+        margin_call_bps=m.margin_call_bps,
     )
 
 
@@ -102,6 +109,7 @@ def _settle_trade_from(id: str, m: pb.SettleTrade) -> SettleTrade:
         quantity=m.quantity,
         buyer_fee=m.buyer_fee,
         seller_fee=m.seller_fee,
+        maker_side=ledger_enum(MakerSide, m.maker_side, "maker_side"),
     )
 
 
@@ -174,6 +182,12 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         liquidation_window_ms=c.liquidation_window_ms,
         liquidation_cap_notional=c.liquidation_cap_notional,
         fund_position_cap=c.fund_position_cap,
+        maker_fee_bps=c.maker_fee_bps,
+        taker_fee_bps=c.taker_fee_bps,
+        fee_fund_share_bps=c.fee_fund_share_bps,
+        funding_interval_ms=c.funding_interval_ms,
+        funding_rate_cap_bps=c.funding_rate_cap_bps,
+        margin_call_bps=c.margin_call_bps,
     )
 
 
@@ -194,6 +208,7 @@ def _settle_trade_to(c: SettleTrade) -> pb.SettleTrade:
         quantity=c.quantity,
         buyer_fee=c.buyer_fee,
         seller_fee=c.seller_fee,
+        maker_side=c.maker_side,
     )
 
 

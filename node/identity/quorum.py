@@ -15,13 +15,15 @@ from node.ledger.governance import checkpoint_vote_bytes
 def action_payload(
     cluster: str, kind: ActionKind, nonce: int, not_after_ms: int, epoch: int, *, market: str | None = None,
     price: int | None = None, params: dict | None = None, signers: list[dict] | None = None, policy: dict | None = None,
+    amount: int | None = None,
 ) -> dict:
     """The JSON object every signer signs (its canonical bytes: ledger.action_payload)."""
     payload: dict = {
         "cluster": cluster, "domain": ACTION_DOMAIN, "epoch": epoch, "kind": kind.name,
         "nonce": nonce, "not_after_ms": not_after_ms,
     }
-    for name, value in (("market", market), ("price", price), ("params", params), ("signers", signers), ("policy", policy)):
+    for name, value in (("market", market), ("price", price), ("params", params), ("signers", signers), ("policy", policy),
+                        ("amount", amount)):
         if value is not None:
             payload[name] = value
     return payload

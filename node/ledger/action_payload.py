@@ -29,6 +29,7 @@ KIND_FIELDS: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.SET_MARKET_PARAMS: ("market", "params"),
     ActionKind.EMERGENCY_SETTLE: ("market", "price"),
     ActionKind.SET_SIGNERS: ("policy", "signers"),
+    ActionKind.WITHDRAW_FEES: ("amount",),  # quote minor units out of the fee account (fees.py)
 }
 
 

@@ -30,6 +30,16 @@ class ActionKind(enum.IntEnum):
     SET_MARKET_PARAMS = 5
     EMERGENCY_SETTLE = 6
     SET_SIGNERS = 7
+    WITHDRAW_FEES = 20  # pay collected trading fees out of the ledger's fee account
+
+
+class MakerSide(enum.IntEnum):
+    """Which side of a fill rested on the book. NONE: the fill carries its fees itself
+    (buyer_fee / seller_fee), allowed only on a market without a fee schedule."""
+
+    NONE = 0
+    BUYER = 1
+    SELLER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +83,17 @@ class CreateMarket:
     liquidation_window_ms: int = 0
     liquidation_cap_notional: int = 0  # 0 = no cap
     fund_position_cap: int = 0  # contracts the market's insurance fund may take over; 0 = no cap
+    # Fees (fees.py): bps of a fill's notional; a negative maker fee is a rebate, at most the
+    # taker's fee. fee_fund_share_bps of every fee goes to the market's fund, the rest to sys:fees.
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+    fee_fund_share_bps: int = 0
+    # Funding (funding.py), perpetuals only: 0 = no funding. The rate of one interval is the
+    # time-weighted premium of traded prices over the mark, clamped to funding_rate_cap_bps.
+    funding_interval_ms: int = 0
+    funding_rate_cap_bps: int = 0
+    # Margin calls (margin_calls.py): between maintenance and initial margin; 0 = no calls.
+    margin_call_bps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +120,7 @@ class SettleTrade:
     quantity: int
     buyer_fee: int = 0
     seller_fee: int = 0
+    maker_side: MakerSide = MakerSide.NONE  # set: the ledger charges the market's fee schedule
 
 
 @dataclass(frozen=True, slots=True)

@@ -93,7 +93,7 @@ def emergency_action(state: LedgerState, cmd: EmergencyAction, events: list[Even
         problem = params_problem(state, cmd.market, payload["params"])
         if problem:
             return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
-        loosening = not all_tighten(state.markets[cmd.market], payload["params"])
+        loosening = not all_tighten(state, cmd.market, payload["params"])
     if cmd.kind == ActionKind.SET_SIGNERS:
         problem = signer_set_problem(payload["cluster"], payload["signers"], payload["policy"])
         if problem:

@@ -11,6 +11,7 @@ from .breakers import reopen, set_status
 from .commands import ActionKind
 from .events import ActionTaken, Event
 from .expiry import settle_expired
+from .fees import withdraw_fees, withdraw_fees_problem
 from .global_mode import check_insurance_fund_floor, set_global_mode
 from .governance import POLICY_FIELDS
 from .market_params import apply_params
@@ -61,6 +62,8 @@ def refusal(state: LedgerState, payload: dict) -> str | None:
         return "the settlement price must be positive"
     if kind == ActionKind.EMERGENCY_SETTLE and market and payload["price"] % market.tick_size:
         return f"the settlement price must be a multiple of {market.tick_size}"
+    if kind == ActionKind.WITHDRAW_FEES:
+        return withdraw_fees_problem(state, payload["amount"])
     return None
 
 
@@ -85,6 +88,8 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         settle_expired(state, market_id, events, payload["price"], StatusReason.EMERGENCY_SETTLED)
     elif kind == ActionKind.SET_SIGNERS:
         install_signer_set(state, payload["cluster"], payload["signers"], payload["policy"])
+    elif kind == ActionKind.WITHDRAW_FEES:
+        withdraw_fees(state, payload["amount"])
     events.append(ActionTaken(kind, payload["nonce"], market_id, "applied", state.ledger_time_ms))
 
 

@@ -72,3 +72,9 @@ reader_accounts_max = 64  # accounts one reader key may read
 dedup_retention_ms_min = 1_000
 retention_prune_dedup_entries_max = 4  # dedup records of this many earlier entries, per entry
 retention_prune_windows_max = 64  # replay windows, per entry
+
+# Perpetual economics (issue 17): fees, funding, margin calls.
+trading_fee_bps_max = 1_000  # a maker or taker fee of at most 10% of a fill's notional
+funding_interval_ms_min = 60_000  # one minute
+funding_interval_ms_max = 7 * 86_400_000  # one week
+funding_rate_cap_bps_max = 1_000  # at most 10% of the mark per interval

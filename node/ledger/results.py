@@ -52,6 +52,8 @@ class ResultCode(enum.IntEnum):
     SEQUENCE_TOO_OLD = 42  # below its stream's replay window: sign again with a new sequence
     BATCH_EXPIRED = 43  # signed before ledger time minus dedup_retention_ms: read the outcome back, never resend
     BATCH_SIGNED_AHEAD = 44  # signed more than clock_lead_max_ms after ledger time: the submitter's clock is wrong
+    INVALID_MAKER_SIDE = 60  # maker_side unknown, or missing on a market that charges a fee schedule
+    MARGIN_CALLED = 61  # the account is under a margin call: reduce-only until back at initial margin
 
 
 @dataclass(frozen=True, slots=True)

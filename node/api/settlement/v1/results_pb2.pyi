@@ -52,6 +52,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SEQUENCE_TOO_OLD: _ClassVar[ResultCode]
     BATCH_EXPIRED: _ClassVar[ResultCode]
     BATCH_SIGNED_AHEAD: _ClassVar[ResultCode]
+    INVALID_MAKER_SIDE: _ClassVar[ResultCode]
+    MARGIN_CALLED: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -97,6 +99,8 @@ SEQUENCE_REPLAYED: ResultCode
 SEQUENCE_TOO_OLD: ResultCode
 BATCH_EXPIRED: ResultCode
 BATCH_SIGNED_AHEAD: ResultCode
+INVALID_MAKER_SIDE: ResultCode
+MARGIN_CALLED: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

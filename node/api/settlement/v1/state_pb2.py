@@ -25,43 +25,45 @@ _sym_db = _symbol_database.Default()
 from node.api.settlement.v1 import commands_pb2 as settlement_dot_v1_dot_commands__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19settlement/v1/state.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\"i\n\x08Position\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\ncost_basis\x18\x03 \x01(\x03\x12\x14\n\x0crealized_pnl\x18\x04 \x01(\x03\x12\x15\n\rfunding_index\x18\x05 \x01(\x03\"\xf4\x01\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollateral\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.settlement.v1.Account.Status\x12*\n\tpositions\x18\x04 \x03(\x0b\x32\x17.settlement.v1.Position\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bLIQUIDATING\x10\x02\x12\x0c\n\x08\x42\x41NKRUPT\x10\x03\x12\n\n\x06\x46ROZEN\x10\x04\"R\n\x07\x42reaker\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x15\n\rtripped_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xc9\x05\n\x06Market\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.settlement.v1.CreateMarket\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\x03\x12\x14\n\x0cmark_time_ms\x18\x05 \x01(\x03\x12\x15\n\ropen_interest\x18\x06 \x01(\x03\x12\'\n\x07\x62reaker\x18\x07 \x01(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x08 \x01(\x04\x12\x17\n\x0fstatus_since_ms\x18\t \x01(\x03\x12;\n\x0eoracle_verdict\x18\n \x01(\x0e\x32#.settlement.v1.Market.OracleVerdict\x12\x16\n\x0e\x66resh_until_ms\x18\x0b \x01(\x03\x12\x0c\n\x04twap\x18\x0c \x01(\x03\x12\x14\n\x0ctwap_time_ms\x18\r \x01(\x03\x12\x0c\n\x04\x66und\x18\x0e \x01(\x03\x12+\n\x07sources\x18\x0f \x03(\x0b\x32\x1a.settlement.v1.SourcePrice\x12\x1c\n\x14liquidated_in_window\x18\x10 \x01(\x03\x12#\n\x1bliquidation_window_start_ms\x18\x11 \x01(\x03\"V\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\x12\x0b\n\x07SETTLED\x10\x04\"d\n\rOracleVerdict\x12\x1e\n\x1aORACLE_VERDICT_UNSPECIFIED\x10\x00\x12\t\n\x05VALID\x10\x01\x12\t\n\x05STALE\x10\x02\x12\x10\n\x0cTOO_VOLATILE\x10\x03\x12\x0b\n\x07INVALID\x10\x04\"m\n\x0bSourcePrice\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\x03\x12\x16\n\x0esource_time_ms\x18\x03 \x01(\x03\x12\x16\n\x0eprice_since_ms\x18\x04 \x01(\x03\x12\x0f\n\x07\x63ounted\x18\x05 \x01(\x08\"\xfe\x02\n\x06Guards\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x16\n\x0einsurance_fund\x18\x02 \x01(\x03\x12(\n\x08\x62reakers\x18\x03 \x03(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\x12\x13\n\x0bmode_reason\x18\x05 \x01(\t\x12,\n\nsigner_set\x18\x06 \x01(\x0b\x32\x18.settlement.v1.SignerSet\x12\x18\n\x10\x63heckpoint_epoch\x18\x07 \x01(\x04\x12\x35\n\x0fpending_changes\x18\x08 \x03(\x0b\x32\x1c.settlement.v1.PendingChange\x12\x16\n\x0eledger_time_ms\x18\t \x01(\x03\"E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06NORMAL\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\"L\n\x06Signer\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x10\n\x08\x61\x63\x63ounts\x18\x04 \x03(\t\"\x9f\x02\n\tSignerSet\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12&\n\x07signers\x18\x02 \x03(\x0b\x32\x15.settlement.v1.Signer\x12\x16\n\x0ehalt_threshold\x18\x03 \x01(\r\x12\x18\n\x10resume_threshold\x18\x04 \x01(\r\x12\x1c\n\x14\x63heckpoint_threshold\x18\x05 \x01(\r\x12\x13\n\x0btimelock_ms\x18\x06 \x01(\x03\x12 \n\x18\x63heckpoint_every_entries\x18\x07 \x01(\x04\x12\x1b\n\x13\x63heckpoint_every_ms\x18\x08 \x01(\x03\x12\x19\n\x11\x63lock_lead_max_ms\x18\t \x01(\x03\x12\x1a\n\x12\x64\x65\x64up_retention_ms\x18\n \x01(\x03\"n\n\rPendingChange\x12\r\n\x05nonce\x18\x01 \x01(\x04\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06market\x18\x03 \x01(\t\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_at_ms\x18\x04 \x01(\x03\x12\x17\n\x0f\x63\x61nonical_bytes\x18\x05 \x01(\x0c\"6\n\x13\x43heckpointSignature\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x8d\x01\n\nCheckpoint\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\x12\x36\n\nsignatures\x18\x03 \x03(\x0b\x32\".settlement.v1.CheckpointSignature\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\"2\n\x13\x43heckpointDumpChunk\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19settlement/v1/state.proto\x12\rsettlement.v1\x1a\x1csettlement/v1/commands.proto\"\x9c\x01\n\x08Position\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x12\n\ncost_basis\x18\x03 \x01(\x03\x12\x14\n\x0crealized_pnl\x18\x04 \x01(\x03\x12\x15\n\rfunding_index\x18\x05 \x01(\x03\x12\x1b\n\x13\x66unding_index_exact\x18( \x01(\t\x12\x14\n\x0c\x66unding_owed\x18) \x01(\x03\"=\n\nMarginCall\x12\x10\n\x08since_ms\x18\x01 \x01(\x03\x12\x0e\n\x06\x65quity\x18\x02 \x01(\x03\x12\r\n\x05level\x18\x03 \x01(\x03\"\xa4\x02\n\x07\x41\x63\x63ount\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\ncollateral\x18\x02 \x01(\x03\x12-\n\x06status\x18\x03 \x01(\x0e\x32\x1d.settlement.v1.Account.Status\x12*\n\tpositions\x18\x04 \x03(\x0b\x32\x17.settlement.v1.Position\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\x12.\n\x0bmargin_call\x18( \x01(\x0b\x32\x19.settlement.v1.MarginCall\"W\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bLIQUIDATING\x10\x02\x12\x0c\n\x08\x42\x41NKRUPT\x10\x03\x12\n\n\x06\x46ROZEN\x10\x04\"R\n\x07\x42reaker\x12\x0e\n\x06market\x18\x01 \x01(\t\x12\x15\n\rtripped_at_ms\x18\x02 \x01(\x03\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"\xbe\x06\n\x06Market\x12+\n\x06params\x18\x01 \x01(\x0b\x32\x1b.settlement.v1.CreateMarket\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.settlement.v1.Market.Status\x12\x15\n\rstatus_reason\x18\x03 \x01(\t\x12\x12\n\nmark_price\x18\x04 \x01(\x03\x12\x14\n\x0cmark_time_ms\x18\x05 \x01(\x03\x12\x15\n\ropen_interest\x18\x06 \x01(\x03\x12\'\n\x07\x62reaker\x18\x07 \x01(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x08 \x01(\x04\x12\x17\n\x0fstatus_since_ms\x18\t \x01(\x03\x12;\n\x0eoracle_verdict\x18\n \x01(\x0e\x32#.settlement.v1.Market.OracleVerdict\x12\x16\n\x0e\x66resh_until_ms\x18\x0b \x01(\x03\x12\x0c\n\x04twap\x18\x0c \x01(\x03\x12\x14\n\x0ctwap_time_ms\x18\r \x01(\x03\x12\x0c\n\x04\x66und\x18\x0e \x01(\x03\x12+\n\x07sources\x18\x0f \x03(\x0b\x32\x1a.settlement.v1.SourcePrice\x12\x1c\n\x14liquidated_in_window\x18\x10 \x01(\x03\x12#\n\x1bliquidation_window_start_ms\x18\x11 \x01(\x03\x12\x14\n\x0c\x66unding_rate\x18( \x01(\x03\x12\x17\n\x0fnext_funding_ms\x18) \x01(\x03\x12\x15\n\rfunding_index\x18* \x01(\t\x12\x17\n\x0f\x66unding_premium\x18+ \x01(\x03\x12\x14\n\x0c\x66unding_pool\x18, \x01(\x03\"V\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\n\n\x06\x41\x43TIVE\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\x12\x0b\n\x07SETTLED\x10\x04\"d\n\rOracleVerdict\x12\x1e\n\x1aORACLE_VERDICT_UNSPECIFIED\x10\x00\x12\t\n\x05VALID\x10\x01\x12\t\n\x05STALE\x10\x02\x12\x10\n\x0cTOO_VOLATILE\x10\x03\x12\x0b\n\x07INVALID\x10\x04\"m\n\x0bSourcePrice\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\r\n\x05price\x18\x02 \x01(\x03\x12\x16\n\x0esource_time_ms\x18\x03 \x01(\x03\x12\x16\n\x0eprice_since_ms\x18\x04 \x01(\x03\x12\x0f\n\x07\x63ounted\x18\x05 \x01(\x08\"\xab\x03\n\x06Guards\x12(\n\x04mode\x18\x01 \x01(\x0e\x32\x1a.settlement.v1.Guards.Mode\x12\x16\n\x0einsurance_fund\x18\x02 \x01(\x03\x12(\n\x08\x62reakers\x18\x03 \x03(\x0b\x32\x16.settlement.v1.Breaker\x12\x15\n\rapplied_index\x18\x04 \x01(\x04\x12\x13\n\x0bmode_reason\x18\x05 \x01(\t\x12,\n\nsigner_set\x18\x06 \x01(\x0b\x32\x18.settlement.v1.SignerSet\x12\x18\n\x10\x63heckpoint_epoch\x18\x07 \x01(\x04\x12\x35\n\x0fpending_changes\x18\x08 \x03(\x0b\x32\x1c.settlement.v1.PendingChange\x12\x16\n\x0eledger_time_ms\x18\t \x01(\x03\x12\x13\n\x0b\x66\x65\x65_account\x18( \x01(\x03\x12\x16\n\x0e\x66\x65\x65s_withdrawn\x18) \x01(\x03\"E\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\n\n\x06NORMAL\x10\x01\x12\x0f\n\x0bREDUCE_ONLY\x10\x02\x12\n\n\x06HALTED\x10\x03\"L\n\x06Signer\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x10\n\x08\x61\x63\x63ounts\x18\x04 \x03(\t\"\x9f\x02\n\tSignerSet\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12&\n\x07signers\x18\x02 \x03(\x0b\x32\x15.settlement.v1.Signer\x12\x16\n\x0ehalt_threshold\x18\x03 \x01(\r\x12\x18\n\x10resume_threshold\x18\x04 \x01(\r\x12\x1c\n\x14\x63heckpoint_threshold\x18\x05 \x01(\r\x12\x13\n\x0btimelock_ms\x18\x06 \x01(\x03\x12 \n\x18\x63heckpoint_every_entries\x18\x07 \x01(\x04\x12\x1b\n\x13\x63heckpoint_every_ms\x18\x08 \x01(\x03\x12\x19\n\x11\x63lock_lead_max_ms\x18\t \x01(\x03\x12\x1a\n\x12\x64\x65\x64up_retention_ms\x18\n \x01(\x03\"n\n\rPendingChange\x12\r\n\x05nonce\x18\x01 \x01(\x04\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06market\x18\x03 \x01(\t\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_at_ms\x18\x04 \x01(\x03\x12\x17\n\x0f\x63\x61nonical_bytes\x18\x05 \x01(\x0c\"6\n\x13\x43heckpointSignature\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"\x8d\x01\n\nCheckpoint\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x12\n\nstate_hash\x18\x02 \x01(\x0c\x12\x36\n\nsignatures\x18\x03 \x03(\x0b\x32\".settlement.v1.CheckpointSignature\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12\x15\n\rapplied_index\x18\x05 \x01(\x04\"2\n\x13\x43heckpointDumpChunk\x12\r\n\x05index\x18\x01 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'node.api.settlement.v1.state_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_POSITION']._serialized_start=74
-  _globals['_POSITION']._serialized_end=179
-  _globals['_ACCOUNT']._serialized_start=182
-  _globals['_ACCOUNT']._serialized_end=426
-  _globals['_ACCOUNT_STATUS']._serialized_start=339
-  _globals['_ACCOUNT_STATUS']._serialized_end=426
-  _globals['_BREAKER']._serialized_start=428
-  _globals['_BREAKER']._serialized_end=510
-  _globals['_MARKET']._serialized_start=513
-  _globals['_MARKET']._serialized_end=1226
-  _globals['_MARKET_STATUS']._serialized_start=1038
-  _globals['_MARKET_STATUS']._serialized_end=1124
-  _globals['_MARKET_ORACLEVERDICT']._serialized_start=1126
-  _globals['_MARKET_ORACLEVERDICT']._serialized_end=1226
-  _globals['_SOURCEPRICE']._serialized_start=1228
-  _globals['_SOURCEPRICE']._serialized_end=1337
-  _globals['_GUARDS']._serialized_start=1340
-  _globals['_GUARDS']._serialized_end=1722
-  _globals['_GUARDS_MODE']._serialized_start=1653
-  _globals['_GUARDS_MODE']._serialized_end=1722
-  _globals['_SIGNER']._serialized_start=1724
-  _globals['_SIGNER']._serialized_end=1800
-  _globals['_SIGNERSET']._serialized_start=1803
-  _globals['_SIGNERSET']._serialized_end=2090
-  _globals['_PENDINGCHANGE']._serialized_start=2092
-  _globals['_PENDINGCHANGE']._serialized_end=2202
-  _globals['_CHECKPOINTSIGNATURE']._serialized_start=2204
-  _globals['_CHECKPOINTSIGNATURE']._serialized_end=2258
-  _globals['_CHECKPOINT']._serialized_start=2261
-  _globals['_CHECKPOINT']._serialized_end=2402
-  _globals['_CHECKPOINTDUMPCHUNK']._serialized_start=2404
-  _globals['_CHECKPOINTDUMPCHUNK']._serialized_end=2454
+  _globals['_POSITION']._serialized_start=75
+  _globals['_POSITION']._serialized_end=231
+  _globals['_MARGINCALL']._serialized_start=233
+  _globals['_MARGINCALL']._serialized_end=294
+  _globals['_ACCOUNT']._serialized_start=297
+  _globals['_ACCOUNT']._serialized_end=589
+  _globals['_ACCOUNT_STATUS']._serialized_start=502
+  _globals['_ACCOUNT_STATUS']._serialized_end=589
+  _globals['_BREAKER']._serialized_start=591
+  _globals['_BREAKER']._serialized_end=673
+  _globals['_MARKET']._serialized_start=676
+  _globals['_MARKET']._serialized_end=1506
+  _globals['_MARKET_STATUS']._serialized_start=1318
+  _globals['_MARKET_STATUS']._serialized_end=1404
+  _globals['_MARKET_ORACLEVERDICT']._serialized_start=1406
+  _globals['_MARKET_ORACLEVERDICT']._serialized_end=1506
+  _globals['_SOURCEPRICE']._serialized_start=1508
+  _globals['_SOURCEPRICE']._serialized_end=1617
+  _globals['_GUARDS']._serialized_start=1620
+  _globals['_GUARDS']._serialized_end=2047
+  _globals['_GUARDS_MODE']._serialized_start=1978
+  _globals['_GUARDS_MODE']._serialized_end=2047
+  _globals['_SIGNER']._serialized_start=2049
+  _globals['_SIGNER']._serialized_end=2125
+  _globals['_SIGNERSET']._serialized_start=2128
+  _globals['_SIGNERSET']._serialized_end=2415
+  _globals['_PENDINGCHANGE']._serialized_start=2417
+  _globals['_PENDINGCHANGE']._serialized_end=2527
+  _globals['_CHECKPOINTSIGNATURE']._serialized_start=2529
+  _globals['_CHECKPOINTSIGNATURE']._serialized_end=2583
+  _globals['_CHECKPOINT']._serialized_start=2586
+  _globals['_CHECKPOINT']._serialized_end=2727
+  _globals['_CHECKPOINTDUMPCHUNK']._serialized_start=2729
+  _globals['_CHECKPOINTDUMPCHUNK']._serialized_end=2779
 # @@protoc_insertion_point(module_scope)
