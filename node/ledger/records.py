@@ -484,7 +484,7 @@ class MarginCall:
 
 
 _MARKET_TERMS = struct.Struct(">Bqqqqqq")
-_FUNDING = struct.Struct(">B" + "qQ" + "q" * 4 + "qQ" + "qq")
+_FUNDING = struct.Struct(">B" + "qQ" + "q" * 5 + "qQ" + "qq")
 _MARGIN_CALL = struct.Struct(">Bqqq")
 
 

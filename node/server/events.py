@@ -12,8 +12,11 @@ from node.ledger.events import (
     CheckpointCertified,
     CheckpointDue,
     Deleveraged,
+    FundingPaid,
     GlobalModeChanged,
     Liquidation,
+    MarginCall,
+    MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
@@ -81,6 +84,23 @@ def _checkpoint_due(e: CheckpointDue) -> tuple[int, dict[str, events_pb2.Checkpo
     return events_pb2.CHECKPOINT_DUE, {"checkpoint_due": events_pb2.CheckpointDue(index=e.index)}
 
 
+def _funding_paid(e: FundingPaid) -> tuple[int, dict[str, events_pb2.FundingPaid]]:
+    message = events_pb2.FundingPaid(
+        market=e.market, rate=e.rate, mark=e.mark, intervals=e.intervals, index=str(e.index), at_ms=e.at_ms,
+    )
+    return events_pb2.FUNDING_PAID, {"funding_paid": message}
+
+
+def _margin_call(e: MarginCall) -> tuple[int, dict[str, events_pb2.MarginCallEvent]]:
+    message = events_pb2.MarginCallEvent(account=e.account, equity=e.equity, level=e.level, at_ms=e.at_ms)
+    return events_pb2.MARGIN_CALL, {"margin_call": message}
+
+
+def _margin_call_lifted(e: MarginCallLifted) -> tuple[int, dict[str, events_pb2.MarginCallLifted]]:
+    message = events_pb2.MarginCallLifted(account=e.account, equity=e.equity, initial=e.initial, at_ms=e.at_ms)
+    return events_pb2.MARGIN_CALL_LIFTED, {"margin_call_lifted": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -92,6 +112,9 @@ EVENT_ENCODERS: dict[type, Callable] = {
     ActionTaken: _action_taken,
     CheckpointCertified: _checkpoint_certified,
     CheckpointDue: _checkpoint_due,
+    FundingPaid: _funding_paid,
+    MarginCall: _margin_call,
+    MarginCallLifted: _margin_call_lifted,
 }
 
 

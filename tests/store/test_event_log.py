@@ -33,6 +33,9 @@ ONE_OF_EACH = (
     ledger_events.ActionTaken(ActionKind.HALT_MARKET, 7, "BTC-PERP", "applied", 1_000),
     ledger_events.CheckpointDue(12),
     ledger_events.CheckpointCertified(12, bytes(range(32)), 3, ("node1", "node2")),
+    ledger_events.FundingPaid("BTC-PERP", -1_250_000, 50_000, 3, 2**70, 3_600_000),  # a 128-bit index
+    ledger_events.MarginCall("alice", 700, 752, 1_000),
+    ledger_events.MarginCallLifted("alice", 940, 940, 2_000),
 )
 
 
