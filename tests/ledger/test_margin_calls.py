@@ -96,3 +96,21 @@ def test_an_account_in_a_market_without_a_call_level_is_never_called():
     assert driver.trade("alice", "bob", 1_000, 10).ok
     driver.price(940)
     assert calls(driver) == [] and driver.state.margin_calls == {}
+
+
+def test_funding_can_bring_a_margin_call_without_a_price_change():
+    hour = 3_600_000
+    driver = LedgerDriver()
+    assert driver.one(create_market(margin_call_bps=800, band_bps=0, funding_interval_ms=hour, funding_rate_cap_bps=1_000,
+                                    stale_after_ms=10 * hour)).ok
+    driver.price(1_000)
+    driver.deposit("alice", 1_500)
+    driver.deposit("bob", 100_000)
+    driver.deposit("carol", 100_000)
+    assert driver.trade("alice", "bob", 1_000, 10).ok
+    assert driver.trade("carol", "bob", 1_100, 1).ok  # a 10% premium: the cap
+    # At the mark alice has 1,500 against a call level of 800: funding of ~10% of her notional
+    # (~1,000) takes her equity to ~500, below the call and at maintenance's edge.
+    driver.run(time_ms=hour)
+    assert [e.account for e in driver.events if isinstance(e, MarginCall)] == ["alice"]
+    assert "alice" in driver.state.margin_calls
