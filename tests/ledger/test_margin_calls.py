@@ -114,3 +114,29 @@ def test_funding_can_bring_a_margin_call_without_a_price_change():
     driver.run(time_ms=hour)
     assert [e.account for e in driver.events if isinstance(e, MarginCall)] == ["alice"]
     assert "alice" in driver.state.margin_calls
+
+
+def test_a_quorum_can_set_the_call_level_and_the_fee_schedule():
+    from node.ledger.commands import ActionKind
+
+    from .driver import MARKET
+    from .governance import governed_market
+
+    governed = governed_market()
+    terms = lambda: governed.driver.state.market_terms.get(MARKET)  # noqa: E731
+    # Switching a call level on tightens: two node keys suffice, at once.
+    assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"margin_call_bps": 800}),
+                        "node-1", "node-2").ok
+    assert terms().margin_call_bps == 800
+    # Out of range, or not adjustable: refused, nothing changes.
+    for params in ({"margin_call_bps": 1_000}, {"funding_interval_ms": 3_600_000}, {"maker_fee_bps": -1}):
+        result = governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params=params), "guardian-1", "guardian-2")
+        assert result.code == ResultCode.INVALID_ACTION, params
+    # A fee schedule is not a safety limit: guardians only, and it waits the timelock.
+    assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"taker_fee_bps": 5}),
+                        "node-1", "node-2").code == ResultCode.WRONG_ROLE
+    assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"taker_fee_bps": 5}),
+                        "guardian-1", "guardian-2").ok
+    assert terms().taker_fee_bps == 0
+    governed.driver.run(time_ms=governed.driver.time_ms + 61_000)
+    assert terms().taker_fee_bps == 5
