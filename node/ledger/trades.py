@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .commands import MakerSide, MarketKind, SettleTrade
 from .events import Event
 from .fees import credit_fees, schedule_fees
@@ -121,8 +119,8 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
         index = funding.index
         due_buy = owed(old_buy, index) if old_buy else 0
         due_sell = owed(old_sell, index) if old_sell else 0
-        new_buy = replace(new_buy, funding_index=index)
-        new_sell = replace(new_sell, funding_index=index)
+        new_buy = Position(new_buy.size, new_buy.cost_basis, new_buy.realized_pnl, index)
+        new_sell = Position(new_sell.size, new_sell.cost_basis, new_sell.realized_pnl, index)
 
     if market.status == MarketStatus.REDUCE_ONLY or global_mode == GlobalMode.REDUCE_ONLY:
         where = "market" if market.status == MarketStatus.REDUCE_ONLY else "venue"
