@@ -11,6 +11,7 @@ from node.ledger.commands import (
     CreateMarket,
     Deposit,
     EmergencyAction,
+    MakerSide,
     MarketKind,
     OptionType,
     OracleSource,
@@ -51,6 +52,12 @@ SAMPLE_COMMANDS = (
         liquidation_window_ms=60_000,
         liquidation_cap_notional=10**12,
         fund_position_cap=50,
+        maker_fee_bps=-2,
+        taker_fee_bps=5,
+        fee_fund_share_bps=2_500,
+        funding_interval_ms=3_600_000,
+        funding_rate_cap_bps=75,
+        margin_call_bps=750,
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),
@@ -63,6 +70,7 @@ SAMPLE_COMMANDS = (
         quantity=3,
         buyer_fee=1_200,
         seller_fee=800,
+        maker_side=MakerSide.SELLER,  # the codec carries what it is given; the ledger judges the mix
     ),
     PriceUpdate(
         id="or:p-1",
