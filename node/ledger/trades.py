@@ -166,7 +166,7 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
         state.put_account(seller_id, Account(seller_collateral, seller.status))
     if open_interest_after != open_interest:
         state.put_open_interest(market_id, open_interest_after)
-    if buyer_fee or seller_fee:
+    if buyer_fee + seller_fee:  # never negative; 0 when a rebate equals the taker's fee
         credit_fees(state, market_id, terms, buyer_fee + seller_fee)
     if funding is not None:
         note_trade(state, market_id, state.funding[market_id], price)

@@ -121,3 +121,11 @@ def test_fees_leave_only_through_a_quorum_of_guardians():
     assert fee_account(driver) == 500
     assert governed.act(governed.payload(ActionKind.WITHDRAW_FEES, amount=400), "guardian-1", "guardian-2").ok
     assert (fee_account(driver), driver.state.meta["fees_withdrawn"]) == (100, 400)
+
+
+def test_a_rebate_as_large_as_the_taker_fee_leaves_nothing_for_the_venue():
+    # Found while reviewing: a net fee of 0 with both sides charged must not reach credit_fees.
+    driver = scheduled(maker_fee_bps=-10, taker_fee_bps=10)
+    result = driver.trade("alice", "bob", 1_000, 10, maker_side=SELLER)
+    assert (result.collateral, result.counterparty_collateral) == (99_990, 100_010)
+    assert fee_account(driver) + driver.collateral(market_fund(MARKET)) == 0
