@@ -184,3 +184,20 @@ def test_a_state_rebuilt_from_its_records_keeps_the_funding_exact():
     assert rebuilt.funding_weight == driver.state.funding_weight
     assert rebuilt.next_funding_ms == 2 * HOUR
     assert rebuilt.funding[MARKET] == driver.state.funding[MARKET]
+
+
+def test_a_roll_writes_no_account_however_many_hold_the_market():
+    from node.ledger.commands import Deposit
+
+    driver = funded()
+    driver.run(*[Deposit(f"d{n}", f"t{n}", 100_000) for n in range(200)])
+    results = driver.run(*[SettleTrade(f"f{n}", MARKET, f"t{n}", "bob", 1_000, 1) for n in range(200)])
+    assert all(r.ok for r in results)
+    assert driver.trade("carol", "bob", 1_004, 1).ok
+    driver.run(time_ms=5 * HOUR)  # four intervals and more, in one entry
+    from node.ledger import records as r
+
+    written = {table for table, _ in driver.state.touched}
+    assert r.TABLE_ACCOUNT not in written and r.TABLE_POSITION not in written
+    assert (r.TABLE_FUNDING, MARKET) in driver.state.touched
+    assert [e.intervals for e in funding_events(driver)] == [1, 4]
