@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 
 from cluster.demo.oracle import demo_price, demo_source
-from node.ledger.commands import CreateMarket, Deposit, LogEntry, MarketKind, SettleTrade, Withdraw
+from node.ledger.commands import CreateMarket, Deposit, LogEntry, MakerSide, MarketKind, SettleTrade, Withdraw
 
 MARKETS = ("BTC-PERP", "ETH-PERP")
 START_PRICES = {"BTC-PERP": 50_000_000_000, "ETH-PERP": 3_000_000_000}  # quote minor units per contract
@@ -21,12 +21,21 @@ START_TIME_MS = 1_700_000_000_000
 ENTRY_SPACING_MS = 250
 
 
-def listing(market: str) -> CreateMarket:
+# With economics (issue 17): a fee schedule with a maker rebate, funding every minute, a margin
+# call level; the mark stays fresh for 10 minutes so a benchmark can let funding intervals pass.
+ECONOMICS = dict(
+    maker_fee_bps=-1, taker_fee_bps=5, fee_fund_share_bps=2_000, funding_interval_ms=60_000,
+    funding_rate_cap_bps=50, margin_call_bps=800, stale_after_ms=600_000,
+)
+ECONOMICS_ENTRY_SPACING_MS = 1_000  # 200 entries: three funding intervals
+
+
+def listing(market: str, economics: bool = False) -> CreateMarket:
     return CreateMarket(
         id=f"list-{market}", market=market, kind=MarketKind.PERPETUAL, tick_size=1_000, lot_size=1,
         initial_margin_bps=1_000, maintenance_margin_bps=500, liquidation_fee_bps=100,
         open_interest_cap=10**9, trade_band_bps=1_000, band_bps=2_500, band_window_ms=10_000,
-        cooldown_ms=5_000, sources=(demo_source(),),
+        cooldown_ms=5_000, sources=(demo_source(),), **(ECONOMICS if economics else {}),
     )
 
 
@@ -34,9 +43,9 @@ def account_id(i: int) -> str:
     return f"acct-{i:06d}"
 
 
-def opening_entries(accounts: int, collateral: int = 10**13, per_entry: int = 1_000) -> list[LogEntry]:
+def opening_entries(accounts: int, collateral: int = 10**13, per_entry: int = 1_000, economics: bool = False) -> list[LogEntry]:
     """List the markets, fund every account, set first marks."""
-    commands: list = [listing(m) for m in MARKETS]
+    commands: list = [listing(m, economics) for m in MARKETS]
     commands.append(Deposit("fund-seed", "sys:insurance", 10**12))
     commands += [Deposit(f"seed-{i}", account_id(i), collateral) for i in range(accounts)]
     commands += [demo_price(f"open-{m}", m, START_PRICES[m], START_TIME_MS) for m in MARKETS]
@@ -46,9 +55,12 @@ def opening_entries(accounts: int, collateral: int = 10**13, per_entry: int = 1_
     return entries
 
 
-def trade_entries(accounts: int, trades: int, batch: int, first_index: int, seed: int, makers: int) -> list[LogEntry]:
+def trade_entries(
+    accounts: int, trades: int, batch: int, first_index: int, seed: int, makers: int, economics: bool = False,
+) -> list[LogEntry]:
     """`trades` SettleTrades near the start prices, `batch` per entry from `first_index`: both sides
-    uniform over the accounts, or with `makers`, one side one of the first `makers` accounts."""
+    uniform over the accounts, or with `makers`, one side one of the first `makers` accounts. With
+    `economics`, fills name their maker (the schedule's fees) and entries are a second apart."""
     rng = random.Random(seed)
     entries = []
     for n, start in enumerate(range(0, trades, batch)):
@@ -61,8 +73,13 @@ def trade_entries(accounts: int, trades: int, batch: int, first_index: int, seed
                 taker = rng.randrange(makers, accounts)
                 buyer, seller = (maker, taker) if rng.random() < 0.5 else (taker, maker)
             price = START_PRICES[market] + rng.randrange(-20, 21) * 1_000
-            commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5), 10, 10))
-        entries.append(LogEntry(first_index + n, 1_700_000_001_000 + n, tuple(commands)))
+            if economics:
+                commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5),
+                                            maker_side=MakerSide.BUYER if k % 2 else MakerSide.SELLER))
+            else:
+                commands.append(SettleTrade(f"t{k}", market, account_id(buyer), account_id(seller), price, rng.randrange(1, 5), 10, 10))
+        spacing_ms = ECONOMICS_ENTRY_SPACING_MS if economics else 1
+        entries.append(LogEntry(first_index + n, 1_700_000_001_000 + n * spacing_ms, tuple(commands)))
     return entries
 
 

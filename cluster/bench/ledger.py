@@ -1,6 +1,6 @@
 """Ledger-only micro-benchmark: settle_trade applications per second on one core.
 
-    python -m cluster.bench.ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0]
+    python -m cluster.bench.ledger [--accounts 10000] [--trades 200000] [--batch 1000] [--makers 0] [--economics]
 
 --makers 0 draws both sides of every fill uniformly from all accounts: the worst case, since no
 account repeats within an entry and every record is encoded and hashed once per fill. With
@@ -31,14 +31,16 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--makers", type=int, default=0, help="accounts on one side of every fill (0: uniform)")
+    parser.add_argument("--economics", action="store_true",
+                        help="markets with a fee schedule, minute funding and a call level; fills name their maker")
     args = parser.parse_args()
     tune_garbage_collector()  # as settle-node runs
 
     state = LedgerState()
-    opening = opening_entries(args.accounts)
+    opening = opening_entries(args.accounts, economics=args.economics)
     for entry in opening:
         apply(state, entry, verify_ed25519)
-    entries = trade_entries(args.accounts, args.trades, args.batch, opening[-1].index + 1, args.seed, args.makers)
+    entries = trade_entries(args.accounts, args.trades, args.batch, opening[-1].index + 1, args.seed, args.makers, args.economics)
 
     ok = 0
     started = time.perf_counter()
@@ -51,6 +53,7 @@ def main() -> None:
         "trades": args.trades,
         "batch": args.batch,
         "makers": args.makers,
+        "economics": args.economics,
         "settled_ok": ok,
         "seconds": round(elapsed, 3),
         "trades_per_second": round(args.trades / elapsed),

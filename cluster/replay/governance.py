@@ -9,8 +9,7 @@ the price series' gaps (clock_lead_max_ms, dedup_retention_ms: 400 days).
 
 from __future__ import annotations
 
-from node.codec.batch import commands_digest
-from node.codec.commands import command_to_proto
+from node.codec.batch import commands_digest, encode_commands
 from node.identity.keys import private_key_from_seed
 from node.identity.quorum import action_payload, signed_action, signer_entry_for
 from node.ledger.commands import (
@@ -72,6 +71,6 @@ class BatchSigner:
     def _sign(self, commands: list[Command], signed_at_ms: int) -> BatchSignature:
         key_id = _SUBMITTER[type(commands[0])]
         sequence = self.sequences[key_id] = self.sequences.get(key_id, 0) + 1
-        digest = commands_digest([command_to_proto(c) for c in commands])
+        digest = commands_digest(encode_commands(commands))
         signature = KEYS[key_id].sign(batch_signing_bytes(CLUSTER, key_id, sequence, signed_at_ms, digest))
         return BatchSignature(len(commands), key_id, sequence, signed_at_ms, signature, digest)

@@ -100,6 +100,8 @@ def describe(proposal: Proposal, now: int) -> str:
         subject.append(f"backstop {action['account']}")
     if "discount_bps" in action:
         subject.append(f"from {action['discount_bps']} bps below the mark, at most {action['position_max']} contracts")
+    if "amount" in action:
+        subject.append(f"amount {action['amount']}")
     if "params" in action:
         subject.append("params " + " ".join(f"{k}={v}" for k, v in sorted(action["params"].items())))
     lines = [
@@ -167,6 +169,7 @@ def _propose(args: argparse.Namespace, out: TextIO) -> int:
     proposal = proposals.new_proposal(
         cluster, kind, epoch, now, ttl_ms=ttl_ms, nonce=args.nonce, market=args.market, price=args.price, params=params,
         account=args.account, discount_bps=args.discount_bps, position_max=args.position_max,
+        amount=args.amount,
     )
     proposals.create_proposal_file(args.out, proposal)
     if args.json:
@@ -300,6 +303,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub.add_argument("kind", metavar="KIND", help=kinds)
     sub.add_argument("--market", help="the market of a market action")
     sub.add_argument("--price", type=int, help="EMERGENCY_SETTLE: the settlement price (minor units)")
+    sub.add_argument("--amount", type=int, help="WITHDRAW_FEES: how much to pay out of the fee account (minor units)")
     sub.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
                      help="SET_MARKET_PARAMS: new values, integers (--param a=1 b=2, or repeated)")
     sub.add_argument("--account", help="(UN)REGISTER_BACKSTOP: the backstop liquidity provider's account")

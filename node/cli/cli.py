@@ -39,7 +39,6 @@ from node.identity.clock import now_ms
 from node.identity.credentials import IdentityError
 from node.identity.key_files import read_private_key, write_private_key
 from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
-from node.ledger.commands import Command, MarketKind, OracleSource
 from node.ledger.limits import (
     unwind_deadline_ms_default,
     unwind_discount_max_bps_default,
@@ -47,6 +46,7 @@ from node.ledger.limits import (
     unwind_start_bps_default,
     unwind_window_ms_default,
 )
+from node.ledger.commands import Command, MakerSide, MarketKind, OracleSource
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -98,7 +98,7 @@ def _withdraw(client: SyncSettlementClient, args: argparse.Namespace, out: TextI
 def _trade(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
     command = build.settle_trade(
         args.market, args.buyer, args.seller, args.price, args.quantity,
-        buyer_fee=args.buyer_fee, seller_fee=args.seller_fee, id=args.id,
+        buyer_fee=args.buyer_fee, seller_fee=args.seller_fee, maker_side=MakerSide[args.maker.upper()], id=args.id,
     )
     return _submit(client, command, args, out, shown=("collateral", "counterparty_collateral"))
 
@@ -315,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("quantity", type=_integer)
     sub.add_argument("--buyer-fee", type=_integer, default=0)
     sub.add_argument("--seller-fee", type=_integer, default=0)
+    sub.add_argument("--maker", choices=("none", "buyer", "seller"), default="none",
+                     help="the side that rested on the book: the ledger charges the market's fee schedule (fees must be 0)")
     with_id(sub)
 
     sub = command("price", _price, "submit a mark-price observation, signed by its source")

@@ -96,13 +96,14 @@ def new_proposal(
     cluster: str, kind: ActionKind, epoch: int, now_ms: int, *, ttl_ms: int = ttl_ms_default, nonce: int | None = None,
     market: str | None = None, price: int | None = None, params: dict[str, int] | None = None,
     account: str | None = None, discount_bps: int | None = None, position_max: int | None = None,
+    amount: int | None = None,
 ) -> Proposal:
     """An unsigned proposal valid from now (ledger time is the leader's clock, close to ours)
     for ttl_ms, refused here as the ledger would refuse it (fields the kind does not carry, a
     lifetime over 15 minutes)."""
     fields = KIND_FIELDS[kind]
     given = {"market": market, "price": price, "params": params, "account": account, "discount_bps": discount_bps,
-             "position_max": position_max}
+             "position_max": position_max, "amount": amount}
     for name, value in given.items():
         if name in fields and value is None:
             raise ProposalError(f"a {kind.name} needs --{'param' if name == 'params' else name.replace('_', '-')}")
@@ -113,7 +114,7 @@ def new_proposal(
     if nonce is None:
         nonce = secrets.randbits(nonce_bits)
     action = action_payload(cluster, kind, nonce, now_ms + ttl_ms, epoch, market=market, price=price, params=params,
-                            account=account, discount_bps=discount_bps, position_max=position_max)
+                            account=account, discount_bps=discount_bps, position_max=position_max, amount=amount)
     _check_action(action)
     return Proposal(action)
 

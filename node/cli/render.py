@@ -101,9 +101,12 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def account_text(account: state_pb2.Account) -> str:
     status = state_pb2.Account.Status.Name(account.status)
     lines = [f"account {account.id}  {status}  collateral {account.collateral}  (applied index {account.applied_index})"]
+    if account.HasField("margin_call"):
+        call = account.margin_call
+        lines.append(f"MARGIN CALL since {call.since_ms}: equity {call.equity} below the call level {call.level}; reduce-only until back at initial margin")
     if account.positions:
-        rows = [[p.market, str(p.size), str(p.cost_basis), str(p.realized_pnl)] for p in account.positions]
-        lines.append(_table(["market", "size", "cost_basis", "realized_pnl"], rows))
+        rows = [[p.market, str(p.size), str(p.cost_basis), str(p.realized_pnl), str(p.funding_owed)] for p in account.positions]
+        lines.append(_table(["market", "size", "cost_basis", "realized_pnl", "funding_owed"], rows))
     else:
         lines.append("no positions")
     return "\n".join(lines)
@@ -131,6 +134,12 @@ def market_text(market: state_pb2.Market) -> str:
         ("liquidation", f"slices of {p.liquidation_slice_bps} bps"
          + (f", at most {p.liquidation_cap_notional} per {p.liquidation_window_ms} ms" if p.liquidation_cap_notional else "")),
         ("market fund", f"{market.fund}" + (f" (takes at most {p.fund_position_cap} contracts)" if p.fund_position_cap else "")),
+        ("fees", f"maker {p.maker_fee_bps} bps, taker {p.taker_fee_bps} bps, {p.fee_fund_share_bps} bps of fees to the fund"
+         if p.maker_fee_bps or p.taker_fee_bps else f"carried by each fill; {p.fee_fund_share_bps} bps of fees to the fund"),
+        ("funding", f"every {p.funding_interval_ms} ms, capped at {p.funding_rate_cap_bps} bps; last rate {market.funding_rate}"
+         f" billionths, next at {market.next_funding_ms}, index {market.funding_index}, pool {market.funding_pool}"
+         if p.funding_interval_ms else "none"),
+        ("margin call", f"{p.margin_call_bps} bps" if p.margin_call_bps else "none"),
     ]
     prices = {s.source: s for s in market.sources}
     for source in p.sources:
@@ -148,7 +157,8 @@ def market_text(market: state_pb2.Market) -> str:
 def guards_text(guards: state_pb2.Guards) -> str:
     lines = [
         f"mode {state_pb2.Guards.Mode.Name(guards.mode)}  insurance fund {guards.insurance_fund}"
-        f"  ledger time {guards.ledger_time_ms}  (applied index {guards.applied_index})"
+        f"  ledger time {guards.ledger_time_ms}  (applied index {guards.applied_index})",
+        f"fee account {guards.fee_account}  fees paid out {guards.fees_withdrawn}",
     ]
     if guards.breakers:
         rows = [[b.market, str(b.tripped_at_ms), str(b.until_ms), b.reason] for b in guards.breakers]

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from node.client.limits import command_id_prefix_bytes_max
 from node.identity.clock import now_ms
 from node.identity.keys import private_key, public_key_bytes, sign_price
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, OracleSource, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.commands import CreateMarket, Deposit, MakerSide, MarketKind, OracleSource, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.limits import INT64_MAX, INT64_MIN, command_id_bytes_max, id_charset
 
 
@@ -45,6 +45,7 @@ def settle_trade(
     *,
     buyer_fee: int = 0,
     seller_fee: int = 0,
+    maker_side: MakerSide = MakerSide.NONE,
     id: str | None = None,
 ) -> SettleTrade:
     return SettleTrade(
@@ -56,6 +57,7 @@ def settle_trade(
         quantity=quantity,
         buyer_fee=buyer_fee,
         seller_fee=seller_fee,
+        maker_side=maker_side,
     )
 
 

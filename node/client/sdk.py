@@ -48,7 +48,7 @@ from node.client.retry import Next, backoff_s, judge
 from node.codec.commands import ONEOF_TO_TYPE, command_to_proto
 from node.identity.batch_signing import BatchSigner, batch_to_send
 from node.identity.credentials import ClientIdentity, SigningKey
-from node.ledger.commands import Command
+from node.ledger.commands import Command, MakerSide
 from node.ledger.results import ResultCode
 
 LINEARIZABLE = "linearizable"
@@ -238,11 +238,12 @@ class SettlementClient:
 
     async def settle_trade(
         self, market: str, buyer: str, seller: str, price: int, quantity: int, *,
-        buyer_fee: int = 0, seller_fee: int = 0, id: str | None = None,
+        buyer_fee: int = 0, seller_fee: int = 0, maker_side: int = 0, id: str | None = None,
     ) -> SubmittedResult:
-        return await self.submit_one(
-            build.settle_trade(market, buyer, seller, price, quantity, buyer_fee=buyer_fee, seller_fee=seller_fee, id=id)
-        )
+        return await self.submit_one(build.settle_trade(
+            market, buyer, seller, price, quantity, buyer_fee=buyer_fee, seller_fee=seller_fee,
+            maker_side=MakerSide(maker_side), id=id,
+        ))
 
     async def price_update(
         self, market: str, source: str, price: int, source_time_ms: int, *, signature: bytes = b"", id: str | None = None

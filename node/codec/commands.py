@@ -25,6 +25,7 @@ from node.ledger.commands import (
     CreateMarket,
     Deposit,
     EmergencyAction,
+    MakerSide,
     MarketKind,
     OptionType,
     OracleSource,
@@ -74,6 +75,12 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         unwind_slice_contracts=m.unwind_slice_contracts,
         unwind_window_ms=or_default(m.unwind_window_ms, create_market_wire_defaults["unwind_window_ms"]),
         unwind_deadline_ms=or_default(m.unwind_deadline_ms, create_market_wire_defaults["unwind_deadline_ms"]),
+        maker_fee_bps=m.maker_fee_bps,
+        taker_fee_bps=m.taker_fee_bps,
+        fee_fund_share_bps=m.fee_fund_share_bps,
+        funding_interval_ms=m.funding_interval_ms,
+        funding_rate_cap_bps=m.funding_rate_cap_bps,
+        margin_call_bps=m.margin_call_bps,
     )
 
 
@@ -108,6 +115,7 @@ def _settle_trade_from(id: str, m: pb.SettleTrade) -> SettleTrade:
         quantity=m.quantity,
         buyer_fee=m.buyer_fee,
         seller_fee=m.seller_fee,
+        maker_side=ledger_enum(MakerSide, m.maker_side, "maker_side"),
     )
 
 
@@ -186,6 +194,12 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         unwind_slice_contracts=c.unwind_slice_contracts,
         unwind_window_ms=c.unwind_window_ms,
         unwind_deadline_ms=c.unwind_deadline_ms,
+        maker_fee_bps=c.maker_fee_bps,
+        taker_fee_bps=c.taker_fee_bps,
+        fee_fund_share_bps=c.fee_fund_share_bps,
+        funding_interval_ms=c.funding_interval_ms,
+        funding_rate_cap_bps=c.funding_rate_cap_bps,
+        margin_call_bps=c.margin_call_bps,
     )
 
 
@@ -206,6 +220,7 @@ def _settle_trade_to(c: SettleTrade) -> pb.SettleTrade:
         quantity=c.quantity,
         buyer_fee=c.buyer_fee,
         seller_fee=c.seller_fee,
+        maker_side=c.maker_side,
     )
 
 

@@ -16,6 +16,7 @@ def action_payload(
     cluster: str, kind: ActionKind, nonce: int, not_after_ms: int, epoch: int, *, market: str | None = None,
     price: int | None = None, params: dict | None = None, signers: list[dict] | None = None, policy: dict | None = None,
     account: str | None = None, discount_bps: int | None = None, position_max: int | None = None,
+    amount: int | None = None,
 ) -> dict:
     """The JSON object every signer signs (its canonical bytes: ledger.action_payload)."""
     payload: dict = {
@@ -23,7 +24,8 @@ def action_payload(
         "nonce": nonce, "not_after_ms": not_after_ms,
     }
     for name, value in (("market", market), ("price", price), ("params", params), ("signers", signers), ("policy", policy),
-                        ("account", account), ("discount_bps", discount_bps), ("position_max", position_max)):
+                        ("account", account), ("discount_bps", discount_bps), ("position_max", position_max),
+                        ("amount", amount)):
         if value is not None:
             payload[name] = value
     return payload

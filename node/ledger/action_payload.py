@@ -31,6 +31,7 @@ KIND_FIELDS: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.SET_SIGNERS: ("policy", "signers"),
     ActionKind.REGISTER_BACKSTOP: ("account", "discount_bps", "market", "position_max"),  # backstop.py
     ActionKind.UNREGISTER_BACKSTOP: ("account", "market"),
+    ActionKind.WITHDRAW_FEES: ("amount",),  # quote minor units out of the fee account (fees.py)
 }
 
 

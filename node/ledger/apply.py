@@ -30,6 +30,7 @@ from .commands import (
 from .emergency import emergency_action
 from .events import Event
 from .fund_unwinding import step_fund_auctions, track_fund_auctions
+from .funding_sweep import pay_due_funding
 from .global_mode import check_insurance_fund_floor
 from .interventions import apply_due_changes
 from .invariants import check_entry
@@ -52,9 +53,9 @@ Handler = Callable[[LedgerState, Command, list[Event], SignatureVerifier], Resul
 # One handler per command kind; a schema test checks every proto oneof member is here.
 HANDLERS: dict[type, Handler] = {
     CreateMarket: lambda state, cmd, events, verify: create_market(state, cmd),
-    Deposit: lambda state, cmd, events, verify: deposit(state, cmd),
+    Deposit: lambda state, cmd, events, verify: deposit(state, cmd, events),
     Withdraw: lambda state, cmd, events, verify: withdraw(state, cmd),
-    SettleTrade: lambda state, cmd, events, verify: settle_trade(state, cmd),
+    SettleTrade: lambda state, cmd, events, verify: settle_trade(state, cmd, events),
     PriceUpdate: price_update,
     EmergencyAction: emergency_action,
     CheckpointVote: checkpoint_vote,
@@ -101,6 +102,9 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
         check_insurance_fund_floor(state, events)
     if state.pending_changes and min(state.pending_changes.values()) <= state.ledger_time_ms:
         apply_due_changes(state, events)  # timelocked, quorum-approved loosening
+    if state.next_funding_ms and state.ledger_time_ms >= state.next_funding_ms:
+        pay_due_funding(state, events)  # perpetuals' funding intervals, O(1) per market
+        check_insurance_fund_floor(state, events)
     if state.liquidating:
         continue_liquidations(state, events)  # one more slice for every account being liquidated
         check_insurance_fund_floor(state, events)

@@ -11,7 +11,9 @@ from .limits import (
     withdrawal_global_max_per_window,
     withdrawal_window_ms,
 )
+from .events import Event
 from .liquidation import holds_unreliable_mark
+from .margin_calls import review
 from .margin import account_valuation
 from .records import Account, AccountStatus, WithdrawalWindow
 from .results import Result, ResultCode
@@ -27,7 +29,7 @@ from .state import (
 from .validation import is_client_account_id, is_int64, is_positive_int64
 
 
-def deposit(state: LedgerState, cmd: Deposit) -> Result:
+def deposit(state: LedgerState, cmd: Deposit, events: list[Event] | None = None) -> Result:
     # The custodian may top up the insurance funds (the global one and each market's, which
     # exist from the market's listing); every other ledger-owned id is refused.
     if not (cmd.account in state.accounts and is_fund(cmd.account)) and not is_client_account_id(cmd.account, account_id_bytes_max):
@@ -40,6 +42,8 @@ def deposit(state: LedgerState, cmd: Deposit) -> Result:
         return Result(cmd.id, ResultCode.INVALID_AMOUNT, "collateral would exceed int64")
     state.put_account(cmd.account, Account(collateral, account.status))
     state.add_meta(META_DEPOSITS_TOTAL, cmd.amount)
+    if events is not None and cmd.account in state.margin_calls:
+        review(state, cmd.account, events, may_call=False)  # a top-up may cure a margin call
     return Result(cmd.id, ResultCode.OK, collateral=collateral)
 
 

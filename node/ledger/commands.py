@@ -32,6 +32,16 @@ class ActionKind(enum.IntEnum):
     SET_SIGNERS = 7
     REGISTER_BACKSTOP = 8  # a backstop liquidity provider for a market's fund auction (backstop.py)
     UNREGISTER_BACKSTOP = 9
+    WITHDRAW_FEES = 20  # pay collected trading fees out of the ledger's fee account
+
+
+class MakerSide(enum.IntEnum):
+    """Which side of a fill rested on the book. NONE: the fill carries its fees itself
+    (buyer_fee / seller_fee), allowed only on a market without a fee schedule."""
+
+    NONE = 0
+    BUYER = 1
+    SELLER = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,17 @@ class CreateMarket:
     unwind_slice_contracts: int = 0  # contracts per window; 0 = no cap
     unwind_window_ms: int = 60_000
     unwind_deadline_ms: int = 86_400_000
+    # Fees (fees.py): bps of a fill's notional; a negative maker fee is a rebate, at most the
+    # taker's fee. fee_fund_share_bps of every fee goes to the market's fund, the rest to sys:fees.
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+    fee_fund_share_bps: int = 0
+    # Funding (funding.py), perpetuals only: 0 = no funding. The rate of one interval is the
+    # time-weighted premium of traded prices over the mark, clamped to funding_rate_cap_bps.
+    funding_interval_ms: int = 0
+    funding_rate_cap_bps: int = 0
+    # Margin calls (margin_calls.py): between maintenance and initial margin; 0 = no calls.
+    margin_call_bps: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +132,7 @@ class SettleTrade:
     quantity: int
     buyer_fee: int = 0
     seller_fee: int = 0
+    maker_side: MakerSide = MakerSide.NONE  # set: the ledger charges the market's fee schedule
 
 
 @dataclass(frozen=True, slots=True)

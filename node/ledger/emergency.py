@@ -98,7 +98,7 @@ def emergency_action(state: LedgerState, cmd: EmergencyAction, events: list[Even
         problem = params_problem(state, cmd.market, payload["params"])
         if problem:
             return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
-        loosening = not all_tighten(state.markets[cmd.market], payload["params"])
+        loosening = not all_tighten(state, cmd.market, payload["params"])
     if cmd.kind in BACKSTOP_KINDS:
         problem = backstop_problem(payload)
         if problem:

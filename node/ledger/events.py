@@ -129,10 +129,41 @@ class FundAuctionEnded:
     """The market's fund is flat again."""
 
     market: str
+@dataclass(frozen=True, slots=True)
+class FundingPaid:
+    """A perpetual's funding for `intervals` consecutive intervals at one rate (funding.py)."""
+
+    market: str
+    rate: int  # billionths of the mark per interval; positive: longs pay shorts
+    mark: int  # the mark it was paid at
+    intervals: int  # 1, or the quiet intervals after it that all had the same premium
+    index: int  # the market's funding index after it (billionths of a unit per contract)
+    at_ms: int  # ledger time the last of these intervals ended
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCall:
+    """An account fell below its margin-call level: reduce-only until back at initial margin."""
+
+    account: str
+    equity: int
+    level: int  # the call level it fell below (quote minor units)
+    at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCallLifted:
+    """A called account is back at or above initial margin."""
+
+    account: str
+    equity: int
+    initial: int  # its initial margin requirement then
+    at_ms: int
 
 
 Event = (
     Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
     | ActionTaken | CheckpointDue | CheckpointCertified
     | FundAuctionStarted | FundSliceSold | FundDeadlineDeleveraged | FundAuctionEnded
+    | FundingPaid | MarginCall | MarginCallLifted
 )

@@ -49,6 +49,7 @@ from dataclasses import replace
 from .commands import CreateMarket, MarketKind, SettleTrade
 from .deleveraging import deleverage
 from .events import Event, FundAuctionEnded, FundAuctionStarted, FundDeadlineDeleveraged, FundSliceSold
+from .fees import credit_fees
 from .fills import apply_fill
 from .limits import (
     INT64_MAX,
@@ -59,10 +60,11 @@ from .limits import (
     unwind_slope_per_ms,
 )
 from .margin import account_valuation, only_reduces_risk
+from .market_terms import terms_of
 from .position_transfer import move_position
 from .records import Account, AccountStatus, FundUnwind, GlobalMode, GlobalReason, MarketStatus, OracleVerdict
 from .results import Result, ResultCode
-from .state import META_FEES_COLLECTED, META_GLOBAL_REASON, LedgerState, market_fund
+from .state import META_GLOBAL_REASON, LedgerState, market_fund
 from .validation import is_client_account_id, is_int64, is_positive_int64
 
 # -- parameters (CreateMarket) -------------------------------------------------------------------
@@ -257,6 +259,8 @@ def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
     fund_fee, client_fee = (cmd.buyer_fee, cmd.seller_fee) if buyer_id == fund_id else (cmd.seller_fee, cmd.buyer_fee)
     if fund_fee:
         return Result(cmd.id, ResultCode.INVALID_FEE, "an insurance fund pays no trading fee")
+    if cmd.maker_side:  # no schedule: the fund is not a book order, the client's fee is the fill's
+        return Result(cmd.id, ResultCode.INVALID_MAKER_SIDE, "a fill with an insurance fund carries its client's fee itself, no maker side")
     if price * quantity > INT64_MAX:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, "notional exceeds int64")
     if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
@@ -295,10 +299,10 @@ def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, problem[0], problem[1])
     # Every check passed: the fund's position moves to the client at the fill's price.
     move_position(state, cmd.market, fund_id, client_id, -fund_side * quantity, price)
-    if client_fee:
+    if client_fee:  # money, as any fill's fee: the fund's share and the fee account (fees.py)
         client = state.accounts[client_id]
         state.put_account(client_id, Account(client.collateral - client_fee, client.status))
-        state.add_meta(META_FEES_COLLECTED, client_fee)
+        credit_fees(state, cmd.market, terms_of(state, cmd.market), client_fee)
     buyer_collateral = state.accounts[buyer_id].collateral
     seller_collateral = state.accounts[seller_id].collateral
     return Result(cmd.id, ResultCode.OK, collateral=buyer_collateral, counterparty_collateral=seller_collateral)

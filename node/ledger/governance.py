@@ -10,7 +10,7 @@ and how far the leader's clock may run ahead of the submitters' (ledger_clock.py
 
 - halt class (HALT_MARKET, GLOBAL_HALT, a SET_MARKET_PARAMS that only tightens): node or guardian
   signatures, at least `halt_threshold` distinct valid ones. Stopping is safe, so the bar is low.
-- resume class (RESUME_MARKET, GLOBAL_RESUME, a loosening SET_MARKET_PARAMS, EMERGENCY_SETTLE,
+- resume class (RESUME_MARKET, GLOBAL_RESUME, a loosening SET_MARKET_PARAMS, EMERGENCY_SETTLE, WITHDRAW_FEES,
   SET_SIGNERS): guardian signatures only, at least `resume_threshold`. Loosening also waits
   `timelock_ms` of ledger time, during which a halt cancels it.
 - checkpoint votes: node keys, `checkpoint_threshold` matching votes certify.

@@ -12,6 +12,7 @@ from .breakers import reopen, set_status
 from .commands import ActionKind
 from .events import ActionTaken, Event
 from .expiry import settle_expired
+from .fees import withdraw_fees, withdraw_fees_problem
 from .global_mode import check_insurance_fund_floor, set_global_mode
 from .governance import POLICY_FIELDS
 from .market_params import apply_params
@@ -64,6 +65,8 @@ def refusal(state: LedgerState, payload: dict) -> str | None:
         return "the settlement price must be positive"
     if kind == ActionKind.EMERGENCY_SETTLE and market and payload["price"] % market.tick_size:
         return f"the settlement price must be a multiple of {market.tick_size}"
+    if kind == ActionKind.WITHDRAW_FEES:
+        return withdraw_fees_problem(state, payload["amount"])
     return None
 
 
@@ -90,6 +93,8 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         install_signer_set(state, payload["cluster"], payload["signers"], payload["policy"])
     elif kind in BACKSTOP_KINDS:
         apply_backstop_action(state, payload)
+    elif kind == ActionKind.WITHDRAW_FEES:
+        withdraw_fees(state, payload["amount"])
     events.append(ActionTaken(kind, payload["nonce"], market_id, "applied", state.ledger_time_ms))
 
 

@@ -10,7 +10,17 @@ scratch (totals, net positions, the state hash) and is what tests run after ever
 from __future__ import annotations
 
 from .records import AccountStatus
-from .state import META_DEPOSITS_TOTAL, META_FEES_COLLECTED, META_WITHDRAWALS_TOTAL, LedgerState, is_fund
+from .funding import funding_scale
+from .state import (
+    FEE_ACCOUNT,
+    FUNDING_POOL_PREFIX,
+    META_DEPOSITS_TOTAL,
+    META_FEES_WITHDRAWN,
+    META_WITHDRAWALS_TOTAL,
+    LedgerState,
+    funding_pool,
+    is_fund,
+)
 from .state_hash import hash_modulus, record_hash
 
 
@@ -24,14 +34,33 @@ def _fail(what: str) -> None:
 
 def _conservation(state: LedgerState, total_collateral: int, total_cost_basis: int) -> None:
     # Open positions' cost basis is pnl in flight between accounts of one market (see fills.py):
-    # collateral - cost basis + fees is exactly what came in minus what went out.
-    held = total_collateral - total_cost_basis + state.meta[META_FEES_COLLECTED]
-    external = state.meta[META_DEPOSITS_TOTAL] - state.meta[META_WITHDRAWALS_TOTAL]
+    # collateral - cost basis is exactly what came in minus what went out. Fees are collateral of
+    # the fee account and the funds; settled funding is collateral of the funding pools and the
+    # funds (unsettled funding is nobody's yet, funding.py); paid-out fees went out.
+    held = total_collateral - total_cost_basis
+    external = state.meta[META_DEPOSITS_TOTAL] - state.meta[META_WITHDRAWALS_TOTAL] - state.meta[META_FEES_WITHDRAWN]
     if held != external:
-        _fail(f"conservation: collateral - cost basis + fees = {held}, deposits - withdrawals = {external}")
+        _fail(f"conservation: collateral - cost basis = {held}, deposits - withdrawals - fees paid out = {external}")
+
+
+def _funding_exact(state: LedgerState, market_id: str, weight: int) -> None:
+    # funding.py: the pool holds exactly the settled payments not yet received, plus the rounding
+    # not yet a whole unit for the fund: pool x scale = sum(size x position index) + dust.
+    funding = state.funding.get(market_id)
+    if funding is None:
+        return
+    pool = state.accounts[funding_pool(market_id)].collateral
+    if not 0 <= funding.dust < funding_scale or pool * funding_scale != weight + funding.dust:
+        _fail(f"market {market_id} funding: pool {pool} x {funding_scale} != weight {weight} + dust {funding.dust}")
 
 
 def _account_solvent(state: LedgerState, account_id: str) -> None:
+    if account_id == FEE_ACCOUNT:
+        if state.accounts[account_id].collateral < 0:
+            _fail(f"the fee account holds {state.accounts[account_id].collateral}")
+        return
+    if account_id.startswith(FUNDING_POOL_PREFIX):
+        return  # a funding pool is below zero while payers have not settled (funding.py)
     if is_fund(account_id):
         # A fund is the ledger's own backstop, not a client: it can realize a loss on positions
         # it took over beyond its balance. That is a fund deficit (an economic state, reported by
@@ -49,6 +78,7 @@ def check_entry(state: LedgerState) -> None:
     for market_id in state.entry_markets:
         if state.net_size[market_id] != 0:
             _fail(f"market {market_id} net position {state.net_size[market_id]}")
+        _funding_exact(state, market_id, state.funding_weight.get(market_id, 0))
     if not 0 <= state.state_hash < hash_modulus:
         _fail("state hash out of range")
 
@@ -69,11 +99,13 @@ def check_every_record(state: LedgerState) -> None:
     total_cost_basis = 0
     net: dict[str, int] = {}
     longs: dict[str, int] = {}
+    weight: dict[str, int] = {}
     for by_market in state.positions.values():
         for market_id, position in by_market.items():
             total_cost_basis += position.cost_basis
             net[market_id] = net.get(market_id, 0) + position.size
             longs[market_id] = longs.get(market_id, 0) + max(position.size, 0)
+            weight[market_id] = weight.get(market_id, 0) + position.size * position.funding_index
     if total_collateral != state.total_collateral or total_cost_basis != state.total_cost_basis:
         _fail("running totals drifted from the records")
     _conservation(state, total_collateral, total_cost_basis)
@@ -82,5 +114,8 @@ def check_every_record(state: LedgerState) -> None:
             _fail(f"market {market_id} net position {net[market_id]}")
         if longs.get(market_id, 0) != state.open_interest[market_id]:
             _fail(f"market {market_id} open interest {state.open_interest[market_id]} != longs {longs.get(market_id, 0)}")
+        if weight.get(market_id, 0) != state.funding_weight.get(market_id, 0):
+            _fail(f"market {market_id} funding weight drifted from the records")
+        _funding_exact(state, market_id, weight.get(market_id, 0))
     for account_id in state.accounts:
         _account_solvent(state, account_id)

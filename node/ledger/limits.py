@@ -84,3 +84,8 @@ unwind_deadline_ms_default = 86_400_000  # what a fund still holds a day after i
 unwind_deadline_ms_max = 30 * 86_400_000
 unwind_slope_per_ms = 60_000  # the slope is per minute: elapsed ms // this
 backstops_per_market_max = 16
+# Perpetual economics (issue 17): fees, funding, margin calls.
+trading_fee_bps_max = 1_000  # a maker or taker fee of at most 10% of a fill's notional
+funding_interval_ms_min = 60_000  # one minute
+funding_interval_ms_max = 7 * 86_400_000  # one week
+funding_rate_cap_bps_max = 1_000  # at most 10% of the mark per interval

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .limits import bps_denominator
 from .records import Market, MarketStatus, Position
+from .funding import funding_scale
 from .state import LedgerState
 
 
@@ -36,9 +37,13 @@ def account_valuation(
     `open_interest_overrides` some markets' open interest, so a trade can be checked before
     anything is written. Positions are valued at their market's mark. Integer
     sums, so the order positions are visited in does not matter.
+
+    Unsettled funding (funding.py) counts as it will settle: what a position owes is a loss, what
+    it is owed is profit (not withdrawable until settled, like any unrealized profit).
     """
     pnl = loss = initial = maintenance = 0
     markets = state.markets
+    funding = state.funding
     open_interest = state.open_interest
     held = state.positions.get(account_id)
     positions = list(held.items()) if held else []
@@ -54,6 +59,13 @@ def account_valuation(
         position_pnl = size * mark - position.cost_basis
         if position_pnl > 0 and market.status == MarketStatus.HALTED:
             position_pnl = 0  # a profit at a price that tripped a breaker is not margin (Mango 2022)
+        if funding:
+            f = funding.get(market_id)
+            if f is not None and f.index != position.funding_index:
+                owed = -((-size * (f.index - position.funding_index)) // funding_scale)
+                pnl -= owed
+                if owed > 0:
+                    loss -= owed
         pnl += position_pnl
         if position_pnl < 0:
             loss += position_pnl

@@ -12,6 +12,7 @@ import dataclasses
 
 from .commands import CreateMarket, OracleSource
 from .fund_unwinding import unwind_listing_fields
+from .market_terms import TERMS_FIELDS, terms_of
 from .markets import listing_problem
 from .records import Market
 from .state import LedgerState
@@ -34,6 +35,13 @@ ADJUSTABLE: dict[str, tuple[int, bool]] = {
     "fund_position_cap": (-1, True),
     "liquidation_slice_bps": (0, False),
     "liquidation_cap_notional": (0, True),
+    # Fees and funding are not solvency limits: every change waits the timelock, except a larger
+    # share of fees for the fund. A margin call level is a tightening when raised or switched on.
+    "maker_fee_bps": (0, False),
+    "taker_fee_bps": (0, False),
+    "fee_fund_share_bps": (1, False),
+    "funding_rate_cap_bps": (0, False),
+    "margin_call_bps": (1, True),
 }
 
 
@@ -50,8 +58,12 @@ def tightens(name: str, old: int, new: int) -> bool:
     return (new > old) if direction > 0 else (new < old)
 
 
-def all_tighten(market: Market, params: dict) -> bool:
-    return all(tightens(name, getattr(market, name), value) for name, value in sorted(params.items()))
+def all_tighten(state: LedgerState, market_id: str, params: dict) -> bool:
+    market, terms = state.markets[market_id], terms_of(state, market_id)
+    return all(
+        tightens(name, getattr(terms if name in TERMS_FIELDS else market, name), value)
+        for name, value in sorted(params.items())
+    )
 
 
 def params_problem(state: LedgerState, market_id: str, params: dict) -> str | None:
@@ -64,13 +76,21 @@ def params_problem(state: LedgerState, market_id: str, params: dict) -> str | No
     market = state.markets[market_id]
     sources = tuple(OracleSource(name, s.public_key) for name, s in sorted(state.oracle_sources.get(market_id, {}).items()))
     unwind = unwind_listing_fields(state, market_id)  # kept in the market's fund_unwind record
-    current = {f.name: unwind[f.name] if f.name in unwind else getattr(market, f.name)
-               for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")}
+    terms = terms_of(state, market_id)  # kept in the market's market_terms record
+    current = {
+        f.name: unwind[f.name] if f.name in unwind else getattr(terms if f.name in TERMS_FIELDS else market, f.name)
+        for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")
+    }
     current.update(params)
     return listing_problem(CreateMarket(id="set-market-params", market=market_id, sources=sources, **current), state.ledger_time_ms)
 
 
 def apply_params(state: LedgerState, market_id: str, params: dict) -> None:
-    state.put_market(market_id, dataclasses.replace(state.markets[market_id], **params))
+    market_params = {name: value for name, value in params.items() if name not in TERMS_FIELDS}
+    terms_params = {name: value for name, value in params.items() if name in TERMS_FIELDS}
+    if market_params:
+        state.put_market(market_id, dataclasses.replace(state.markets[market_id], **market_params))
+    if terms_params:
+        state.put_market_terms(market_id, dataclasses.replace(terms_of(state, market_id), **terms_params))
     for account_id in state.holders.get(market_id, ()):
         state.margin_dirty[account_id] = None  # maintenance changed: re-index their triggers

@@ -14,10 +14,12 @@ from .limits import (
     trade_band_bps_max,
 )
 from .fund_unwinding import unwind_of_listing, unwind_params_problem
+from .funding import new_funding
+from .market_terms import NO_TERMS, terms_from, terms_problem
 from .records import Account, Market, MarketStatus, OracleSourceState
 from .results import Result, ResultCode
 from .signatures import ed25519_public_key_bytes
-from .state import LedgerState, market_fund
+from .state import LedgerState, funding_pool, market_fund
 from .validation import is_int64, is_positive_int64, is_valid_id
 
 
@@ -78,7 +80,7 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
             return "a future has no strike or option type"
     else:
         return "only PERPETUAL and FUTURE markets can be listed"
-    return None
+    return terms_problem(cmd)
 
 
 def _sources_problem(cmd: CreateMarket) -> str | None:
@@ -145,4 +147,10 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
         state.put_oracle_source(cmd.market, source.source, OracleSourceState(source.public_key))
     state.put_account(market_fund(cmd.market), Account(0))
     state.put_fund_unwind(cmd.market, unwind_of_listing(cmd))
+    terms = terms_from(cmd)
+    if terms != NO_TERMS:
+        state.put_market_terms(cmd.market, terms)
+    if terms.funding_interval_ms:
+        state.put_funding(cmd.market, new_funding(state.ledger_time_ms, terms.funding_interval_ms))
+        state.put_account(funding_pool(cmd.market), Account(0))
     return Result(cmd.id, ResultCode.OK)

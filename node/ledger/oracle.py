@@ -26,7 +26,9 @@ from .breakers import record_mark, set_status
 from .commands import PriceUpdate
 from .events import Event, OracleVerdictChanged
 from .limits import bps_denominator, market_id_bytes_max, signature_bytes_max, source_clock_skew_max_ms, source_id_bytes_max
+from .funding import note_mark
 from .liquidation import liquidate_below_maintenance
+from .margin_calls import review_after_sweep
 from .records import Market, MarketStatus, OracleSourceState, OracleVerdict, StatusReason
 from .results import Result, ResultCode
 from .signatures import SignatureVerifier, price_update_bytes
@@ -108,6 +110,8 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
     market = replace(market, fresh_until_ms=fresh_until, twap=twap if twap else mark, twap_time_ms=now)
     state.put_market(market_id, market)
     if mark != market.mark_price or market.mark_time_ms != newest_source_time:
+        if mark != market.mark_price:
+            note_mark(state, market_id, mark)  # the funding premium is taken over the new mark from now
         market = record_mark(state, market_id, mark, newest_source_time, events)
     if verdict != market.oracle_verdict:
         market = replace(market, oracle_verdict=verdict)
@@ -117,6 +121,7 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
         market = set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
     if verdict == OracleVerdict.VALID and market.status != MarketStatus.HALTED:
         liquidate_below_maintenance(state, market_id, events)
+        review_after_sweep(state, market_id, events)  # margin calls placed and lifted
 
 
 def _advance_twap(market: Market, now: int) -> int:

@@ -4,18 +4,27 @@ sides' pnl is realized into collateral as fills.apply_fill says, and open intere
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .fills import apply_fill, long_contracts
+from .funding import settle_funding
 from .records import Account
 from .state import LedgerState
 
 
 def move_position(state: LedgerState, market_id: str, from_id: str, to_id: str, quantity: int, price: int) -> tuple[int, int]:
     """`from_id`'s position changes by -quantity and `to_id`'s by +quantity, at `price`.
-    Returns the pnl each side realized (from, to)."""
+    Returns the pnl each side realized (from, to). Both sides settle their funding first."""
+    funding = state.funding.get(market_id)
+    if funding is not None:
+        settle_funding(state, from_id, market_id)
+        settle_funding(state, to_id, market_id)
     old_from = state.positions[from_id][market_id]
     old_to = state.position(to_id, market_id)
     new_from, realized_from = apply_fill(old_from, -quantity, price)
     new_to, realized_to = apply_fill(old_to, quantity, price)
+    if funding is not None and new_to.funding_index != funding.index:
+        new_to = replace(new_to, funding_index=funding.index)  # a position opened now
     old_to_size = old_to.size if old_to else 0
     open_interest = (
         state.open_interest[market_id]

@@ -31,10 +31,15 @@ TABLE_ORACLE_SOURCE = b"oracle_source"
 TABLE_GOVERNANCE = b"governance"
 # Each market's insurance fund unwinding: its auction parameters and state (fund_unwinding.py).
 TABLE_FUND_UNWIND = b"fund_unwind"
+# Perpetual economics (issue 17): each market's fee, funding and margin-call terms, its funding
+# state, and the accounts under a margin call.
+TABLE_MARKET_TERMS = b"market_terms"
+TABLE_FUNDING = b"funding"
+TABLE_MARGIN_CALL = b"margin_call"
 TABLES = (
     TABLE_ACCOUNT, TABLE_POSITION, TABLE_MARKET, TABLE_OPEN_INTEREST, TABLE_DEDUP, TABLE_META,
     TABLE_WITHDRAWAL_WINDOW, TABLE_ORACLE_SOURCE, TABLE_GOVERNANCE,
-    TABLE_FUND_UNWIND,
+    TABLE_FUND_UNWIND, TABLE_MARKET_TERMS, TABLE_FUNDING, TABLE_MARGIN_CALL,
 )
 
 # Position keys join account and market with a byte that the id charset cannot contain.
@@ -117,7 +122,7 @@ class Position:
     size: int
     cost_basis: int
     realized_pnl: int = 0
-    funding_index: int = 0
+    funding_index: int = 0  # the market's funding index when funding was last settled (funding.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +215,9 @@ class DedupRecord:
 
 
 _ACCOUNT = struct.Struct(">BqB")
-_POSITION = struct.Struct(">Bqqqq")
+# The funding index is 128-bit (two halves): it accumulates for the life of a market.
+_POSITION = struct.Struct(">BqqqqQ")
+_U64 = (1 << 64) - 1
 _MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
@@ -230,13 +237,14 @@ def decode_account(b: bytes) -> Account:
 
 
 def encode_position(p: Position) -> bytes:
-    return _POSITION.pack(record_version, p.size, p.cost_basis, p.realized_pnl, p.funding_index)
+    index = p.funding_index
+    return _POSITION.pack(record_version, p.size, p.cost_basis, p.realized_pnl, index >> 64, index & _U64)
 
 
 def decode_position(b: bytes) -> Position:
-    v, *fields = _POSITION.unpack(b)
+    v, size, cost_basis, realized_pnl, index_high, index_low = _POSITION.unpack(b)
     assert v == record_version, v
-    return Position(*fields)
+    return Position(size, cost_basis, realized_pnl, (index_high << 64) | index_low)
 
 
 def encode_market(m: Market) -> bytes:
@@ -471,3 +479,89 @@ def decode_fund_unwind(b: bytes) -> FundUnwind:
     v, *fields = _FUND_UNWIND.unpack(b)
     assert v == record_version, v
     return FundUnwind(*fields)
+# -- perpetual economics (issue 17): fees, funding, margin calls ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MarketTerms:
+    """A market's fee, funding and margin-call parameters (CreateMarket's, kept beside the
+    market record so that record's layout stays as it was)."""
+
+    maker_fee_bps: int = 0
+    taker_fee_bps: int = 0
+    fee_fund_share_bps: int = 0
+    funding_interval_ms: int = 0
+    funding_rate_cap_bps: int = 0
+    margin_call_bps: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Funding:
+    """A perpetual's funding state (funding.py). `index` is the cumulative funding per contract
+    in funding_scale-ths of a quote minor unit; `rate` the last interval's rate in
+    funding_scale-ths; the premium's time-weighted integral runs since `interval_start_ms`;
+    `dust` is settled rounding (in funding_scale-ths of a unit) not yet a whole unit for the fund."""
+
+    index: int = 0
+    rate: int = 0
+    interval_start_ms: int = 0
+    next_funding_ms: int = 0  # 0: no funding
+    premium: int = 0  # the premium sampled last, in funding_scale-ths of the mark
+    premium_time_ms: int = 0
+    premium_area: int = 0  # sum of premium x ms since interval_start_ms
+    last_trade_price: int = 0  # 0: no trade yet (the premium is 0)
+    dust: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MarginCall:
+    """An account under a margin call: since when, and its equity and call level then."""
+
+    since_ms: int
+    equity: int
+    level: int
+
+
+_MARKET_TERMS = struct.Struct(">Bqqqqqq")
+_FUNDING = struct.Struct(">B" + "qQ" + "q" * 5 + "qQ" + "qq")
+_MARGIN_CALL = struct.Struct(">Bqqq")
+
+
+def encode_market_terms(t: MarketTerms) -> bytes:
+    return _MARKET_TERMS.pack(
+        record_version, t.maker_fee_bps, t.taker_fee_bps, t.fee_fund_share_bps, t.funding_interval_ms,
+        t.funding_rate_cap_bps, t.margin_call_bps,
+    )
+
+
+def decode_market_terms(b: bytes) -> MarketTerms:
+    v, *fields = _MARKET_TERMS.unpack(b)
+    assert v == record_version, v
+    return MarketTerms(*fields)
+
+
+def encode_funding(f: Funding) -> bytes:
+    return _FUNDING.pack(
+        record_version, f.index >> 64, f.index & _U64, f.rate, f.interval_start_ms, f.next_funding_ms, f.premium,
+        f.premium_time_ms, f.premium_area >> 64, f.premium_area & _U64, f.last_trade_price, f.dust,
+    )
+
+
+def decode_funding(b: bytes) -> Funding:
+    (v, index_high, index_low, rate, start, next_ms, premium, premium_time,
+     area_high, area_low, last_trade_price, dust) = _FUNDING.unpack(b)
+    assert v == record_version, v
+    return Funding(
+        (index_high << 64) | index_low, rate, start, next_ms, premium, premium_time,
+        (area_high << 64) | area_low, last_trade_price, dust,
+    )
+
+
+def encode_margin_call(c: MarginCall) -> bytes:
+    return _MARGIN_CALL.pack(record_version, c.since_ms, c.equity, c.level)
+
+
+def decode_margin_call(b: bytes) -> MarginCall:
+    v, *fields = _MARGIN_CALL.unpack(b)
+    assert v == record_version, v
+    return MarginCall(*fields)

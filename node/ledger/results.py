@@ -54,6 +54,8 @@ class ResultCode(enum.IntEnum):
     BATCH_SIGNED_AHEAD = 44  # signed more than clock_lead_max_ms after ledger time: the submitter's clock is wrong
     # Insurance fund unwinding (fund_unwinding.py); numbered from 60 to leave room for other codes.
     FUND_FILL_NOT_REDUCING = 60  # a fill with an insurance fund on one side must only reduce that fund's position
+    INVALID_MAKER_SIDE = 61  # maker_side unknown, or missing on a market that charges a fee schedule
+    MARGIN_CALLED = 62  # the account is under a margin call: reduce-only until back at initial margin
 
 
 @dataclass(frozen=True, slots=True)

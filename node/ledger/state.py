@@ -20,8 +20,11 @@ from .records import (
     Account,
     AccountStatus,
     DedupRecord,
+    Funding,
     GlobalMode,
+    MarginCall,
     Market,
+    MarketTerms,
     MarketStatus,
     OracleSourceState,
     Position,
@@ -50,8 +53,20 @@ WINDOW_PREFIX = "window/"  # window/<key id>/<stream>: a submitter stream's repl
 BACKSTOP_PREFIX = "backstop/"  # backstop/<market>/<account>: a registered backstop liquidity provider
 
 
+# The ledger's fee account: every trading fee is credited here (less the market fund's share),
+# and leaves only through a quorum-signed WITHDRAW_FEES (fees.py).
+FEE_ACCOUNT = "sys:fees"
+# Each perpetual's funding pool: settled funding payments wait here for the receivers to settle
+# theirs (funding.py). Not a fund: it may run below zero while payers have not settled yet.
+FUNDING_POOL_PREFIX = "sys:funding:"
+
+
 def market_fund(market_id: str) -> str:
     return MARKET_FUND_PREFIX + market_id
+
+
+def funding_pool(market_id: str) -> str:
+    return FUNDING_POOL_PREFIX + market_id
 
 
 def is_fund(account_id: str) -> bool:
@@ -71,11 +86,14 @@ META_CHECKPOINT_EPOCH = "checkpoint_epoch"  # certified checkpoints so far: acti
 META_CHECKPOINT_DUE_INDEX = "checkpoint_due_index"  # the last entry nodes were asked to vote on
 META_CHECKPOINT_DUE_MS = "checkpoint_due_ms"
 META_NEWEST_SIGNED_MS = "newest_signed_ms"  # the newest signed_at of an accepted submitter batch
+# Fees paid out of the fee account by quorum-signed WITHDRAW_FEES actions (money leaving the ledger).
+META_FEES_WITHDRAWN = "fees_withdrawn"
 META_KEYS = (
     META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
     META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
     META_WITHDRAWALS_GATED_UNTIL, META_WITHDRAWAL_WINDOW_START, META_WITHDRAWN_IN_WINDOW,
     META_CHECKPOINT_EPOCH, META_CHECKPOINT_DUE_INDEX, META_CHECKPOINT_DUE_MS, META_NEWEST_SIGNED_MS,
+    META_FEES_WITHDRAWN,
 )
 
 
@@ -146,6 +164,17 @@ class LedgerState:
         self.entry_accounts: dict[str, None] = {}
         self.entry_markets: dict[str, None] = {}
         self.touched: dict[tuple[bytes, str], bytes | None] = {}
+        # Perpetual economics (issue 17): per market its fee, funding and call terms and its
+        # funding state; accounts under a margin call.
+        self.market_terms: dict[str, MarketTerms] = {}
+        self.funding: dict[str, Funding] = {}
+        self.margin_calls: dict[str, MarginCall] = {}
+        # Derived, never hashed: per market, the sum over its positions of size x the funding
+        # index they last settled at (funding.py's exactness invariant), and the earliest
+        # funding time of any market (0: none), so an entry checks one integer.
+        self.funding_weight: dict[str, int] = {}
+        self.funding_deadlines: dict[str, int] = {}
+        self.next_funding_ms = 0
         for key in META_KEYS:
             self._touch(r.TABLE_META, key, r.encode_total, self.meta, key)
         self.put_account(INSURANCE_FUND, Account(0))
@@ -194,7 +223,7 @@ class LedgerState:
         old = self.accounts.get(account_id)
         delta = account.collateral - (old.collateral if old else 0)
         self.total_collateral += delta
-        if account_id[:4] == "sys:":  # a fund (the only ledger-owned accounts); cheap on the fill path
+        if account_id[:4] == "sys:" and is_fund(account_id):  # cheap on the fill path: clients skip is_fund
             self.funds_total += delta
         self.accounts[account_id] = account
         self.entry_accounts[account_id] = None
@@ -209,6 +238,10 @@ class LedgerState:
         by_market = self.positions.setdefault(account_id, {})
         old = by_market.get(market_id)
         old_size = old.size if old else 0
+        if position.funding_index or (old is not None and old.funding_index):
+            weight = self.funding_weight
+            weight[market_id] = weight.get(market_id, 0) + position.size * position.funding_index - (
+                old_size * old.funding_index if old else 0)
         self.total_cost_basis += position.cost_basis - (old.cost_basis if old else 0)
         self.net_size[market_id] = self.net_size.get(market_id, 0) + position.size - old_size
         holders = self.holders.setdefault(market_id, {})
@@ -238,6 +271,28 @@ class LedgerState:
                 self.guard_deadlines.pop(market_id, None)
             self.next_guard_deadline_ms = min(self.guard_deadlines.values(), default=0)
         self._touch(r.TABLE_MARKET, market_id, r.encode_market, self.markets, market_id)
+
+    def put_market_terms(self, market_id: str, terms: MarketTerms) -> None:
+        self.market_terms[market_id] = terms
+        self._touch(r.TABLE_MARKET_TERMS, market_id, r.encode_market_terms, self.market_terms, market_id)
+
+    def put_funding(self, market_id: str, funding: Funding) -> None:
+        self.funding[market_id] = funding
+        if self.funding_deadlines.get(market_id, 0) != funding.next_funding_ms:
+            if funding.next_funding_ms:
+                self.funding_deadlines[market_id] = funding.next_funding_ms
+            else:
+                self.funding_deadlines.pop(market_id, None)
+            self.next_funding_ms = min(self.funding_deadlines.values(), default=0)
+        self._touch(r.TABLE_FUNDING, market_id, r.encode_funding, self.funding, market_id)
+
+    def put_margin_call(self, account_id: str, call: MarginCall | None) -> None:
+        """Record (or, with None, lift) an account's margin call."""
+        if call is None:
+            self.margin_calls.pop(account_id, None)
+        else:
+            self.margin_calls[account_id] = call
+        self._touch(r.TABLE_MARGIN_CALL, account_id, r.encode_margin_call, self.margin_calls, account_id)
 
     def put_open_interest(self, market_id: str, contracts: int) -> None:
         assert contracts >= 0, (market_id, contracts)
@@ -363,6 +418,12 @@ class LedgerState:
             yield r.TABLE_META, key, r.encode_total(value)
         for market_id, unwind in self.fund_unwinds.items():
             yield r.TABLE_FUND_UNWIND, market_id, r.encode_fund_unwind(unwind)
+        for market_id, terms in self.market_terms.items():
+            yield r.TABLE_MARKET_TERMS, market_id, r.encode_market_terms(terms)
+        for market_id, funding in self.funding.items():
+            yield r.TABLE_FUNDING, market_id, r.encode_funding(funding)
+        for account_id, call in self.margin_calls.items():
+            yield r.TABLE_MARGIN_CALL, account_id, r.encode_margin_call(call)
 
 
 def guard_deadline(market: Market) -> int:
@@ -443,6 +504,12 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state.put_withdrawal_window(key, r.decode_withdrawal_window(value))
         elif table == r.TABLE_FUND_UNWIND:
             state.put_fund_unwind(key, r.decode_fund_unwind(value))
+        elif table == r.TABLE_MARKET_TERMS:
+            state.put_market_terms(key, r.decode_market_terms(value))
+        elif table == r.TABLE_FUNDING:
+            state.put_funding(key, r.decode_funding(value))
+        elif table == r.TABLE_MARGIN_CALL:
+            state.put_margin_call(key, r.decode_margin_call(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
         hashes[(table, key)] = record_hash(table, key, value)
@@ -453,13 +520,17 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
         if is_fund(account_id) and any(p.size for p in by_market.values()):
             state.fund_positions[account_id] = None
     net_size: dict[str, int] = {}
+    funding_weight: dict[str, int] = {}
     total_cost_basis = 0
     for by_market in positions.values():
         for market_id, position in by_market.items():
             total_cost_basis += position.cost_basis
             net_size[market_id] = net_size.get(market_id, 0) + position.size
+            if position.funding_index:
+                funding_weight[market_id] = funding_weight.get(market_id, 0) + position.size * position.funding_index
     state.total_cost_basis = total_cost_basis
     state.net_size = net_size
+    state.funding_weight = funding_weight
     state.state_hash = sum(hashes.values()) % hash_modulus
     heapq.heapify(state.dedup_expiry)  # appended in key order above (a window's put pushes in order)
     state.applied_index = applied_index

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from .commands import MarketKind, SettleTrade
+from .commands import MakerSide, MarketKind, SettleTrade
+from .events import Event
+from .fees import credit_fees, schedule_fees
 from .fills import apply_fill
+from .funding import note_trade, owed, settle_funding
+from .margin_calls import review
 from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, reserved_id_prefix, bps_denominator, market_id_bytes_max, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
 from .records import Account, AccountStatus, GlobalMode, MarketStatus, Position
 from .results import Result, ResultCode
-from .state import META_FEES_COLLECTED, LedgerState
+from .market_terms import NO_TERMS
+from .state import LedgerState
 from .validation import is_client_account_id, is_int64, is_positive_int64, is_valid_id
 
 # This is the hottest path of the node (every fill, on every replica): it fetches each record
@@ -19,7 +24,8 @@ def _side_problem(
     state: LedgerState, account_id: str, account: Account, market_id: str, old: Position | None,
     new: Position, realized: int, fee: int, open_interest_after: int,
 ) -> tuple[ResultCode, str] | None:
-    """Why this side may not take the fill, or None. Valued at the mark, after fees."""
+    """Why this side may not take the fill, or None. Valued at the mark, after fees and after
+    the funding the old position owes (`fee` includes it)."""
     if not (INT64_MIN <= new.size <= INT64_MAX and INT64_MIN <= new.cost_basis <= INT64_MAX
             and INT64_MIN <= new.realized_pnl <= INT64_MAX):
         return ResultCode.INVALID_QUANTITY, f"{account_id}: position would exceed int64"
@@ -41,7 +47,7 @@ def _side_problem(
     return None
 
 
-def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
+def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | None = None) -> Result:
     # Ids of existing markets and accounts were validated when they were created, so the charset
     # check runs only for ids the ledger does not know (to tell INVALID_* from UNKNOWN_*).
     market = state.markets.get(cmd.market) if type(cmd.market) is str else None
@@ -76,6 +82,18 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, ResultCode.INVALID_FEE, "fees must be non-negative int64")
     if price * quantity > INT64_MAX:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, "notional exceeds int64")
+    # Fees (fees.py): the market's schedule when the fill names its maker, else the fill's own.
+    market_id = cmd.market
+    terms = state.market_terms.get(market_id, NO_TERMS)
+    maker_side = cmd.maker_side
+    if maker_side:
+        if maker_side not in _MAKER_SIDES:
+            return Result(cmd.id, ResultCode.INVALID_MAKER_SIDE, "maker_side must be NONE, BUYER or SELLER")
+        if buyer_fee or seller_fee:
+            return Result(cmd.id, ResultCode.INVALID_FEE, "a fill that names its maker pays the market's fee schedule: buyer_fee and seller_fee must be 0")
+        buyer_fee, seller_fee = schedule_fees(terms, maker_side, price * quantity)
+    elif terms.maker_fee_bps or terms.taker_fee_bps:
+        return Result(cmd.id, ResultCode.INVALID_MAKER_SIDE, f"market {market_id} charges its fee schedule: maker_side must name the maker")
     if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
         return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
     if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
@@ -90,7 +108,6 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
         return Result(cmd.id, ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}")
 
-    market_id = cmd.market
     positions = state.positions
     held = positions.get(buyer_id)
     old_buy = held.get(market_id) if held else None
@@ -98,12 +115,27 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     old_sell = held.get(market_id) if held else None
     new_buy, realized_buy = apply_fill(old_buy, quantity, price)
     new_sell, realized_sell = apply_fill(old_sell, -quantity, price)
+    # Funding (funding.py): the old positions settle at the current index before they change;
+    # the checks below count what they owe, as collateral the fill's side no longer has.
+    funding = state.funding.get(market_id)
+    due_buy = due_sell = 0
+    if funding is not None:
+        index = funding.index
+        due_buy = owed(old_buy, index) if old_buy else 0
+        due_sell = owed(old_sell, index) if old_sell else 0
+        new_buy = Position(new_buy.size, new_buy.cost_basis, new_buy.realized_pnl, index)
+        new_sell = Position(new_sell.size, new_sell.cost_basis, new_sell.realized_pnl, index)
 
     if market.status == MarketStatus.REDUCE_ONLY or global_mode == GlobalMode.REDUCE_ONLY:
         where = "market" if market.status == MarketStatus.REDUCE_ONLY else "venue"
         for account_id, old, new in ((buyer_id, old_buy, new_buy), (seller_id, old_sell, new_sell)):
             if not only_reduces_risk(old.size if old else 0, new.size):
                 return Result(cmd.id, ResultCode.REDUCE_ONLY, f"{where} is reduce-only and the fill adds to {account_id}'s position")
+    calls = state.margin_calls
+    if calls and (buyer_id in calls or seller_id in calls):
+        for account_id, old, new in ((buyer_id, old_buy, new_buy), (seller_id, old_sell, new_sell)):
+            if account_id in calls and not only_reduces_risk(old.size if old else 0, new.size):
+                return Result(cmd.id, ResultCode.MARGIN_CALLED, f"{account_id} is margin-called: reduce-only until back at initial margin")
 
     # Open interest counts the long side: each side's change in contracts held long.
     open_interest = state.open_interest[market_id]
@@ -114,13 +146,20 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
     if open_interest_after > open_interest and open_interest_after > market.open_interest_cap:
         return Result(cmd.id, ResultCode.OPEN_INTEREST_CAP, f"open interest would reach {open_interest_after}, cap {market.open_interest_cap}")
     problem = (
-        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee, open_interest_after)
-        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee, open_interest_after)
+        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee + due_buy, open_interest_after)
+        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee + due_sell, open_interest_after)
     )
     if problem:
         return Result(cmd.id, problem[0], problem[1])
 
     # Every check passed: from here on nothing can fail, so both sides are written or neither.
+    if funding is not None:
+        if due_buy or old_buy and old_buy.funding_index != funding.index:
+            settle_funding(state, buyer_id, market_id)
+            buyer = state.accounts[buyer_id]
+        if due_sell or old_sell and old_sell.funding_index != funding.index:
+            settle_funding(state, seller_id, market_id)
+            seller = state.accounts[seller_id]
     buyer_collateral = buyer.collateral + realized_buy - buyer_fee
     seller_collateral = seller.collateral + realized_sell - seller_fee
     state.put_position(buyer_id, market_id, new_buy)
@@ -131,6 +170,15 @@ def settle_trade(state: LedgerState, cmd: SettleTrade) -> Result:
         state.put_account(seller_id, Account(seller_collateral, seller.status))
     if open_interest_after != open_interest:
         state.put_open_interest(market_id, open_interest_after)
-    if buyer_fee or seller_fee:
-        state.add_meta(META_FEES_COLLECTED, buyer_fee + seller_fee)
+    if buyer_fee + seller_fee:  # never negative; 0 when a rebate equals the taker's fee
+        credit_fees(state, market_id, terms, buyer_fee + seller_fee)
+    if funding is not None:
+        note_trade(state, market_id, state.funding[market_id], price)
+    if calls and events is not None:
+        for account_id in (buyer_id, seller_id):
+            if account_id in calls:
+                review(state, account_id, events, may_call=False)
     return Result(cmd.id, ResultCode.OK, collateral=buyer_collateral, counterparty_collateral=seller_collateral)
+
+
+_MAKER_SIDES = (MakerSide.BUYER, MakerSide.SELLER)

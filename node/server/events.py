@@ -16,8 +16,11 @@ from node.ledger.events import (
     FundAuctionStarted,
     FundDeadlineDeleveraged,
     FundSliceSold,
+    FundingPaid,
     GlobalModeChanged,
     Liquidation,
+    MarginCall,
+    MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
@@ -102,6 +105,21 @@ def _fund_deadline_deleveraged(e: FundDeadlineDeleveraged) -> tuple[int, dict]:
 
 def _fund_auction_ended(e: FundAuctionEnded) -> tuple[int, dict]:
     return events_pb2.FUND_AUCTION_ENDED, {"fund_auction_ended": events_pb2.FundAuctionEnded(market=e.market)}
+def _funding_paid(e: FundingPaid) -> tuple[int, dict[str, events_pb2.FundingPaid]]:
+    message = events_pb2.FundingPaid(
+        market=e.market, rate=e.rate, mark=e.mark, intervals=e.intervals, index=str(e.index), at_ms=e.at_ms,
+    )
+    return events_pb2.FUNDING_PAID, {"funding_paid": message}
+
+
+def _margin_call(e: MarginCall) -> tuple[int, dict[str, events_pb2.MarginCallEvent]]:
+    message = events_pb2.MarginCallEvent(account=e.account, equity=e.equity, level=e.level, at_ms=e.at_ms)
+    return events_pb2.MARGIN_CALL, {"margin_call": message}
+
+
+def _margin_call_lifted(e: MarginCallLifted) -> tuple[int, dict[str, events_pb2.MarginCallLifted]]:
+    message = events_pb2.MarginCallLifted(account=e.account, equity=e.equity, initial=e.initial, at_ms=e.at_ms)
+    return events_pb2.MARGIN_CALL_LIFTED, {"margin_call_lifted": message}
 
 
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
@@ -119,6 +137,9 @@ EVENT_ENCODERS: dict[type, Callable] = {
     FundSliceSold: _fund_slice_sold,
     FundDeadlineDeleveraged: _fund_deadline_deleveraged,
     FundAuctionEnded: _fund_auction_ended,
+    FundingPaid: _funding_paid,
+    MarginCall: _margin_call,
+    MarginCallLifted: _margin_call_lifted,
 }
 
 

@@ -18,6 +18,7 @@ from node.ledger.fund_equity import fund_equity, funds_equity_total
 from node.ledger.fund_unwinding import auction_discount_bps
 from node.ledger.limits import insurance_fund_floor
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
+from node.server import perp_views
 
 
 def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account | None]:
@@ -26,7 +27,7 @@ def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account |
         if account is None:
             return None
         positions = state.positions.get(account_id, {})
-        return state_pb2.Account(
+        message = state_pb2.Account(
             id=account_id,
             collateral=account.collateral,
             status=int(account.status),
@@ -36,11 +37,15 @@ def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account |
                     size=p.size,
                     cost_basis=p.cost_basis,
                     realized_pnl=p.realized_pnl,
-                    funding_index=p.funding_index,
+                    funding_index=perp_views.int64_or_zero(p.funding_index),
                 )
                 for market_id, p in sorted(positions.items())
             ],
         )
+        for (market_id, p), position in zip(sorted(positions.items()), message.positions):
+            perp_views.position_funding(state, market_id, p, position)
+        perp_views.account_margin_call(state, account_id, message)
+        return message
 
     return view
 
@@ -116,7 +121,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
             return None
         sources = state.oracle_sources.get(market_id, {})
         fund = state.accounts.get(market_fund(market_id))
-        return state_pb2.Market(
+        message = state_pb2.Market(
             params=_market_params(market_id, market, sources, state.fund_unwinds.get(market_id)),
             status=int(market.status),
             mark_price=market.mark_price,
@@ -134,6 +139,9 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
             liquidated_in_window=market.liquidated_in_window,
             liquidation_window_start_ms=market.liquidation_window_start_ms,
         )
+        perp_views.market_terms_params(state, market_id, message.params)
+        perp_views.market_funding(state, market_id, message)
+        return message
 
     return view
 
@@ -155,7 +163,7 @@ def _breaker(market_id: str, market: Market) -> state_pb2.Breaker:
 
 
 def guards_view(state: LedgerState) -> state_pb2.Guards:
-    return state_pb2.Guards(
+    message = state_pb2.Guards(
         mode=int(state.global_mode),
         insurance_fund=state.accounts[INSURANCE_FUND].collateral,
         breakers=[_breaker(m, state.markets[m]) for m in sorted(state.markets)],
@@ -171,6 +179,8 @@ def guards_view(state: LedgerState) -> state_pb2.Guards:
         funds_equity=funds_equity_total(state),
         insurance_fund_floor=insurance_fund_floor,
     )
+    perp_views.guards_fees(state, message)
+    return message
 
 
 def signer_set_view(state: LedgerState) -> state_pb2.SignerSet | None:

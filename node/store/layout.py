@@ -16,7 +16,8 @@ from node.ledger.records import TABLES
 
 # 2: markets carry oracle, liquidation and guard fields; the oracle_source table (the guards).
 # 3: dedup batches carry their entry's ledger time, replay windows their last use (retention).
-# 4: the fund_unwind table (each market's fund auction: fund_unwinding.py); backstop records.
+# 4: the fund_unwind table (each market's fund auction: fund_unwinding.py); backstop records;
+#    positions carry a 128-bit funding index; the market_terms, funding and margin_call tables.
 schema_version = 4
 
 STORE_DB = b"store"

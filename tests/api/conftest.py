@@ -11,6 +11,7 @@ from node.ledger.commands import (
     CreateMarket,
     Deposit,
     EmergencyAction,
+    MakerSide,
     MarketKind,
     OptionType,
     OracleSource,
@@ -57,6 +58,12 @@ SAMPLE_COMMANDS = (
         unwind_slice_contracts=10,
         unwind_window_ms=30_000,
         unwind_deadline_ms=3_600_000,
+        maker_fee_bps=-2,
+        taker_fee_bps=5,
+        fee_fund_share_bps=2_500,
+        funding_interval_ms=3_600_000,
+        funding_rate_cap_bps=75,
+        margin_call_bps=750,
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),
@@ -69,6 +76,7 @@ SAMPLE_COMMANDS = (
         quantity=3,
         buyer_fee=1_200,
         seller_fee=800,
+        maker_side=MakerSide.SELLER,  # the codec carries what it is given; the ledger judges the mix
     ),
     PriceUpdate(
         id="or:p-1",

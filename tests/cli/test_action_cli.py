@@ -10,6 +10,7 @@ import re
 import pytest
 
 from node.cli import proposals
+from node.cli.action_cli import describe
 from node.cli.cli import main
 from node.identity.clock import now_ms
 from node.identity.key_files import write_private_key
@@ -305,3 +306,13 @@ def test_cosign_refusals_exit_1_with_the_reason(served, tmp_path):
     code, out, _ = settle("action", "cosign", resume, "--node", served.address)
     assert code == 1 and "a node co-signs only HALT_MARKET and GLOBAL_HALT" in out
     assert json.loads(halt.read_text())["signatures"] == []
+
+
+def test_a_withdraw_fees_proposal_carries_its_amount_and_needs_guardians():
+    proposal = proposals.new_proposal(CLUSTER, ActionKind.WITHDRAW_FEES, 0, now_ms(), amount=1_500)
+    assert proposal.action["amount"] == 1_500
+    assert "resume class" in describe(proposal, now_ms())
+    with pytest.raises(proposals.ProposalError, match="needs --amount"):
+        proposals.new_proposal(CLUSTER, ActionKind.WITHDRAW_FEES, 0, now_ms())
+    with pytest.raises(proposals.ProposalError, match="carries no amount"):
+        proposals.new_proposal(CLUSTER, ActionKind.HALT_MARKET, 0, now_ms(), market=MARKET, amount=1)

@@ -7,12 +7,16 @@ simplest way that says them, without importing anything from the ledger's arithm
 modules. Only the vocabulary is shared: commands, result codes, record enums, event records, and
 the Ed25519 primitives (signature checking is cryptography, not a ledger rule).
 
+Issue 17 taught it fees as money (fees.py), funding (funding.py) and margin calls
+(margin_calls.py): written from those docstrings with Fractions and plain dicts.
+
 Every rule is one method with the docstring it follows. Where a docstring leaves a detail open the
 model follows the ledger and says so in a comment starting "Follows the ledger:".
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -20,15 +24,18 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from node.identity.keys import verify_ed25519
-from node.ledger.commands import CreateMarket, Deposit, MarketKind, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.commands import CreateMarket, Deposit, MakerSide, MarketKind, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     Deleveraged,
     FundAuctionEnded,
     FundAuctionStarted,
     FundDeadlineDeleveraged,
     FundSliceSold,
+    FundingPaid,
     GlobalModeChanged,
     Liquidation,
+    MarginCall,
+    MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
@@ -44,6 +51,9 @@ FUND_PREFIX = "sys:fund:"
 GATE_MS = 3_600_000  # withdrawals pause this long after an account goes negative
 SKEW_MS = 10_000  # a source time may run this far ahead of ledger time
 BANKRUPTCY_MULTIPLE = 100  # a long's bankruptcy price is at most this multiple of the mark
+FEES = "sys:fees"  # the ledger's fee account
+POOL_PREFIX = "sys:funding:"  # a perpetual's funding pool
+BILLION = 10**9  # funding rates in billionths of the mark; the index in billionths of a unit per contract
 
 ACTIVE = AccountStatus.ACTIVE
 LIQUIDATING = AccountStatus.LIQUIDATING
@@ -61,7 +71,16 @@ def fund_of(market: str) -> str:
 
 
 def is_fund(account: str) -> bool:
+    """The insurance funds: the global one and each market's (not the fee account, nor a pool)."""
+    return account == GLOBAL_FUND or account.startswith(FUND_PREFIX)
+
+
+def is_ledger_owned(account: str) -> bool:
     return account.startswith("sys:")
+
+
+def pool_of(market: str) -> str:
+    return POOL_PREFIX + market
 
 
 def valid_id(value: str) -> bool:
@@ -122,6 +141,12 @@ class Params:
     unwind_slice: int = 0
     unwind_window_ms: int = 60_000
     unwind_deadline_ms: int = 86_400_000
+    maker_bps: int = 0  # negative: a rebate
+    taker_bps: int = 0
+    fee_share_bps: int = 0  # of every fee, to the market's fund
+    funding_ms: int = 0  # 0: no funding
+    funding_cap_bps: int = 0
+    call_bps: int = 0  # 0: no margin calls
 
     def create(self, name: str) -> CreateMarket:
         """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
@@ -136,6 +161,8 @@ class Params:
             unwind_start_bps=self.unwind_start_bps, unwind_slope_bps_per_minute=self.unwind_slope_bps_per_minute,
             unwind_discount_max_bps=self.unwind_discount_max_bps, unwind_slice_contracts=self.unwind_slice,
             unwind_window_ms=self.unwind_window_ms, unwind_deadline_ms=self.unwind_deadline_ms,
+            maker_fee_bps=self.maker_bps, taker_fee_bps=self.taker_bps, fee_fund_share_bps=self.fee_share_bps,
+            funding_interval_ms=self.funding_ms, funding_rate_cap_bps=self.funding_cap_bps, margin_call_bps=self.call_bps,
         )
 
 
@@ -159,6 +186,16 @@ class MarketState:
     twap_time: int = 0
     window_start: int = 0
     window_used: int = 0
+    # Funding: the index, the last rate, the current interval's start and end, the premium
+    # samples of the interval (time, premium; the first carries over the last one before it),
+    # the last traded price, and the settled rounding not yet a whole unit for the fund.
+    index: int = 0
+    rate: int = 0
+    interval_start: int = 0
+    next_funding: int = 0
+    samples: list = field(default_factory=list)
+    last_trade: int = 0
+    dust: int = 0
 
 
 @dataclass
@@ -187,9 +224,12 @@ class Model:
     status: dict[str, AccountStatus] = field(default_factory=lambda: {GLOBAL_FUND: ACTIVE})
     pos: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)  # (account, market) -> (size, cost)
     realized: dict[tuple[str, str], int] = field(default_factory=dict)
+    findex: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, market) -> index last settled at
+    called: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # account -> (since, equity, level)
     market: dict[str, MarketState] = field(default_factory=dict)
     sources: dict[tuple[str, str], Source] = field(default_factory=dict)
-    fees: int = 0
+    fees: int = 0  # every net fee ever charged
+    fees_withdrawn: int = 0
     deposits: int = 0
     withdrawals: int = 0
     seen: dict[str, Expected] = field(default_factory=dict)
@@ -232,8 +272,9 @@ class Model:
     def funds_equity(self) -> int:
         return sum(self.fund_equity(a) for a in self.collateral if is_fund(a))
 
-    def valuation(self, account: str, pos: dict | None = None) -> tuple[int, int, int, int]:
-        """(upnl, losses only, initial margin, maintenance margin) at the marks; margins round up."""
+    def valuation(self, account: str, pos: dict | None = None, settled: str = "") -> tuple[int, int, int, int]:
+        """(upnl, losses only, initial margin, maintenance margin) at the marks; margins round up.
+        Unsettled funding counts (except in `settled`, a market whose funding a trade settles)."""
         pos = self.pos if pos is None else pos
         pnl = loss = im = mm = 0
         for (a, m), (size, cost) in pos.items():
@@ -243,9 +284,20 @@ class Model:
             upnl = size * mark - cost
             pnl += upnl
             loss += min(0, upnl)
+            owes = self.owed(a, m, size) if m != settled else 0  # owed is a loss, receivable only equity
+            pnl -= owes
+            loss -= max(owes, 0)
             im += ceil_div(abs(size) * mark * self.params[m].im_bps, BPS)
             mm += ceil_div(abs(size) * mark * self.params[m].mm_bps, BPS)
         return pnl, loss, im, mm
+
+    def owed(self, account: str, market: str, size: int | None = None) -> int:
+        """Whole units the position owes at the market's index (negative: is owed): a payment
+        rounded up, a receipt rounded down."""
+        if size is None:
+            size = self.size_cost(account, market)[0]
+        exact = Fraction(size * (self.market[market].index - self.findex.get((account, market), 0)), BILLION)
+        return -((-exact.numerator) // exact.denominator)  # ceil
 
     def equity(self, account: str) -> int:
         return self.collateral[account] + self.valuation(account)[0]
@@ -274,6 +326,11 @@ class Model:
             if state.verdict != STALE and len(self.fresh(market)) < self.params[market].min_sources:
                 self.go_stale(market)  # the sources aged out in ledger time
                 self.stats["STALE by ledger time"] += 1
+        rolled = [m for m in sorted(self.market) if self.market[m].next_funding and self.now >= self.market[m].next_funding]
+        for market in rolled:
+            self.pay_funding(market)
+        if rolled:
+            self.check_floor()
         if any(s == LIQUIDATING for s in self.status.values()):
             self.continue_liquidations()
             self.check_floor()
@@ -323,6 +380,13 @@ class Model:
         self.collateral[fund_of(cmd.market)] = 0
         self.status[fund_of(cmd.market)] = ACTIVE
         self.auctions[cmd.market] = Auction()
+        if cmd.funding_interval_ms:
+            state = self.market[cmd.market]
+            state.interval_start = self.now
+            state.next_funding = (self.now // cmd.funding_interval_ms + 1) * cmd.funding_interval_ms
+            state.samples = [(self.now, 0)]
+            self.collateral[pool_of(cmd.market)] = 0
+            self.status[pool_of(cmd.market)] = ACTIVE
         return Expected(ResultCode.OK)
 
     def deposit(self, cmd: Deposit) -> Expected:
@@ -334,6 +398,8 @@ class Model:
         self.collateral[cmd.account] = self.collateral.get(cmd.account, 0) + cmd.amount
         self.status.setdefault(cmd.account, ACTIVE)
         self.deposits += cmd.amount
+        if cmd.account in self.called:
+            self.maybe_lift(cmd.account)
         return Expected(ResultCode.OK, self.collateral[cmd.account])
 
     def withdraw(self, cmd: Withdraw) -> Expected:
@@ -384,17 +450,34 @@ class Model:
             return Expected(ResultCode.INVALID_QUANTITY)
         if cmd.buyer_fee < 0 or cmd.seller_fee < 0:
             return Expected(ResultCode.INVALID_FEE)
+        # fees.py: the schedule when the fill names its maker; the fill's own fees otherwise,
+        # only on a market without a schedule.
+        fees = {cmd.buyer: cmd.buyer_fee, cmd.seller: cmd.seller_fee}
+        if cmd.maker_side:
+            if cmd.maker_side not in (MakerSide.BUYER, MakerSide.SELLER):
+                return Expected(ResultCode.INVALID_MAKER_SIDE)
+            if cmd.buyer_fee or cmd.seller_fee:
+                return Expected(ResultCode.INVALID_FEE)
+            notional = cmd.price * cmd.quantity
+            taker_fee = ceil_div(notional * p.taker_bps, BPS)
+            maker_fee = ceil_div(notional * p.maker_bps, BPS) if p.maker_bps >= 0 else -(notional * -p.maker_bps // BPS)
+            maker, taker = (cmd.buyer, cmd.seller) if cmd.maker_side == MakerSide.BUYER else (cmd.seller, cmd.buyer)
+            fees = {maker: maker_fee, taker: taker_fee}
+            self.stats["fill charged the fee schedule" + (" with a rebate" if maker_fee < 0 else "")] += 1
+        elif p.maker_bps or p.taker_bps:
+            return Expected(ResultCode.INVALID_MAKER_SIDE)
         if state.mark == 0:
             return Expected(ResultCode.NO_MARK_PRICE)
 
-        sides = ((cmd.buyer, cmd.quantity, cmd.buyer_fee), (cmd.seller, -cmd.quantity, cmd.seller_fee))
+        sides = ((cmd.buyer, cmd.quantity), (cmd.seller, -cmd.quantity))
         new_pos = dict(self.pos)
         new_collateral, realized = {}, {}
-        for account, qty, fee in sides:
+        for account, qty in sides:
             size, cost = self.size_cost(account, cmd.market)
             new_size, new_cost, realized[account] = fill(size, cost, qty, cmd.price)
             new_pos[(account, cmd.market)] = (new_size, new_cost)
-            new_collateral[account] = self.collateral[account] + realized[account] - fee
+            # The old position's funding is settled first: what it owes is gone from collateral.
+            new_collateral[account] = self.collateral[account] - self.owed(account, cmd.market) + realized[account] - fees[account]
 
         def adds_risk(account: str) -> bool:
             return not reduces(self.size_cost(account, cmd.market)[0], new_pos[(account, cmd.market)][0])
@@ -403,25 +486,142 @@ class Model:
         if state.status == MarketStatus.REDUCE_ONLY or self.mode == GlobalMode.REDUCE_ONLY:
             if adds_risk(cmd.buyer) or adds_risk(cmd.seller):
                 return Expected(ResultCode.REDUCE_ONLY)
+        # margin_calls.py: a called account is reduce-only until back at initial margin.
+        for account, _ in sides:
+            if account in self.called and adds_risk(account):
+                self.stats["fill refused: margin-called"] += 1
+                return Expected(ResultCode.MARGIN_CALLED)
         oi_before = self.open_interest(cmd.market)
         oi_after = self.open_interest(cmd.market, new_pos)
         if oi_after > oi_before and oi_after > p.oi_cap:
             return Expected(ResultCode.OPEN_INTEREST_CAP)
-        for account, _, _ in sides:
+        for account, _ in sides:
             if new_collateral[account] < 0:
                 return Expected(ResultCode.INSUFFICIENT_MARGIN)
             if adds_risk(account):
-                pnl, _, im, _ = self.valuation(account, new_pos)
+                pnl, _, im, _ = self.valuation(account, new_pos, settled=cmd.market)
                 if new_collateral[account] + pnl < im:
                     return Expected(ResultCode.INSUFFICIENT_MARGIN)
 
+        for account, _ in sides:
+            self.settle_funding(account, cmd.market)
         self.pos = new_pos
-        for account, _, fee in sides:
-            self.collateral[account] = new_collateral[account]
+        for account, _ in sides:
+            self.findex[(account, cmd.market)] = state.index
+            self.collateral[account] += realized[account] - fees[account]
+            assert self.collateral[account] == new_collateral[account]
             key = (account, cmd.market)
             self.realized[key] = self.realized.get(key, 0) + realized[account]
-            self.fees += fee
+        net_fee = sum(fees.values())
+        if net_fee:
+            self.credit_fees(cmd.market, net_fee)
+        if state.next_funding:
+            self.sample(cmd.market, cmd.price, state.mark)
+        for account, _ in sides:
+            if account in self.called:
+                self.maybe_lift(account)
         return Expected(ResultCode.OK, new_collateral[cmd.buyer], new_collateral[cmd.seller])
+
+    # -- fees, funding, margin calls (fees.py, funding.py, margin_calls.py) --------------------
+
+    def credit_fees(self, market: str, net_fee: int) -> None:
+        """A fill's net fee (never negative): the fund's share (rounded down) to the market's
+        fund, the rest to the fee account."""
+        assert net_fee > 0, net_fee
+        share = net_fee * self.params[market].fee_share_bps // BPS
+        self.collateral[fund_of(market)] += share
+        if net_fee - share:
+            self.collateral[FEES] = self.collateral.get(FEES, 0) + net_fee - share
+            self.status.setdefault(FEES, ACTIVE)
+        self.fees += net_fee
+
+    def sample(self, market: str, trade_price: int, mark: int) -> None:
+        """A premium sample: floor((traded price - mark) / mark) in billionths, held from now."""
+        self.market[market].last_trade = trade_price
+        self.market[market].samples.append((self.now, (trade_price - mark) * BILLION // mark))
+
+    def pay_funding(self, market: str) -> None:
+        """The interval ends: the time-weighted average of the premium samples over it, clamped,
+        times the mark, goes onto the index; whole intervals since, with no sample, had the last
+        premium throughout. Then the sweeps a new mark would run."""
+        p, state = self.params[market], self.market[market]
+        end = state.next_funding
+        cap = p.funding_cap_bps * BILLION // BPS
+        points = state.samples + [(end, None)]
+        integral = sum(premium * (points[i + 1][0] - t) for i, (t, premium) in enumerate(points[:-1]))
+        rate = min(max(integral // (end - state.interval_start), -cap), cap)
+        state.index += rate * state.mark
+        self.events.append(FundingPaid(market, rate, state.mark, 1, state.index, end))
+        last = state.samples[-1][1]
+        quiet = (self.now - end) // p.funding_ms
+        if quiet:
+            rate = min(max(last, -cap), cap)
+            state.index += quiet * rate * state.mark
+            end += quiet * p.funding_ms
+            self.events.append(FundingPaid(market, rate, state.mark, quiet, state.index, end))
+            self.stats["funding over quiet intervals"] += 1
+        self.stats["funding paid" + (" (clamped)" if abs(rate) == cap else "")] += 1
+        state.rate, state.interval_start, state.next_funding = rate, end, end + p.funding_ms
+        state.samples = [(end, last)]
+        if state.verdict == VALID and state.status != MarketStatus.HALTED:
+            self.sweep(market)
+            self.review_calls(market)
+
+    def settle_funding(self, account: str, market: str) -> None:
+        """Before a position changes: it pays what it owes into the market's pool (or takes what
+        it is owed from it); the rounding collects in the market's dust and each whole unit of it
+        moves from the pool to the market's fund."""
+        state = self.market[market]
+        if not self.params[market].funding_ms:
+            return
+        size = self.size_cost(account, market)[0]
+        exact = size * (state.index - self.findex.get((account, market), 0))
+        paid = self.owed(account, market)
+        self.findex[(account, market)] = state.index
+        if paid:
+            self.stats["funding settled"] += 1
+        self.collateral[account] -= paid
+        self.collateral[pool_of(market)] += paid
+        state.dust += paid * BILLION - exact
+        whole = state.dust // BILLION
+        if whole:
+            state.dust -= whole * BILLION
+            self.collateral[pool_of(market)] -= whole
+            self.collateral[fund_of(market)] += whole
+            self.stats["funding rounding to the fund"] += 1
+
+    def call_level(self, account: str) -> int | None:
+        level, any_call = 0, False
+        for market, size in self.held(account):
+            p = self.params[market]
+            any_call = any_call or bool(p.call_bps)
+            level += ceil_div(abs(size) * self.market[market].mark * (p.call_bps or p.mm_bps), BPS)
+        return level if any_call else None
+
+    def maybe_lift(self, account: str) -> None:
+        pnl, _, im, _ = self.valuation(account)
+        equity = self.collateral[account] + pnl
+        if equity >= im:
+            del self.called[account]
+            self.events.append(MarginCallLifted(account, equity, im, self.now))
+            self.stats["margin call lifted"] += 1
+
+    def review_calls(self, market: str) -> None:
+        """After a market's sweep: its ACTIVE holders below their call level (with reliable
+        marks) are called, by id; then every called account at initial margin is lifted."""
+        for account in self.holders(market):
+            if is_ledger_owned(account) or account in self.called or self.status[account] != ACTIVE:
+                continue
+            level = self.call_level(account)
+            if level is None or self.unreliable(account):
+                continue
+            equity = self.equity(account)
+            if equity < level:
+                self.called[account] = (self.now, equity, level)
+                self.events.append(MarginCall(account, equity, level, self.now))
+                self.stats["margin call"] += 1
+        for account in sorted(self.called):
+            self.maybe_lift(account)
 
     # -- the oracle ----------------------------------------------------------------------------
 
@@ -477,6 +677,8 @@ class Model:
         volatile = p.volatility_bps and twap and abs(mark - twap) * BPS > p.volatility_bps * twap
         verdict = TOO_VOLATILE if volatile else VALID
         state.twap, state.twap_time = (twap or mark), self.now
+        if mark != state.mark and state.next_funding and state.last_trade:
+            self.sample(market, state.last_trade, mark)  # the last traded price over the new mark
         state.mark, state.mark_time = mark, max(t for t, _ in fresh)
         if verdict != state.verdict:
             state.verdict = verdict
@@ -487,6 +689,7 @@ class Model:
             self.set_status(market, MarketStatus.ACTIVE, StatusReason.NONE)
         if verdict == VALID:
             self.sweep(market)
+            self.review_calls(market)
 
     def go_stale(self, market: str) -> None:
         """Keep the mark, stop liquidations, and make a priced market reduce-only."""
@@ -520,9 +723,26 @@ class Model:
         _, cost = self.size_cost(account, market)
         k1 = cost - self.collateral[account] + 1
         r, mark = self.params[market].mm_bps, self.market[market].mark
+        if self.params[market].funding_ms:
+            return self.may_be_below_funded(account, market, size, k1 + 1, r, mark)
         if size > 0:
             return mark * size * (BPS - r) < BPS * k1
         return mark * -size * (BPS + r) > -BPS * k1
+
+    def may_be_below_funded(self, account: str, market: str, size: int, k2: int, r: int, mark: int) -> bool:
+        """liquidation_index.py in a funded market: the funding-shifted bounds with K+2, the
+        trigger rounded outward and the shifted mark the other way."""
+        index, own = self.market[market].index, self.findex.get((account, market), 0)
+        if size > 0:
+            if r >= BPS:
+                return True
+            trigger = Fraction(BPS * (BILLION * k2 - size * own), size * BILLION * (BPS - r))
+            shifted = Fraction(mark) - Fraction(BPS * index, BILLION * (BPS - r))
+            return math.ceil(trigger) > math.floor(shifted)
+        a = -size
+        trigger = -Fraction(BPS * (BILLION * k2 + a * own), a * BILLION * (BPS + r))
+        shifted = Fraction(mark) - Fraction(BPS * index, BILLION * (BPS + r))
+        return math.floor(trigger) < math.ceil(shifted)
 
     def sweep(self, market: str) -> None:
         """After a VALID mark: candidates (by id) confirmed below maintenance become LIQUIDATING
@@ -589,7 +809,12 @@ class Model:
             state.window_used += notional
 
     def move(self, market: str, from_id: str, to_id: str, quantity: int, price: int) -> None:
-        """from_id's position changes by -quantity, to_id's by +quantity, at price."""
+        """from_id's position changes by -quantity, to_id's by +quantity, at price (each
+        settles its funding first)."""
+        for account in (from_id, to_id):
+            self.settle_funding(account, market)
+            if self.params[market].funding_ms:
+                self.findex[(account, market)] = self.market[market].index
         for account, qty in ((from_id, -quantity), (to_id, quantity)):
             size, cost = self.size_cost(account, market)
             size, cost, realized = fill(size, cost, qty, price)
@@ -758,6 +983,8 @@ class Model:
         fund_fee, client_fee = (cmd.buyer_fee, cmd.seller_fee) if cmd.buyer == fund else (cmd.seller_fee, cmd.buyer_fee)
         if fund_fee:
             return Expected(ResultCode.INVALID_FEE)
+        if cmd.maker_side:  # the fund is no book order: the client's fee comes with the fill
+            return Expected(ResultCode.INVALID_MAKER_SIDE)
         if state.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
             return Expected(ResultCode.MARKET_NOT_ACTIVE)
         if state.mark == 0:
@@ -790,7 +1017,8 @@ class Model:
                 return Expected(ResultCode.INSUFFICIENT_MARGIN)
         self.move(cmd.market, fund, client, -fund_qty, cmd.price)
         self.collateral[client] -= client_fee
-        self.fees += client_fee
+        if client_fee:
+            self.credit_fees(cmd.market, client_fee)  # money: the fund's share and the fee account
         self.stats["fund fill accepted"] += 1
         return Expected(ResultCode.OK, self.collateral[cmd.buyer], self.collateral[cmd.seller])
 

@@ -37,17 +37,19 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from node.identity.keys import private_key_from_seed, sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerInvariantError, LedgerState, LogEntry, ResultCode, apply, check_full
-from node.ledger.commands import Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.identity.quorum import signed_action
-from node.ledger.commands import ActionKind
+from node.ledger.commands import ActionKind, Deposit, MakerSide, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     Deleveraged,
     FundAuctionEnded,
     FundAuctionStarted,
     FundDeadlineDeleveraged,
     FundSliceSold,
+    FundingPaid,
     GlobalModeChanged,
     Liquidation,
+    MarginCall,
+    MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
@@ -56,30 +58,36 @@ from node.ledger.state import META_WITHDRAWALS_GATED_UNTIL, market_fund
 
 from .driver import MARKET, LedgerDriver, create_market, sign_batches, source_key
 from .governance import ALL_KEYS, CLUSTER, genesis_payload
-from .reference_model import BPS, GLOBAL_FUND, Expected, Model, Params, fund_of, is_fund
+from .reference_model import (
+    BILLION, BPS, FEES, GLOBAL_FUND, Expected, Model, Params, fund_of, is_fund, is_ledger_owned, pool_of,
+)
 
 ACTIVE = AccountStatus.ACTIVE
 LIQUIDATING = AccountStatus.LIQUIDATING
 BANKRUPT = AccountStatus.BANKRUPT
 COMPARED_EVENTS = (
     Liquidation, Deleveraged, OracleVerdictChanged, MarketStatusChanged, GlobalModeChanged,
-    FundAuctionStarted, FundSliceSold, FundDeadlineDeleveraged, FundAuctionEnded,
+    FundAuctionStarted, FundSliceSold, FundDeadlineDeleveraged, FundAuctionEnded, FundingPaid, MarginCall,
+    MarginCallLifted,
 )
 
 BIG_CAP = 10**12
 MARKETS = {
     # Sliced (25% a step) under a window cap of 8,000 of notional per 5 s; the fund takes 6.
+    # A fee schedule with a maker rebate, funding every minute capped at 2%, a margin call at 8%.
     "BTC": Params(tick=1, lot=1, im_bps=1_000, mm_bps=500, fee_bps=100, oi_cap=BIG_CAP, base_price=1_000,
-                  slice_bps=2_500, window_ms=5_000, cap_notional=8_000, fund_cap=6),
-    # Closed whole; the fund takes 4 contracts (2 lots), the rest is deleveraged.
+                  slice_bps=2_500, window_ms=5_000, cap_notional=8_000, fund_cap=6,
+                  maker_bps=-20, taker_bps=50, fee_share_bps=2_500, funding_ms=60_000, funding_cap_bps=200, call_bps=800),
+    # Closed whole; the fund takes 4 contracts (2 lots), the rest is deleveraged. Fills carry
+    # their own fees (no schedule), half of them to the fund; a margin call at 15%, no funding.
     "ETH": Params(tick=5, lot=2, im_bps=2_000, mm_bps=1_000, fee_bps=50, oi_cap=BIG_CAP, base_price=200,
-                  fund_cap=4),
+                  fund_cap=4, fee_share_bps=5_000, call_bps=1_500),
 }
 
 # Ids, classified by construction (the model judges them by the documented rules).
 CLIENTS = ("alice", "bob", "carol", "dave")
 UNKNOWN_CLIENT = "ghost"  # a valid id that never receives a deposit
-BAD_ACCOUNTS = ("bad id", "sys:evil", "", "sys:fund:DOGE")  # malformed or reserved
+BAD_ACCOUNTS = ("bad id", "sys:evil", "", "sys:fund:DOGE", "sys:fees", "sys:funding:BTC")  # malformed or reserved
 UNKNOWN_MARKET = "DOGE"
 BAD_MARKETS = ("bad market",)
 BAD_COMMAND_IDS = ("", "has space", "x" * 65)
@@ -122,6 +130,10 @@ class TradeSpec(NamedTuple):
     qty_fault: str  # "", "off_lot", "zero", "negative"
     buyer_fee: int
     seller_fee: int
+    maker: str = "auto"  # "auto": the schedule's way on a market with one; "none", "buyer", "seller", "bad"
+
+
+MAKERS = {"none": MakerSide.NONE, "buyer": MakerSide.BUYER, "seller": MakerSide.SELLER, "bad": 7}
 
 
 class PriceSpec(NamedTuple):
@@ -169,7 +181,7 @@ deposit_specs = st.builds(DepositSpec, ids, deposit_accounts, amounts)
 withdraw_specs = st.builds(WithdrawSpec, ids, withdraw_accounts, amounts)
 trade_specs = st.builds(
     TradeSpec, ids, markets, trade_accounts, trade_accounts, st.integers(-500, 500), faults,
-    lot_counts, qty_faults, fees, fees,
+    lot_counts, qty_faults, fees, fees, st.sampled_from(("auto", "auto", "auto", "none", "buyer", "seller", "bad")),
 )
 client_pairs = st.sampled_from([(b, s) for b in CLIENTS for s in CLIENTS if b != s])
 clean_trade_specs = st.builds(
@@ -236,7 +248,15 @@ class LedgerVersusModel(RuleBasedStateMachine):
             price = {"": price, "off_tick": off_tick, "zero": 0, "negative": -price}[spec.price_fault]
             qty = spec.lots * params.lot
             qty = {"": qty, "off_lot": qty + 1 if params.lot > 1 else qty, "zero": 0, "negative": -qty}[spec.qty_fault]
-            return SettleTrade(cid, spec.market, spec.buyer, spec.seller, price, qty, spec.buyer_fee, spec.seller_fee)
+            buyer_fee, seller_fee = spec.buyer_fee, spec.seller_fee
+            if spec.maker != "auto":
+                maker = MAKERS[spec.maker]
+            elif params.maker_bps or params.taker_bps:
+                maker = MakerSide.BUYER if spec.lots % 2 else MakerSide.SELLER
+                buyer_fee = seller_fee = 0
+            else:
+                maker = MakerSide.NONE
+            return SettleTrade(cid, spec.market, spec.buyer, spec.seller, price, qty, buyer_fee, seller_fee, maker)
         assert isinstance(spec, PriceSpec)
         return self.build_price(cid, spec, params, now)
 
@@ -290,7 +310,7 @@ class LedgerVersusModel(RuleBasedStateMachine):
         note(f"entry {self.index} at {now}: {commands}")
         expected = self.model.apply_entry(now, commands)
         entry = LogEntry(self.index, now, tuple(commands), sign_batches(self.state, tuple(commands), now, self.sequences))
-        if any(not is_fund(a) and self.model.status[a] == ACTIVE and c < 0 for a, c in self.model.collateral.items()):
+        if any(not is_ledger_owned(a) and self.model.status[a] == ACTIVE and c < 0 for a, c in self.model.collateral.items()):
             # The model, following the ledger's rules, reaches the known invariant breach of
             # test_a_multi_market_step_never_leaves_an_active_account_negative: the ledger must
             # stop on it (as it does), and the run cannot go on from a half-applied entry.
@@ -453,7 +473,7 @@ class LedgerVersusModel(RuleBasedStateMachine):
         """A source repeats its last price, later and later: past stale_after it is a clamp."""
         self.submit([PriceSpec(cid, market, source, 0, "repeat")], advance_ms=advance_ms)
 
-    @rule(advance_ms=st.sampled_from((2_000, 5_000, 12_000, 35_000)))
+    @rule(advance_ms=st.sampled_from((2_000, 5_000, 12_000, 35_000, 61_000, 250_000)))
     def time_passes(self, advance_ms) -> None:
         """An entry with no commands, later: sources age out, liquidations take their steps."""
         self.submit([], advance_ms=advance_ms)
@@ -476,16 +496,26 @@ class LedgerVersusModel(RuleBasedStateMachine):
     @invariant()
     def model_keeps_the_design_invariants(self) -> None:
         m = self.model
-        # Conservation: collateral - cost basis + fees = deposits - withdrawals.
-        held = sum(m.collateral.values()) - sum(cost for _, cost in m.pos.values()) + m.fees
-        assert held == m.deposits - m.withdrawals
+        # Conservation: collateral (fees and settled funding included: they are accounts of the
+        # ledger) - cost basis = deposits - withdrawals - fees paid out.
+        held = sum(m.collateral.values()) - sum(cost for _, cost in m.pos.values())
+        assert held == m.deposits - m.withdrawals - m.fees_withdrawn
+        # Funding is exact: each pool holds the settled, not yet received payments plus the
+        # rounding not yet a whole unit for the fund; flat markets leave it empty.
+        for market, p in self.markets.items():
+            if p.funding_ms:
+                weight = sum(size * m.findex.get((a, mk), 0) for (a, mk), (size, _) in m.pos.items() if mk == market)
+                assert m.collateral[pool_of(market)] * BILLION == weight + m.market[market].dust
+                assert 0 <= m.market[market].dust < BILLION
         # Zero net position per market, and open interest is the long side.
         for market in self.markets:
             assert sum(size for (_, mk), (size, _) in m.pos.items() if mk == market) == 0
             assert self.state.open_interest[market] == m.open_interest(market)
-        # No negative collateral in an ACTIVE client account (the funds may run a deficit).
+        # No negative collateral in an ACTIVE client account (the funds may run a deficit, a pool
+        # waits for its payers); the fee account never.
         for account, collateral in m.collateral.items():
-            assert is_fund(account) or m.status[account] != ACTIVE or collateral >= 0, (account, collateral)
+            assert is_ledger_owned(account) or m.status[account] != ACTIVE or collateral >= 0, (account, collateral)
+        assert m.collateral.get(FEES, 0) >= 0
         # At most once: every applied id has exactly one dedup record, the first outcome.
         assert {cid: rec.code for cid, rec in self.state.dedup.items()} == {cid: e.code for cid, e in m.seen.items()}
 
@@ -507,6 +537,11 @@ class LedgerVersusModel(RuleBasedStateMachine):
             (a, mk): p.realized_pnl for a, by_market in s.positions.items() for mk, p in by_market.items() if p.realized_pnl
         }
         assert ledger_realized == {k: v for k, v in m.realized.items() if v}
+        ledger_indexes = {
+            (a, mk): p.funding_index for a, by_market in s.positions.items() for mk, p in by_market.items() if p.funding_index
+        }
+        assert ledger_indexes == {k: v for k, v in m.findex.items() if v and k in m.pos}
+        assert {a: (c.since_ms, c.equity, c.level) for a, c in s.margin_calls.items()} == m.called
         assert (s.meta["fees_collected"], s.meta["deposits_total"], s.meta["withdrawals_total"]) == (
             m.fees, m.deposits, m.withdrawals)
         assert s.meta[META_WITHDRAWALS_GATED_UNTIL] == m.gated_until
@@ -520,6 +555,11 @@ class LedgerVersusModel(RuleBasedStateMachine):
             unwind, auction = s.fund_unwinds[name], m.auctions[name]
             assert (unwind.started_ms, unwind.window_start_ms, unwind.sold_in_window) == (
                 auction.started, auction.window_start, auction.sold), name
+            funding = s.funding.get(name)
+            if funding is not None:
+                assert (funding.index, funding.rate, funding.interval_start_ms, funding.next_funding_ms, funding.dust,
+                        funding.last_trade_price) == (mk.index, mk.rate, mk.interval_start, mk.next_funding, mk.dust,
+                                                      mk.last_trade), name
         assert {mk: {a: (t["discount_bps"], t["position_max"]) for a, t in by.items()}
                 for mk, by in s.backstops.items() if by} == {mk: by for mk, by in m.backstops.items() if by}
         assert {(mk, src): (o.price, o.source_time_ms, o.price_since_ms, o.counted)
@@ -539,11 +579,12 @@ class LedgerVersusModel(RuleBasedStateMachine):
 class CappedVolatileLedgerVersusModel(LedgerVersusModel):
     """The same machine with other guards: a BTC open-interest cap small enough to be hit, and
     an ETH whose mark is judged TOO_VOLATILE beyond 15% of its 8-second average, liquidated in
-    halves under a tight window cap into a fund with no position cap."""
+    halves under a tight window cap into a fund with no position cap. BTC pays funding every 90 s
+    capped at 10% (so funding alone liquidates), a taker-only fee all kept in the fee account."""
 
     markets = {
         "BTC": Params(tick=1, lot=1, im_bps=1_000, mm_bps=500, fee_bps=100, oi_cap=25, base_price=1_000,
-                      slice_bps=5_000, fund_cap=3),
+                      slice_bps=5_000, fund_cap=3, taker_bps=10, funding_ms=90_000, funding_cap_bps=1_000),
         "ETH": Params(tick=5, lot=2, im_bps=2_000, mm_bps=1_000, fee_bps=50, oi_cap=BIG_CAP, base_price=200,
                       volatility_bps=1_500, twap_window_ms=8_000, slice_bps=5_000, window_ms=3_000, cap_notional=4_000),
     }

@@ -37,6 +37,9 @@ ONE_OF_EACH = (
     ledger_events.FundSliceSold("BTC-PERP", "desk", -20, 47_470, 100),
     ledger_events.FundDeadlineDeleveraged("BTC-PERP", -40, 48_000),
     ledger_events.FundAuctionEnded("BTC-PERP"),
+    ledger_events.FundingPaid("BTC-PERP", -1_250_000, 50_000, 3, 2**70, 3_600_000),  # a 128-bit index
+    ledger_events.MarginCall("alice", 700, 752, 1_000),
+    ledger_events.MarginCallLifted("alice", 940, 940, 2_000),
 )
 
 

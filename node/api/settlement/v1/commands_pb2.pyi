@@ -32,6 +32,13 @@ class ActionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SET_SIGNERS: _ClassVar[ActionKind]
     REGISTER_BACKSTOP: _ClassVar[ActionKind]
     UNREGISTER_BACKSTOP: _ClassVar[ActionKind]
+    WITHDRAW_FEES: _ClassVar[ActionKind]
+
+class MakerSide(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MAKER_SIDE_NONE: _ClassVar[MakerSide]
+    BUYER: _ClassVar[MakerSide]
+    SELLER: _ClassVar[MakerSide]
 MARKET_KIND_UNSPECIFIED: MarketKind
 PERPETUAL: MarketKind
 FUTURE: MarketKind
@@ -49,9 +56,13 @@ EMERGENCY_SETTLE: ActionKind
 SET_SIGNERS: ActionKind
 REGISTER_BACKSTOP: ActionKind
 UNREGISTER_BACKSTOP: ActionKind
+WITHDRAW_FEES: ActionKind
+MAKER_SIDE_NONE: MakerSide
+BUYER: MakerSide
+SELLER: MakerSide
 
 class CreateMarket(_message.Message):
-    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap", "unwind_start_bps", "unwind_slope_bps_per_minute", "unwind_discount_max_bps", "unwind_slice_contracts", "unwind_window_ms", "unwind_deadline_ms")
+    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap", "unwind_start_bps", "unwind_slope_bps_per_minute", "unwind_discount_max_bps", "unwind_slice_contracts", "unwind_window_ms", "unwind_deadline_ms", "maker_fee_bps", "taker_fee_bps", "fee_fund_share_bps", "funding_interval_ms", "funding_rate_cap_bps", "margin_call_bps")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +97,12 @@ class CreateMarket(_message.Message):
     UNWIND_SLICE_CONTRACTS_FIELD_NUMBER: _ClassVar[int]
     UNWIND_WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
     UNWIND_DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
+    MAKER_FEE_BPS_FIELD_NUMBER: _ClassVar[int]
+    TAKER_FEE_BPS_FIELD_NUMBER: _ClassVar[int]
+    FEE_FUND_SHARE_BPS_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_RATE_CAP_BPS_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_BPS_FIELD_NUMBER: _ClassVar[int]
     market: str
     kind: MarketKind
     tick_size: int
@@ -120,7 +137,13 @@ class CreateMarket(_message.Message):
     unwind_slice_contracts: int
     unwind_window_ms: int
     unwind_deadline_ms: int
-    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ..., unwind_start_bps: _Optional[int] = ..., unwind_slope_bps_per_minute: _Optional[int] = ..., unwind_discount_max_bps: _Optional[int] = ..., unwind_slice_contracts: _Optional[int] = ..., unwind_window_ms: _Optional[int] = ..., unwind_deadline_ms: _Optional[int] = ...) -> None: ...
+    maker_fee_bps: int
+    taker_fee_bps: int
+    fee_fund_share_bps: int
+    funding_interval_ms: int
+    funding_rate_cap_bps: int
+    margin_call_bps: int
+    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ..., unwind_start_bps: _Optional[int] = ..., unwind_slope_bps_per_minute: _Optional[int] = ..., unwind_discount_max_bps: _Optional[int] = ..., unwind_slice_contracts: _Optional[int] = ..., unwind_window_ms: _Optional[int] = ..., unwind_deadline_ms: _Optional[int] = ..., maker_fee_bps: _Optional[int] = ..., taker_fee_bps: _Optional[int] = ..., fee_fund_share_bps: _Optional[int] = ..., funding_interval_ms: _Optional[int] = ..., funding_rate_cap_bps: _Optional[int] = ..., margin_call_bps: _Optional[int] = ...) -> None: ...
 
 class OracleSource(_message.Message):
     __slots__ = ("source", "public_key")
@@ -147,7 +170,7 @@ class Withdraw(_message.Message):
     def __init__(self, account: _Optional[str] = ..., amount: _Optional[int] = ...) -> None: ...
 
 class SettleTrade(_message.Message):
-    __slots__ = ("market", "buyer", "seller", "price", "quantity", "buyer_fee", "seller_fee")
+    __slots__ = ("market", "buyer", "seller", "price", "quantity", "buyer_fee", "seller_fee", "maker_side")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     BUYER_FIELD_NUMBER: _ClassVar[int]
     SELLER_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +178,7 @@ class SettleTrade(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     BUYER_FEE_FIELD_NUMBER: _ClassVar[int]
     SELLER_FEE_FIELD_NUMBER: _ClassVar[int]
+    MAKER_SIDE_FIELD_NUMBER: _ClassVar[int]
     market: str
     buyer: str
     seller: str
@@ -162,7 +186,8 @@ class SettleTrade(_message.Message):
     quantity: int
     buyer_fee: int
     seller_fee: int
-    def __init__(self, market: _Optional[str] = ..., buyer: _Optional[str] = ..., seller: _Optional[str] = ..., price: _Optional[int] = ..., quantity: _Optional[int] = ..., buyer_fee: _Optional[int] = ..., seller_fee: _Optional[int] = ...) -> None: ...
+    maker_side: MakerSide
+    def __init__(self, market: _Optional[str] = ..., buyer: _Optional[str] = ..., seller: _Optional[str] = ..., price: _Optional[int] = ..., quantity: _Optional[int] = ..., buyer_fee: _Optional[int] = ..., seller_fee: _Optional[int] = ..., maker_side: _Optional[_Union[MakerSide, str]] = ...) -> None: ...
 
 class PriceUpdate(_message.Message):
     __slots__ = ("market", "source", "price", "source_time_ms", "signature")

@@ -25,6 +25,9 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FUND_SLICE_SOLD: _ClassVar[EventKind]
     FUND_DEADLINE_DELEVERAGED: _ClassVar[EventKind]
     FUND_AUCTION_ENDED: _ClassVar[EventKind]
+    FUNDING_PAID: _ClassVar[EventKind]
+    MARGIN_CALL: _ClassVar[EventKind]
+    MARGIN_CALL_LIFTED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
@@ -39,6 +42,9 @@ FUND_AUCTION_STARTED: EventKind
 FUND_SLICE_SOLD: EventKind
 FUND_DEADLINE_DELEVERAGED: EventKind
 FUND_AUCTION_ENDED: EventKind
+FUNDING_PAID: EventKind
+MARGIN_CALL: EventKind
+MARGIN_CALL_LIFTED: EventKind
 
 class Liquidation(_message.Message):
     __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
@@ -194,8 +200,48 @@ class FundAuctionEnded(_message.Message):
     market: str
     def __init__(self, market: _Optional[str] = ...) -> None: ...
 
+class FundingPaid(_message.Message):
+    __slots__ = ("market", "rate", "mark", "intervals", "index", "at_ms")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    MARK_FIELD_NUMBER: _ClassVar[int]
+    INTERVALS_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    rate: int
+    mark: int
+    intervals: int
+    index: str
+    at_ms: int
+    def __init__(self, market: _Optional[str] = ..., rate: _Optional[int] = ..., mark: _Optional[int] = ..., intervals: _Optional[int] = ..., index: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class MarginCallEvent(_message.Message):
+    __slots__ = ("account", "equity", "level", "at_ms")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    equity: int
+    level: int
+    at_ms: int
+    def __init__(self, account: _Optional[str] = ..., equity: _Optional[int] = ..., level: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class MarginCallLifted(_message.Message):
+    __slots__ = ("account", "equity", "initial", "at_ms")
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    account: str
+    equity: int
+    initial: int
+    at_ms: int
+    def __init__(self, account: _Optional[str] = ..., equity: _Optional[int] = ..., initial: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended")
+    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended", "funding_paid", "margin_call", "margin_call_lifted")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -212,6 +258,9 @@ class Event(_message.Message):
     FUND_SLICE_SOLD_FIELD_NUMBER: _ClassVar[int]
     FUND_DEADLINE_DELEVERAGED_FIELD_NUMBER: _ClassVar[int]
     FUND_AUCTION_ENDED_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_PAID_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_LIFTED_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     position: int
@@ -228,4 +277,7 @@ class Event(_message.Message):
     fund_slice_sold: FundSliceSold
     fund_deadline_deleveraged: FundDeadlineDeleveraged
     fund_auction_ended: FundAuctionEnded
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ...) -> None: ...
+    funding_paid: FundingPaid
+    margin_call: MarginCallEvent
+    margin_call_lifted: MarginCallLifted
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ..., funding_paid: _Optional[_Union[FundingPaid, _Mapping]] = ..., margin_call: _Optional[_Union[MarginCallEvent, _Mapping]] = ..., margin_call_lifted: _Optional[_Union[MarginCallLifted, _Mapping]] = ...) -> None: ...

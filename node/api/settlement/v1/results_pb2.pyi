@@ -53,6 +53,8 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BATCH_EXPIRED: _ClassVar[ResultCode]
     BATCH_SIGNED_AHEAD: _ClassVar[ResultCode]
     FUND_FILL_NOT_REDUCING: _ClassVar[ResultCode]
+    INVALID_MAKER_SIDE: _ClassVar[ResultCode]
+    MARGIN_CALLED: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -99,6 +101,8 @@ SEQUENCE_TOO_OLD: ResultCode
 BATCH_EXPIRED: ResultCode
 BATCH_SIGNED_AHEAD: ResultCode
 FUND_FILL_NOT_REDUCING: ResultCode
+INVALID_MAKER_SIDE: ResultCode
+MARGIN_CALLED: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

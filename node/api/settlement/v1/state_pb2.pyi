@@ -9,21 +9,35 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Position(_message.Message):
-    __slots__ = ("market", "size", "cost_basis", "realized_pnl", "funding_index")
+    __slots__ = ("market", "size", "cost_basis", "realized_pnl", "funding_index", "funding_index_exact", "funding_owed")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     COST_BASIS_FIELD_NUMBER: _ClassVar[int]
     REALIZED_PNL_FIELD_NUMBER: _ClassVar[int]
     FUNDING_INDEX_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_INDEX_EXACT_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_OWED_FIELD_NUMBER: _ClassVar[int]
     market: str
     size: int
     cost_basis: int
     realized_pnl: int
     funding_index: int
-    def __init__(self, market: _Optional[str] = ..., size: _Optional[int] = ..., cost_basis: _Optional[int] = ..., realized_pnl: _Optional[int] = ..., funding_index: _Optional[int] = ...) -> None: ...
+    funding_index_exact: str
+    funding_owed: int
+    def __init__(self, market: _Optional[str] = ..., size: _Optional[int] = ..., cost_basis: _Optional[int] = ..., realized_pnl: _Optional[int] = ..., funding_index: _Optional[int] = ..., funding_index_exact: _Optional[str] = ..., funding_owed: _Optional[int] = ...) -> None: ...
+
+class MarginCall(_message.Message):
+    __slots__ = ("since_ms", "equity", "level")
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    EQUITY_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    since_ms: int
+    equity: int
+    level: int
+    def __init__(self, since_ms: _Optional[int] = ..., equity: _Optional[int] = ..., level: _Optional[int] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("id", "collateral", "status", "positions", "applied_index")
+    __slots__ = ("id", "collateral", "status", "positions", "applied_index", "margin_call")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Account.Status]
@@ -41,12 +55,14 @@ class Account(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_CALL_FIELD_NUMBER: _ClassVar[int]
     id: str
     collateral: int
     status: Account.Status
     positions: _containers.RepeatedCompositeFieldContainer[Position]
     applied_index: int
-    def __init__(self, id: _Optional[str] = ..., collateral: _Optional[int] = ..., status: _Optional[_Union[Account.Status, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., applied_index: _Optional[int] = ...) -> None: ...
+    margin_call: MarginCall
+    def __init__(self, id: _Optional[str] = ..., collateral: _Optional[int] = ..., status: _Optional[_Union[Account.Status, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., applied_index: _Optional[int] = ..., margin_call: _Optional[_Union[MarginCall, _Mapping]] = ...) -> None: ...
 
 class Breaker(_message.Message):
     __slots__ = ("market", "tripped_at_ms", "until_ms", "reason")
@@ -61,7 +77,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -103,6 +119,11 @@ class Market(_message.Message):
     SOURCES_FIELD_NUMBER: _ClassVar[int]
     LIQUIDATED_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
     LIQUIDATION_WINDOW_START_MS_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_RATE_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FUNDING_MS_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_INDEX_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_PREMIUM_FIELD_NUMBER: _ClassVar[int]
+    FUNDING_POOL_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -120,7 +141,12 @@ class Market(_message.Message):
     sources: _containers.RepeatedCompositeFieldContainer[SourcePrice]
     liquidated_in_window: int
     liquidation_window_start_ms: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ...) -> None: ...
+    funding_rate: int
+    next_funding_ms: int
+    funding_index: str
+    funding_premium: int
+    funding_pool: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ...) -> None: ...
 
 class SourcePrice(_message.Message):
     __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted")
@@ -137,7 +163,7 @@ class SourcePrice(_message.Message):
     def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
 
 class Guards(_message.Message):
-    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor")
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor", "fee_account", "fees_withdrawn")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
@@ -160,6 +186,8 @@ class Guards(_message.Message):
     FUNDS_FIELD_NUMBER: _ClassVar[int]
     FUNDS_EQUITY_FIELD_NUMBER: _ClassVar[int]
     INSURANCE_FUND_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    FEE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    FEES_WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
     mode: Guards.Mode
     insurance_fund: int
     breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
@@ -172,7 +200,9 @@ class Guards(_message.Message):
     funds: _containers.RepeatedCompositeFieldContainer[Fund]
     funds_equity: int
     insurance_fund_floor: int
-    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ..., funds: _Optional[_Iterable[_Union[Fund, _Mapping]]] = ..., funds_equity: _Optional[int] = ..., insurance_fund_floor: _Optional[int] = ...) -> None: ...
+    fee_account: int
+    fees_withdrawn: int
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ..., funds: _Optional[_Iterable[_Union[Fund, _Mapping]]] = ..., funds_equity: _Optional[int] = ..., insurance_fund_floor: _Optional[int] = ..., fee_account: _Optional[int] = ..., fees_withdrawn: _Optional[int] = ...) -> None: ...
 
 class Fund(_message.Message):
     __slots__ = ("account", "market", "cash", "equity", "positions", "auction_started_ms", "auction_deadline_ms", "auction_discount_bps", "backstops")
