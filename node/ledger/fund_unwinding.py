@@ -50,6 +50,7 @@ from .commands import CreateMarket, MarketKind, SettleTrade
 from .deleveraging import deleverage
 from .events import Event, FundAuctionEnded, FundAuctionStarted, FundDeadlineDeleveraged, FundSliceSold
 from .fees import credit_fees
+from .fill_side import side_problem  # a client side's checks, as in trades.py
 from .fills import apply_fill
 from .limits import (
     INT64_MAX,
@@ -228,10 +229,6 @@ def _backstop_quantity(state: LedgerState, market_id: str, account_id: str, side
 
 def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
     """A SettleTrade naming an insurance fund as buyer or seller (see the module docstring)."""
-    # Imported here: trades.py hands fund fills to this module, and its checks of a client side
-    # are the ones this fill's client side must pass.
-    from .trades import _side_problem
-
     market = state.markets[cmd.market]
     fund_id = market_fund(cmd.market)
     buyer_id, seller_id = cmd.buyer, cmd.seller
@@ -294,7 +291,7 @@ def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
         open_interest_after += max(new_size, 0) - max(old_size, 0)
     if open_interest_after > open_interest and open_interest_after > market.open_interest_cap:
         return Result(cmd.id, ResultCode.OPEN_INTEREST_CAP, f"open interest would reach {open_interest_after}, cap {market.open_interest_cap}")
-    problem = _side_problem(state, client_id, client, cmd.market, old_client, new_client, realized_client, client_fee, open_interest_after)
+    problem = side_problem(state, client_id, client, cmd.market, old_client, new_client, realized_client, client_fee, open_interest_after)
     if problem:
         return Result(cmd.id, problem[0], problem[1])
     # Every check passed: the fund's position moves to the client at the fill's price.

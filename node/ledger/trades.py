@@ -5,11 +5,13 @@ from __future__ import annotations
 from .commands import MakerSide, MarketKind, SettleTrade
 from .events import Event
 from .fees import credit_fees, schedule_fees
+from .fill_side import side_problem
 from .fills import apply_fill
+from .fund_unwinding import settle_fund_fill
 from .funding import note_trade, owed, settle_funding
 from .margin_calls import review
-from .limits import INT64_MAX, INT64_MIN, account_id_bytes_max, reserved_id_prefix, bps_denominator, market_id_bytes_max, positions_per_account_max
-from .margin import account_valuation, only_reduces_risk
+from .limits import INT64_MAX, account_id_bytes_max, reserved_id_prefix, bps_denominator, market_id_bytes_max
+from .margin import only_reduces_risk
 from .records import Account, AccountStatus, GlobalMode, MarketStatus, Position
 from .results import Result, ResultCode
 from .market_terms import NO_TERMS
@@ -18,33 +20,6 @@ from .validation import is_client_account_id, is_int64, is_positive_int64, is_va
 
 # This is the hottest path of the node (every fill, on every replica): it fetches each record
 # once and compares against the int64 bounds inline rather than through the validation helpers.
-
-
-def _side_problem(
-    state: LedgerState, account_id: str, account: Account, market_id: str, old: Position | None,
-    new: Position, realized: int, fee: int, open_interest_after: int,
-) -> tuple[ResultCode, str] | None:
-    """Why this side may not take the fill, or None. Valued at the mark, after fees and after
-    the funding the old position owes (`fee` includes it)."""
-    if not (INT64_MIN <= new.size <= INT64_MAX and INT64_MIN <= new.cost_basis <= INT64_MAX
-            and INT64_MIN <= new.realized_pnl <= INT64_MAX):
-        return ResultCode.INVALID_QUANTITY, f"{account_id}: position would exceed int64"
-    collateral = account.collateral + realized - fee
-    if collateral > INT64_MAX:
-        return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: collateral out of range"
-    if collateral < 0:
-        return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: collateral would go negative"
-    if only_reduces_risk(old.size if old else 0, new.size):
-        return None
-    if old is None and len(state.positions.get(account_id, ())) >= positions_per_account_max:
-        return ResultCode.LIMIT_EXCEEDED, f"{account_id}: at most {positions_per_account_max} positions"
-    cap = state.markets[market_id].position_cap
-    if cap and abs(new.size) > cap:
-        return ResultCode.POSITION_CAP, f"{account_id}: position {new.size} beyond the cap of {cap}"
-    pnl, _, initial, _ = account_valuation(state, account_id, {market_id: new}, {market_id: open_interest_after})
-    if collateral + pnl < initial:
-        return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: equity {collateral + pnl} below initial margin {initial}"
-    return None
 
 
 def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | None = None) -> Result:
@@ -63,7 +38,6 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
         if account_id[:4] == reserved_id_prefix or (account is None and not is_client_account_id(account_id, account_id_bytes_max)):
             if account_id[:4] == reserved_id_prefix and account is not None:
                 # An insurance fund unwinding what it inherited: only ever reducing (fund_unwinding.py).
-                from .fund_unwinding import settle_fund_fill
                 return settle_fund_fill(state, cmd)
             return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account ids must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
     if buyer_id == seller_id:
@@ -146,8 +120,8 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
     if open_interest_after > open_interest and open_interest_after > market.open_interest_cap:
         return Result(cmd.id, ResultCode.OPEN_INTEREST_CAP, f"open interest would reach {open_interest_after}, cap {market.open_interest_cap}")
     problem = (
-        _side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee + due_buy, open_interest_after)
-        or _side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee + due_sell, open_interest_after)
+        side_problem(state, buyer_id, buyer, market_id, old_buy, new_buy, realized_buy, buyer_fee + due_buy, open_interest_after)
+        or side_problem(state, seller_id, seller, market_id, old_sell, new_sell, realized_sell, seller_fee + due_sell, open_interest_after)
     )
     if problem:
         return Result(cmd.id, problem[0], problem[1])
