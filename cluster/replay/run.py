@@ -106,6 +106,7 @@ class Run:
     funding_index: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, index)
     funding_events: list[tuple[int, FundingPaid]] = field(default_factory=list)
     margin_call_events: list[tuple[int, MarginCall | MarginCallLifted]] = field(default_factory=list)
+    trades: list[tuple[int, SettleTrade]] = field(default_factory=list)  # the scenario's fills the ledger accepted, as sent
 
     @property
     def fund_ids(self) -> list[str]:
@@ -243,11 +244,15 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
             commands.append(command)
             labels[command.id] = row
         for item in scheduled_at.get(time_ms, ()):
-            item = _priced(state, item)
-            commands.append(item.command)
-            labels[item.command.id] = item
+            if item.premium_bps is None:
+                commands.append(item.command)
+                labels[item.command.id] = item
         if commands:
             run_entry(time_ms, commands, labels)
+        # Trades priced off the mark: their own entry right after, at the mark the price rows made.
+        off_mark = [_priced(state, item) for item in scheduled_at.get(time_ms, ()) if item.premium_bps is not None]
+        if off_mark:
+            run_entry(time_ms, [item.command for item in off_mark], {item.command.id: item for item in off_mark})
         ready = [m for m in sorted(pending) if pending[m] and _valid_mark(state, m)]
         if ready:
             opening = [_priced(state, p) for p in scenario.positions if p.time_ms is None and p.market in ready]
@@ -317,6 +322,8 @@ def _record_result(run: Run, time_ms: int, index: int, command: Command, result:
         return
     assert isinstance(label, Scheduled), command
     if isinstance(command, SettleTrade):
+        if result.ok:
+            run.trades.append((time_ms, command))
         what = f"trade {command.buyer} buys {command.quantity} from {command.seller} @ {usd(command.price)}"
     elif isinstance(command, Withdraw):
         what = f"withdraw {command.account} {usd(command.amount)}"
