@@ -41,9 +41,9 @@ A market's fee schedule (maker_fee_bps, taker_fee_bps, fee_fund_share_bps), fund
 (funding_interval_ms, funding_rate_cap_bps) and margin-call level (margin_call_bps) are CreateMarket
 fields like the others. A trade (position or event) may name `maker_side = "buyer" | "seller"`:
 the ledger then charges the market's schedule (required on a market with one). Instead of `price`
-a trade may give `premium_bps`: the run prices it that many bps off the market's mark at its
-entry (before the entry's price rows), rounded down to the tick, so traded prices sit off the
-mark and a perpetual's funding has a premium to pay; the trade band still applies.
+a trade may give `premium_bps`: the run applies it in an entry of its own right after its time's
+price rows, priced that many bps off the mark they made (rounded down to the tick), so traded
+prices sit off the mark and a perpetual's funding has a premium to pay; the trade band applies.
 
 Commands with a `time` go into that time's entry after its price rows. A scenario error (a
 missing or unknown field, a bad number, an unknown market, account or source, a listing the
