@@ -1,7 +1,8 @@
 """The replay's plot: one panel per market (its sources' prices, the mark, the market's status, breaker
 trips, liquidation slices, ADL, the fund's auction slices and deadline), the insurance funds below
-(their equity at the mark, solid, which is what the guards judge, and their cash, dashed), and last
-the contracts each market's fund holds.
+(their equity at the mark, solid, which is what the guards judge, and their cash, dashed), the
+contracts each market's fund holds, and, when a market has fees, funding or margin calls, the fee
+account, the funding index and the margin calls placed and lifted.
 
 matplotlib lives here only, behind the Agg canvas (no pyplot, no display, no global backend). The PNG
 is byte-identical for the same replay: default style, fixed size and dpi, and no metadata that
