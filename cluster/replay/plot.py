@@ -1,7 +1,8 @@
 """The replay's plot: one panel per market (its sources' prices, the mark, the market's status, breaker
 trips, liquidation slices, ADL, the fund's auction slices and deadline), the insurance funds below
-(their equity at the mark, solid, which is what the guards judge, and their cash, dashed), and last
-the contracts each market's fund holds.
+(their equity at the mark, solid, which is what the guards judge, and their cash, dashed), the
+contracts each market's fund holds, and, when a market has fees, funding or margin calls, the fee
+account, the funding index and the margin calls placed and lifted.
 
 matplotlib lives here only, behind the Agg canvas (no pyplot, no display, no global backend). The PNG
 is byte-identical for the same replay: default style, fixed size and dpi, and no metadata that
@@ -26,6 +27,7 @@ figure_width_in = 11.0
 market_panel_height_in = 3.4
 funds_panel_height_in = 2.4
 fund_positions_panel_height_in = 1.8
+economics_panel_height_in = 2.2
 figure_dpi = 100
 # A market whose prices span more than this ratio is drawn on a log axis.
 log_scale_price_ratio = 20
@@ -56,13 +58,18 @@ def write_plot(run: Run, path: Path) -> None:
     markets = [m.market for m in run.scenario.markets]
     with matplotlib.style.context("default"), matplotlib.rc_context({"svg.hashsalt": "replay", "path.simplify": False}):
         heights = [market_panel_height_in] * len(markets) + [funds_panel_height_in, fund_positions_panel_height_in]
+        economics = _has_economics(run)
+        if economics:
+            heights.append(economics_panel_height_in)
         figure = Figure(figsize=(figure_width_in, sum(heights)), dpi=figure_dpi)
         FigureCanvasAgg(figure)
         axes = figure.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
         for ax, market_id in zip(axes, markets):
             _market_panel(run, ax, market_id)
-        _funds_panel(run, axes[-2])
-        _fund_positions_panel(run, axes[-1])
+        _funds_panel(run, axes[len(markets)])
+        _fund_positions_panel(run, axes[len(markets) + 1])
+        if economics:
+            _economics_panel(run, axes[-1])
         unit = "years" if _in_years(run) else "s"
         axes[-1].set_xlabel(f"ledger time, {unit} after t0 = {run.t0_ms} ms")
         figure.suptitle(f"replay: {run.scenario.title}")
@@ -177,3 +184,36 @@ def _fund_positions_panel(run: Run, ax) -> None:
     ax.set_ylabel("fund positions,\ncontracts")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=7, framealpha=0.85)
+
+
+def _has_economics(run: Run) -> bool:
+    """Fees, funding or margin calls in the scenario: only then the last panel (older plots unchanged)."""
+    return any(m.maker_fee_bps or m.taker_fee_bps or m.funding_interval_ms or m.margin_call_bps
+               for m in run.scenario.markets)
+
+
+def _economics_panel(run: Run, ax) -> None:
+    """The fee account (sys:fees) in USD, each perpetual's funding index in USD per contract (right
+    axis: what a long held since listing has paid), and margin calls placed (red) and lifted (green)."""
+    end = _seconds(run, run.state.ledger_time_ms)
+    if run.fee_account:
+        ax.plot(*_steps(run, run.fee_account, end, _dollars), drawstyle="steps-post", lw=1.6, color="tab:blue",
+                label="fee account sys:fees")
+    ax.set_ylabel("fee account, USD")
+    ax.grid(True, alpha=0.3)
+    right = ax.twinx()
+    for n, market_id in enumerate(sorted(run.funding_index)):
+        series = run.funding_index[market_id]
+        if any(v for _, v in series):
+            right.plot(*_steps(run, series, end, lambda v: v / 1e9 / usd_minor_units), drawstyle="steps-post", lw=1.3,
+                       ls="--", color=f"C{n + 1}", label=f"{market_id} funding index")
+    right.set_ylabel("funding index,\nUSD per contract")
+    placed = lifted = False
+    for time_ms, event in run.margin_call_events:
+        call = type(event).__name__ == "MarginCall"
+        ax.axvline(_seconds(run, time_ms), color="tab:red" if call else "tab:green", lw=0.9, ls=":",
+                   label=("margin call" if call and not placed else "margin call lifted" if not call and not lifted else None))
+        placed, lifted = placed or call, lifted or not call
+    handles, labels = ax.get_legend_handles_labels()
+    more_handles, more_labels = right.get_legend_handles_labels()
+    ax.legend(handles + more_handles, labels + more_labels, loc="upper left", fontsize=7, framealpha=0.85)

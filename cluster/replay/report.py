@@ -10,7 +10,9 @@ from pathlib import Path
 from cluster.replay.run import Run, TimelineItem
 from cluster.replay.units import rel, usd
 from node.ledger.records import AccountStatus, GlobalMode
-from node.ledger.state import is_fund
+from node.ledger.events import MarginCall
+from node.ledger.fees import fee_balance
+from node.ledger.state import META_FEES_COLLECTED, META_FEES_WITHDRAWN, is_fund
 from node.ledger.state_hash import hash_bytes
 
 
@@ -80,6 +82,10 @@ def summary(run: Run) -> dict:
             "fund_auctions": stats.fund_auctions,
             "fund_contracts_sold": stats.fund_contracts_sold,
             "fund_deadline_contracts": stats.fund_deadline_contracts,
+            "funding_paid": stats.funding_paid,
+            "funding_intervals": stats.funding_intervals,
+            "funding_rate_sum": stats.funding_rate_sum,
+            "funding_index": run.funding_index[market_id][-1][1] if run.funding_index.get(market_id) else 0,
         }
     # A fund is judged by its equity at the mark (node/ledger/fund_equity.py): cash plus the
     # unrealized result of the position it inherited; `position` is the contracts it holds.
@@ -92,12 +98,25 @@ def summary(run: Run) -> dict:
         for fund in run.fund_ids
     }
     bankrupt = sorted(a for a, acc in state.accounts.items() if acc.status == AccountStatus.BANKRUPT and not is_fund(a))
+    # Fees as money (node/ledger/fees.py): every net fee charged, the rest of it in sys:fees, the
+    # difference in the markets' funds (nothing is withdrawn in a replay).
+    collected, withdrawn, held = state.meta[META_FEES_COLLECTED], state.meta[META_FEES_WITHDRAWN], fee_balance(state)
+    fees = {"collected": collected, "fee_account": held, "funds_share": collected - withdrawn - held}
+    called = sorted({e.account for _, e in run.margin_call_events if isinstance(e, MarginCall)})
+    margin_calls = {
+        "placed": sum(1 for _, e in run.margin_call_events if isinstance(e, MarginCall)),
+        "lifted": sum(1 for _, e in run.margin_call_events if not isinstance(e, MarginCall)),
+        "accounts": called,
+        "open_at_end": sorted(state.margin_calls),
+    }
     return {
         "title": run.scenario.title,
         "t0_ms": run.t0_ms,
         "markets": markets,
         "funds": funds,
         "accounts_bankrupt": bankrupt,
+        "fees": fees,
+        "margin_calls": margin_calls,
         "global_mode": GlobalMode(state.global_mode).name,
         "positions_never_opened": [item.label for item in run.unopened],
         "applied_entries": state.applied_index,
@@ -131,6 +150,10 @@ def format_summary(run: Run) -> str:
         ("fund auctions", "fund_auctions", str),
         ("fund contracts to backstops", "fund_contracts_sold", str),
         ("fund contracts ADL'd at deadline", "fund_deadline_contracts", str),
+        ("funding payments (events)", "funding_paid", str),
+        ("funding intervals", "funding_intervals", str),
+        ("funding rates summed", "funding_rate_sum", _rate),
+        ("funding index", "funding_index", str),
     ):
         rows.append((label, [render(m[key]) for m in data["markets"].values()]))
     label_width = max(len(label) for label, _ in rows)
@@ -153,11 +176,22 @@ def format_summary(run: Run) -> str:
     lines.append(f"  accounts bankrupt      {len(bankrupt)}" + (f" ({', '.join(bankrupt)})" if bankrupt else ""))
     if data["positions_never_opened"]:
         lines.append(f"  positions never opened {', '.join(data['positions_never_opened'])}")
+    fees, calls = data["fees"], data["margin_calls"]
+    lines.append(f"  fees collected         {usd(fees['collected'])}: {usd(fees['fee_account'])} in sys:fees, "
+                 f"{usd(fees['funds_share'])} to the markets' funds")
+    lines.append(f"  margin calls           {calls['placed']} placed, {calls['lifted']} lifted"
+                 + (f" ({', '.join(calls['accounts'])})" if calls["accounts"] else "")
+                 + (f"; still called: {', '.join(calls['open_at_end'])}" if calls["open_at_end"] else ""))
     lines.append(f"  global mode            {data['global_mode']}")
     lines.append(f"  applied entries        {data['applied_entries']}")
     lines.append(f"  ledger time            {data['ledger_time_ms']} ms ({rel(data['ledger_time_ms'], run.t0_ms)})")
     lines.append(f"  state hash             {data['state_hash']}")
     return "\n".join(lines)
+
+
+def _rate(billionths: int) -> str:
+    """A funding rate (billionths of the mark) as a percentage."""
+    return f"{billionths / 1e7:+.4f}%"
 
 
 def write_json(run: Run, path: Path) -> None:

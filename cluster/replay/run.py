@@ -10,7 +10,7 @@ per-market statistics. The report and the plot read a Run; nothing here prints o
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
@@ -26,13 +26,18 @@ from node.ledger.events import (
     FundAuctionEnded,
     FundAuctionStarted,
     FundDeadlineDeleveraged,
+    FundingPaid,
     FundSliceSold,
     GlobalModeChanged,
     Liquidation,
+    MarginCall,
+    MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
 )
+from node.ledger.fees import fee_balance
 from node.ledger.fund_equity import fund_equity
+from node.ledger.funding import current_index
 from node.ledger.limits import entry_commands_max
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import Result, ResultCode
@@ -64,6 +69,9 @@ class MarketStats:
     fund_slices_sold: int = 0  # slices backstops took
     fund_contracts_sold: int = 0
     fund_deadline_contracts: int = 0  # contracts auto-deleveraged at the auction's deadline
+    funding_paid: int = 0  # FundingPaid events
+    funding_intervals: int = 0  # intervals they covered
+    funding_rate_sum: int = 0  # sum of rate x intervals, billionths of the mark
 
 
 @dataclass(slots=True)
@@ -94,6 +102,11 @@ class Run:
     funds_min: dict[str, int] = field(default_factory=dict)
     fund_equity_min: dict[str, int] = field(default_factory=dict)
     fund_position_max: dict[str, int] = field(default_factory=dict)  # the largest |contracts| held
+    fee_account: list[tuple[int, int]] = field(default_factory=list)  # (time, sys:fees balance)
+    funding_index: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, index)
+    funding_events: list[tuple[int, FundingPaid]] = field(default_factory=list)
+    margin_call_events: list[tuple[int, MarginCall | MarginCallLifted]] = field(default_factory=list)
+    trades: list[tuple[int, SettleTrade]] = field(default_factory=list)  # the scenario's fills the ledger accepted, as sent
 
     @property
     def fund_ids(self) -> list[str]:
@@ -174,8 +187,10 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
             if fund in run.funds_start:
                 run.funds_min[fund] = min(run.funds_min[fund], balance)
             previous_funds[fund] = balance
+        run.fee_account.append((time_ms, fee_balance(state)))
         for market_id in sorted(run.stats):
             market = state.markets[market_id]
+            run.funding_index.setdefault(market_id, []).append((time_ms, current_index(state, market_id)))
             run.statuses.setdefault(market_id, []).append((time_ms, market.status))
             if market.mark_price:
                 run.marks.setdefault(market_id, []).append((time_ms, market.mark_price))
@@ -229,13 +244,18 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
             commands.append(command)
             labels[command.id] = row
         for item in scheduled_at.get(time_ms, ()):
-            commands.append(item.command)
-            labels[item.command.id] = item
+            if item.premium_bps is None:
+                commands.append(item.command)
+                labels[item.command.id] = item
         if commands:
             run_entry(time_ms, commands, labels)
+        # Trades priced off the mark: their own entry right after, at the mark the price rows made.
+        off_mark = [_priced(state, item) for item in scheduled_at.get(time_ms, ()) if item.premium_bps is not None]
+        if off_mark:
+            run_entry(time_ms, [item.command for item in off_mark], {item.command.id: item for item in off_mark})
         ready = [m for m in sorted(pending) if pending[m] and _valid_mark(state, m)]
         if ready:
-            opening = [p for p in scenario.positions if p.time_ms is None and p.market in ready]
+            opening = [_priced(state, p) for p in scenario.positions if p.time_ms is None and p.market in ready]
             for market_id in ready:
                 pending[market_id] = []
             run_entry(time_ms, [p.command for p in opening], {p.command.id: p for p in opening})
@@ -249,6 +269,17 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
 
 
 _last_results: list[Result] = []  # the results of the entry run_entry applied last (the backstop check reads them)
+
+
+def _priced(state: LedgerState, item: Scheduled) -> Scheduled:
+    """A trade given as `premium_bps` off the mark, priced at the market's mark now (rounded
+    down to the tick; at least one tick). Other commands as they are."""
+    if item.premium_bps is None or not isinstance(item.command, SettleTrade):
+        return item
+    market = state.markets[item.market]
+    tick = market.tick_size
+    price = max(tick, market.mark_price * (10_000 + item.premium_bps) // 10_000 // tick * tick)
+    return replace(item, command=replace(item.command, price=price))
 
 
 def _valid_mark(state: LedgerState, market_id: str) -> bool:
@@ -291,6 +322,8 @@ def _record_result(run: Run, time_ms: int, index: int, command: Command, result:
         return
     assert isinstance(label, Scheduled), command
     if isinstance(command, SettleTrade):
+        if result.ok:
+            run.trades.append((time_ms, command))
         what = f"trade {command.buyer} buys {command.quantity} from {command.seller} @ {usd(command.price)}"
     elif isinstance(command, Withdraw):
         what = f"withdraw {command.account} {usd(command.amount)}"
@@ -371,6 +404,24 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
                 f"deadline: the fund's remaining {'long' if event.size > 0 else 'short'} {abs(event.size)} deleveraged @ {usd(event.price)}")
     elif isinstance(event, FundAuctionEnded):
         run.add(time_ms, index, "AUCTION", event.market, f"{market_fund(event.market)} is flat: auction over")
+    elif isinstance(event, FundingPaid):
+        stats = run.stats[event.market]
+        stats.funding_paid += 1
+        stats.funding_intervals += event.intervals
+        stats.funding_rate_sum += event.rate * event.intervals
+        run.funding_events.append((time_ms, event))
+        payer = "longs pay shorts" if event.rate > 0 else "shorts pay longs" if event.rate < 0 else "nobody pays"
+        run.add(time_ms, index, "FUNDING", event.market,
+                f"{event.intervals} interval{'s' if event.intervals != 1 else ''} at {event.rate / 1e7:+.4f}% of mark "
+                f"{usd(event.mark)} ({payer}); index {event.index}", repeat_key=f"{event.market}/funding/{event.rate}")
+    elif isinstance(event, MarginCall):
+        run.margin_call_events.append((time_ms, event))
+        run.add(time_ms, index, "MARGIN CALL", "",
+                f"{event.account} called: equity {usd(event.equity)} below its call level {usd(event.level)}; reduce-only")
+    elif isinstance(event, MarginCallLifted):
+        run.margin_call_events.append((time_ms, event))
+        run.add(time_ms, index, "CALL LIFTED", "",
+                f"{event.account}: equity {usd(event.equity)} back at initial margin {usd(event.initial)}")
     elif isinstance(event, ActionTaken):
         pass  # the replay's own backstop registrations: shown as BACKSTOP lines
     elif isinstance(event, GlobalModeChanged):

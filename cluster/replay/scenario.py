@@ -37,6 +37,14 @@ timed events, parsed into ledger commands (`load_scenario`).
     account = "whale"
     amount = 1_000_000_000
 
+A market's fee schedule (maker_fee_bps, taker_fee_bps, fee_fund_share_bps), funding
+(funding_interval_ms, funding_rate_cap_bps) and margin-call level (margin_call_bps) are CreateMarket
+fields like the others. A trade (position or event) may name `maker_side = "buyer" | "seller"`:
+the ledger then charges the market's schedule (required on a market with one). Instead of `price`
+a trade may give `premium_bps`: the run applies it in an entry of its own right after its time's
+price rows, priced that many bps off the mark they made (rounded down to the tick), so traded
+prices sit off the mark and a perpetual's funding has a premium to pay; the trade band applies.
+
 Commands with a `time` go into that time's entry after its price rows. A scenario error (a
 missing or unknown field, a bad number, an unknown market, account or source, a listing the
 ledger refuses) is a ScenarioError naming the file, line and field at fault.
@@ -61,6 +69,7 @@ from node.ledger.commands import (
     Command,
     CreateMarket,
     Deposit,
+    MakerSide,
     MarketKind,
     OptionType,
     OracleSource,
@@ -91,6 +100,7 @@ class Scheduled:
     market: str  # "" for commands of no market
     command: Command
     note: str = ""
+    premium_bps: int | None = None  # a trade priced this far off the mark at its entry (run.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,11 +299,11 @@ def load_scenario(path: Path) -> Scenario:
     positions = []
     for n, data in enumerate(_array(raw, "positions", path, locator, required=False)):
         table = _Table(path, locator, "positions", n, f"[[positions]] #{n + 1}", data)
-        table.check_keys(("buyer", "seller", "market", "price", "quantity", "time", "note"))
+        table.check_keys(("buyer", "seller", "market", "price", "quantity", "time", "note") + _trade_options)
         trade = _trade(table, f"pos-{n + 1}", market_ids, account_ids)
         time_ms = table.integer("time", "ledger time in ms", minimum=0) if table.has("time") else None
         positions.append(Scheduled(f"positions #{n + 1}", locator.table("positions", n), time_ms, trade.market, trade,
-                                   table.string("note", "a note", default="")))
+                                   table.string("note", "a note", default=""), _premium(table)))
 
     events = []
     for n, data in enumerate(_array(raw, "events", path, locator, required=False)):
@@ -303,10 +313,12 @@ def load_scenario(path: Path) -> Scenario:
             raise table.error(f"kind must be one of {', '.join(event_kinds)}, got {kind!r}", "kind")
         command_id = f"ev-{n + 1}"
         market = ""
+        premium = None
         if kind == "trade":
-            table.check_keys(("time", "kind", "note", "buyer", "seller", "market", "price", "quantity"))
+            table.check_keys(("time", "kind", "note", "buyer", "seller", "market", "price", "quantity") + _trade_options)
             command: Command = _trade(table, command_id, market_ids, account_ids)
             market = command.market
+            premium = _premium(table)
         else:
             table.check_keys(("time", "kind", "note", "account", "amount"))
             account_id = table.string("account", "the account id")
@@ -317,7 +329,7 @@ def load_scenario(path: Path) -> Scenario:
             command = Withdraw(command_id, account_id, amount) if kind == "withdraw" else Deposit(command_id, account_id, amount)
         time_ms = table.integer("time", "ledger time in ms", minimum=0)
         events.append(Scheduled(f"events #{n + 1}", locator.table("events", n), time_ms, market, command,
-                                table.string("note", "a note", default="")))
+                                table.string("note", "a note", default=""), premium))
 
     backstops = []
     for n, data in enumerate(_array(raw, "backstops", path, locator, required=False)):
@@ -396,9 +408,25 @@ def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: s
         if account_id not in account_ids:
             raise table.error(f"no account {account_id} in [[accounts]]", key)
         sides.append(account_id)
-    price = table.integer("price", "quote minor units per contract", minimum=1)
+    if table.has("price") == table.has("premium_bps"):
+        raise table.error("give exactly one of 'price' (quote minor units per contract) and 'premium_bps' (bps off the mark)")
+    # A premium-priced trade gets its price at run time (run.py); 0 until then.
+    price = table.integer("price", "quote minor units per contract", minimum=1) if table.has("price") else 0
     quantity = table.integer("quantity", "contracts", minimum=1)
-    return SettleTrade(command_id, market, sides[0], sides[1], price, quantity)
+    maker_side = MakerSide.NONE
+    if table.has("maker_side"):
+        name = table.string("maker_side", '"buyer" or "seller"')
+        if name not in ("buyer", "seller"):
+            raise table.error(f'must be "buyer" or "seller", got {name!r}', "maker_side")
+        maker_side = MakerSide.BUYER if name == "buyer" else MakerSide.SELLER
+    return SettleTrade(command_id, market, sides[0], sides[1], price, quantity, maker_side=maker_side)
+
+
+_trade_options = ("maker_side", "premium_bps")
+
+
+def _premium(table: _Table) -> int | None:
+    return table.integer("premium_bps", "bps off the mark (negative: below it)", minimum=-9_999) if table.has("premium_bps") else None
 
 
 def source_key(source: str):

@@ -13,14 +13,16 @@ import pytest
 
 from cluster.__main__ import main
 from cluster.replay.prices import load_prices
+from cluster.replay.report import summary
 from cluster.replay.run import Run, replay
 from cluster.replay.scenario import load_scenario
+from node.ledger.commands import MakerSide
 from node.ledger.records import AccountStatus, MarketStatus, OracleVerdict
 from node.ledger.state_hash import hash_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
-SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long")
+SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long", "perp-economics")
 
 
 def files(name: str) -> tuple[Path, Path]:
@@ -190,6 +192,51 @@ def test_fund_unwind_long_the_fund_ends_flat_within_its_cap_and_shows_its_loss_w
     assert run.state.global_mode == 1  # the global fund's $2,000 covers the market fund's deficit
 
 
+# -- perp economics --------------------------------------------------------------------------
+
+
+def test_perp_economics_fees_funding_margin_calls_and_the_fund_unwinding(capsys):
+    run = replayed("perp-economics")
+    data = summary(run)
+    hour = 3_600_000
+    # Fees: every accepted fill paid the schedule, taker 5 bps up, maker 2 bps rebate down; 20% of
+    # each net fee to the market's fund, the rest in sys:fees.
+    assert len(run.trades) == 4 + 48 and all(t.maker_side != MakerSide.NONE for _, t in run.trades)
+    net = [-(-t.price * t.quantity * 5 // 10_000) - t.price * t.quantity * 2 // 10_000 for _, t in run.trades]
+    assert data["fees"] == {"collected": sum(net), "fee_account": 347_072_640, "funds_share": 86_768_160}
+    assert data["fees"]["funds_share"] == sum(n * 2_000 // 10_000 for n in net) and sum(net) == 433_840_800
+    # the market makers' fills are 40 bps over the mark their entry's price row made
+    mark_at = dict(run.marks["BTC-PERP"])  # the last mark at each time
+    made = [(t.price, mark_at[time_ms] * 10_040 // 10_000 // 1_000_000 * 1_000_000) for time_ms, t in run.trades if t.id.startswith("ev-")]
+    assert len(made) == 48 and all(price == expected for price, expected in made)
+    # Funding: one payment every 8 hours, longs paying shorts each time, once at the 50 bps cap.
+    market = data["markets"]["BTC-PERP"]
+    assert [(t - run.t0_ms) // hour for t, _ in run.funding_events] == list(range(8, 97, 8))
+    rates = [e.rate for _, e in run.funding_events]
+    assert market["funding_paid"] == 12 and all(r > 0 for r in rates) and max(rates) == 5_000_000  # 0.5%
+    assert market["funding_rate_sum"] == sum(rates) == 40_639_566 and market["funding_index"] == 443_110_106_958_000_000
+    # Margin calls: the three thin shorts at hour 27 (lifted once liquidated flat at hour 37),
+    # short-called at hour 41, lifted by its top-up at hour 43.
+    calls = [((t - run.t0_ms) // hour, type(e).__name__, e.account) for t, e in run.margin_call_events]
+    assert ((41, "MarginCall", "short-called") in calls and (43, "MarginCallLifted", "short-called") in calls)
+    assert data["margin_calls"]["placed"] == 4 and data["margin_calls"]["lifted"] == 4 and not run.state.margin_calls
+    assert {e.account for _, e in run.liquidations} == {"short-01", "short-02", "short-03"}
+    assert "short-called" not in {e.account for _, e in run.liquidations}
+    # The fund inherits their 30 short contracts and sells them to desk-a, 10 an hour, deeper each hour.
+    fund = "sys:fund:BTC-PERP"
+    assert run.fund_position_max[fund] == 30 and run.fund_positions[fund][-1][1] == 0
+    assert [((t - run.t0_ms) // hour, e.backstop, e.size, e.discount_bps) for t, e in run.fund_sales] == [
+        (39, "desk-a", -10, 170), (40, "desk-a", -10, 230), (41, "desk-a", -10, 290)]
+    assert market["fund_deadline_contracts"] == 0 and data["global_mode"] == "NORMAL"
+    assert data["funds"][fund]["end"] == 91_855_704_588
+    # the summary prints the same figures
+    code, out, _ = cli(capsys, "--prices", str(files("perp-economics")[0]), "--scenario", str(files("perp-economics")[1]), "--no-plot")
+    assert code == 0
+    assert lines_with(out, "fees collected", "$433.8408", "$347.07264 in sys:fees", "$86.76816 to the markets' funds")
+    assert lines_with(out, "margin calls", "4 placed, 4 lifted")
+    assert lines_with(out, "funding payments (events)", "12")
+
+
 # -- determinism -----------------------------------------------------------------------------
 
 
@@ -285,3 +332,13 @@ def test_the_module_exits_2_on_bad_input(tmp_path):
                           cwd=tmp_path, capture_output=True, timeout=60)
     assert done.returncode == 2 and b"column 'price'" in done.stderr and done.stdout == b""
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_a_trade_gives_a_price_or_a_premium_and_a_known_maker_side(tmp_path, capsys):
+    prices, scenario = files("perp-economics")
+    both = write(tmp_path, "both.toml", scenario.read_text().replace("premium_bps = 40", "premium_bps = 40\nprice = 1_000_000", 1))
+    code, _, err = cli(capsys, "--prices", str(prices), "--scenario", both, "--no-plot")
+    assert code == 2 and "give exactly one of 'price'" in err and "[[events]] #2" in err
+    side = write(tmp_path, "side.toml", scenario.read_text().replace('maker_side = "seller"', 'maker_side = "taker"', 1))
+    code, _, err = cli(capsys, "--prices", str(prices), "--scenario", side, "--no-plot")
+    assert code == 2 and "field 'maker_side': must be \"buyer\" or \"seller\", got 'taker'" in err
