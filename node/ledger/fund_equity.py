@@ -5,16 +5,18 @@ them (fund_unwinding.py). Its cash says nothing about what those positions are w
 took over shorts in a rally holds a loss its cash does not show (issue 17: a fund read $1.44M of
 cash while it was about -$90M at the mark). So every place that judges a fund uses
 
-    equity = cash + sum over its positions of (size x mark - cost basis)
+    equity = cash + sum over its positions of (size x mark - cost basis - funding owed)
 
 in exact integers, with a profit at a HALTED mark counted as nothing (as margin.py does: a price
-that tripped a breaker is not money). A market's fund holds at most one position (its own
+that tripped a breaker is not money), and the funding its position owes but has not settled yet
+counted as margin counts it for any account (funding.py: a payment at once, rounded up). A market's fund holds at most one position (its own
 market's) and the global fund none, so a fund's equity costs O(1) and all funds together
 O(funds holding a position) <= O(markets): `LedgerState.fund_positions` names them.
 """
 
 from __future__ import annotations
 
+from .funding import owed
 from .records import MarketStatus
 from .state import LedgerState
 
@@ -29,7 +31,8 @@ def fund_unrealized(state: LedgerState, fund_id: str) -> int:
         pnl = position.size * market.mark_price - position.cost_basis
         if pnl > 0 and market.status == MarketStatus.HALTED:
             pnl = 0
-        total += pnl
+        funding = state.funding.get(market_id)
+        total += pnl - (owed(position, funding.index) if funding is not None else 0)
     return total
 
 

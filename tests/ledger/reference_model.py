@@ -261,12 +261,13 @@ class Model:
 
     def fund_equity(self, fund: str) -> int:
         """A fund is worth its cash plus what its positions would close for at the marks (a
-        profit at a HALTED mark counts nothing)."""
+        profit at a HALTED mark counts nothing), less the funding they owe and have not settled."""
         value = self.collateral[fund]
         for (a, m), (size, cost) in self.pos.items():
             if a == fund and size:
                 pnl = size * self.market[m].mark - cost
                 value += 0 if pnl > 0 and self.market[m].status == MarketStatus.HALTED else pnl
+                value -= self.owed(fund, m, size)
         return value
 
     def funds_equity(self) -> int:

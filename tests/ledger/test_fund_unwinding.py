@@ -21,6 +21,7 @@ from node.ledger.events import (
 )
 from node.ledger.fund_equity import fund_equity
 from node.ledger.fund_unwinding import auction_discount_bps, auction_price
+from node.ledger.funding import owed
 from node.ledger.records import FundUnwind, GlobalMode
 from node.identity.quorum import signed_action
 from node.ledger.results import ResultCode
@@ -297,3 +298,15 @@ def test_the_auction_and_the_backstops_survive_a_reload_with_the_same_hash():
     assert reloaded.fund_unwinds == state.fund_unwinds
     assert reloaded.backstops == state.backstops
     assert (reloaded.unwinding, reloaded.fund_positions) == (state.unwinding, state.fund_positions)
+
+
+def test_a_funds_equity_counts_the_funding_its_position_owes_before_it_settles():
+    g = governed(funding_interval_ms=MINUTE, funding_rate_cap_bps=1_000, unwind_deadline_ms=3_600_000)
+    fund_inherits(g)  # the fund is long 100: longs pay while trades print above the mark
+    assert g.driver.trade("alice", "bob", 47_470, 1).ok  # 1% over the mark of 47,000
+    at(g, (g.driver.time_ms // MINUTE + 1) * MINUTE + 1_000)  # past a boundary: the index rolls
+    position, funding = g.driver.state.position(FUND, MARKET), g.driver.state.funding[MARKET]
+    due = owed(position, funding.index)
+    assert due > 0 and position.funding_index != funding.index  # owed, not settled: no record written
+    cash, mark = g.driver.state.accounts[FUND].collateral, g.driver.state.markets[MARKET].mark_price
+    assert fund_equity(g.driver.state, FUND) == cash + position.size * mark - position.cost_basis - due
