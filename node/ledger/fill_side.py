@@ -1,12 +1,14 @@
-"""Whether one side of a fill may take it: int64 bounds, collateral after fees and funding,
-position count and cap, and initial margin at the mark for a side that adds risk. Used by every
-fill, a client's (trades.py) and a fund's (fund_unwinding.py)."""
+"""The checks every fill passes, a client's (trades.py) and a fund's (fund_unwinding.py): whether
+the market may trade at the fill's price now, and whether one side may take it (int64 bounds,
+collateral after fees and funding, position count and cap, initial margin at the mark for a side
+that adds risk)."""
 
 from __future__ import annotations
 
-from .limits import INT64_MAX, INT64_MIN, positions_per_account_max
+from .commands import MarketKind
+from .limits import INT64_MAX, INT64_MIN, bps_denominator, positions_per_account_max
 from .margin import account_valuation, only_reduces_risk
-from .records import Account, Position
+from .records import Account, GlobalMode, Market, MarketStatus, Position
 from .results import ResultCode
 from .state import LedgerState
 
@@ -35,4 +37,22 @@ def side_problem(
     pnl, _, initial, _ = account_valuation(state, account_id, {market_id: new}, {market_id: open_interest_after})
     if collateral + pnl < initial:
         return ResultCode.INSUFFICIENT_MARGIN, f"{account_id}: equity {collateral + pnl} below initial margin {initial}"
+    return None
+
+
+def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[ResultCode, str] | None:
+    """Why no fill may trade in this market at `price` now, or None: an expired future, a market
+    not trading, a halted venue, no mark yet, or a price outside the trade band (the fat-finger
+    guard: a fill far from the mark is an error somewhere upstream, never a price)."""
+    if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
+        return ResultCode.MARKET_EXPIRED, "market has expired"
+    if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
+        return ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}"
+    if state.global_mode == GlobalMode.HALTED:
+        return ResultCode.MARKET_NOT_ACTIVE, "the venue is halted"
+    mark = market.mark_price
+    if mark == 0:
+        return ResultCode.NO_MARK_PRICE, "no mark price yet"
+    if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
+        return ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}"
     return None

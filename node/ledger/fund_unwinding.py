@@ -46,11 +46,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .commands import CreateMarket, MarketKind, SettleTrade
+from .commands import CreateMarket, SettleTrade
 from .deleveraging import deleverage
 from .events import Event, FundAuctionEnded, FundAuctionStarted, FundDeadlineDeleveraged, FundSliceSold
 from .fees import credit_fees
-from .fill_side import side_problem  # a client side's checks, as in trades.py
+from .fill_side import market_refusal, side_problem  # the checks of any fill (trades.py)
 from .fills import apply_fill
 from .limits import (
     INT64_MAX,
@@ -260,17 +260,9 @@ def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, ResultCode.INVALID_MAKER_SIDE, "a fill with an insurance fund carries its client's fee itself, no maker side")
     if price * quantity > INT64_MAX:
         return Result(cmd.id, ResultCode.INVALID_QUANTITY, "notional exceeds int64")
-    if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
-        return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
-    if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
-        return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}")
-    if state.global_mode == GlobalMode.HALTED:
-        return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, "the venue is halted")
-    mark = market.mark_price
-    if mark == 0:
-        return Result(cmd.id, ResultCode.NO_MARK_PRICE, "no mark price yet")
-    if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
-        return Result(cmd.id, ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}")
+    refused = market_refusal(state, market, price)  # the same market checks as any fill's
+    if refused is not None:
+        return Result(cmd.id, refused[0], refused[1])
     fund_side = 1 if buyer_id == fund_id else -1  # the fund buys (+) or sells (-)
     old_fund = state.position(fund_id, cmd.market)
     fund_size = old_fund.size if old_fund else 0

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from .commands import MakerSide, MarketKind, SettleTrade
+from .commands import MakerSide, SettleTrade
 from .events import Event
 from .fees import credit_fees, schedule_fees
-from .fill_side import side_problem
+from .fill_side import market_refusal, side_problem
 from .fills import apply_fill
 from .fund_unwinding import settle_fund_fill
 from .funding import note_trade, owed, settle_funding
 from .margin_calls import review
-from .limits import INT64_MAX, account_id_bytes_max, reserved_id_prefix, bps_denominator, market_id_bytes_max
+from .limits import INT64_MAX, account_id_bytes_max, reserved_id_prefix, market_id_bytes_max
 from .margin import only_reduces_risk
 from .records import Account, AccountStatus, GlobalMode, MarketStatus, Position
 from .results import Result, ResultCode
@@ -68,19 +68,11 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
         buyer_fee, seller_fee = schedule_fees(terms, maker_side, price * quantity)
     elif terms.maker_fee_bps or terms.taker_fee_bps:
         return Result(cmd.id, ResultCode.INVALID_MAKER_SIDE, f"market {market_id} charges its fee schedule: maker_side must name the maker")
-    if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
-        return Result(cmd.id, ResultCode.MARKET_EXPIRED, "market has expired")
-    if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
-        return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}")
+    refused = market_refusal(state, market, price)
+    if refused is not None:
+        return Result(cmd.id, refused[0], refused[1])
     global_mode = state.global_mode
-    if global_mode == GlobalMode.HALTED:
-        return Result(cmd.id, ResultCode.MARKET_NOT_ACTIVE, "the venue is halted")
     mark = market.mark_price
-    if mark == 0:
-        return Result(cmd.id, ResultCode.NO_MARK_PRICE, "no mark price yet")
-    # Fat-finger guard: a fill far from the mark is an error somewhere upstream, never a price.
-    if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
-        return Result(cmd.id, ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}")
 
     positions = state.positions
     held = positions.get(buyer_id)
