@@ -54,6 +54,13 @@ def _dollars(minor: int) -> float:
     return minor / usd_minor_units
 
 
+def _events_at_their_price(ax, run: Run, timed_events: list, market_id: str, **style) -> None:
+    """A scatter of the market's (time, event) pairs at each event's price; nothing when none."""
+    mine = [(t, e) for t, e in timed_events if e.market == market_id]
+    if mine:
+        ax.scatter([_seconds(run, t) for t, _ in mine], [_dollars(e.price) for _, e in mine], **style)
+
+
 def write_plot(run: Run, path: Path) -> None:
     markets = [m.market for m in run.scenario.markets]
     with matplotlib.style.context("default"), matplotlib.rc_context({"svg.hashsalt": "replay", "path.simplify": False}):
@@ -119,27 +126,17 @@ def _market_panel(run: Run, ax, market_id: str) -> None:
         xs = [_seconds(run, t) for t, _ in marks] + [end]
         ys = [_dollars(m) for _, m in marks] + [_dollars(marks[-1][1])]
         ax.plot(xs, ys, drawstyle="steps-post", color="black", lw=1.8, label="mark", zorder=3)
-    # ADL happens at the slice's price: a larger hollow diamond around the slice's dot.
-    adl = [(t, e) for t, e in run.deleveraged if e.market == market_id]
-    if adl:
-        ax.scatter([_seconds(run, t) for t, _ in adl], [_dollars(e.price) for _, e in adl],
-                   marker="D", s=90, facecolor="none", edgecolor="tab:purple", lw=1.3, zorder=5, label="ADL")
-    liquidations = [(t, e) for t, e in run.liquidations if e.market == market_id]
-    if liquidations:
-        ax.scatter([_seconds(run, t) for t, _ in liquidations], [_dollars(e.price) for _, e in liquidations],
-                   marker="o", s=22, color="tab:orange", edgecolor="black", lw=0.5, zorder=6, label="liquidation slice")
-    sales = [(t, e) for t, e in run.fund_sales if e.market == market_id]
-    if sales:
-        ax.scatter([_seconds(run, t) for t, _ in sales], [_dollars(e.price) for _, e in sales],
-                   marker="^", s=40, color="tab:green", edgecolor="black", lw=0.5, zorder=6, label="fund slice to a backstop")
-    deadlines = [(t, e) for t, e in run.fund_deadlines if e.market == market_id]
-    if deadlines:
-        ax.scatter([_seconds(run, t) for t, _ in deadlines], [_dollars(e.price) for _, e in deadlines],
-                   marker="X", s=90, color="tab:purple", edgecolor="black", lw=0.5, zorder=7, label="fund deadline ADL")
-    trips = [(t, e) for t, e in run.band_trips if e.market == market_id]
-    if trips:
-        ax.scatter([_seconds(run, t) for t, _ in trips], [_dollars(e.price) for _, e in trips],
-                   marker="v", s=90, color="tab:red", edgecolor="black", lw=0.6, zorder=7, label="price-band breaker")
+    # Each kind of event drawn at its price; ADL as a larger hollow diamond around the slice's dot.
+    _events_at_their_price(ax, run, run.deleveraged, market_id, marker="D", s=90, facecolor="none",
+                           edgecolor="tab:purple", lw=1.3, zorder=5, label="ADL")
+    _events_at_their_price(ax, run, run.liquidations, market_id, marker="o", s=22, color="tab:orange",
+                           edgecolor="black", lw=0.5, zorder=6, label="liquidation slice")
+    _events_at_their_price(ax, run, run.fund_sales, market_id, marker="^", s=40, color="tab:green",
+                           edgecolor="black", lw=0.5, zorder=6, label="fund slice to a backstop")
+    _events_at_their_price(ax, run, run.fund_deadlines, market_id, marker="X", s=90, color="tab:purple",
+                           edgecolor="black", lw=0.5, zorder=7, label="fund deadline ADL")
+    _events_at_their_price(ax, run, run.band_trips, market_id, marker="v", s=90, color="tab:red",
+                           edgecolor="black", lw=0.6, zorder=7, label="price-band breaker")
     cascades = [(t, mark) for t, m, mark in run.cascade_trips if m == market_id]
     for n, (t, _) in enumerate(cascades):
         ax.axvline(_seconds(run, t), color="tab:red", ls="--", lw=1.1, label=None if n else "cascade breaker")
