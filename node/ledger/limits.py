@@ -72,6 +72,11 @@ reader_accounts_max = 64  # accounts one reader key may read
 dedup_retention_ms_min = 1_000
 retention_prune_dedup_entries_max = 4  # dedup records of this many earlier entries, per entry
 retention_prune_windows_max = 64  # replay windows, per entry
+# The dedup index and the record hashes are split in this many dicts (sharded_index.py): a dict
+# that grows copies its entries in one step that stops every thread of the node, and a shard
+# holds 1/index_shards of them (100 million dedup records: ~390K per shard, about 25 ms; more
+# shards cost every lookup more: 4,096 of them made a fill 600 ns slower at 1.3M records, 256 260 ns).
+index_shards = 256
 
 # Insurance fund unwinding (fund_unwinding.py): the defaults and bounds of CreateMarket's unwind_*
 # parameters, and the registered backstop liquidity providers (backstop.py).

@@ -8,6 +8,7 @@ totals that may outgrow int64 over the life of a ledger). No pickle, no repr, no
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 import enum
 import json
 import struct
@@ -367,7 +368,7 @@ def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
     return items
 
 
-def decode_dedup_batch_into(b: bytes, index: dict[str, DedupRecord]) -> int:
+def decode_dedup_batch_into(b: bytes, index: MutableMapping[str, DedupRecord]) -> int:
     """decode_dedup_batch's items, put straight into `index` (command id -> record); returns how
     many the batch holds. A restart decodes millions of them: no list in between."""
     v, count, _ = _DEDUP_BATCH_HEADER.unpack_from(b, 0)

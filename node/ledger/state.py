@@ -32,6 +32,7 @@ from .records import (
 )
 from .records import FundUnwind
 from .liquidation_index import LiquidationIndex
+from .sharded_index import ShardedIndex
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
@@ -134,7 +135,8 @@ class LedgerState:
         self.backstops: dict[str, dict[str, dict]] = {}
         # Accounts that took a liquidation step in the current entry (one slice per entry).
         self.entry_liquidated: dict[str, None] = {}
-        self.dedup: dict[str, DedupRecord] = {}  # command id -> first outcome (the lookup index)
+        # command id -> first outcome (the lookup index): sharded, it grows without a long stop
+        self.dedup: ShardedIndex[str, DedupRecord] = ShardedIndex()
         # entry key -> the packed dedup record of that entry (what is hashed and stored)
         self.dedup_batches: dict[str, bytes] = {}
         self._entry_dedup: list[tuple[str, DedupRecord]] = []
@@ -151,7 +153,7 @@ class LedgerState:
         self.meta[META_GLOBAL_MODE] = GlobalMode.NORMAL
         self.applied_index = 0
         self.state_hash = 0
-        self._record_hashes: dict[tuple[bytes, str], int] = {}
+        self._record_hashes: ShardedIndex[tuple[bytes, str], int] = ShardedIndex()  # two per account and more
         # Running totals, derived, never hashed: what the per-entry invariant checks compare.
         self.total_collateral = 0
         self.funds_total = 0  # the global fund plus every market's fund
@@ -205,12 +207,11 @@ class LedgerState:
         for slot, (encode, container, lookup) in self._pending.items():
             record = container.get(lookup)
             value = encode(record) if record is not None else None
-            old = hashes.pop(slot, None)
+            new = record_hash(slot[0], slot[1], value) if value is not None else None
+            old = hashes.replace(slot, new)
             if old is not None:
                 h -= old
-            if value is not None:
-                new = record_hash(slot[0], slot[1], value)
-                hashes[slot] = new
+            if new is not None:
                 h += new
             touched[slot] = value
         self.state_hash = h % hash_modulus
@@ -362,8 +363,7 @@ class LedgerState:
         self._touch(r.TABLE_WITHDRAWAL_WINDOW, account_id, r.encode_withdrawal_window, self.withdrawal_windows, account_id)
 
     def put_dedup(self, command_id: str, record: DedupRecord) -> None:
-        assert command_id not in self.dedup, command_id  # invariant 4: applied at most once
-        self.dedup[command_id] = record
+        self.dedup.add(command_id, record)  # asserts invariant 4: applied at most once
         self._entry_dedup.append((command_id, record))  # packed into one record by finish_entry
 
     def put_meta(self, key: str, value: int) -> None:
@@ -531,7 +531,7 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
     state.total_cost_basis = total_cost_basis
     state.net_size = net_size
     state.funding_weight = funding_weight
-    state.state_hash = sum(hashes.values()) % hash_modulus
+    state.state_hash = sum(sum(shard.values()) for shard in hashes.shards) % hash_modulus
     heapq.heapify(state.dedup_expiry)  # appended in key order above (a window's put pushes in order)
     state.applied_index = applied_index
     state.touched = {}
