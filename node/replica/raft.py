@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import pysyncobj.syncobj as syncobj_module
 from pysyncobj import SyncObj, SyncObjConf, replicated
 from pysyncobj.config import SERIALIZER_STATE
+from pysyncobj.poller import PollPoller
 from pysyncobj.serializer import Serializer
 
 from node.config import NodeConfig
@@ -95,6 +96,32 @@ def election_deadline_after_deafness(deadline: float, listened_at: float, now: f
     if listened_at < deadline < now:
         return now + tick_s
     return deadline
+
+
+class TimedPoll:
+    """select.poll as pysyncobj's poller calls it, remembering when its last wait returned. That
+    moment, not the end of the tick, is when the node last listened: what arrived while the tick
+    then handled the messages it read (a received snapshot fsynced, say) waits unread in the
+    sockets, and a deadline that passed meanwhile is not the leader's fault."""
+
+    def __init__(self, inner, clock: Callable[[], float] = time.monotonic) -> None:
+        self._inner = inner
+        self._clock = clock
+        self.returned_at = clock()
+
+    def poll(self, timeout_ms):
+        events = self._inner.poll(timeout_ms)
+        self.returned_at = self._clock()
+        return events
+
+    def register(self, *args):
+        return self._inner.register(*args)
+
+    def modify(self, *args):
+        return self._inner.modify(*args)
+
+    def unregister(self, *args):
+        return self._inner.unregister(*args)
 
 
 class BackgroundSerializer(Serializer):
@@ -201,6 +228,12 @@ class LedgerRaft(SyncObj):
             syncobj_module.createJournal, syncobj_module.Serializer = original_journal, original_serializer
         self.journal = journal_holder[0]
         self.addOnTickCallback(self.journal.sync)  # contract step 2
+        # When the node last listened: until the timed poll below is in place (the tick thread
+        # already runs), the construction counts (_onTick).
+        self._timed_poll: TimedPoll | None = None
+        if isinstance(self._poller, PollPoller):  # pysyncobj's poller on Linux
+            self._timed_poll = TimedPoll(self._poller._PollPoller__poll)
+            self._poller._PollPoller__poll = self._timed_poll
 
     # Log matching: pysyncobj calls this (name-mangled) method for every message from a peer.
     def _SyncObj__onMessageReceived(self, node, message):
@@ -265,14 +298,22 @@ class LedgerRaft(SyncObj):
 
     def _onTick(self, timeToWait=0.0):
         """pysyncobj checks its election deadline at the start of a tick, before it reads the
-        sockets: after a long tick (a large entry, a collector pause) a follower would start an
-        election although the leader's heartbeats were waiting unread, and the new term deposes a
-        healthy leader. So a deadline that passed while this node was not listening is moved to
-        just past the next poll: the node listens once before it may campaign."""
+        sockets: after a long tick (a large entry, a collector pause, a received snapshot synced
+        while the poll handed it over) a follower would start an election although the leader's
+        heartbeats were waiting unread, and the new term deposes a healthy leader. So a deadline
+        that passed since the node last read its sockets (TimedPoll) is moved to just past the
+        next poll: the node listens once before it may campaign."""
         self._SyncObj__raftElectionDeadline = election_deadline_after_deafness(
-            self._SyncObj__raftElectionDeadline, self._listened_at, time.monotonic(), self._tick_period_s)
+            self._SyncObj__raftElectionDeadline, self.listened_at, time.monotonic(), self._tick_period_s)
         super()._onTick(timeToWait)
-        self._listened_at = time.monotonic()
+        if getattr(self, "_timed_poll", None) is None:
+            self._listened_at = time.monotonic()
+
+    @property
+    def listened_at(self) -> float:
+        """When this node last read its sockets (time.monotonic): when its poll last returned."""
+        timed = getattr(self, "_timed_poll", None)  # the tick thread may run before __init__ ends
+        return timed.returned_at if timed is not None else self._listened_at
 
     @replicated
     def apply_entry(self, data: bytes):

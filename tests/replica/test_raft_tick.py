@@ -99,3 +99,34 @@ def test_committed_entries_wait_in_the_log_while_the_apply_thread_has_no_room(si
 def test_an_election_deadline_that_passed_while_the_node_was_not_listening_waits_for_one_poll(
         deadline, listened_at, now, expected):
     assert election_deadline_after_deafness(deadline, listened_at, now, 0.002) == pytest.approx(expected)
+
+
+
+def test_a_node_last_listened_when_its_poll_returned_not_after_it_handled_what_it_read(single_node):
+    # A message whose handling takes long (a received snapshot synced on the tick thread): what
+    # arrives meanwhile waits unread, so at the next tick's election check the node last listened
+    # when the poll that handed the message over returned, before the handling.
+    raft, _, _ = single_node
+    reader, writer = socket.socketpair()
+    handled: dict[str, float] = {}
+
+    def slow_handler(descr, event_mask):
+        reader.recv(16)
+        handled["started"] = time.monotonic()
+        time.sleep(0.3)
+        handled["ended"] = time.monotonic()
+
+    def next_tick():
+        if "ended" in handled and "listened_at_next_tick" not in handled:
+            handled["listened_at_next_tick"] = raft.listened_at
+
+    raft.addOnTickCallback(next_tick)
+    raft._poller.subscribe(reader.fileno(), slow_handler, 1)  # pysyncobj's POLL_EVENT_TYPE.READ
+    try:
+        writer.send(b"x")
+        until(lambda: "listened_at_next_tick" in handled, "a tick after the slow message")
+        assert handled["listened_at_next_tick"] <= handled["started"]
+    finally:
+        raft._poller.unsubscribe(reader.fileno())
+        reader.close()
+        writer.close()
