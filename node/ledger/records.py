@@ -8,7 +8,6 @@ totals that may outgrow int64 over the life of a ledger). No pickle, no repr, no
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
 import enum
 import json
 import struct
@@ -368,9 +367,11 @@ def decode_dedup_batch(b: bytes) -> list[tuple[str, DedupRecord]]:
     return items
 
 
-def decode_dedup_batch_into(b: bytes, index: MutableMapping[str, DedupRecord]) -> int:
-    """decode_dedup_batch's items, put straight into `index` (command id -> record); returns how
-    many the batch holds. A restart decodes millions of them: no list in between."""
+def decode_dedup_batch_into(b: bytes, shards: tuple[dict[str, DedupRecord], ...], shard_mask: int) -> int:
+    """decode_dedup_batch's items, put straight into the shards of a sharded index (command id ->
+    record; sharded_index.py, whose count the caller then updates); returns how many the batch
+    holds. A restart decodes millions of them: no list and no method call in between. A command
+    id some shard holds already is a damaged store (AssertionError)."""
     v, count, _ = _DEDUP_BATCH_HEADER.unpack_from(b, 0)
     assert v == dedup_batch_version, v
     offset = _DEDUP_BATCH_HEADER.size
@@ -381,7 +382,11 @@ def decode_dedup_batch_into(b: bytes, index: MutableMapping[str, DedupRecord]) -
         length, code, collateral, counterparty = unpack_item(b, offset)
         start = offset + item_bytes
         offset = start + length
-        index[b[start:offset].decode()] = record(code, collateral, counterparty)
+        command_id = b[start:offset].decode()
+        shard = shards[hash(command_id) & shard_mask]
+        if command_id in shard:
+            raise AssertionError(f"a dedup batch repeats a command id of another batch: {command_id}")
+        shard[command_id] = record(code, collateral, counterparty)
     assert offset == len(b), (offset, len(b))
     return count
 

@@ -22,7 +22,8 @@ from typing import Generic, TypeVar
 from .limits import index_shards
 
 assert index_shards & (index_shards - 1) == 0, "index_shards is a power of two"
-_SHARD_MASK = index_shards - 1
+SHARD_MASK = index_shards - 1  # a key's shard: shards[hash(key) & SHARD_MASK]
+_SHARD_MASK = SHARD_MASK
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -37,6 +38,11 @@ class ShardedIndex(MutableMapping, Generic[K, V]):
         # Public for the hot paths that look up many keys at once (finish_entry, loading).
         self.shards: tuple[dict, ...] = tuple({} for _ in range(index_shards))
         self._count = 0
+
+    def recount(self) -> None:
+        """After a bulk load wrote straight into `shards` (a restart loads millions of entries,
+        and a method call each cost it seconds)."""
+        self._count = sum(len(shard) for shard in self.shards)
 
     def shard_of(self, key: K) -> dict:
         return self.shards[hash(key) & _SHARD_MASK]

@@ -32,7 +32,7 @@ from .records import (
 )
 from .records import FundUnwind
 from .liquidation_index import LiquidationIndex
-from .sharded_index import ShardedIndex
+from .sharded_index import SHARD_MASK, ShardedIndex
 from .state_hash import hash_modulus, record_hash
 
 # The insurance fund is an account of the ledger itself: it takes over liquidated positions at
@@ -453,8 +453,10 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
     million accounts). The liquidation index is built here, in bulk, not by the first price
     update after a restart, which would then re-index every account inside one entry."""
     state = LedgerState()
-    hashes = state._record_hashes
-    dedup = state.dedup
+    # The record hashes and the dedup index are sharded (sharded_index.py): written straight
+    # into their shards here, counted once at the end.
+    hash_shards = state._record_hashes.shards
+    dedup_shards = state.dedup.shards
     # Accounts and positions (a million each at scale) go straight into their tables, as
     # put_account and put_position would put them; their totals are summed once at the end.
     accounts, positions, holders = state.accounts, state.positions, state.holders
@@ -487,10 +489,7 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
         elif table == r.TABLE_OPEN_INTEREST:
             state.put_open_interest(key, r.decode_open_interest(value))
         elif table == r.TABLE_DEDUP:
-            known = len(dedup)
-            added = r.decode_dedup_batch_into(value, dedup)
-            if len(dedup) != known + added:
-                raise AssertionError(f"dedup batch {key} repeats a command id of another batch")
+            r.decode_dedup_batch_into(value, dedup_shards, SHARD_MASK)  # AssertionError on a repeated id
             state.dedup_batches[key] = value
             state.dedup_expiry.append((r.dedup_batch_retained_since_ms(value), key))
         elif table == r.TABLE_META:
@@ -512,7 +511,8 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             state.put_margin_call(key, r.decode_margin_call(value))
         else:
             raise AssertionError(f"unknown table {table!r}")
-        hashes[(table, key)] = record_hash(table, key, value)
+        slot = (table, key)
+        hash_shards[hash(slot) & SHARD_MASK][slot] = record_hash(table, key, value)
     state._pending = {}  # every stored record is hashed above, as stored
     state.total_collateral = sum(account.collateral for account in accounts.values())
     state.funds_total = sum(account.collateral for account_id, account in accounts.items() if is_fund(account_id))
@@ -531,7 +531,9 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
     state.total_cost_basis = total_cost_basis
     state.net_size = net_size
     state.funding_weight = funding_weight
-    state.state_hash = sum(sum(shard.values()) for shard in hashes.shards) % hash_modulus
+    state._record_hashes.recount()
+    state.dedup.recount()
+    state.state_hash = sum(sum(shard.values()) for shard in hash_shards) % hash_modulus
     heapq.heapify(state.dedup_expiry)  # appended in key order above (a window's put pushes in order)
     state.applied_index = applied_index
     state.touched = {}

@@ -60,3 +60,4 @@ def test_an_index_answers_every_lookup_as_a_dict_would(steps):
         assert len(index) == len(reference)
         assert index.get(key) == reference.get(key) and (key in index) == (key in reference)
     assert index == reference and dict(index.items()) == reference
+
