@@ -40,10 +40,12 @@ import pysyncobj.syncobj as syncobj_module
 from pysyncobj import SyncObj, SyncObjConf, replicated
 from pysyncobj.config import SERIALIZER_STATE
 from pysyncobj.poller import PollPoller
+from pysyncobj.syncobj import _RAFT_STATE
 from pysyncobj.serializer import Serializer
 
 from node.config import NodeConfig
 from node.replica.journal import DurableFileJournal
+from node.replica.pre_vote import PRE_VOTE, PRE_VOTE_ANSWER, PreVoteRound, grants_pre_vote
 from node.replica.snapshot_writer import SnapshotProgress
 
 Applier = Callable[[int, bytes], object]
@@ -186,6 +188,10 @@ class LedgerRaft(SyncObj):
         # When the node last polled its sockets: its start counts, since pysyncobj sets the first
         # deadline while it is constructed and a slow start (a loaded machine) can outlast it.
         self._listened_at = time.monotonic()
+        # Pre-votes (pre_vote.py): when this node last heard a leader, and the round it collects.
+        self._election_timeout_min_s = tuning.election_timeout_min_ms / 1000
+        self._heard_leader_at = float("-inf")
+        self._pre_vote = PreVoteRound()
         conf = SyncObjConf(
             password=config.raft_password if overrides.raft_encryption else None,
             journalFile=str(config.journal_file),
@@ -237,6 +243,12 @@ class LedgerRaft(SyncObj):
 
     # Log matching: pysyncobj calls this (name-mangled) method for every message from a peer.
     def _SyncObj__onMessageReceived(self, node, message):
+        kind = message.get("type")
+        if kind in (PRE_VOTE, PRE_VOTE_ANSWER):
+            self._on_pre_vote_message(node, kind, message)
+            return  # pysyncobj never sees them: they change no term and no vote
+        if kind == "append_entries" and isinstance(message.get("term"), int) and message["term"] >= self.raftCurrentTerm:
+            self._heard_leader_at = time.monotonic()
         if is_regular_append_entries(message) and message["term"] >= self.raftCurrentTerm:
             message = self._without_held_entries(node, message)
             if message is None:
@@ -296,6 +308,45 @@ class LedgerRaft(SyncObj):
             self._SyncObj__raftCommitIndex = commit_index
         return handed_over
 
+    # -- pre-votes (pre_vote.py) -------------------------------------------------------------
+
+    def _on_pre_vote_message(self, node, kind: str, message: dict) -> None:
+        term = message.get("term")
+        if not isinstance(term, int):
+            return
+        if kind == PRE_VOTE:
+            last_log = (message.get("last_log_term"), message.get("last_log_index"))
+            if not all(isinstance(x, int) for x in last_log):
+                return
+            granted = grants_pre_vote(
+                is_leader=self._SyncObj__raftState == _RAFT_STATE.LEADER,
+                heard_from_leader_s_ago=time.monotonic() - self._heard_leader_at,
+                election_timeout_min_s=self._election_timeout_min_s,
+                current_term=self.raftCurrentTerm, asked_term=term,
+                own_last_log=(self._SyncObj__getCurrentLogTerm(), self._SyncObj__getCurrentLogIndex()),
+                asker_last_log=last_log)
+            self._SyncObj__transport.send(node, {"type": PRE_VOTE_ANSWER, "term": term, "granted": granted})
+        elif self._pre_vote.answered(term, node.id, message.get("granted") is True, len(self._SyncObj__otherNodes) + 1):
+            self._SyncObj__raftElectionDeadline = 0  # campaign at the next tick
+
+    def _ask_before_campaigning(self, now: float) -> None:
+        """Called when pysyncobj would campaign this tick: unless a majority already said it would
+        vote for this node in the next term (or the leader asked for a transfer), ask them, and
+        put the campaign off by an election timeout (the answers cut it short)."""
+        next_term = self.raftCurrentTerm + 1
+        if self._pre_vote.allows(next_term) or self._SyncObj__transferInProgress:
+            return
+        others = list(self._SyncObj__otherNodes)
+        self._pre_vote.start(next_term, self._SyncObj__selfNode.id)
+        if not others:
+            self._pre_vote.won = True  # a cluster of one asks nobody
+            return
+        self._SyncObj__raftElectionDeadline = now + self._SyncObj__generateRaftTimeout()
+        question = {"type": PRE_VOTE, "term": next_term, "last_log_term": self._SyncObj__getCurrentLogTerm(),
+                    "last_log_index": self._SyncObj__getCurrentLogIndex()}
+        for node in others:
+            self._SyncObj__transport.send(node, question)
+
     def _onTick(self, timeToWait=0.0):
         """pysyncobj checks its election deadline at the start of a tick, before it reads the
         sockets: after a long tick (a large entry, a collector pause, a received snapshot synced
@@ -303,8 +354,12 @@ class LedgerRaft(SyncObj):
         heartbeats were waiting unread, and the new term deposes a healthy leader. So a deadline
         that passed since the node last read its sockets (TimedPoll) is moved to just past the
         next poll: the node listens once before it may campaign."""
+        now = time.monotonic()
         self._SyncObj__raftElectionDeadline = election_deadline_after_deafness(
-            self._SyncObj__raftElectionDeadline, self.listened_at, time.monotonic(), self._tick_period_s)
+            self._SyncObj__raftElectionDeadline, self.listened_at, now, self._tick_period_s)
+        if (self._SyncObj__raftState != _RAFT_STATE.LEADER and self._SyncObj__selfNode is not None
+                and self._SyncObj__raftElectionDeadline < now and self._SyncObj__transport.ready):
+            self._ask_before_campaigning(now)
         super()._onTick(timeToWait)
         if getattr(self, "_timed_poll", None) is None:
             self._listened_at = time.monotonic()
