@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from cluster.replay.full_check import FullCheck
 from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
 from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
 from cluster.replay.units import rel, usd
 from node.identity.keys import sign_price, verify_ed25519
-from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply, check_full
+from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     ActionTaken,
@@ -107,6 +108,7 @@ class Run:
     funding_events: list[tuple[int, FundingPaid]] = field(default_factory=list)
     margin_call_events: list[tuple[int, MarginCall | MarginCallLifted]] = field(default_factory=list)
     trades: list[tuple[int, SettleTrade]] = field(default_factory=list)  # the scenario's fills the ledger accepted, as sent
+    full_check: FullCheck | None = None  # what the default full check did (None with --quick)
 
     @property
     def fund_ids(self) -> list[str]:
@@ -117,11 +119,14 @@ class Run:
 
 
 def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool = True) -> Run:
-    """Drive the ledger over the rows. `full_check` recomputes every invariant after each entry."""
+    """Drive the ledger over the rows. `full_check` checks every invariant over every record after
+    each entry and the state hash against a recomputation at powers of two and at the end
+    (cluster/replay/full_check.py)."""
     scheduled = [s for s in scenario.positions + scenario.events if s.time_ms is not None]
     times = sorted({row.time_ms for row in rows} | {s.time_ms for s in scheduled})
     run = Run(scenario, rows, times[0])
     run.stats = {m.market: MarketStats() for m in scenario.markets}
+    run.full_check = FullCheck() if full_check else None
     state = run.state
     keys = {name: source_key(name) for m in scenario.markets for name in sorted(scenario.source_names(m.market))}
     index = 0
@@ -137,8 +142,8 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         index += 1
         batches = signer.batches(commands, time_ms) if signer is not None and index > 1 else ()
         outcome = apply(state, LogEntry(index, time_ms, tuple(commands), batches), verify_ed25519)
-        if full_check:
-            check_full(state)
+        if run.full_check is not None:
+            run.full_check.after_entry(state)
         _last_results[:] = outcome.results
         if index == 1:  # the setup entry: any refusal is a scenario error
             for command, result in zip(commands, outcome.results):
@@ -263,8 +268,8 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         for item in pending[market_id]:
             run.unopened.append(item)
             run.add(times[-1], index, "NOTE", market_id, f"{item.label} never opened: {market_id} never had a VALID mark")
-    if full_check:
-        check_full(state)
+    if run.full_check is not None:
+        run.full_check.at_end(state)
     return run
 
 
