@@ -19,9 +19,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from cluster.replay.run import Run
-from cluster.replay.units import usd_minor_units
 from node.ledger.records import MarketStatus
 from node.ledger.state import INSURANCE_FUND
+from node.units import usd_minor_units
 
 figure_width_in = 11.0
 market_panel_height_in = 3.4

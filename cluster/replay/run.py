@@ -16,7 +16,6 @@ from cluster.replay.full_check import FullCheck
 from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
 from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
-from cluster.replay.units import rel, usd
 from node.identity.keys import sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
@@ -43,6 +42,7 @@ from node.ledger.limits import entry_commands_max
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import Result, ResultCode
 from node.ledger.state import is_fund, market_fund
+from node.units import duration, usd, utc_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +369,7 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.band_trips.append((time_ms, event))
         run.add(time_ms, index, "BREAKER", event.market,
                 f"price band tripped: mark {usd(event.price)} vs window reference {usd(event.reference)}; "
-                f"HALTED until {rel(event.until_ms, run.t0_ms)}")
+                f"HALTED for {duration(event.until_ms - time_ms)}, until {utc_date(event.until_ms)}")
     elif isinstance(event, MarketStatusChanged):
         market = run.state.markets[event.market]
         reason = StatusReason(event.reason)
@@ -377,10 +377,11 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
             run.stats[event.market].cascade_trips += 1
             run.cascade_trips.append((time_ms, event.market, market.mark_price))
             run.add(time_ms, index, "BREAKER", event.market,
-                    f"cascade breaker tripped: liquidations within {market.cascade_window_ms} ms above "
+                    f"cascade breaker tripped: liquidations within {duration(market.cascade_window_ms)} above "
                     f"{market.cascade_bps} bps of the open interest's notional")
         current = (market.status, market.status_reason, market.status_since_ms) == (event.status, reason, event.at_ms)
-        until = f" until {rel(market.status_until_ms, run.t0_ms)}" if current and market.status_until_ms else ""
+        until = (f" for {duration(market.status_until_ms - time_ms)}, until {utc_date(market.status_until_ms)}"
+                 if current and market.status_until_ms else "")
         reason_text = f" ({reason.name})" if reason != StatusReason.NONE else ""
         run.add(time_ms, index, "STATUS", event.market, f"market {MarketStatus(event.status).name}{reason_text}{until}")
     elif isinstance(event, OracleVerdictChanged):
@@ -393,7 +394,7 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.stats[event.market].fund_auctions += 1
         run.add(time_ms, index, "AUCTION", event.market,
                 f"{market_fund(event.market)} holds {event.size} at mark {usd(event.mark)}: auction starts, "
-                f"what is left at {rel(event.deadline_ms, run.t0_ms)} is deleveraged")
+                f"what is left at {utc_date(event.deadline_ms)} ({duration(event.deadline_ms - time_ms)}) is deleveraged")
     elif isinstance(event, FundSliceSold):
         stats = run.stats[event.market]
         stats.fund_slices_sold += 1
