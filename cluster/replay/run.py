@@ -87,6 +87,7 @@ class Run:
     stats: dict[str, MarketStats] = field(default_factory=dict)
     marks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, mark)
     statuses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, status)
+    global_modes: list[tuple[int, int]] = field(default_factory=list)  # (time, the venue's GlobalMode)
     funds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # fund -> (time, balance)
     # fund -> (time, equity at the marks) and (time, contracts held): what the fund is worth and holds
     fund_equity: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
@@ -193,6 +194,7 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
                 run.funds_min[fund] = min(run.funds_min[fund], balance)
             previous_funds[fund] = balance
         run.fee_account.append((time_ms, fee_balance(state)))
+        run.global_modes.append((time_ms, state.global_mode))
         for market_id in sorted(run.stats):
             market = state.markets[market_id]
             run.funding_index.setdefault(market_id, []).append((time_ms, current_index(state, market_id)))
