@@ -242,6 +242,7 @@ def _fund_positions_panel(run: Run, ax) -> None:
             continue
         ax.plot(*_steps(series, end, float), drawstyle="steps-post", lw=1.5, color=f"C{n}", label=f"{fund} position")
     ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.set_ylabel("fund positions,\ncontracts")
     ax.grid(True, alpha=0.3)
     ax.set_label("fund positions")
