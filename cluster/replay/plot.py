@@ -119,11 +119,12 @@ def _spans(series: list[tuple[int, int]], end_ms: int) -> list[tuple[int, int, i
     """A (time, value) series as its contiguous (value, from, to) spans in ledger ms; the last runs
     to `end_ms`."""
     spans: list[tuple[int, int, int]] = []
-    for i, (time_ms, value) in enumerate(series):
-        if i and series[i - 1][1] == value:
+    for time_ms, value in series:
+        if spans and spans[-1][0] == value:
             continue
-        stop = next((t for t, v in series[i + 1:] if v != value), end_ms)
-        spans.append((value, time_ms, stop))
+        if spans:  # the previous span ends where this one starts
+            spans[-1] = (spans[-1][0], spans[-1][1], time_ms)
+        spans.append((value, time_ms, end_ms))
     return spans
 
 
