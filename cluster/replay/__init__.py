@@ -13,10 +13,11 @@ stdout, PNG, JSON and state hash.
 
 Units are the ledger's: amounts and prices in quote minor units (1 unit = 1e-6 USD; prices per
 contract), quantities in whole contracts, ratios in basis points, times in milliseconds of
-ledger time. The output shows money as USD.
+ledger time. The output shows money as USD and ledger times as UTC dates (node/units.py); the
+JSON keeps the integers.
 
-One job per module, each importing only modules listed before it: units.py (money and ledger
-time as shown), scenario.py (the TOML scenario), prices.py (the CSV price series), run.py (the
-ledger driven over them, collected in a Run), report.py (timeline, summary, JSON), plot.py (the
-PNG), cli.py (the command).
+One job per module, each importing only modules listed before it: scenario.py (the TOML
+scenario), prices.py (the CSV price series), full_check.py (the default check after each entry,
+linear in the entries), run.py (the ledger driven over them, collected in a Run), report.py
+(timeline, summary, JSON), plot.py (the PNG), cli.py (the command).
 """

@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 from cluster.replay.run import Run, TimelineItem
-from cluster.replay.units import rel, usd
 from node.ledger.records import AccountStatus, GlobalMode
 from node.ledger.events import MarginCall
 from node.ledger.fees import fee_balance
 from node.ledger.state import META_FEES_COLLECTED, META_FEES_WITHDRAWN, is_fund
 from node.ledger.state_hash import hash_bytes
+from node.units import duration, usd, utc_date
 
 
 def format_header(run: Run, prices_path: str, scenario_path: str) -> str:
@@ -22,20 +22,23 @@ def format_header(run: Run, prices_path: str, scenario_path: str) -> str:
     for m in scenario.markets:
         lines.append(
             f"  {m.market}: sources {', '.join(s.source for s in m.sources)} (min {m.min_sources}, stale after "
-            f"{m.stale_after_ms} ms), band {m.band_bps} bps/{m.band_window_ms} ms, cooldown {m.cooldown_ms} ms, "
-            f"slice {m.liquidation_slice_bps} bps, cascade {m.cascade_bps} bps/{m.cascade_window_ms} ms"
+            f"{duration(m.stale_after_ms)}), band {m.band_bps} bps/{duration(m.band_window_ms)}, cooldown "
+            f"{duration(m.cooldown_ms)}, slice {m.liquidation_slice_bps} bps, cascade {m.cascade_bps} bps/"
+            f"{duration(m.cascade_window_ms)}"
         )
-    lines.append(f"  t0 = {run.t0_ms} ms of ledger time; times below are relative to it")
+    lines.append(f"  starts {utc_date(run.t0_ms)} (t0 = {run.t0_ms} ms of ledger time); times below are UTC")
     return "\n".join(lines)
 
 
 def format_timeline(run: Run, verbose: bool = False) -> str:
     """One line per decision. Unless verbose, mark changes are left out and a run of alike refused
     updates (same market, source, price and code, nothing else in between) is one line and a count."""
-    lines = ["timeline", f"  {'time':<13}  {'entry':>5}  {'market':<12} {'what':<11}  detail"]
+    width = max((len(utc_date(item.time_ms, suffix=False)) for item in run.timeline), default=19)
+    lines = ["timeline", f"  {'time (UTC)':<{width}}  {'entry':>5}  {'market':<12} {'what':<11}  detail"]
 
     def line(item: TimelineItem, text: str) -> str:
-        return f"  {rel(item.time_ms, run.t0_ms)}  {item.index:>5}  {item.market or '-':<12} {item.kind:<11}  {text}"
+        when = utc_date(item.time_ms, suffix=False)
+        return f"  {when:<{width}}  {item.index:>5}  {item.market or '-':<12} {item.kind:<11}  {text}"
 
     alike: list[TimelineItem] = []  # repeats of the last printed item
 
@@ -184,7 +187,8 @@ def format_summary(run: Run) -> str:
                  + (f"; still called: {', '.join(calls['open_at_end'])}" if calls["open_at_end"] else ""))
     lines.append(f"  global mode            {data['global_mode']}")
     lines.append(f"  applied entries        {data['applied_entries']}")
-    lines.append(f"  ledger time            {data['ledger_time_ms']} ms ({rel(data['ledger_time_ms'], run.t0_ms)})")
+    lines.append(f"  ledger time            {utc_date(data['ledger_time_ms'])} ({duration(data['ledger_time_ms'] - run.t0_ms)} "
+                 f"after the start; {data['ledger_time_ms']} ms)")
     lines.append(f"  state hash             {data['state_hash']}")
     return "\n".join(lines)
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from cluster.replay.full_check import FullCheck
 from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
 from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
-from cluster.replay.units import rel, usd
 from node.identity.keys import sign_price, verify_ed25519
-from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply, check_full
+from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     ActionTaken,
@@ -42,6 +42,7 @@ from node.ledger.limits import entry_commands_max
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import Result, ResultCode
 from node.ledger.state import is_fund, market_fund
+from node.units import duration, usd, utc_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class Run:
     stats: dict[str, MarketStats] = field(default_factory=dict)
     marks: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, mark)
     statuses: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # market -> (time, status)
+    global_modes: list[tuple[int, int]] = field(default_factory=list)  # (time, the venue's GlobalMode)
     funds: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # fund -> (time, balance)
     # fund -> (time, equity at the marks) and (time, contracts held): what the fund is worth and holds
     fund_equity: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
@@ -107,6 +109,7 @@ class Run:
     funding_events: list[tuple[int, FundingPaid]] = field(default_factory=list)
     margin_call_events: list[tuple[int, MarginCall | MarginCallLifted]] = field(default_factory=list)
     trades: list[tuple[int, SettleTrade]] = field(default_factory=list)  # the scenario's fills the ledger accepted, as sent
+    full_check: FullCheck | None = None  # what the default full check did (None with --quick)
 
     @property
     def fund_ids(self) -> list[str]:
@@ -117,11 +120,14 @@ class Run:
 
 
 def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool = True) -> Run:
-    """Drive the ledger over the rows. `full_check` recomputes every invariant after each entry."""
+    """Drive the ledger over the rows. `full_check` checks every invariant over every record after
+    each entry and the state hash against a recomputation at powers of two and at the end
+    (cluster/replay/full_check.py)."""
     scheduled = [s for s in scenario.positions + scenario.events if s.time_ms is not None]
     times = sorted({row.time_ms for row in rows} | {s.time_ms for s in scheduled})
     run = Run(scenario, rows, times[0])
     run.stats = {m.market: MarketStats() for m in scenario.markets}
+    run.full_check = FullCheck() if full_check else None
     state = run.state
     keys = {name: source_key(name) for m in scenario.markets for name in sorted(scenario.source_names(m.market))}
     index = 0
@@ -137,8 +143,8 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         index += 1
         batches = signer.batches(commands, time_ms) if signer is not None and index > 1 else ()
         outcome = apply(state, LogEntry(index, time_ms, tuple(commands), batches), verify_ed25519)
-        if full_check:
-            check_full(state)
+        if run.full_check is not None:
+            run.full_check.after_entry(state)
         _last_results[:] = outcome.results
         if index == 1:  # the setup entry: any refusal is a scenario error
             for command, result in zip(commands, outcome.results):
@@ -188,6 +194,7 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
                 run.funds_min[fund] = min(run.funds_min[fund], balance)
             previous_funds[fund] = balance
         run.fee_account.append((time_ms, fee_balance(state)))
+        run.global_modes.append((time_ms, state.global_mode))
         for market_id in sorted(run.stats):
             market = state.markets[market_id]
             run.funding_index.setdefault(market_id, []).append((time_ms, current_index(state, market_id)))
@@ -263,8 +270,8 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
         for item in pending[market_id]:
             run.unopened.append(item)
             run.add(times[-1], index, "NOTE", market_id, f"{item.label} never opened: {market_id} never had a VALID mark")
-    if full_check:
-        check_full(state)
+    if run.full_check is not None:
+        run.full_check.at_end(state)
     return run
 
 
@@ -364,7 +371,7 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.band_trips.append((time_ms, event))
         run.add(time_ms, index, "BREAKER", event.market,
                 f"price band tripped: mark {usd(event.price)} vs window reference {usd(event.reference)}; "
-                f"HALTED until {rel(event.until_ms, run.t0_ms)}")
+                f"HALTED for {duration(event.until_ms - time_ms)}, until {utc_date(event.until_ms)}")
     elif isinstance(event, MarketStatusChanged):
         market = run.state.markets[event.market]
         reason = StatusReason(event.reason)
@@ -372,10 +379,11 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
             run.stats[event.market].cascade_trips += 1
             run.cascade_trips.append((time_ms, event.market, market.mark_price))
             run.add(time_ms, index, "BREAKER", event.market,
-                    f"cascade breaker tripped: liquidations within {market.cascade_window_ms} ms above "
+                    f"cascade breaker tripped: liquidations within {duration(market.cascade_window_ms)} above "
                     f"{market.cascade_bps} bps of the open interest's notional")
         current = (market.status, market.status_reason, market.status_since_ms) == (event.status, reason, event.at_ms)
-        until = f" until {rel(market.status_until_ms, run.t0_ms)}" if current and market.status_until_ms else ""
+        until = (f" for {duration(market.status_until_ms - time_ms)}, until {utc_date(market.status_until_ms)}"
+                 if current and market.status_until_ms else "")
         reason_text = f" ({reason.name})" if reason != StatusReason.NONE else ""
         run.add(time_ms, index, "STATUS", event.market, f"market {MarketStatus(event.status).name}{reason_text}{until}")
     elif isinstance(event, OracleVerdictChanged):
@@ -388,7 +396,7 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.stats[event.market].fund_auctions += 1
         run.add(time_ms, index, "AUCTION", event.market,
                 f"{market_fund(event.market)} holds {event.size} at mark {usd(event.mark)}: auction starts, "
-                f"what is left at {rel(event.deadline_ms, run.t0_ms)} is deleveraged")
+                f"what is left at {utc_date(event.deadline_ms)} ({duration(event.deadline_ms - time_ms)}) is deleveraged")
     elif isinstance(event, FundSliceSold):
         stats = run.stats[event.market]
         stats.fund_slices_sold += 1

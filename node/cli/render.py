@@ -1,7 +1,9 @@
 """What the `settle` CLI prints: readable text, or plain JSON for machines.
 
-JSON keeps integers as numbers (the protobuf JSON mapping would print int64 as strings), enums as
-their names and bytes as hex, so `jq` and scripts read amounts directly.
+Text is for people: money in USD (the ledger's quote minor units, 1e-6 USD, exactly), contracts as
+contracts, ledger times as UTC dates and spans as durations (node/units.py). JSON is for machines
+and keeps the raw integers: integers as numbers (the protobuf JSON mapping would print int64 as
+strings), enums as their names and bytes as hex, so `jq` and scripts read amounts directly.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from google.protobuf.message import Message
 from node.api.settlement.v1 import cluster_pb2, events_pb2, state_pb2
 from node.client.errors import SettlementError
 from node.client.results import SubmitReply, SubmittedResult
+from node.units import duration, usd, utc_date
 
 state_hash_prefix_hex_digits = 12
 
@@ -76,13 +79,13 @@ def reply_json(reply: SubmitReply) -> str:
 
 
 def reply_text(reply: SubmitReply, *, shown: tuple[str, ...] = ()) -> str:
-    """One line per result: code, id, the `shown` amounts (e.g. "collateral") if it succeeded,
-    else the ledger's message; then the applied index."""
+    """One line per result: code, id, the `shown` amounts (e.g. "collateral", in USD) if it
+    succeeded, else the ledger's message; then the applied index."""
     lines = []
     for r in reply.results:
         words = [r.code.name + (" (duplicate: applied before)" if r.duplicate else ""), r.id]
         if r.ok:
-            words += [f"{name}={getattr(r, name)}" for name in shown]
+            words += [f"{name}={usd(getattr(r, name))}" for name in shown]
         elif r.message and not r.duplicate:
             words.append(r.message)
         lines.append("  ".join(words))
@@ -98,56 +101,79 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows])
 
 
+def _when(time_ms: int) -> str:
+    """A ledger time for people; 0 (never / not yet) as "-"."""
+    return utc_date(time_ms) if time_ms else "-"
+
+
 def account_text(account: state_pb2.Account) -> str:
     status = state_pb2.Account.Status.Name(account.status)
-    lines = [f"account {account.id}  {status}  collateral {account.collateral}  (applied index {account.applied_index})"]
+    lines = [f"account {account.id}  {status}  collateral {usd(account.collateral)}  (applied index {account.applied_index})"]
     if account.HasField("margin_call"):
         call = account.margin_call
-        lines.append(f"MARGIN CALL since {call.since_ms}: equity {call.equity} below the call level {call.level}; reduce-only until back at initial margin")
+        lines.append(f"MARGIN CALL since {utc_date(call.since_ms)}: equity {usd(call.equity)} below the call level "
+                     f"{usd(call.level)}; reduce-only until back at initial margin")
     if account.positions:
-        rows = [[p.market, str(p.size), str(p.cost_basis), str(p.realized_pnl), str(p.funding_owed)] for p in account.positions]
-        lines.append(_table(["market", "size", "cost_basis", "realized_pnl", "funding_owed"], rows))
+        rows = [[p.market, str(p.size), usd(p.cost_basis), usd(p.realized_pnl), usd(p.funding_owed)] for p in account.positions]
+        lines.append(_table(["market", "contracts", "cost_basis", "realized_pnl", "funding_owed"], rows))
     else:
         lines.append("no positions")
     return "\n".join(lines)
 
 
+def contracts(count: int) -> str:
+    """A quantity of contracts: "1 contract", "1,000,000 contracts"."""
+    return f"{count:,} contract" + ("" if abs(count) == 1 else "s")
+
+
+def _rate(billionths: int) -> str:
+    """A rate in billionths (of the mark) as a percentage, exactly: 5_000_000 -> "+0.5%"."""
+    sign = "-" if billionths < 0 else "+"
+    whole, fraction = divmod(abs(billionths), 10_000_000)  # 1% = 10^7 billionths
+    digits = f"{fraction:07d}".rstrip("0")
+    return f"{sign}{whole}{'.' + digits if digits else ''}%"
+
+
 def market_text(market: state_pb2.Market) -> str:
     p = market.params
     status = state_pb2.Market.Status.Name(market.status)
-    mark = f"{market.mark_price} (source time {market.mark_time_ms})" if market.mark_price else "none yet"
+    mark = f"{usd(market.mark_price)} per contract (source time {utc_date(market.mark_time_ms)})" if market.mark_price else "none yet"
     fields = [
         ("kind", plain(market.params)["kind"]),
-        ("status", status + (f" ({market.status_reason})" if market.status_reason else "") + f" since {market.status_since_ms}"),
+        ("status", status + (f" ({market.status_reason})" if market.status_reason else "") + f" since {_when(market.status_since_ms)}"),
         ("mark", mark),
-        ("open interest", f"{market.open_interest} / cap {p.open_interest_cap}"),
-        ("tick / lot", f"{p.tick_size} / {p.lot_size}"),
+        ("open interest", f"{market.open_interest:,} / cap {contracts(p.open_interest_cap)}"),
+        ("tick / lot", f"{usd(p.tick_size)} / {contracts(p.lot_size)}"),
         ("margin", f"initial {p.initial_margin_bps} bps, maintenance {p.maintenance_margin_bps} bps"),
         ("liquidation fee", f"{p.liquidation_fee_bps} bps"),
-        ("bands", f"trade {p.trade_band_bps} bps, breaker {p.band_bps} bps over {p.band_window_ms} ms, cooldown {p.cooldown_ms} ms"),
+        ("bands", f"trade {p.trade_band_bps} bps, breaker {p.band_bps} bps over {duration(p.band_window_ms)}, "
+                  f"cooldown {duration(p.cooldown_ms)}"),
     ]
     verdict = state_pb2.Market.OracleVerdict.Name(market.oracle_verdict) if market.oracle_verdict else "-"
-    fresh = f", fresh until {market.fresh_until_ms}" if market.fresh_until_ms else ""
+    fresh = f", fresh until {utc_date(market.fresh_until_ms)}" if market.fresh_until_ms else ""
+    twap = f"twap {usd(market.twap)}" if market.twap else "no twap yet"
     fields += [
-        ("oracle", f"{verdict}{fresh}; needs {p.min_sources} of {len(p.sources)} sources fresh within {p.stale_after_ms} ms"),
-        ("volatility", f"{p.volatility_bps} bps from a {p.twap_window_ms} ms average (twap {market.twap})" if p.volatility_bps else "unguarded"),
+        ("oracle", f"{verdict}{fresh}; needs {p.min_sources} of {len(p.sources)} sources fresh within {duration(p.stale_after_ms)}"),
+        ("volatility", f"{p.volatility_bps} bps from a {duration(p.twap_window_ms)} average ({twap})" if p.volatility_bps else "unguarded"),
         ("liquidation", f"slices of {p.liquidation_slice_bps} bps"
-         + (f", at most {p.liquidation_cap_notional} per {p.liquidation_window_ms} ms" if p.liquidation_cap_notional else "")),
-        ("market fund", f"{market.fund}" + (f" (takes at most {p.fund_position_cap} contracts)" if p.fund_position_cap else "")),
+         + (f", at most {usd(p.liquidation_cap_notional)} per {duration(p.liquidation_window_ms)}" if p.liquidation_cap_notional else "")),
+        ("market fund", f"{usd(market.fund)}" + (f" (takes at most {contracts(p.fund_position_cap)})" if p.fund_position_cap else "")),
         ("fees", f"maker {p.maker_fee_bps} bps, taker {p.taker_fee_bps} bps, {p.fee_fund_share_bps} bps of fees to the fund"
          if p.maker_fee_bps or p.taker_fee_bps else f"carried by each fill; {p.fee_fund_share_bps} bps of fees to the fund"),
-        ("funding", f"every {p.funding_interval_ms} ms, capped at {p.funding_rate_cap_bps} bps; last rate {market.funding_rate}"
-         f" billionths, next at {market.next_funding_ms}, index {market.funding_index}, pool {market.funding_pool}"
+        ("funding", f"every {duration(p.funding_interval_ms)}, capped at {p.funding_rate_cap_bps} bps; last rate "
+         f"{_rate(market.funding_rate)} of the mark, next at {_when(market.next_funding_ms)}, index {market.funding_index} "
+         f"(billionths of 1e-6 USD per contract), pool {usd(market.funding_pool)}"
          if p.funding_interval_ms else "none"),
         ("margin call", f"{p.margin_call_bps} bps" if p.margin_call_bps else "none"),
     ]
     prices = {s.source: s for s in market.sources}
     for source in p.sources:
         last = prices.get(source.source)
-        seen = f"{last.price} at {last.source_time_ms}" + ("" if last.counted else " (not counted)") if last and last.price else "no price yet"
+        seen = (f"{usd(last.price)} at {utc_date(last.source_time_ms)}" + ("" if last.counted else " (not counted)")
+                if last and last.price else "no price yet")
         fields.append((f"  {source.source}", f"{seen}  key {source.public_key.hex()}"))
     if p.expiry_ms:
-        fields.append(("expiry", str(p.expiry_ms)))
+        fields.append(("expiry", utc_date(p.expiry_ms)))
     width = max(len(name) for name, _ in fields)
     lines = [f"market {p.market}  (applied index {market.applied_index})"]
     lines += [f"  {name.ljust(width)}  {value}" for name, value in fields]
@@ -156,25 +182,32 @@ def market_text(market: state_pb2.Market) -> str:
 
 def guards_text(guards: state_pb2.Guards) -> str:
     lines = [
-        f"mode {state_pb2.Guards.Mode.Name(guards.mode)}  insurance fund {guards.insurance_fund}"
-        f"  ledger time {guards.ledger_time_ms}  (applied index {guards.applied_index})",
-        f"fee account {guards.fee_account}  fees paid out {guards.fees_withdrawn}",
+        f"mode {state_pb2.Guards.Mode.Name(guards.mode)}  insurance fund {usd(guards.insurance_fund)}"
+        f"  ledger time {utc_date(guards.ledger_time_ms)}  (applied index {guards.applied_index})",
+        f"fee account {usd(guards.fee_account)}  fees paid out {usd(guards.fees_withdrawn)}",
     ]
     if guards.breakers:
-        rows = [[b.market, str(b.tripped_at_ms), str(b.until_ms), b.reason] for b in guards.breakers]
-        lines.append(_table(["market", "tripped_at_ms", "until_ms", "reason"], rows))
+        lines.append(breakers_table(guards.breakers))
     else:
         lines.append("no breakers tripped")
     if guards.funds:
         # Judged at the mark: cash alone hides the loss of a position a fund inherited.
-        lines.append(f"insurance funds: equity {guards.funds_equity} (floor {guards.insurance_fund_floor})")
+        lines.append(f"insurance funds: equity {usd(guards.funds_equity)} (floor {usd(guards.insurance_fund_floor)})")
         rows = []
         for f in guards.funds:
-            held = ", ".join(f"{p.market} {p.size} (cost {p.cost_basis})" for p in f.positions) or "-"
-            auction = f"since {f.auction_started_ms}, {f.auction_discount_bps} bps, ADL at {f.auction_deadline_ms}" if f.auction_started_ms else "-"
-            rows.append([f.account, str(f.cash), str(f.equity), held, auction, str(len(f.backstops))])
+            held = ", ".join(f"{p.market} {contracts(p.size)} (cost {usd(p.cost_basis)})" for p in f.positions) or "-"
+            auction = (f"since {utc_date(f.auction_started_ms)}, {f.auction_discount_bps} bps, ADL at {utc_date(f.auction_deadline_ms)}"
+                       if f.auction_started_ms else "-")
+            rows.append([f.account, usd(f.cash), usd(f.equity), held, auction, str(len(f.backstops))])
         lines.append(_table(["fund", "cash", "equity", "positions", "auction", "backstops"], rows))
     return "\n".join(lines)
+
+
+def breakers_table(breakers) -> str:
+    """The tripped breakers: market, reason, when (UTC) and for how long."""
+    rows = [[b.market, b.reason or "-", _when(b.tripped_at_ms), _when(b.until_ms),
+             duration(b.until_ms - b.tripped_at_ms) if b.tripped_at_ms and b.until_ms else "-"] for b in breakers]
+    return _table(["market", "breaker", "tripped at", "until", "for"], rows)
 
 
 # -- cluster --------------------------------------------------------------------------------
@@ -226,4 +259,4 @@ def event_text(event: events_pb2.Event) -> str:
     kind = event.WhichOneof("kind")
     body = plain(getattr(event, kind)) if kind else {}
     details = " ".join(f"{name}={value}" for name, value in body.items())
-    return f"index {event.applied_index}.{event.position}  time {event.time_ms}  {kind or 'unknown'}  {details}"
+    return f"index {event.applied_index}.{event.position}  {utc_date(event.time_ms)}  {kind or 'unknown'}  {details}"

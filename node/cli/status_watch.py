@@ -21,6 +21,7 @@ from node.api.settlement.v1 import cluster_pb2, state_pb2
 from node.cli import render
 from node.client.errors import SettlementError
 from node.client.sdk import LOCAL
+from node.units import usd
 
 interval_s_default = 2.0
 interval_s_min = 0.1  # below this the table is unreadable and the nodes are polled for nothing
@@ -95,9 +96,8 @@ def _guards_text(client, answered, highest: int) -> str:
         return f"guards: unavailable from {source}: {error}"
     text = (f"mode {state_pb2.Guards.Mode.Name(guards.mode)}"
             + (f" ({guards.mode_reason})" if guards.mode_reason else "")
-            + f"  insurance fund {guards.insurance_fund}  funds' equity {guards.funds_equity}"  # judged at the mark
+            + f"  insurance fund {usd(guards.insurance_fund)}  funds' equity {usd(guards.funds_equity)}"  # judged at the mark
             + f"  epoch {guards.checkpoint_epoch}  (from {source})")
     if guards.breakers:
-        rows = [[b.market, b.reason or "-", str(b.tripped_at_ms), str(b.until_ms)] for b in guards.breakers]
-        return text + "\n" + render._table(["market", "breaker", "tripped_at_ms", "until_ms"], rows)
+        return text + "\n" + render.breakers_table(guards.breakers)
     return text + "\nno breakers tripped"

@@ -42,11 +42,11 @@ def served():
 def test_deposit_then_account(served):
     code, out, _ = settle("--nodes", served.address, "deposit", "alice", "5_000_000", "--id", "dep-1")
     assert code == 0
-    assert out.splitlines()[0].split() == ["OK", "dep-1", "collateral=5000000"]
+    assert out.splitlines()[0].split() == ["OK", "dep-1", "collateral=$5.00"]
 
     code, out, _ = settle("--nodes", served.address, "account", "alice")
     assert code == 0
-    assert out.splitlines()[0].startswith("account alice  ACTIVE  collateral 5000000")
+    assert out.splitlines()[0].startswith("account alice  ACTIVE  collateral $5.00  ")
     assert "no positions" in out
 
     code, out, _ = settle("account", "alice", "--local", "--json", "--nodes", served.address)  # options after the command
@@ -96,9 +96,9 @@ def test_market_trade_price_and_guards(served, key_file):
     assert settle(*nodes, "deposit", "alice", "10_000_000")[0] == 0
     assert settle(*nodes, "deposit", "bob", "10_000_000")[0] == 0
     code, out, _ = settle(*nodes, "trade", "BTC-PERP", "alice", "bob", "50000", "2", "--buyer-fee", "5")
-    assert code == 0 and "counterparty_collateral=10000000" in out
+    assert code == 0 and "counterparty_collateral=$10.00" in out
     code, out, _ = settle(*nodes, "market", "BTC-PERP")
-    assert code == 0 and "2 / cap 1000000" in out.splitlines()[4]
+    assert code == 0 and "2 / cap 1,000,000 contracts" in out.splitlines()[4]
     code, out, _ = settle(*nodes, "--json", "guards")
     assert code == 0 and json.loads(out)["mode"] == "NORMAL"
     code, out, _ = settle(*nodes, "account", "alice")

@@ -84,11 +84,11 @@ def test_march_2020_cascade_breaker_trips_and_band_breaker_halts(march, capsys):
     assert [t for t, _ in march.band_trips] == [at(march, 290)]
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
     assert code == 0
-    assert len(lines_with(out, "+00:01:20.000", "BREAKER", "cascade breaker tripped")) == 1
-    assert lines_with(out, "+00:01:20.000", "STATUS", "market REDUCE_ONLY (CASCADE) until +00:03:20.000")
-    assert lines_with(out, "+00:04:50.000", "BREAKER", "price band tripped: mark $4,103.00", "HALTED until +00:06:50.000")
-    assert lines_with(out, "+00:06:50.000", "STATUS", "market REDUCE_ONLY (BREAKER_GRACE) until +00:08:50.000")
-    assert lines_with(out, "+00:08:50.000", "STATUS", "market ACTIVE")
+    assert len(lines_with(out, "2020-03-12 08:01:20", "BREAKER", "cascade breaker tripped")) == 1
+    assert lines_with(out, "2020-03-12 08:01:20", "STATUS", "market REDUCE_ONLY (CASCADE) for 2m, until 2020-03-12 08:03:20 UTC")
+    assert lines_with(out, "2020-03-12 08:04:50", "BREAKER", "price band tripped: mark $4,103.00", "HALTED for 2m, until 2020-03-12 08:06:50 UTC")
+    assert lines_with(out, "2020-03-12 08:06:50", "STATUS", "market REDUCE_ONLY (BREAKER_GRACE) for 2m, until 2020-03-12 08:08:50 UTC")
+    assert lines_with(out, "2020-03-12 08:08:50", "STATUS", "market ACTIVE")
     # nobody is liquidated at the wick or while the market is halted
     assert not [e for t, e in march.liquidations if at(march, 280) <= t <= at(march, 600)]
     assert lines_with(out, "price-band breaker trips", "1")
@@ -111,7 +111,7 @@ def test_march_2020_funds_pay_until_empty_then_adl_at_the_bankruptcy_price(march
     assert len(march.deleveraged) == 31  # 30 against liquidated longs, 1 against the fund at its deadline
     assert not any(a.status == AccountStatus.BANKRUPT for a in march.state.accounts.values())
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
-    assert lines_with(out, "+00:01:50.000", "FUND", "sys:insurance $9,667.04 -> $0.00")
+    assert lines_with(out, "2020-03-12 08:01:50", "FUND", "sys:insurance $9,667.04 -> $0.00")
     assert lines_with(out, "ADL", "whale short 51 closed against long-02 @ $6,929.00")
 
 
@@ -127,20 +127,20 @@ def test_march_2020_the_fund_is_judged_at_the_mark_and_unwinds_to_flat(march, ca
     assert [(t - march.t0_ms, e.size, e.price) for t, e in march.fund_deadlines] == [(990_000, 20, 6_630_000_000)]
     assert march.state.global_mode == 1  # NORMAL once the operator topped the fund up at 20 min
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
-    assert lines_with(out, "+00:01:40.000", "GLOBAL", "global mode REDUCE_ONLY (FUND_BELOW_FLOOR)")
-    assert lines_with(out, "+00:01:40.000", "FUND", "equity at the mark -$27,733.24, holds 60")
-    assert lines_with(out, "+00:07:10.000", "AUCTION", "backstop-desk takes 20 of the fund's long @ $5,920.00 (200 bps off the mark)")
-    assert lines_with(out, "+00:16:30.000", "AUCTION", "deadline: the fund's remaining long 20 deleveraged @ $6,630.00")
-    assert lines_with(out, "+00:20:00.000", "GLOBAL", "global mode NORMAL")
+    assert lines_with(out, "2020-03-12 08:01:40", "GLOBAL", "global mode REDUCE_ONLY (FUND_BELOW_FLOOR)")
+    assert lines_with(out, "2020-03-12 08:01:40", "FUND", "equity at the mark -$27,733.24, holds 60")
+    assert lines_with(out, "2020-03-12 08:07:10", "AUCTION", "backstop-desk takes 20 of the fund's long @ $5,920.00 (200 bps off the mark)")
+    assert lines_with(out, "2020-03-12 08:16:30", "AUCTION", "deadline: the fund's remaining long 20 deleveraged @ $6,630.00")
+    assert lines_with(out, "2020-03-12 08:20:00", "GLOBAL", "global mode NORMAL")
     assert lines_with(out, "sys:fund:BTC-PERP", "-$258,516.04", "60")  # the summary: equity min and held max
 
 
 def test_march_2020_refusals(march, capsys):
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
-    assert lines_with(out, "+00:04:10.000", "PRICE", "STALE c $6,010.00 refused STALE_PRICE", "(csv line 73)")
-    assert lines_with(out, "+00:01:30.000", "events #1", "refused REDUCE_ONLY")
-    assert lines_with(out, "+00:04:20.000", "events #2: withdraw whale $1,000,000.00: refused WITHDRAWALS_GATED")
-    assert lines_with(out, "+00:05:00.000", "events #3", "refused MARKET_NOT_ACTIVE: market is HALTED")
+    assert lines_with(out, "2020-03-12 08:04:10", "PRICE", "STALE c $6,010.00 refused STALE_PRICE", "(csv line 73)")
+    assert lines_with(out, "2020-03-12 08:01:30", "events #1", "refused REDUCE_ONLY")
+    assert lines_with(out, "2020-03-12 08:04:20", "events #2: withdraw whale $1,000,000.00: refused WITHDRAWALS_GATED")
+    assert lines_with(out, "2020-03-12 08:05:00", "events #3", "refused MARKET_NOT_ACTIVE: market is HALTED")
     assert march.stats["BTC-PERP"].updates_refused == {"STALE_PRICE": 1}
 
 
@@ -151,11 +151,11 @@ def test_luna_2022_clamp_is_invalid_market_stale_reduce_only(luna, capsys):
     code, out, _ = cli(capsys, "--prices", str(files("luna-2022")[0]), "--scenario", str(files("luna-2022")[1]), "--no-plot")
     assert code == 0
     clamped = lines_with(out, "PRICE", "INVALID feed $0.10 refused PRICE_CLAMPED")
-    assert clamped[0].lstrip().startswith("+00:04:30.000")  # repeated for more than stale_after (60 s) since 200 s
-    assert lines_with(out, "+00:05:50.000", "VERDICT", "oracle STALE: 0 fresh sources, mark $0.0675 kept")
-    assert lines_with(out, "+00:05:50.000", "STATUS", "market REDUCE_ONLY (ORACLE_STALE)")
-    assert lines_with(out, "+00:06:20.000", "events #1", "refused REDUCE_ONLY")
-    assert lines_with(out, "+00:07:50.000", "VERDICT", "oracle VALID: 1 fresh source, mark $0.01")
+    assert clamped[0].lstrip().startswith("2022-05-10 00:04:30")  # repeated for more than stale_after (60 s) since 200 s
+    assert lines_with(out, "2022-05-10 00:05:50", "VERDICT", "oracle STALE: 0 fresh sources, mark $0.0675 kept")
+    assert lines_with(out, "2022-05-10 00:05:50", "STATUS", "market REDUCE_ONLY (ORACLE_STALE)")
+    assert lines_with(out, "2022-05-10 00:06:20", "events #1", "refused REDUCE_ONLY")
+    assert lines_with(out, "2022-05-10 00:07:50", "VERDICT", "oracle VALID: 1 fresh source, mark $0.01")
     assert lines_with(out, "refused PRICE_CLAMPED", "33")
     assert luna.stats["LUNA-PERP"].updates_refused == {"PRICE_CLAMPED": 33}
 
