@@ -1,6 +1,7 @@
 """The market status machine as the guards drive it, in ledger time.
 
-Price-band breaker: a mark more than band_bps away from the lowest or highest mark seen in the
+Price-band breaker: a mark more than the band (band_bps, or with an adaptive band the one the
+mark's volatility sets: volatility.py, docs/design.md#adaptive-thresholds) away from the lowest or highest mark seen in the
 current band window (a tumbling window of band_window_ms) halts the market for cooldown_ms; then
 it is REDUCE_ONLY for another cooldown_ms (the grace period), then ACTIVE. Marks keep updating
 while a market is halted, so it sees reality, but nothing trades and nobody is liquidated at a
@@ -18,6 +19,7 @@ from .events import BreakerTripped, Event, MarketStatusChanged
 from .limits import bps_denominator
 from .records import Market, MarketStatus, OracleVerdict, StatusReason
 from .state import LedgerState
+from .volatility import effective_band_bps, record_volatility
 
 
 def set_status(
@@ -44,7 +46,7 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
     else:
         if now - start >= market.band_window_ms:
             start, low, high = now, market.mark_price, market.mark_price
-        band = market.band_bps
+        band = effective_band_bps(market)  # the band before this move: a crash does not widen its own
         if band and price * bps_denominator > low * (bps_denominator + band):
             reference = low
         elif band and price * bps_denominator < high * (bps_denominator - band):
@@ -54,7 +56,7 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
         else:
             low, high = min(low, price), max(high, price)
     market = replace(
-        market, mark_price=price, mark_time_ms=source_time_ms,
+        record_volatility(market, price, now), mark_price=price, mark_time_ms=source_time_ms,
         band_window_start_ms=start, band_window_low=low, band_window_high=high,
     )
     if not reference:
