@@ -7,6 +7,7 @@ from dataclasses import replace
 from hypothesis import given, strategies as st
 
 from node.ledger.events import BreakerTripped
+from node.ledger.margin import account_valuation, below_maintenance
 from node.ledger.records import Market, MarketStatus, StatusReason, decode_market, encode_market
 from node.ledger.results import ResultCode
 from node.ledger.volatility import (
@@ -171,6 +172,9 @@ def test_a_raised_initial_margin_liquidates_nobody():
     assert driver.trade("alice", "bob", 50_000, 180).ok  # 9M notional: 900,000 at 10%, 450,000 maintenance
     volatile(driver)
     assert effective_initial_margin_bps(market(driver)) == 3_000  # 2.7M: far above alice's equity
+    _, _, initial, maintenance = account_valuation(driver.state, "alice")
+    assert (initial, maintenance) == (2_700_000, 450_000)  # maintenance stays as listed
+    assert not below_maintenance(driver.state, "alice")
     assert driver.size("alice") == 180 and market(driver).status == MarketStatus.ACTIVE
     assert driver.trade("bob", "alice", 50_000, 10).ok  # she may still reduce
 
