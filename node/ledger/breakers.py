@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .commands import MarketKind
-from .events import BreakerTripped, Event, MarketStatusChanged
-from .limits import bps_denominator
+from .events import BandChanged, BreakerTripped, Event, MarketStatusChanged
+from .limits import band_changed_step_bps, bps_denominator
 from .records import Market, MarketStatus, OracleVerdict, StatusReason
 from .state import LedgerState
-from .volatility import effective_band_bps, record_volatility
+from .volatility import effective_band_bps, record_volatility, volatility_ppm
 
 
 def set_status(
@@ -59,13 +59,27 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
         record_volatility(market, price, now), mark_price=price, mark_time_ms=source_time_ms,
         band_window_start_ms=start, band_window_low=low, band_window_high=high,
     )
+    announce = _band_to_announce(market)
+    if announce is not None:
+        market = replace(market, announced_band_bps=announce)
     if not reference:
         state.put_market(market_id, market)
-        return market
-    until = now + market.cooldown_ms
-    market = replace(market, breaker_tripped_at_ms=now)
-    events.append(BreakerTripped(market_id, price, reference, until))
-    return set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
+    else:
+        until = now + market.cooldown_ms
+        market = replace(market, breaker_tripped_at_ms=now)
+        events.append(BreakerTripped(market_id, price, reference, until))
+        market = set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
+    if announce is not None:
+        events.append(BandChanged(market_id, announce, volatility_ppm(market), now))
+    return market
+
+
+def _band_to_announce(market: Market) -> int | None:
+    """The adaptive band, when it moved band_changed_step_bps or more from the one announced last."""
+    if not market.band_volatility_pct:
+        return None
+    band = effective_band_bps(market)
+    return band if abs(band - market.announced_band_bps) >= band_changed_step_bps else None
 
 
 def count_liquidation(state: LedgerState, market_id: str, notional: int, events: list[Event]) -> None:

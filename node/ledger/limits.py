@@ -101,3 +101,4 @@ volatility_half_life_ms_max = 30 * 86_400_000
 band_volatility_pct_max = 10_000  # a band of at most 100 sigmas
 band_ceiling_bps_max = 10_000  # an adaptive band of at most 100%
 volatility_variance_max = 10**16  # ppm^2: sigma at most 100x the mark (10,000 moves of 100% at once)
+band_changed_step_bps = 100  # an adaptive band that moved this far from the one last announced: BandChanged

@@ -186,6 +186,7 @@ class Market:
     initial_margin_ceiling_bps: int = 0  # 0: the initial margin is static
     volatility_variance: int = 0
     volatility_time_ms: int = 0
+    announced_band_bps: int = 0  # the adaptive band the last BandChanged event announced (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +228,7 @@ _ACCOUNT = struct.Struct(">BqB")
 # The funding index is 128-bit (two halves): it accumulates for the life of a market.
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 7)
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -310,6 +311,7 @@ def encode_market(m: Market) -> bytes:
         m.initial_margin_ceiling_bps,
         m.volatility_variance,
         m.volatility_time_ms,
+        m.announced_band_bps,
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from hypothesis import given, strategies as st
 
-from node.ledger.events import BreakerTripped
+from node.ledger.events import BandChanged, BreakerTripped
 from node.ledger.margin import account_valuation, below_maintenance
 from node.ledger.records import Market, MarketStatus, StatusReason, decode_market, encode_market
 from node.ledger.results import ResultCode
@@ -142,6 +142,24 @@ def test_a_crash_is_judged_by_the_band_before_it_and_does_not_widen_its_own():
     driver.price(45_000)  # -10%: it would set a band of 30% if judged after itself
     assert market(driver).status == MarketStatus.HALTED
     assert effective_band_bps(market(driver)) == 3_000  # the next mark is judged by the wider band
+
+
+def bands_announced(driver: LedgerDriver) -> list[BandChanged]:
+    return [e for e in driver.events if isinstance(e, BandChanged)]
+
+
+def test_the_first_recorded_mark_announces_the_band():
+    driver = adaptive_market()
+    assert bands_announced(driver) == [BandChanged(MARKET, 500, 0, driver.time_ms - 2_000)]  # the floor
+
+
+def test_a_band_that_moved_less_than_a_step_is_not_announced_and_one_that_moved_a_step_is():
+    driver = adaptive_market()
+    driver.price(50_700)  # +1.4%: 4 sigmas 560 bps, 60 from the announced floor
+    assert market(driver).announced_band_bps == 500 and len(bands_announced(driver)) == 1
+    driver.price(49_700)  # -1.97%: sigma 24,140 ppm (the first move decayed by a second), band 965 bps
+    assert bands_announced(driver)[-1] == BandChanged(MARKET, 965, 24_140, driver.time_ms)
+    assert market(driver).announced_band_bps == 965
 
 
 # -- initial margin ------------------------------------------------------------------------------
