@@ -20,9 +20,12 @@ def format_header(run: Run, prices_path: str, scenario_path: str) -> str:
     scenario = run.scenario
     lines = [f"replay: {scenario.title}", f"  scenario {scenario_path}, prices {prices_path} ({len(run.rows)} rows)"]
     for m in scenario.markets:
+        band = f"{m.band_bps} bps" if not m.band_volatility_pct else (
+            f"{m.band_volatility_pct}% of volatility (half-life {duration(m.volatility_half_life_ms)}) "
+            f"within {m.band_floor_bps}-{m.band_ceiling_bps} bps")
         lines.append(
             f"  {m.market}: sources {', '.join(s.source for s in m.sources)} (min {m.min_sources}, stale after "
-            f"{duration(m.stale_after_ms)}), band {m.band_bps} bps/{duration(m.band_window_ms)}, cooldown "
+            f"{duration(m.stale_after_ms)}), band {band}/{duration(m.band_window_ms)}, cooldown "
             f"{duration(m.cooldown_ms)}, slice {m.liquidation_slice_bps} bps, cascade {m.cascade_bps} bps/"
             f"{duration(m.cascade_window_ms)}"
         )

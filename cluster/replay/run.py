@@ -21,6 +21,7 @@ from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     ActionTaken,
+    BandChanged,
     BreakerTripped,
     Deleveraged,
     FundAuctionEnded,
@@ -49,7 +50,7 @@ from node.units import duration, usd, utc_date
 class TimelineItem:
     time_ms: int
     index: int  # the entry
-    kind: str  # PRICE, VERDICT, BREAKER, STATUS, LIQUIDATION, ADL, ACCOUNT, FUND, GLOBAL, COMMAND, MARK, NOTE
+    kind: str  # PRICE, VERDICT, BAND, BREAKER, STATUS, LIQUIDATION, ADL, ACCOUNT, FUND, GLOBAL, COMMAND, MARK, NOTE
     market: str  # "" when none
     text: str
     repeat_key: str = ""  # items with the same key in a row are printed once, with a count (not --verbose)
@@ -366,6 +367,9 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         side = "long" if event.size > 0 else "short"
         run.add(time_ms, index, "ADL", event.market,
                 f"{event.account} {side} {abs(event.size)} closed against {event.against} @ {usd(event.price)}")
+    elif isinstance(event, BandChanged):
+        run.add(time_ms, index, "BAND", event.market,
+                f"adaptive price band now {event.band_bps} bps (volatility {event.volatility_ppm / 10_000:.2f}%)")
     elif isinstance(event, BreakerTripped):
         run.stats[event.market].band_trips += 1
         run.band_trips.append((time_ms, event))

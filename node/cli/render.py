@@ -165,6 +165,7 @@ def market_text(market: state_pb2.Market) -> str:
          f"(billionths of 1e-6 USD per contract), pool {usd(market.funding_pool)}"
          if p.funding_interval_ms else "none"),
         ("margin call", f"{p.margin_call_bps} bps" if p.margin_call_bps else "none"),
+        ("adaptive", _adaptive_text(market)),
     ]
     prices = {s.source: s for s in market.sources}
     for source in p.sources:
@@ -178,6 +179,20 @@ def market_text(market: state_pb2.Market) -> str:
     lines = [f"market {p.market}  (applied index {market.applied_index})"]
     lines += [f"  {name.ljust(width)}  {value}" for name, value in fields]
     return "\n".join(lines)
+
+
+def _adaptive_text(market: state_pb2.Market) -> str:
+    """The band and initial margin the mark's volatility sets (docs/design.md#adaptive-thresholds)."""
+    p = market.params
+    if not p.volatility_half_life_ms:
+        return "static"
+    text = f"volatility {market.volatility_ppm} ppm (half-life {p.volatility_half_life_ms} ms)"
+    if p.band_volatility_pct:
+        text += (f"; band {market.effective_band_bps} bps = {p.band_volatility_pct}% of it"
+                 f" within {p.band_floor_bps}..{p.band_ceiling_bps}")
+    if p.initial_margin_ceiling_bps:
+        text += f"; initial margin {market.effective_initial_margin_bps} bps (at most {p.initial_margin_ceiling_bps})"
+    return text
 
 
 def guards_text(guards: state_pb2.Guards) -> str:

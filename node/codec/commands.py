@@ -81,6 +81,11 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         funding_interval_ms=m.funding_interval_ms,
         funding_rate_cap_bps=m.funding_rate_cap_bps,
         margin_call_bps=m.margin_call_bps,
+        volatility_half_life_ms=m.volatility_half_life_ms,
+        band_volatility_pct=m.band_volatility_pct,
+        band_floor_bps=m.band_floor_bps,
+        band_ceiling_bps=m.band_ceiling_bps,
+        initial_margin_ceiling_bps=m.initial_margin_ceiling_bps,
     )
 
 
@@ -200,6 +205,11 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         funding_interval_ms=c.funding_interval_ms,
         funding_rate_cap_bps=c.funding_rate_cap_bps,
         margin_call_bps=c.margin_call_bps,
+        volatility_half_life_ms=c.volatility_half_life_ms,
+        band_volatility_pct=c.band_volatility_pct,
+        band_floor_bps=c.band_floor_bps,
+        band_ceiling_bps=c.band_ceiling_bps,
+        initial_margin_ceiling_bps=c.initial_margin_ceiling_bps,
     )
 
 

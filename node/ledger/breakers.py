@@ -1,6 +1,7 @@
 """The market status machine as the guards drive it, in ledger time.
 
-Price-band breaker: a mark more than band_bps away from the lowest or highest mark seen in the
+Price-band breaker: a mark more than the band (band_bps, or with an adaptive band the one the
+mark's volatility sets: volatility.py, docs/design.md#adaptive-thresholds) away from the lowest or highest mark seen in the
 current band window (a tumbling window of band_window_ms) halts the market for cooldown_ms; then
 it is REDUCE_ONLY for another cooldown_ms (the grace period), then ACTIVE. Marks keep updating
 while a market is halted, so it sees reality, but nothing trades and nobody is liquidated at a
@@ -14,10 +15,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .commands import MarketKind
-from .events import BreakerTripped, Event, MarketStatusChanged
-from .limits import bps_denominator
+from .events import BandChanged, BreakerTripped, Event, MarketStatusChanged
+from .limits import band_changed_step_bps, bps_denominator
 from .records import Market, MarketStatus, OracleVerdict, StatusReason
 from .state import LedgerState
+from .volatility import effective_band_bps, record_volatility, volatility_ppm
 
 
 def set_status(
@@ -44,7 +46,7 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
     else:
         if now - start >= market.band_window_ms:
             start, low, high = now, market.mark_price, market.mark_price
-        band = market.band_bps
+        band = effective_band_bps(market)  # the band before this move: a crash does not widen its own
         if band and price * bps_denominator > low * (bps_denominator + band):
             reference = low
         elif band and price * bps_denominator < high * (bps_denominator - band):
@@ -54,16 +56,30 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
         else:
             low, high = min(low, price), max(high, price)
     market = replace(
-        market, mark_price=price, mark_time_ms=source_time_ms,
+        record_volatility(market, price, now), mark_price=price, mark_time_ms=source_time_ms,
         band_window_start_ms=start, band_window_low=low, band_window_high=high,
     )
+    announce = _band_to_announce(market)
+    if announce is not None:
+        market = replace(market, announced_band_bps=announce)
     if not reference:
         state.put_market(market_id, market)
-        return market
-    until = now + market.cooldown_ms
-    market = replace(market, breaker_tripped_at_ms=now)
-    events.append(BreakerTripped(market_id, price, reference, until))
-    return set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
+    else:
+        until = now + market.cooldown_ms
+        market = replace(market, breaker_tripped_at_ms=now)
+        events.append(BreakerTripped(market_id, price, reference, until))
+        market = set_status(state, market_id, MarketStatus.HALTED, StatusReason.PRICE_BAND, until, events, market)
+    if announce is not None:
+        events.append(BandChanged(market_id, announce, volatility_ppm(market), now))
+    return market
+
+
+def _band_to_announce(market: Market) -> int | None:
+    """The adaptive band, when it moved band_changed_step_bps or more from the one announced last."""
+    if not market.band_volatility_pct:
+        return None
+    band = effective_band_bps(market)
+    return band if abs(band - market.announced_band_bps) >= band_changed_step_bps else None
 
 
 def count_liquidation(state: LedgerState, market_id: str, notional: int, events: list[Event]) -> None:

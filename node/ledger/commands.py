@@ -106,6 +106,15 @@ class CreateMarket:
     funding_rate_cap_bps: int = 0
     # Margin calls (margin_calls.py): between maintenance and initial margin; 0 = no calls.
     margin_call_bps: int = 0
+    # Adaptive thresholds (volatility.py): the mark's volatility decays with this half-life of
+    # ledger time (0 = not kept); with band_volatility_pct > 0 the price band is that % of it,
+    # within [band_floor_bps, band_ceiling_bps] (band_bps must then be 0), and with
+    # initial_margin_ceiling_bps > 0 the initial margin rises with the band, up to that ceiling.
+    volatility_half_life_ms: int = 0
+    band_volatility_pct: int = 0
+    band_floor_bps: int = 0
+    band_ceiling_bps: int = 0
+    initial_margin_ceiling_bps: int = 0
 
 
 @dataclass(frozen=True, slots=True)

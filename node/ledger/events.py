@@ -161,9 +161,21 @@ class MarginCallLifted:
     at_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class BandChanged:
+    """A market's adaptive price band moved at least band_changed_step_bps from the one last
+    announced (the first recorded mark announces it): the band the next mark is judged by."""
+
+    market: str
+    band_bps: int
+    volatility_ppm: int  # the mark's volatility that sets it
+    at_ms: int
+
+
 Event = (
     Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
     | ActionTaken | CheckpointDue | CheckpointCertified
     | FundAuctionStarted | FundSliceSold | FundDeadlineDeleveraged | FundAuctionEnded
     | FundingPaid | MarginCall | MarginCallLifted
+    | BandChanged
 )

@@ -94,3 +94,11 @@ trading_fee_bps_max = 1_000  # a maker or taker fee of at most 10% of a fill's n
 funding_interval_ms_min = 60_000  # one minute
 funding_interval_ms_max = 7 * 86_400_000  # one week
 funding_rate_cap_bps_max = 1_000  # at most 10% of the mark per interval
+
+# Adaptive thresholds (volatility.py): the band and initial margin follow the mark's volatility.
+volatility_half_life_ms_min = 1_000
+volatility_half_life_ms_max = 30 * 86_400_000
+band_volatility_pct_max = 10_000  # a band of at most 100 sigmas
+band_ceiling_bps_max = 10_000  # an adaptive band of at most 100%
+volatility_variance_max = 10**16  # ppm^2: sigma at most 100x the mark (10,000 moves of 100% at once)
+band_changed_step_bps = 100  # an adaptive band that moved this far from the one last announced: BandChanged

@@ -6,6 +6,7 @@ from .limits import bps_denominator
 from .records import Market, MarketStatus, Position
 from .funding import funding_scale
 from .state import LedgerState
+from .volatility import effective_initial_margin_bps
 
 
 def ceil_div(numerator: int, denominator: int) -> int:
@@ -15,11 +16,12 @@ def ceil_div(numerator: int, denominator: int) -> int:
 
 def initial_margin_bps(market: Market, open_interest: int) -> int:
     """Initial margin rises linearly from the market's ratio to 100% as open interest goes from
-    the soft cap to the hard cap: a crowded market costs more to enter (dYdX YFI 2023)."""
+    the soft cap to the hard cap: a crowded market costs more to enter (dYdX YFI 2023). The
+    market's ratio is the listed one, or the one its volatility sets (volatility.py)."""
+    base = effective_initial_margin_bps(market)
     soft = market.open_interest_soft_cap
     if not soft or open_interest <= soft:
-        return market.initial_margin_bps
-    base = market.initial_margin_bps
+        return base
     over = min(open_interest, market.open_interest_cap) - soft
     return base + ceil_div((bps_denominator - base) * over, market.open_interest_cap - soft)
 
@@ -71,6 +73,8 @@ def account_valuation(
             loss += position_pnl
         notional = (size if size > 0 else -size) * mark
         im_bps = market.initial_margin_bps
+        if market.initial_margin_ceiling_bps:
+            im_bps = effective_initial_margin_bps(market)  # adaptive (docs/design.md#adaptive-thresholds)
         if market.open_interest_soft_cap:
             oi = open_interest_overrides.get(market_id) if open_interest_overrides else None
             im_bps = initial_margin_bps(market, oi if oi is not None else open_interest[market_id])

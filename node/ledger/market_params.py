@@ -42,6 +42,14 @@ ADJUSTABLE: dict[str, tuple[int, bool]] = {
     "fee_fund_share_bps": (1, False),
     "funding_rate_cap_bps": (0, False),
     "margin_call_bps": (1, True),
+    # Adaptive thresholds (docs/design.md#adaptive-thresholds): a narrower band or a higher margin
+    # ceiling tightens; switching the adaptive band on or off also sets band_bps (to or from 0),
+    # which loosens, so a switch always waits the timelock; a new half-life does too.
+    "volatility_half_life_ms": (0, False),
+    "band_volatility_pct": (-1, True),
+    "band_floor_bps": (-1, False),
+    "band_ceiling_bps": (-1, False),
+    "initial_margin_ceiling_bps": (1, True),
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .commands import CreateMarket, MarketKind, OptionType
 from .limits import (
+    band_ceiling_bps_max,
+    band_volatility_pct_max,
     bps_denominator,
     oracle_sources_max,
     source_id_bytes_max,
@@ -12,6 +14,8 @@ from .limits import (
     market_id_bytes_max,
     markets_max,
     trade_band_bps_max,
+    volatility_half_life_ms_max,
+    volatility_half_life_ms_min,
 )
 from .fund_unwinding import unwind_of_listing, unwind_params_problem
 from .funding import new_funding
@@ -80,7 +84,36 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
             return "a future has no strike or option type"
     else:
         return "only PERPETUAL and FUTURE markets can be listed"
-    return terms_problem(cmd)
+    return adaptive_problem(cmd) or terms_problem(cmd)
+
+
+def adaptive_problem(cmd: CreateMarket) -> str | None:
+    """Why these adaptive-threshold parameters are invalid (docs/design.md#adaptive-thresholds)."""
+    values = (
+        cmd.volatility_half_life_ms, cmd.band_volatility_pct, cmd.band_floor_bps, cmd.band_ceiling_bps,
+        cmd.initial_margin_ceiling_bps,
+    )
+    if not all(is_int64(v) for v in values):
+        return "adaptive threshold parameters must be int64"
+    if min(values) < 0:
+        return "adaptive threshold parameters must not be negative"
+    if cmd.volatility_half_life_ms and not volatility_half_life_ms_min <= cmd.volatility_half_life_ms <= volatility_half_life_ms_max:
+        return f"volatility_half_life_ms must be 0 or within {volatility_half_life_ms_min}..{volatility_half_life_ms_max}"
+    if not cmd.band_volatility_pct:
+        if cmd.band_floor_bps or cmd.band_ceiling_bps or cmd.initial_margin_ceiling_bps:
+            return "band_floor_bps, band_ceiling_bps and initial_margin_ceiling_bps need band_volatility_pct"
+        return None
+    if cmd.band_volatility_pct > band_volatility_pct_max:
+        return f"band_volatility_pct must be within 0..{band_volatility_pct_max}"
+    if not cmd.volatility_half_life_ms:
+        return "an adaptive band (band_volatility_pct) needs a volatility_half_life_ms"
+    if cmd.band_bps:
+        return "an adaptive band replaces band_bps: set band_bps to 0"
+    if not 0 < cmd.band_floor_bps <= cmd.band_ceiling_bps <= band_ceiling_bps_max:
+        return f"need 0 < band_floor_bps <= band_ceiling_bps <= {band_ceiling_bps_max}"
+    if cmd.initial_margin_ceiling_bps and not cmd.initial_margin_bps <= cmd.initial_margin_ceiling_bps <= margin_bps_max:
+        return f"initial_margin_ceiling_bps must be 0 or within initial_margin_bps..{margin_bps_max}"
+    return None
 
 
 def _sources_problem(cmd: CreateMarket) -> str | None:
@@ -138,6 +171,11 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             liquidation_window_ms=cmd.liquidation_window_ms,
             liquidation_cap_notional=cmd.liquidation_cap_notional,
             fund_position_cap=cmd.fund_position_cap,
+            volatility_half_life_ms=cmd.volatility_half_life_ms,
+            band_volatility_pct=cmd.band_volatility_pct,
+            band_floor_bps=cmd.band_floor_bps,
+            band_ceiling_bps=cmd.band_ceiling_bps,
+            initial_margin_ceiling_bps=cmd.initial_margin_ceiling_bps,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),

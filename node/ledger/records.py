@@ -177,6 +177,16 @@ class Market:
     # The liquidation window: notional liquidated since liquidation_window_start_ms.
     liquidation_window_start_ms: int = 0
     liquidated_in_window: int = 0
+    # Adaptive thresholds (volatility.py): CreateMarket's parameters, then the mark's exponentially
+    # weighted variance (ppm^2, volatility.variance_scale) as of the ledger time of the last mark.
+    volatility_half_life_ms: int = 0  # 0: no volatility kept
+    band_volatility_pct: int = 0  # 0: the band is band_bps (static)
+    band_floor_bps: int = 0
+    band_ceiling_bps: int = 0
+    initial_margin_ceiling_bps: int = 0  # 0: the initial margin is static
+    volatility_variance: int = 0
+    volatility_time_ms: int = 0
+    announced_band_bps: int = 0  # the adaptive band the last BandChanged event announced (0: none yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +228,7 @@ _ACCOUNT = struct.Struct(">BqB")
 # The funding index is 128-bit (two halves): it accumulates for the life of a market.
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5)
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -294,6 +304,14 @@ def encode_market(m: Market) -> bytes:
         m.twap_time_ms,
         m.liquidation_window_start_ms,
         m.liquidated_in_window,
+        m.volatility_half_life_ms,
+        m.band_volatility_pct,
+        m.band_floor_bps,
+        m.band_ceiling_bps,
+        m.initial_margin_ceiling_bps,
+        m.volatility_variance,
+        m.volatility_time_ms,
+        m.announced_band_bps,
     )
 
 
@@ -301,7 +319,8 @@ def decode_market(b: bytes) -> Market:
     fields = _MARKET.unpack(b)
     v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
     status_since_ms, mark_price, mark_time_ms, reason = fields[16:20]
-    guard, oracle_params, verdict, oracle_state = fields[20:31], fields[31:39], fields[39], fields[40:]
+    guard, oracle_params, verdict, oracle_state = fields[20:31], fields[31:39], fields[39], fields[40:46]
+    adaptive = fields[46:]
     assert v == record_version, v
     return Market(
         MarketKind(kind),
@@ -316,6 +335,7 @@ def decode_market(b: bytes) -> Market:
         *oracle_params,
         OracleVerdict(verdict),
         *oracle_state,
+        *adaptive,
     )
 
 

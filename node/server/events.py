@@ -8,6 +8,7 @@ from node.api.settlement.v1 import events_pb2
 from node.codec.errors import CodecError
 from node.ledger.events import (
     ActionTaken,
+    BandChanged,
     BreakerTripped,
     CheckpointCertified,
     CheckpointDue,
@@ -122,6 +123,11 @@ def _margin_call_lifted(e: MarginCallLifted) -> tuple[int, dict[str, events_pb2.
     return events_pb2.MARGIN_CALL_LIFTED, {"margin_call_lifted": message}
 
 
+def _band_changed(e: BandChanged) -> tuple[int, dict[str, events_pb2.BandChanged]]:
+    message = events_pb2.BandChanged(market=e.market, band_bps=e.band_bps, volatility_ppm=e.volatility_ppm, at_ms=e.at_ms)
+    return events_pb2.BAND_CHANGED, {"band_changed": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -140,6 +146,7 @@ EVENT_ENCODERS: dict[type, Callable] = {
     FundingPaid: _funding_paid,
     MarginCall: _margin_call,
     MarginCallLifted: _margin_call_lifted,
+    BandChanged: _band_changed,
 }
 
 

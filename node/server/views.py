@@ -19,6 +19,7 @@ from node.ledger.fund_unwinding import auction_discount_bps
 from node.ledger.limits import insurance_fund_floor
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
 from node.server import perp_views
+from node.server.adaptive_views import market_adaptive
 
 
 def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account | None]:
@@ -141,6 +142,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         )
         perp_views.market_terms_params(state, market_id, message.params)
         perp_views.market_funding(state, market_id, message)
+        market_adaptive(market, message)
         return message
 
     return view

@@ -147,6 +147,7 @@ class Params:
     funding_ms: int = 0  # 0: no funding
     funding_cap_bps: int = 0
     call_bps: int = 0  # 0: no margin calls
+    half_life_ms: int = 0  # the mark's volatility decays with this half-life (adaptive thresholds); 0: none kept
 
     def create(self, name: str) -> CreateMarket:
         """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
@@ -163,6 +164,7 @@ class Params:
             unwind_window_ms=self.unwind_window_ms, unwind_deadline_ms=self.unwind_deadline_ms,
             maker_fee_bps=self.maker_bps, taker_fee_bps=self.taker_bps, fee_fund_share_bps=self.fee_share_bps,
             funding_interval_ms=self.funding_ms, funding_rate_cap_bps=self.funding_cap_bps, margin_call_bps=self.call_bps,
+            volatility_half_life_ms=self.half_life_ms,
         )
 
 
@@ -196,6 +198,9 @@ class MarketState:
     samples: list = field(default_factory=list)
     last_trade: int = 0
     dust: int = 0
+    # Adaptive thresholds: the mark's variance (ppm^2) and the ledger time it was last updated.
+    variance: int = 0
+    variance_time: int = 0
 
 
 @dataclass
@@ -680,6 +685,8 @@ class Model:
         state.twap, state.twap_time = (twap or mark), self.now
         if mark != state.mark and state.next_funding and state.last_trade:
             self.sample(market, state.last_trade, mark)  # the last traded price over the new mark
+        if (mark, max(t for t, _ in fresh)) != (state.mark, state.mark_time):
+            self.record_volatility(market, mark)  # every mark the ledger records
         state.mark, state.mark_time = mark, max(t for t, _ in fresh)
         if verdict != state.verdict:
             state.verdict = verdict
@@ -705,6 +712,19 @@ class Model:
     def set_status(self, market: str, status: MarketStatus, reason: StatusReason) -> None:
         self.market[market].status, self.market[market].reason = status, reason
         self.events.append(MarketStatusChanged(market, status, reason, self.now))
+
+    # -- adaptive thresholds (issue 18, item 3) --------------------------------------------------
+
+    def record_volatility(self, market: str, mark: int) -> None:
+        """A recorded mark: the variance decays by 2^(-elapsed / half-life), then adds the squared
+        relative move from the previous mark in ppm^2 (at most a 100% move)."""
+        p, state = self.params[market], self.market[market]
+        if not p.half_life_ms:
+            return
+        if state.mark:
+            move = min((mark - state.mark) ** 2 * 10**12 // state.mark**2, 10**12)
+            state.variance = min(decay(state.variance, self.now - state.variance_time, p.half_life_ms) + move, 10**16)
+        state.variance_time = self.now
 
     # -- liquidation ---------------------------------------------------------------------------
 
@@ -1090,3 +1110,31 @@ class Model:
             auction.sold += quantity
             self.events.append(FundSliceSold(market, account, side * quantity, price, discount))
             self.stats["fund slice to a backstop"] += 1
+
+
+# -- adaptive thresholds (issue 18, item 3): the model's own fixed point ------------------------
+
+def decay(variance: int, elapsed: int, half_life: int) -> int:
+    """variance x 2^(-elapsed/half_life), rounded down once: 2^-(whole half-lives) exactly, and
+    for the fraction's first 32 binary digits, 2^(-2^-j) as repeated integer square roots of 1/2
+    in 2^-62 fixed point."""
+    whole, rest = divmod(elapsed, half_life)
+    if whole >= 128:
+        return 0
+    bits = (rest << 32) // half_life  # the fraction's first 32 binary digits
+    one, factor, root = 1 << 62, 1 << 62, 1 << 61
+    for j in range(1, 33):
+        root = math.isqrt(root << 62)  # 2^(-2^-j) x 2^62
+        if bits >> (32 - j) & 1:
+            factor = factor * root // one
+    return variance * factor // (one << whole)
+
+
+def adaptive_band(variance: int, pct: int, floor: int, ceiling: int) -> int:
+    """The band an adaptive market judges its next mark by: pct % of sigma (bps, down), clamped."""
+    return min(max(pct * math.isqrt(variance) // 10_000, floor), ceiling)
+
+
+def adaptive_initial_margin(im_bps: int, band: int, floor: int, ceiling: int) -> int:
+    """The listed initial margin scaled as the band over its floor (up), at most the ceiling."""
+    return min(-(-im_bps * band // floor), ceiling)

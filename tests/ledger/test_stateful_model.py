@@ -28,6 +28,7 @@ each, and three reproduce the ledger defects found while writing this file (sinc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import NamedTuple
 
 import pytest
@@ -55,11 +56,13 @@ from node.ledger.events import (
 )
 from node.ledger.records import AccountStatus, GlobalMode
 from node.ledger.state import META_WITHDRAWALS_GATED_UNTIL, market_fund
+from node.ledger.volatility import effective_band_bps, effective_initial_margin_bps
 
 from .driver import MARKET, LedgerDriver, create_market, sign_batches, source_key
 from .governance import ALL_KEYS, CLUSTER, genesis_payload
 from .reference_model import (
-    BILLION, BPS, FEES, GLOBAL_FUND, Expected, Model, Params, fund_of, is_fund, is_ledger_owned, pool_of,
+    BILLION, BPS, FEES, GLOBAL_FUND, Expected, Model, Params, adaptive_band, adaptive_initial_margin, fund_of, is_fund,
+    is_ledger_owned, pool_of,
 )
 
 ACTIVE = AccountStatus.ACTIVE
@@ -72,12 +75,15 @@ COMPARED_EVENTS = (
 )
 
 BIG_CAP = 10**12
+# The adaptive band and margin the model checks the ledger's volatility against (issue 18, item 3).
+ADAPTIVE_PCT, ADAPTIVE_FLOOR_BPS, ADAPTIVE_CEILING_BPS, ADAPTIVE_MARGIN_CEILING_BPS = 400, 200, 5_000, 5_000
 MARKETS = {
     # Sliced (25% a step) under a window cap of 8,000 of notional per 5 s; the fund takes 6.
     # A fee schedule with a maker rebate, funding every minute capped at 2%, a margin call at 8%.
     "BTC": Params(tick=1, lot=1, im_bps=1_000, mm_bps=500, fee_bps=100, oi_cap=BIG_CAP, base_price=1_000,
                   slice_bps=2_500, window_ms=5_000, cap_notional=8_000, fund_cap=6,
-                  maker_bps=-20, taker_bps=50, fee_share_bps=2_500, funding_ms=60_000, funding_cap_bps=200, call_bps=800),
+                  maker_bps=-20, taker_bps=50, fee_share_bps=2_500, funding_ms=60_000, funding_cap_bps=200, call_bps=800,
+                  half_life_ms=30_000),  # the mark's volatility is kept (adaptive thresholds)
     # Closed whole; the fund takes 4 contracts (2 lots), the rest is deleveraged. Fills carry
     # their own fees (no schedule), half of them to the fund; a margin call at 15%, no funding.
     "ETH": Params(tick=5, lot=2, im_bps=2_000, mm_bps=1_000, fee_bps=50, oi_cap=BIG_CAP, base_price=200,
@@ -518,6 +524,21 @@ class LedgerVersusModel(RuleBasedStateMachine):
         assert m.collateral.get(FEES, 0) >= 0
         # At most once: every applied id has exactly one dedup record, the first outcome.
         assert {cid: rec.code for cid, rec in self.state.dedup.items()} == {cid: e.code for cid, e in m.seen.items()}
+
+    @invariant()
+    def ledger_keeps_the_models_volatility(self) -> None:
+        """Adaptive thresholds (issue 18, item 3): the mark's variance and its time, exactly; and the
+        band and initial margin it would set with an adaptive band (the model lists its markets
+        with breakers off, so it compares them for fixed adaptive parameters)."""
+        for name, mk in self.model.market.items():
+            ledger = self.state.markets[name]
+            assert (ledger.volatility_variance, ledger.volatility_time_ms) == (mk.variance, mk.variance_time), name
+            adaptive = replace(ledger, band_bps=0, band_volatility_pct=ADAPTIVE_PCT, band_floor_bps=ADAPTIVE_FLOOR_BPS,
+                               band_ceiling_bps=ADAPTIVE_CEILING_BPS, initial_margin_ceiling_bps=ADAPTIVE_MARGIN_CEILING_BPS)
+            band = adaptive_band(mk.variance, ADAPTIVE_PCT, ADAPTIVE_FLOOR_BPS, ADAPTIVE_CEILING_BPS)
+            assert effective_band_bps(adaptive) == band, name
+            assert effective_initial_margin_bps(adaptive) == adaptive_initial_margin(
+                self.markets[name].im_bps, band, ADAPTIVE_FLOOR_BPS, ADAPTIVE_MARGIN_CEILING_BPS), name
 
     @invariant()
     def ledger_equals_model(self) -> None:

@@ -40,6 +40,7 @@ ONE_OF_EACH = (
     ledger_events.FundingPaid("BTC-PERP", -1_250_000, 50_000, 3, 2**70, 3_600_000),  # a 128-bit index
     ledger_events.MarginCall("alice", 700, 752, 1_000),
     ledger_events.MarginCallLifted("alice", 940, 940, 2_000),
+    ledger_events.BandChanged("BTC-PERP", 1_600, 40_000, 3_000),
 )
 
 

@@ -62,7 +62,7 @@ BUYER: MakerSide
 SELLER: MakerSide
 
 class CreateMarket(_message.Message):
-    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap", "unwind_start_bps", "unwind_slope_bps_per_minute", "unwind_discount_max_bps", "unwind_slice_contracts", "unwind_window_ms", "unwind_deadline_ms", "maker_fee_bps", "taker_fee_bps", "fee_fund_share_bps", "funding_interval_ms", "funding_rate_cap_bps", "margin_call_bps")
+    __slots__ = ("market", "kind", "tick_size", "lot_size", "initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "open_interest_cap", "trade_band_bps", "band_bps", "band_window_ms", "cooldown_ms", "expiry_ms", "strike_price", "option_type", "open_interest_soft_cap", "position_cap", "cascade_window_ms", "cascade_bps", "sources", "min_sources", "stale_after_ms", "volatility_bps", "twap_window_ms", "liquidation_slice_bps", "liquidation_window_ms", "liquidation_cap_notional", "fund_position_cap", "unwind_start_bps", "unwind_slope_bps_per_minute", "unwind_discount_max_bps", "unwind_slice_contracts", "unwind_window_ms", "unwind_deadline_ms", "maker_fee_bps", "taker_fee_bps", "fee_fund_share_bps", "funding_interval_ms", "funding_rate_cap_bps", "margin_call_bps", "volatility_half_life_ms", "band_volatility_pct", "band_floor_bps", "band_ceiling_bps", "initial_margin_ceiling_bps")
     MARKET_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     TICK_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,11 @@ class CreateMarket(_message.Message):
     FUNDING_INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     FUNDING_RATE_CAP_BPS_FIELD_NUMBER: _ClassVar[int]
     MARGIN_CALL_BPS_FIELD_NUMBER: _ClassVar[int]
+    VOLATILITY_HALF_LIFE_MS_FIELD_NUMBER: _ClassVar[int]
+    BAND_VOLATILITY_PCT_FIELD_NUMBER: _ClassVar[int]
+    BAND_FLOOR_BPS_FIELD_NUMBER: _ClassVar[int]
+    BAND_CEILING_BPS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_MARGIN_CEILING_BPS_FIELD_NUMBER: _ClassVar[int]
     market: str
     kind: MarketKind
     tick_size: int
@@ -143,7 +148,12 @@ class CreateMarket(_message.Message):
     funding_interval_ms: int
     funding_rate_cap_bps: int
     margin_call_bps: int
-    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ..., unwind_start_bps: _Optional[int] = ..., unwind_slope_bps_per_minute: _Optional[int] = ..., unwind_discount_max_bps: _Optional[int] = ..., unwind_slice_contracts: _Optional[int] = ..., unwind_window_ms: _Optional[int] = ..., unwind_deadline_ms: _Optional[int] = ..., maker_fee_bps: _Optional[int] = ..., taker_fee_bps: _Optional[int] = ..., fee_fund_share_bps: _Optional[int] = ..., funding_interval_ms: _Optional[int] = ..., funding_rate_cap_bps: _Optional[int] = ..., margin_call_bps: _Optional[int] = ...) -> None: ...
+    volatility_half_life_ms: int
+    band_volatility_pct: int
+    band_floor_bps: int
+    band_ceiling_bps: int
+    initial_margin_ceiling_bps: int
+    def __init__(self, market: _Optional[str] = ..., kind: _Optional[_Union[MarketKind, str]] = ..., tick_size: _Optional[int] = ..., lot_size: _Optional[int] = ..., initial_margin_bps: _Optional[int] = ..., maintenance_margin_bps: _Optional[int] = ..., liquidation_fee_bps: _Optional[int] = ..., open_interest_cap: _Optional[int] = ..., trade_band_bps: _Optional[int] = ..., band_bps: _Optional[int] = ..., band_window_ms: _Optional[int] = ..., cooldown_ms: _Optional[int] = ..., expiry_ms: _Optional[int] = ..., strike_price: _Optional[int] = ..., option_type: _Optional[_Union[OptionType, str]] = ..., open_interest_soft_cap: _Optional[int] = ..., position_cap: _Optional[int] = ..., cascade_window_ms: _Optional[int] = ..., cascade_bps: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[OracleSource, _Mapping]]] = ..., min_sources: _Optional[int] = ..., stale_after_ms: _Optional[int] = ..., volatility_bps: _Optional[int] = ..., twap_window_ms: _Optional[int] = ..., liquidation_slice_bps: _Optional[int] = ..., liquidation_window_ms: _Optional[int] = ..., liquidation_cap_notional: _Optional[int] = ..., fund_position_cap: _Optional[int] = ..., unwind_start_bps: _Optional[int] = ..., unwind_slope_bps_per_minute: _Optional[int] = ..., unwind_discount_max_bps: _Optional[int] = ..., unwind_slice_contracts: _Optional[int] = ..., unwind_window_ms: _Optional[int] = ..., unwind_deadline_ms: _Optional[int] = ..., maker_fee_bps: _Optional[int] = ..., taker_fee_bps: _Optional[int] = ..., fee_fund_share_bps: _Optional[int] = ..., funding_interval_ms: _Optional[int] = ..., funding_rate_cap_bps: _Optional[int] = ..., margin_call_bps: _Optional[int] = ..., volatility_half_life_ms: _Optional[int] = ..., band_volatility_pct: _Optional[int] = ..., band_floor_bps: _Optional[int] = ..., band_ceiling_bps: _Optional[int] = ..., initial_margin_ceiling_bps: _Optional[int] = ...) -> None: ...
 
 class OracleSource(_message.Message):
     __slots__ = ("source", "public_key")

@@ -77,7 +77,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool", "volatility_ppm", "volatility_time_ms", "effective_band_bps", "effective_initial_margin_bps")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -124,6 +124,10 @@ class Market(_message.Message):
     FUNDING_INDEX_FIELD_NUMBER: _ClassVar[int]
     FUNDING_PREMIUM_FIELD_NUMBER: _ClassVar[int]
     FUNDING_POOL_FIELD_NUMBER: _ClassVar[int]
+    VOLATILITY_PPM_FIELD_NUMBER: _ClassVar[int]
+    VOLATILITY_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_BAND_BPS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_INITIAL_MARGIN_BPS_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -146,7 +150,11 @@ class Market(_message.Message):
     funding_index: str
     funding_premium: int
     funding_pool: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ...) -> None: ...
+    volatility_ppm: int
+    volatility_time_ms: int
+    effective_band_bps: int
+    effective_initial_margin_bps: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ...) -> None: ...
 
 class SourcePrice(_message.Message):
     __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted")
