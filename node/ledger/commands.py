@@ -106,6 +106,11 @@ class CreateMarket:
     funding_rate_cap_bps: int = 0
     # Margin calls (margin_calls.py): between maintenance and initial margin; 0 = no calls.
     margin_call_bps: int = 0
+    # Sources judged against the others (oracle.py): a print more than outlier_bps from the
+    # median of the other fresh sources is excluded (0 = off); a price unchanged for
+    # clamp_after_ms while another source moved is a clamp, excluded until it moves (0 = off).
+    outlier_bps: int = 1_000  # limits.outlier_bps_default
+    clamp_after_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,10 @@ ADJUSTABLE: dict[str, tuple[int, bool]] = {
     "fee_fund_share_bps": (1, False),
     "funding_rate_cap_bps": (0, False),
     "margin_call_bps": (1, True),
+    # Judging sources against the others (oracle.py): a narrower band or a shorter clamp window
+    # excludes more, so it tightens; switching either off loosens.
+    "outlier_bps": (-1, True),
+    "clamp_after_ms": (-1, True),
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from .commands import CreateMarket, MarketKind, OptionType
 from .limits import (
     bps_denominator,
+    clamp_after_ms_max,
+    outlier_bps_max,
     oracle_sources_max,
     source_id_bytes_max,
     liquidation_fee_bps_max,
@@ -67,6 +69,9 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return f"liquidation_slice_bps must be within 1..{bps_denominator}"
     if cmd.liquidation_cap_notional and not cmd.liquidation_window_ms:
         return "a liquidation cap needs a liquidation_window_ms"
+    problem = _judging_problem(cmd)
+    if problem:
+        return problem
     problem = unwind_params_problem(cmd)  # the fund's unwinding (fund_unwinding.py)
     if problem:
         return problem
@@ -81,6 +86,17 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
     else:
         return "only PERPETUAL and FUTURE markets can be listed"
     return terms_problem(cmd)
+
+
+def _judging_problem(cmd: CreateMarket) -> str | None:
+    """The bounds of judging a source against the others (oracle.py); 0 turns a rule off."""
+    if not (is_int64(cmd.outlier_bps) and is_int64(cmd.clamp_after_ms)):
+        return "parameters must be int64"
+    if not 0 <= cmd.outlier_bps <= outlier_bps_max:
+        return f"outlier_bps must be within 0..{outlier_bps_max} (0 = off)"
+    if not 0 <= cmd.clamp_after_ms <= clamp_after_ms_max:
+        return f"clamp_after_ms must be within 0..{clamp_after_ms_max} (0 = off)"
+    return None
 
 
 def _sources_problem(cmd: CreateMarket) -> str | None:
@@ -138,6 +154,8 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             liquidation_window_ms=cmd.liquidation_window_ms,
             liquidation_cap_notional=cmd.liquidation_cap_notional,
             fund_position_cap=cmd.fund_position_cap,
+            outlier_bps=cmd.outlier_bps,
+            clamp_after_ms=cmd.clamp_after_ms,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),
