@@ -23,6 +23,8 @@ from node.ledger.events import (
     MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
+    SourceClamped,
+    SourceOutlier,
 )
 from node.ledger.records import GlobalReason, StatusReason
 from node.replica.port import AppliedEvent
@@ -122,6 +124,18 @@ def _margin_call_lifted(e: MarginCallLifted) -> tuple[int, dict[str, events_pb2.
     return events_pb2.MARGIN_CALL_LIFTED, {"margin_call_lifted": message}
 
 
+def _source_outlier(e: SourceOutlier) -> tuple[int, dict[str, events_pb2.SourceOutlier]]:
+    message = events_pb2.SourceOutlier(
+        market=e.market, source=e.source, price=e.price, reference=e.reference, outlier_prints=e.outlier_prints,
+    )
+    return events_pb2.SOURCE_OUTLIER, {"source_outlier": message}
+
+
+def _source_clamped(e: SourceClamped) -> tuple[int, dict[str, events_pb2.SourceClamped]]:
+    message = events_pb2.SourceClamped(market=e.market, source=e.source, price=e.price, since_ms=e.since_ms)
+    return events_pb2.SOURCE_CLAMPED, {"source_clamped": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -140,6 +154,8 @@ EVENT_ENCODERS: dict[type, Callable] = {
     FundingPaid: _funding_paid,
     MarginCall: _margin_call,
     MarginCallLifted: _margin_call_lifted,
+    SourceOutlier: _source_outlier,
+    SourceClamped: _source_clamped,
 }
 
 

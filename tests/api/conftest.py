@@ -64,6 +64,8 @@ SAMPLE_COMMANDS = (
         funding_interval_ms=3_600_000,
         funding_rate_cap_bps=75,
         margin_call_bps=750,
+        outlier_bps=500,
+        clamp_after_ms=300_000,
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),

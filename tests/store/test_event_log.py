@@ -40,6 +40,8 @@ ONE_OF_EACH = (
     ledger_events.FundingPaid("BTC-PERP", -1_250_000, 50_000, 3, 2**70, 3_600_000),  # a 128-bit index
     ledger_events.MarginCall("alice", 700, 752, 1_000),
     ledger_events.MarginCallLifted("alice", 940, 940, 2_000),
+    ledger_events.SourceOutlier("BTC-PERP", "src-c", 1_000_000, 50_100, 3),
+    ledger_events.SourceClamped("BTC-PERP", "src-a", 1, 999_000),
 )
 
 
