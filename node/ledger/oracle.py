@@ -19,7 +19,8 @@ Each update is judged against the other sources (docs/design.md#outliers-and-cla
   until the source reports a different price. All sources flat is a quiet market: no clamp.
 - OUTLIER (PRICE_OUTLIER): more than outlier_bps from the median of the other fresh sources (at
   least two of them). Recorded, counted in the source's outlier_prints, streamed, not counted until
-  a print of the source is back within the band.
+  a print of the source is judged back within the band (with fewer than two other fresh sources
+  nobody is judged: a source counts, but an outlier stays one).
 
 The market's verdicts, at the end of the entry:
 
@@ -107,6 +108,11 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event], veri
         state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER, outlier_prints=prints))
         events.append(SourceOutlier(cmd.market, cmd.source, cmd.price, reference, prints))
         return Result(cmd.id, ResultCode.PRICE_OUTLIER, f"{cmd.price} is more than {market.outlier_bps} bps from the other sources' median {reference}")
+    if source.exclusion == SourceExclusion.OUTLIER and market.outlier_bps and len(others) < outlier_others_min:
+        # Back within the band is a judgement too: with too few others to make it, an outlier stays
+        # excluded (a feed stuck at its floor must not become the mark when the venues go quiet).
+        state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER))
+        return Result(cmd.id, ResultCode.PRICE_OUTLIER, f"{cmd.source} stays an outlier: fewer than {outlier_others_min} other fresh sources to judge it")
     state.put_oracle_source(cmd.market, cmd.source, recorded)
     return Result(cmd.id, ResultCode.OK)
 

@@ -230,3 +230,24 @@ def test_a_clamped_source_stays_excluded_until_it_moves_even_once_the_others_go_
     driver.run(time_ms=driver.time_ms + STALE_AFTER_MS)  # b and c go quiet and age out
     assert quote(driver, "a", 50_000).code == ResultCode.PRICE_CLAMPED
     assert driver.state.markets[MARKET].oracle_verdict == OracleVerdict.STALE
+
+
+def test_an_outlier_stays_excluded_while_too_few_other_sources_are_fresh_to_judge_it_back():
+    # LUNA 2022: the venues suspend, and a feed stuck at its floor must not become the mark.
+    driver = market_of(*SOURCES, min_sources=1)
+    quote_each(driver, {"a": 1_000, "b": 1_000, "c": 1_000})
+    quote_each(driver, {"b": 700, "c": 700})  # the venues fall 30%: each judged against a and the other
+    assert quote(driver, "a", 1_000).code == ResultCode.PRICE_OUTLIER
+    driver.run(time_ms=driver.time_ms + STALE_AFTER_MS)  # b and c go quiet and age out
+    result = quote(driver, "a", 1_000)
+    assert (result.code, source(driver, "a").outlier_prints) == (ResultCode.PRICE_OUTLIER, 1)  # not judged again
+    market = driver.state.markets[MARKET]
+    assert (market.oracle_verdict, market.status, market.mark_price) == (OracleVerdict.STALE, MarketStatus.REDUCE_ONLY, 700)
+
+
+def test_a_source_never_judged_an_outlier_counts_while_too_few_others_are_fresh():
+    driver = market_of(*SOURCES, min_sources=1)
+    quote_each(driver, {"a": 1_000, "b": 1_000, "c": 1_000})
+    driver.run(time_ms=driver.time_ms + STALE_AFTER_MS)
+    assert quote(driver, "a", 2_000).ok
+    assert mark(driver) == 2_000
