@@ -93,8 +93,9 @@ class OracleVerdict(enum.IntEnum):
     VALID: trade and liquidate at the mark. STALE: fewer than min_sources fresh sources; the mark
     is kept but the market is REDUCE_ONLY and nobody is liquidated. TOO_VOLATILE: the mark moved
     beyond volatility_bps from its time-weighted average; trading goes on, liquidations wait.
-    INVALID is a verdict on one update (non-positive, or a clamp value repeated past
-    stale_after): that update is ignored and never becomes the market's verdict.
+    INVALID is a verdict on one update (a non-positive price): that update is refused and never
+    becomes the market's verdict. (An OUTLIER or CLAMPED print is a judgement of its source,
+    SourceExclusion, not a verdict.)
     """
 
     VALID = 1

@@ -10,6 +10,7 @@ from node.identity.keys import verify_ed25519
 from node.ledger import INSURANCE_FUND, LogEntry, apply
 from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.records import AccountStatus, MarketStatus
+from node.ledger.results import ResultCode
 from node.replica.port import AmbiguousOutcome
 from tests.ledger.driver import create_market, oracle_source, signed_price
 from tests.server.fake_replica import FOLLOWER, NOT_READY, FakeReplica
@@ -125,6 +126,25 @@ def test_market_view():
     assert market.twap == 50_000
     assert [(s.source, s.price, s.source_time_ms, s.counted) for s in market.sources] == [("src-a", 50_000, SOURCE_TIME_MS, True)]
     assert market.fund == 77
+
+
+def test_market_view_shows_each_sources_exclusion_and_outlier_prints():
+    fake = FakeReplica()
+    sources = tuple(oracle_source(s) for s in ("a", "b", "c"))
+    prices = [signed_price(f"p-{s}", "BTC-PERP", s, p, SOURCE_TIME_MS) for s, p in (("a", 50_000), ("b", 50_100), ("c", 1_000_000))]
+    outcome = apply(fake.state, LogEntry(1, 1_000_000, (create_market(sources=sources, min_sources=2), *prices)), verify_ed25519)
+    assert [r.code for r in outcome.results][1:] == [ResultCode.OK, ResultCode.OK, ResultCode.PRICE_OUTLIER]
+
+    async def main():
+        async with serving(fake) as server:
+            return await call(server, "GetMarket", settlement_pb2.GetMarketRequest(market="BTC-PERP", consistency=settlement_pb2.LOCAL))
+
+    market = run(main)
+    assert [(s.source, s.counted, s.exclusion, s.outlier_prints) for s in market.sources] == [
+        ("a", True, state_pb2.SourcePrice.EXCLUSION_NONE, 0), ("b", True, state_pb2.SourcePrice.EXCLUSION_NONE, 0),
+        ("c", False, state_pb2.SourcePrice.OUTLIER, 1)]
+    assert (market.params.HasField("outlier_bps"), market.params.outlier_bps, market.params.clamp_after_ms) == (True, 1_000, 0)
+    assert market.mark_price == 50_000
 
 
 def test_guards_view_shows_the_insurance_fund():
