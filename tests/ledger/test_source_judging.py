@@ -251,3 +251,33 @@ def test_a_source_never_judged_an_outlier_counts_while_too_few_others_are_fresh(
     driver.run(time_ms=driver.time_ms + STALE_AFTER_MS)
     assert quote(driver, "a", 2_000).ok
     assert mark(driver) == 2_000
+
+
+# -- listing and SET_MARKET_PARAMS ---------------------------------------------------------------
+
+
+def test_a_listing_outside_the_bounds_is_refused():
+    from node.ledger.limits import clamp_after_ms_max, outlier_bps_max
+
+    for params in ({"outlier_bps": -1}, {"outlier_bps": outlier_bps_max + 1}, {"clamp_after_ms": -1},
+                   {"clamp_after_ms": clamp_after_ms_max + 1}):
+        assert LedgerDriver().one(create_market(**params)).code == ResultCode.INVALID_MARKET_PARAMS, params
+
+
+def test_a_quorum_narrowing_the_band_acts_at_once_and_switching_a_rule_off_waits_the_timelock():
+    from node.ledger.commands import ActionKind
+
+    from .governance import governed_market
+
+    governed = governed_market()
+    market = lambda: governed.driver.state.markets[MARKET]  # noqa: E731
+    # Narrower or shorter tightens: two node keys suffice, at once.
+    for params in ({"outlier_bps": 500}, {"clamp_after_ms": 60_000}):
+        assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params=params), "node-1", "node-2").ok
+    assert (market().outlier_bps, market().clamp_after_ms) == (500, 60_000)
+    # Off loosens: guardians only, behind the timelock.
+    off = governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"outlier_bps": 0})
+    assert governed.act(off, "node-1", "node-2").code == ResultCode.WRONG_ROLE
+    assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"outlier_bps": 0}),
+                        "guardian-1", "guardian-2").ok
+    assert market().outlier_bps == 500
