@@ -107,20 +107,23 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event], veri
         prints = source.outlier_prints + 1
         state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER, outlier_prints=prints))
         events.append(SourceOutlier(cmd.market, cmd.source, cmd.price, reference, prints))
-        return Result(cmd.id, ResultCode.PRICE_OUTLIER, f"{cmd.price} is more than {market.outlier_bps} bps from the other sources' median {reference}")
+        return Result(cmd.id, ResultCode.PRICE_OUTLIER,
+                      f"{cmd.price} is more than {market.outlier_bps} bps from the other sources' median {reference}")
     if source.exclusion == SourceExclusion.OUTLIER and market.outlier_bps and len(others) < outlier_others_min:
         # Back within the band is a judgement too: with too few others to make it, an outlier stays
         # excluded (a feed stuck at its floor must not become the mark when the venues go quiet).
         state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER))
-        return Result(cmd.id, ResultCode.PRICE_OUTLIER, f"{cmd.source} stays an outlier: fewer than {outlier_others_min} other fresh sources to judge it")
+        return Result(cmd.id, ResultCode.PRICE_OUTLIER,
+                      f"{cmd.source} stays an outlier: fewer than {outlier_others_min} other fresh sources to judge it")
     state.put_oracle_source(cmd.market, cmd.source, recorded)
     return Result(cmd.id, ResultCode.OK)
 
 
 def _other_sources(state: LedgerState, market_id: str, source_id: str, market: Market) -> list[OracleSourceState]:
-    """The market's other sources that are fresh, have a price and are not clamped, by id.
-    (An OUTLIER source stays among them: judging at once against the others' prices, whatever
-    flags they carry, keeps the order the updates arrived in from deciding anything.)"""
+    """The market's other sources that are fresh, have a price and are not clamped, by id. An
+    OUTLIER stays among them: a print is judged against the prices the others report, not against
+    an earlier judgement of them, so a source flagged in a real move is evidence once others
+    confirm it (docs/design.md#outliers-and-clamps)."""
     now = state.ledger_time_ms
     return [
         s for name, s in sorted(state.oracle_sources.get(market_id, {}).items())
