@@ -19,8 +19,10 @@ Each update is judged against the other sources (docs/design.md#outliers-and-cla
   until the source reports a different price. All sources flat is a quiet market: no clamp.
 - OUTLIER (PRICE_OUTLIER): more than outlier_bps from the median of the other fresh sources (at
   least two of them). Recorded, counted in the source's outlier_prints, streamed, not counted until
-  a print of the source is judged back within the band (with fewer than two other fresh sources
-  nobody is judged: a source counts, but an outlier stays one).
+  it is judged back within the band: a later print of it, or, at the end of an entry, its last
+  print against the others' latest ones (`readmit_outliers`: the first source to report a real
+  move counts once the others confirm it). With fewer than two other fresh sources nobody is
+  judged: a source counts, but an outlier stays one.
 
 The market's verdicts, at the end of the entry:
 
@@ -160,10 +162,28 @@ def _outlier_reference(market: Market, price: int, others: list[OracleSourceStat
 
 def mark_repriced_markets(state: LedgerState, events: list[Event]) -> None:
     """One mark per entry: every market whose sources recorded a print in this entry is marked and
-    judged once, by market id, after the entry's commands (a market settled meanwhile is final)."""
+    judged once, by market id, after the entry's commands (a market settled meanwhile is final).
+    First its outliers are judged again against the others' latest prints (`readmit_outliers`)."""
     for market_id in sorted(state.entry_repriced):
         if state.markets[market_id].status != MarketStatus.SETTLED:
+            readmit_outliers(state, market_id)
             judge_market(state, market_id, events)
+
+
+def readmit_outliers(state: LedgerState, market_id: str) -> None:
+    """Each fresh OUTLIER whose last print is now within the band of the other sources' latest
+    prints (at least two of them, or the rule switched off) counts again. A print is judged as it
+    comes, against the prices before it: the first source to report a real move larger than
+    outlier_bps is an outlier until others confirm it, and they may in the same entry. Judged
+    against the others' prices, not their flags, so the order does not matter here."""
+    market = state.markets[market_id]
+    now = state.ledger_time_ms
+    for name, source in sorted(state.oracle_sources.get(market_id, {}).items()):
+        if source.exclusion != SourceExclusion.OUTLIER or now - source.source_time_ms > market.stale_after_ms:
+            continue
+        others = _other_sources(state, market_id, name, market)
+        if not market.outlier_bps or (len(others) >= outlier_others_min and not _outlier_reference(market, source.price, others)):
+            state.put_oracle_source(market_id, name, replace(source, exclusion=SourceExclusion.NONE))
 
 
 def fresh_prices(state: LedgerState, market_id: str, market: Market) -> list[tuple[int, int]]:

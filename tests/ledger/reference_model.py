@@ -677,7 +677,7 @@ class Model:
         fresh counted source reported a different price since; stays so until the price changes.
         OUTLIER: more than outlier_bps from the median of the other fresh, unclamped sources (at
         least two; for an even count, the nearer middle price); stays so, with fewer than two
-        others, until a print is judged back within the band."""
+        others, until a print is judged back within the band (or mark_once readmits it)."""
         p, t = self.params[cmd.market], cmd.source_time_ms
         others = [s for (m, name), s in self.sources.items()
                   if m == cmd.market and name != cmd.source and s.price > 0 and s.exclusion != CLAMPED
@@ -715,8 +715,25 @@ class Model:
 
     def mark_once(self) -> None:
         """One mark per entry: after the entry's commands, each market with a recorded print (by
-        id) is judged once."""
+        id) is judged once; first each of its fresh outliers whose last print is within the band
+        of the others' latest ones (at least two; or the rule off) counts again."""
         for market in sorted(self.repriced):
+            p = self.params[market]
+            for (m, name), source in sorted(self.sources.items()):
+                if m != market or source.exclusion != OUTLIER or self.now - source.time > p.stale_after_ms:
+                    continue
+                others = [s for (mk, other), s in self.sources.items()
+                          if mk == market and other != name and s.price > 0 and s.exclusion != CLAMPED
+                          and self.now - s.time <= p.stale_after_ms]
+                if not p.outlier_bps:
+                    source.exclusion = NOT_EXCLUDED
+                elif len(others) >= 2:
+                    prices = sorted(s.price for s in others)
+                    low, high = prices[(len(prices) - 1) // 2], prices[len(prices) // 2]
+                    reference = low if source.price < low else high if source.price > high else source.price
+                    if abs(source.price - reference) * BPS <= p.outlier_bps * reference:
+                        source.exclusion = NOT_EXCLUDED
+                        self.stats["outlier confirmed by the others"] += 1
             self.judge(market)
 
     def judge(self, market: str) -> None:

@@ -133,14 +133,26 @@ def test_outlier_bps_zero_turns_the_rule_off():
     assert mark(driver) == 50_100  # the median alone
 
 
-def test_a_real_move_reported_in_one_entry_moves_the_mark_though_the_first_print_is_an_outlier():
-    # Each print is judged as it comes: the first to report +15% is judged against the old prices;
-    # the next two are judged against it and the old one, and count.
+def test_a_real_move_reported_in_one_entry_counts_every_print_the_others_confirm():
+    # Each print is judged as it comes: the first to report +15% is judged against the old prices
+    # (PRICE_OUTLIER); the next two are judged against it and the old one, and count. At the end
+    # of the entry the outlier is judged again against the others' latest prints: confirmed.
     driver = market_of(*SOURCES)
     quote_each(driver, {"a": 100_000, "b": 100_000, "c": 100_000})
-    assert quote_each(driver, {"a": 115_000, "b": 115_000, "c": 115_000}) == (ResultCode.PRICE_OUTLIER, ResultCode.OK, ResultCode.OK)
+    codes = quote_each(driver, {"a": 115_000, "b": 115_100, "c": 114_900})
+    assert codes == (ResultCode.PRICE_OUTLIER, ResultCode.OK, ResultCode.OK)
+    assert (source(driver, "a").exclusion, source(driver, "a").outlier_prints) == (SourceExclusion.NONE, 1)
+    assert mark(driver) == 115_000  # the median of three (without a: the lower of b and c, 114,900)
+
+
+def test_an_outlier_counts_again_once_the_others_move_to_it():
+    driver = market_of(*SOURCES)
+    quote_each(driver, {"a": 100_000, "b": 100_000, "c": 100_000})
+    assert quote(driver, "a", 115_000).code == ResultCode.PRICE_OUTLIER
+    assert mark(driver) == 100_000
+    quote_each(driver, {"b": 115_100, "c": 114_900})  # a prints nothing: the market came to it
+    assert source(driver, "a").exclusion == SourceExclusion.NONE
     assert mark(driver) == 115_000
-    assert quote(driver, "a", 115_000).ok  # its next print counts again
 
 
 # -- CLAMPED -------------------------------------------------------------------------------------
