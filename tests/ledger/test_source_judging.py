@@ -145,6 +145,19 @@ def test_a_real_move_reported_in_one_entry_counts_every_print_the_others_confirm
     assert mark(driver) == 115_000  # the median of three (without a: the lower of b and c, 114,900)
 
 
+def test_a_move_most_sources_report_counts_though_its_first_reporters_are_outliers():
+    # An outlier stays among the others a print is judged against: c's +20% is judged against a's
+    # and b's (flagged) +20% and d's and e's old prices, and counts; then a and b are confirmed.
+    # Leaving flagged sources out, c would be judged against d and e alone, and the move, reported
+    # by three of five sources, would stay out until d or e reported it.
+    driver = market_of("a", "b", "c", "d", "e")
+    quote_each(driver, dict.fromkeys("abcde", 100_000))
+    codes = quote_each(driver, dict.fromkeys("abc", 120_000))
+    assert codes == (ResultCode.PRICE_OUTLIER, ResultCode.PRICE_OUTLIER, ResultCode.OK)
+    assert [source(driver, s).exclusion for s in "abc"] == [SourceExclusion.NONE] * 3
+    assert mark(driver) == 120_000
+
+
 def test_an_outlier_counts_again_once_the_others_move_to_it():
     driver = market_of(*SOURCES)
     quote_each(driver, {"a": 100_000, "b": 100_000, "c": 100_000})
