@@ -26,7 +26,7 @@ from cluster.bench.cluster import MARKET, PRICE, STALE_AFTER_MS
 from cluster.demo.oracle import demo_price, demo_source
 from node.identity.keys import verify_ed25519
 from node.ledger import LedgerState, apply
-from node.ledger.commands import Command, CreateMarket, Deposit, LogEntry, MarketKind, SettleTrade, Withdraw
+from node.ledger.commands import Command, CreateMarket, Deposit, LogEntry, MarketKind, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.limits import entry_commands_max
 from node.store import LedgerStore
 
@@ -69,7 +69,9 @@ def build_scale_state(accounts: int, dedup_records: int, progress=None) -> Ledge
 
     for command in _commands(accounts, dedup_records, start_ms):
         batch.append(command)
-        if len(batch) == entry_commands_max:
+        # The price ends its entry: an entry's prices make its mark at its end, and the fills
+        # after it need that mark.
+        if len(batch) == entry_commands_max or isinstance(command, PriceUpdate):
             flush()
     if batch:
         flush()

@@ -118,9 +118,9 @@ def main() -> None:
         "BTC falls 9%: carol is below maintenance margin; BTC-PERP's own fund takes her position over",
         demo_price("px-2", MARKET, 54_600 * USD, story.time_ms + 1),
     )
-    story.step(
-        "BTC recovers: alice's $6,000 unrealized profit is not withdrawable, her free collateral is",
-        demo_price("px-3", MARKET, 63_000 * USD, story.time_ms + 2),
+    story.step("BTC recovers to $63,000", demo_price("px-3", MARKET, 63_000 * USD, story.time_ms + 2))
+    story.step(  # an entry of its own: an entry's prices make its mark at its end
+        "alice's $6,000 unrealized profit is not withdrawable, her free collateral is",
         Withdraw("wd-alice-2", "alice", 10_000 * USD),
         Withdraw("wd-alice-3", "alice", 7_000 * USD),
     )

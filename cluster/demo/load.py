@@ -86,8 +86,9 @@ def run_demo(client: SyncSettlementClient, out: TextIO, *, feed: bool = True, fe
 
 class DemoFeeder:
     """Signs the demo market's current mark, nudged by one tick, every feed_period_s, on a daemon
-    thread with its own client. The nudge alternates up and down: a source that repeats one price
-    for longer than stale_after_ms is taken for a clamped feed and ignored. Following the current
+    thread with its own client. The nudge alternates up and down, so the feed is seen to move (a
+    source whose price does not change for clamp_after_ms while another source moves is taken for
+    a clamped feed; the demo market lists one source and no clamp rule). Following the current
     mark keeps whatever price an operator set by hand. Failures (an election, the cluster
     stopping) are skipped quietly; the feeder stops at interpreter exit or on stop()."""
 

@@ -139,7 +139,7 @@ def _market_panel(run: Run, ax, market_id: str) -> None:
         ax.axvspan(_x(start_ms), _x(stop_ms), color=color, alpha=alpha, lw=0,
                    label=None if status in shaded else f"market {label}")
         shaded.add(status)
-    # Each source's prices, faint; refused updates as grey crosses.
+    # Each source's prices, faint; refused updates (and outlier or clamped ones, not counted) as grey crosses.
     stale_after_ms = run.scenario.market(market_id).stale_after_ms
     for n, source in enumerate(run.scenario.source_names(market_id)):
         xs: list[float] = []
@@ -159,7 +159,7 @@ def _market_panel(run: Run, ax, market_id: str) -> None:
     refused = [r for r in run.refused_rows if r.market == market_id and r.price > 0]
     if refused:
         ax.scatter([_x(r.time_ms) for r in refused], [_dollars(r.price) for r in refused], marker="x", s=22,
-                   color="dimgrey", lw=1, zorder=4, label="update refused")
+                   color="dimgrey", lw=1, zorder=4, label="update refused or not counted")
     marks = run.marks.get(market_id, [])
     if marks:
         xs = [_x(t) for t, _ in marks] + [end]

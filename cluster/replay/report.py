@@ -139,7 +139,8 @@ def format_summary(run: Run) -> str:
         ("price updates accepted", [str(m["price_updates_accepted"]) for m in data["markets"].values()]),
     ]
     for code in refused_codes:
-        rows.append((f"  refused {code}", [str(m["price_updates_refused"].get(code, 0)) for m in data["markets"].values()]))
+        verb = "not counted" if code in ("PRICE_OUTLIER", "PRICE_CLAMPED") else "refused"  # recorded, excluded from the mark
+        rows.append((f"  {verb} {code}", [str(m["price_updates_refused"].get(code, 0)) for m in data["markets"].values()]))
     for label, key, render in (
         ("price-band breaker trips", "band_breaker_trips", str),
         ("cascade breaker trips", "cascade_breaker_trips", str),

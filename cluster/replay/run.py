@@ -35,6 +35,8 @@ from node.ledger.events import (
     MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
+    SourceClamped,
+    SourceOutlier,
 )
 from node.ledger.fees import fee_balance
 from node.ledger.fund_equity import fund_equity
@@ -308,9 +310,12 @@ def _setup_error(scenario: Scenario, command: Command, result: Result) -> Scenar
 
 _PRICE_VERDICT = {
     ResultCode.INVALID_PRICE: "INVALID",
-    ResultCode.PRICE_CLAMPED: "INVALID",
+    ResultCode.PRICE_CLAMPED: "CLAMPED",
+    ResultCode.PRICE_OUTLIER: "OUTLIER",
     ResultCode.STALE_PRICE: "STALE",
 }
+# Recorded but not counted in the mark (oracle.py judges the source against the others).
+_EXCLUDED = (ResultCode.PRICE_CLAMPED, ResultCode.PRICE_OUTLIER)
 
 
 def _record_result(run: Run, time_ms: int, index: int, command: Command, result: Result, label) -> None:
@@ -325,7 +330,8 @@ def _record_result(run: Run, time_ms: int, index: int, command: Command, result:
         verdict = _PRICE_VERDICT.get(result.code, "REFUSED")
         where = f" (csv line {label.line})" if isinstance(label, PriceRow) else ""
         run.add(time_ms, index, "PRICE", command.market,
-                f"{verdict} {command.source} {usd(command.price)} refused {result.code.name}: {result.message}{where}",
+                f"{verdict} {command.source} {usd(command.price)} {'not counted' if result.code in _EXCLUDED else 'refused'} "
+                f"{result.code.name}: {result.message}{where}",
                 repeat_key=f"{command.market}/{command.source}/{command.price}/{result.code.name}")
         return
     assert isinstance(label, Scheduled), command
@@ -436,6 +442,12 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
                 f"{event.account}: equity {usd(event.equity)} back at initial margin {usd(event.initial)}")
     elif isinstance(event, ActionTaken):
         pass  # the replay's own backstop registrations: shown as BACKSTOP lines
+    elif isinstance(event, SourceOutlier):
+        pass  # shown as its update's OUTLIER line
+    elif isinstance(event, SourceClamped):
+        run.add(time_ms, index, "SOURCE", event.market,
+                f"{event.source} CLAMPED at {usd(event.price)}, unchanged since {utc_date(event.since_ms)} while "
+                "another source moved: not counted until it moves")
     elif isinstance(event, GlobalModeChanged):
         run.add(time_ms, index, "GLOBAL", "", f"global mode {GlobalMode(event.mode).name} ({GlobalReason(event.reason).name})")
     else:  # a new event type: still shown, never dropped

@@ -45,7 +45,9 @@ a trade may give `premium_bps`: the run applies it in an entry of its own right 
 price rows, priced that many bps off the mark they made (rounded down to the tick), so traded
 prices sit off the mark and a perpetual's funding has a premium to pay; the trade band applies.
 
-Commands with a `time` go into that time's entry after its price rows. A scenario error (a
+Commands with a `time` go into that time's entry after its price rows; the ledger makes one mark
+per entry, at its end, so they are judged at the mark before those rows (give a command a later
+time, with no rows, to judge it at the mark they made). A scenario error (a
 missing or unknown field, a bad number, an unknown market, account or source, a listing the
 ledger refuses) is a ScenarioError naming the file, line and field at fault.
 

@@ -40,6 +40,7 @@ from node.identity.credentials import IdentityError
 from node.identity.key_files import read_private_key, write_private_key
 from node.identity.keys import KeyFormatError, parse_public_key_hex, raw_public_key
 from node.ledger.limits import (
+    outlier_bps_default,
     unwind_deadline_ms_default,
     unwind_discount_max_bps_default,
     unwind_slope_bps_per_minute_default,
@@ -169,6 +170,8 @@ def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: 
         stale_after_ms=args.stale_after_ms,
         volatility_bps=args.volatility_bps,
         twap_window_ms=args.twap_window_ms,
+        outlier_bps=args.outlier_bps,
+        clamp_after_ms=args.clamp_after_ms,
         liquidation_slice_bps=args.liquidation_slice_bps,
         liquidation_window_ms=args.liquidation_window_ms,
         liquidation_cap_notional=args.liquidation_cap_notional,
@@ -352,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--stale-after-ms", type=_integer, default=60_000, help="how long a source's price stays fresh")
     sub.add_argument("--volatility-bps", type=_integer, default=0, help="mark vs. its average beyond this: no liquidations (0 = off)")
     sub.add_argument("--twap-window-ms", type=_integer, default=0, help="window of the mark's average (with --volatility-bps)")
+    # Sources judged against the others (docs/design.md#outliers-and-clamps).
+    sub.add_argument("--outlier-bps", type=_integer, default=outlier_bps_default,
+                     help="a print this far from the other sources' median is not counted (0 = off)")
+    sub.add_argument("--clamp-after-ms", type=_integer, default=0,
+                     help="a source whose price has not changed this long while another moved is not counted (0 = off)")
     sub.add_argument("--liquidation-slice-bps", type=_integer, default=10_000, help="share of a position closed per entry")
     sub.add_argument("--liquidation-window-ms", type=_integer, default=0)
     sub.add_argument("--liquidation-cap-notional", type=_integer, default=0, help="liquidated per window, minor units (0 = no cap)")

@@ -154,6 +154,8 @@ def market_text(market: state_pb2.Market) -> str:
     twap = f"twap {usd(market.twap)}" if market.twap else "no twap yet"
     fields += [
         ("oracle", f"{verdict}{fresh}; needs {p.min_sources} of {len(p.sources)} sources fresh within {duration(p.stale_after_ms)}"),
+        ("judging", (f"outliers beyond {p.outlier_bps} bps" if p.outlier_bps else "no outlier band")
+         + (f", clamps after {duration(p.clamp_after_ms)}" if p.clamp_after_ms else ", no clamp rule")),
         ("volatility", f"{p.volatility_bps} bps from a {duration(p.twap_window_ms)} average ({twap})" if p.volatility_bps else "unguarded"),
         ("liquidation", f"slices of {p.liquidation_slice_bps} bps"
          + (f", at most {usd(p.liquidation_cap_notional)} per {duration(p.liquidation_window_ms)}" if p.liquidation_cap_notional else "")),
@@ -170,8 +172,12 @@ def market_text(market: state_pb2.Market) -> str:
     prices = {s.source: s for s in market.sources}
     for source in p.sources:
         last = prices.get(source.source)
-        seen = (f"{usd(last.price)} at {utc_date(last.source_time_ms)}" + ("" if last.counted else " (not counted)")
-                if last and last.price else "no price yet")
+        if last and last.price:
+            why = state_pb2.SourcePrice.Exclusion.Name(last.exclusion) if last.exclusion else ""
+            seen = f"{usd(last.price)} at {utc_date(last.source_time_ms)}" + ("" if last.counted else f" (not counted{': ' + why if why else ''})")
+            seen += f", {last.outlier_prints} outlier prints" if last.outlier_prints else ""
+        else:
+            seen = "no price yet"
         fields.append((f"  {source.source}", f"{seen}  key {source.public_key.hex()}"))
     if p.expiry_ms:
         fields.append(("expiry", utc_date(p.expiry_ms)))

@@ -7,8 +7,9 @@ server turns into INVALID_ARGUMENT for the whole request. Everything the ledger 
 (positive amounts, id charset, tick multiples, a 31-byte key) passes through untouched, so the
 ledger answers it per command with its own result code. A field this node does not know is
 refused, never dropped: commands are logged and digested as the submitter sent them. The one
-translation: CreateMarket's min_sources, stale_after_ms and liquidation_slice_bps read 0 (proto3's
-"not set") as the default.
+translation: CreateMarket's fields without a meaningful 0 (min_sources, stale_after_ms,
+liquidation_slice_bps, most unwind_* fields) read 0 (proto3's "not set") as the default, and its
+`optional` outlier_bps reads "not set" (only) as the default (node/codec/limits.py).
 """
 
 from node.codec.batch import (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from node.api.settlement.v1 import commands_pb2 as pb
 from node.codec.errors import CodecError
-from node.codec.fields import bounded_bytes, int64_from_uint64, ledger_enum, or_default
+from node.codec.fields import bounded_bytes, if_present, int64_from_uint64, ledger_enum, or_default
 from node.codec.limits import (
     create_market_wire_defaults,
     oracle_sources_wire_max,
@@ -86,6 +86,8 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         band_floor_bps=m.band_floor_bps,
         band_ceiling_bps=m.band_ceiling_bps,
         initial_margin_ceiling_bps=m.initial_margin_ceiling_bps,
+        outlier_bps=if_present(m, "outlier_bps", create_market_wire_defaults["outlier_bps"]),
+        clamp_after_ms=m.clamp_after_ms,
     )
 
 
@@ -210,6 +212,8 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         band_floor_bps=c.band_floor_bps,
         band_ceiling_bps=c.band_ceiling_bps,
         initial_margin_ceiling_bps=c.initial_margin_ceiling_bps,
+        outlier_bps=c.outlier_bps,  # always set: an explicit 0 (off) must not read back as the default
+        clamp_after_ms=c.clamp_after_ms,
     )
 
 

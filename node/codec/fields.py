@@ -32,6 +32,11 @@ def or_default(value: int, default: int) -> int:
     return value if value else default
 
 
+def if_present(message, name: str, default: int) -> int:
+    """A proto3 `optional` field whose 0 means something (a rule off): only "not set" is the default."""
+    return getattr(message, name) if message.HasField(name) else default
+
+
 def bounded_bytes(value: bytes, bytes_max: int, field: str) -> bytes:
     """A key or signature far beyond any well-formed size is junk, refused before it is logged."""
     if len(value) > bytes_max:

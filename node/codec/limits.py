@@ -32,4 +32,7 @@ create_market_wire_defaults = {
     "unwind_discount_max_bps": 1_000,
     "unwind_window_ms": 60_000,
     "unwind_deadline_ms": 86_400_000,
+    # Sources judged against the others (oracle.py): outlier_bps is `optional` on the wire, so only
+    # an absent field reads as this; an explicit 0 turns the rule off.
+    "outlier_bps": 1_000,
 }

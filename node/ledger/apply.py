@@ -38,7 +38,7 @@ from .ledger_clock import entry_time_ms
 from .limits import command_id_bytes_max, entry_commands_max
 from .liquidation import continue_liquidations
 from .markets import create_market
-from .oracle import price_update
+from .oracle import mark_repriced_markets, price_update
 from .records import DedupRecord
 from .results import Result, ResultCode
 from .retention import prune_expired
@@ -92,6 +92,7 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
     state.entry_accounts = {}
     state.entry_markets = {}
     state.entry_liquidated = {}
+    state.entry_repriced = {}
     state.entry_signed_ms_max = 0
     # Never backwards, whatever a (new) leader's clock says; never far ahead of the submitters'.
     state.put_meta(META_LEDGER_TIME, entry_time_ms(state, entry.timestamp_ms))
@@ -123,6 +124,12 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
             results.append(apply_command(state, cmd, events, verify))
             check_insurance_fund_floor(state, events)  # before the next command can add risk
     assert start == len(entry.commands), (start, len(entry.commands))
+    if state.entry_repriced:
+        # One mark per entry (docs/design.md#one-mark-per-entry): after every command, so each
+        # command of the entry was judged at the mark the entry started with, whatever order the
+        # leader put the batches in; then breakers and the liquidation sweep at the new mark.
+        mark_repriced_markets(state, events)
+        check_insurance_fund_floor(state, events)
     if state.unwinding:
         # At the entry's marks: a fund offers what it inherited; ADL past the deadline.
         step_fund_auctions(state, events)

@@ -115,6 +115,11 @@ class CreateMarket:
     band_floor_bps: int = 0
     band_ceiling_bps: int = 0
     initial_margin_ceiling_bps: int = 0
+    # Sources judged against the others (oracle.py): a print more than outlier_bps from the
+    # median of the other fresh sources is excluded (0 = off); a price unchanged for
+    # clamp_after_ms while another source moved is a clamp, excluded until it moves (0 = off).
+    outlier_bps: int = 1_000  # limits.outlier_bps_default
+    clamp_after_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,6 +170,30 @@ class BandChanged:
     band_bps: int
     volatility_ppm: int  # the mark's volatility that sets it
     at_ms: int
+# -- sources judged against the others (oracle.py) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOutlier:
+    """A source's print was more than outlier_bps from the median of the other fresh sources:
+    recorded, not counted (one event per such print)."""
+
+    market: str
+    source: str
+    price: int
+    reference: int  # the others' median it was judged against (the nearer middle price for an even count)
+    outlier_prints: int  # the source's outlier prints so far, this one included
+
+
+@dataclass(frozen=True, slots=True)
+class SourceClamped:
+    """A source repeated one price for clamp_after_ms while another fresh source moved: it stops
+    counting until it reports a different price (one event when it becomes clamped)."""
+
+    market: str
+    source: str
+    price: int
+    since_ms: int  # the source time it first reported that price
 
 
 Event = (
@@ -178,4 +202,5 @@ Event = (
     | FundAuctionStarted | FundSliceSold | FundDeadlineDeleveraged | FundAuctionEnded
     | FundingPaid | MarginCall | MarginCallLifted
     | BandChanged
+    | SourceOutlier | SourceClamped
 )

@@ -45,6 +45,14 @@ withdrawal_gate_after_negative_ms = 3_600_000
 # Oracle: sources per market, and how far a source's clock may run ahead of ledger time.
 oracle_sources_max = 16
 source_clock_skew_max_ms = 10_000
+# Sources judged against the others (docs/design.md#outliers-and-clamps): a print more than
+# outlier_bps from the others' median is an OUTLIER (10% by default; 0 = off; at most 10x), a
+# price repeated for clamp_after_ms while another source moved is CLAMPED (0 = off; at most 30
+# days: a source printing once a week needs more than a week).
+outlier_bps_default = 1_000
+outlier_bps_max = 100_000
+outlier_others_min = 2  # fewer other fresh sources than this: no outlier judgement
+clamp_after_ms_max = 30 * 86_400_000
 
 # Auto-deleveraging closes a bankrupt long at most at this multiple of the mark; a loss beyond
 # that stays uncovered (the account BANKRUPT) rather than pushing numbers out of int64.

@@ -50,6 +50,10 @@ ADJUSTABLE: dict[str, tuple[int, bool]] = {
     "band_floor_bps": (-1, False),
     "band_ceiling_bps": (-1, False),
     "initial_margin_ceiling_bps": (1, True),
+    # Judging sources against the others (oracle.py): a narrower band or a shorter clamp window
+    # excludes more, so it tightens; switching either off loosens.
+    "outlier_bps": (-1, True),
+    "clamp_after_ms": (-1, True),
 }
 
 

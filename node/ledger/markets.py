@@ -7,6 +7,8 @@ from .limits import (
     band_ceiling_bps_max,
     band_volatility_pct_max,
     bps_denominator,
+    clamp_after_ms_max,
+    outlier_bps_max,
     oracle_sources_max,
     source_id_bytes_max,
     liquidation_fee_bps_max,
@@ -71,6 +73,9 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return f"liquidation_slice_bps must be within 1..{bps_denominator}"
     if cmd.liquidation_cap_notional and not cmd.liquidation_window_ms:
         return "a liquidation cap needs a liquidation_window_ms"
+    problem = _judging_problem(cmd)
+    if problem:
+        return problem
     problem = unwind_params_problem(cmd)  # the fund's unwinding (fund_unwinding.py)
     if problem:
         return problem
@@ -113,6 +118,17 @@ def adaptive_problem(cmd: CreateMarket) -> str | None:
         return f"need 0 < band_floor_bps <= band_ceiling_bps <= {band_ceiling_bps_max}"
     if cmd.initial_margin_ceiling_bps and not cmd.initial_margin_bps <= cmd.initial_margin_ceiling_bps <= margin_bps_max:
         return f"initial_margin_ceiling_bps must be 0 or within initial_margin_bps..{margin_bps_max}"
+    return None
+
+
+def _judging_problem(cmd: CreateMarket) -> str | None:
+    """The bounds of judging a source against the others (oracle.py); 0 turns a rule off."""
+    if not (is_int64(cmd.outlier_bps) and is_int64(cmd.clamp_after_ms)):
+        return "parameters must be int64"
+    if not 0 <= cmd.outlier_bps <= outlier_bps_max:
+        return f"outlier_bps must be within 0..{outlier_bps_max} (0 = off)"
+    if not 0 <= cmd.clamp_after_ms <= clamp_after_ms_max:
+        return f"clamp_after_ms must be within 0..{clamp_after_ms_max} (0 = off)"
     return None
 
 
@@ -176,6 +192,8 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             band_floor_bps=cmd.band_floor_bps,
             band_ceiling_bps=cmd.band_ceiling_bps,
             initial_margin_ceiling_bps=cmd.initial_margin_ceiling_bps,
+            outlier_bps=cmd.outlier_bps,
+            clamp_after_ms=cmd.clamp_after_ms,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),

@@ -2,18 +2,36 @@
 
 Each market registers its sources (id and Ed25519 public key) when it is listed. An update must
 be signed by its source over `signatures.price_update_bytes` and carry a source time later than
-that source's last one. The mark is the lower median of the fresh sources' prices (a source is
-fresh while its source time is within stale_after_ms of ledger time); one lying source among
-three cannot move it (Mango Markets 2022). Verdicts:
+that source's last one. The mark is the lower median of the fresh counted sources' prices (a
+source is fresh while its source time is within stale_after_ms of ledger time); one lying source
+among three cannot move it (Mango Markets 2022).
 
-- INVALID (one update): a non-positive price, or a price the source has repeated for longer than
-  stale_after_ms (a clamped feed, LUNA 2022). The update is ignored; a clamp also stops the
-  source's earlier price from counting, until the source reports a different price.
-- STALE (market): fewer than min_sources fresh sources. The mark is kept, the market is
-  REDUCE_ONLY and nobody is liquidated until enough sources are fresh again. Detected on the next
-  update or, in ledger time, at the market's fresh_until_ms deadline (breakers.run_due_timers).
-- TOO_VOLATILE (market): the new mark is more than volatility_bps from its time-weighted
-  average. The mark is taken (trading goes on, valued at it), but nobody is liquidated at it.
+One mark per entry (docs/design.md#one-mark-per-entry): each update is judged and recorded as it
+comes; the mark, the verdict, the breakers and the liquidation sweep run once per repriced market
+at the end of the entry's commands (`mark_repriced_markets`), so no breaker ever sees a mark that
+mixes the entry's new prices with old ones, and every command of the entry sees the same mark.
+
+Each update is judged against the other sources (docs/design.md#outliers-and-clamps):
+
+- INVALID: a non-positive price. Refused, nothing changes.
+- CLAMPED (PRICE_CLAMPED): the source's price has not changed for clamp_after_ms while another
+  fresh counted source reported a different price in that time (LUNA 2022). Recorded, not counted,
+  until the source reports a different price. All sources flat is a quiet market: no clamp.
+- OUTLIER (PRICE_OUTLIER): more than outlier_bps from the median of the other fresh sources (at
+  least two of them). Recorded, counted in the source's outlier_prints, streamed, not counted until
+  it is judged back within the band: a later print of it, or, at the end of an entry, its last
+  print against the others' latest ones (`readmit_outliers`: the first source to report a real
+  move counts once the others confirm it). With fewer than two other fresh sources nobody is
+  judged: a source counts, but an outlier stays one.
+
+The market's verdicts, at the end of the entry:
+
+- STALE: fewer than min_sources fresh counted sources. The mark is kept, the market is
+  REDUCE_ONLY and nobody is liquidated until enough sources are fresh again. Detected at the end
+  of an entry with updates or, in ledger time, at the market's fresh_until_ms deadline
+  (breakers.run_due_timers).
+- TOO_VOLATILE: the new mark is more than volatility_bps from its time-weighted average. The mark
+  is taken (trading goes on, valued at it), but nobody is liquidated at it.
 - VALID: the mark passes the price-band breaker (breakers.py) and, unless that halts the market,
   the accounts it pushes below maintenance margin are liquidated (liquidation.py).
 """
@@ -24,12 +42,19 @@ from dataclasses import replace
 
 from .breakers import record_mark, set_status
 from .commands import PriceUpdate
-from .events import Event, OracleVerdictChanged
-from .limits import bps_denominator, market_id_bytes_max, signature_bytes_max, source_clock_skew_max_ms, source_id_bytes_max
+from .events import Event, OracleVerdictChanged, SourceClamped, SourceOutlier
+from .limits import (
+    bps_denominator,
+    market_id_bytes_max,
+    outlier_others_min,
+    signature_bytes_max,
+    source_clock_skew_max_ms,
+    source_id_bytes_max,
+)
 from .funding import note_mark
 from .liquidation import liquidate_below_maintenance
 from .margin_calls import review_after_sweep
-from .records import Market, MarketStatus, OracleSourceState, OracleVerdict, StatusReason
+from .records import Market, MarketStatus, OracleSourceState, OracleVerdict, SourceExclusion, StatusReason
 from .results import Result, ResultCode
 from .signatures import SignatureVerifier, price_update_bytes
 from .state import LedgerState
@@ -62,21 +87,103 @@ def price_update(state: LedgerState, cmd: PriceUpdate, events: list[Event], veri
         return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} is ahead of ledger time {now}")
     if now - cmd.source_time_ms > market.stale_after_ms:
         return Result(cmd.id, ResultCode.STALE_PRICE, f"source time {cmd.source_time_ms} is older than {market.stale_after_ms} ms")
-    # Verdict INVALID: the update is ignored.
+    # Verdict INVALID: the update is refused.
     if cmd.price <= 0:
         return Result(cmd.id, ResultCode.INVALID_PRICE, "price must be positive")
-    if cmd.price == source.price and source.price_since_ms and cmd.source_time_ms - source.price_since_ms > market.stale_after_ms:
-        # The price is ignored; the source's last price stops counting from now on, so a clamped
-        # feed makes the market stale at once instead of a stale_after later.
-        if source.counted:
-            state.put_oracle_source(cmd.market, cmd.source, replace(source, counted=0))
-            judge_market(state, cmd.market, events)
-        return Result(cmd.id, ResultCode.PRICE_CLAMPED, f"{cmd.source} has repeated {cmd.price} since {source.price_since_ms}")
 
-    since = source.price_since_ms if cmd.price == source.price and source.price_since_ms else cmd.source_time_ms
-    state.put_oracle_source(cmd.market, cmd.source, OracleSourceState(source.public_key, cmd.price, cmd.source_time_ms, since, 1))
-    judge_market(state, cmd.market, events)
+    # From here the print is recorded, whatever its judgement: its source time (so it cannot be
+    # sent again) and its price (so the source's next print is judged against it). The market is
+    # marked once, at the end of the entry (mark_repriced_markets).
+    repeated = cmd.price == source.price
+    since = source.price_since_ms if repeated else cmd.source_time_ms
+    others = _other_sources(state, cmd.market, cmd.source, market)
+    recorded = OracleSourceState(source.public_key, cmd.price, cmd.source_time_ms, since, SourceExclusion.NONE, source.outlier_prints)
+    state.entry_repriced[cmd.market] = None
+    if repeated and (source.exclusion == SourceExclusion.CLAMPED or _is_clamp(market, recorded, others)):
+        state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.CLAMPED))
+        if source.exclusion != SourceExclusion.CLAMPED:
+            events.append(SourceClamped(cmd.market, cmd.source, cmd.price, since))
+        return Result(cmd.id, ResultCode.PRICE_CLAMPED, f"{cmd.source} has repeated {cmd.price} since {since} while others moved")
+    reference = _outlier_reference(market, cmd.price, others)
+    if reference:
+        prints = source.outlier_prints + 1
+        state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER, outlier_prints=prints))
+        events.append(SourceOutlier(cmd.market, cmd.source, cmd.price, reference, prints))
+        return Result(cmd.id, ResultCode.PRICE_OUTLIER,
+                      f"{cmd.price} is more than {market.outlier_bps} bps from the other sources' median {reference}")
+    if source.exclusion == SourceExclusion.OUTLIER and market.outlier_bps and len(others) < outlier_others_min:
+        # Back within the band is a judgement too: with too few others to make it, an outlier stays
+        # excluded (a feed stuck at its floor must not become the mark when the venues go quiet).
+        state.put_oracle_source(cmd.market, cmd.source, replace(recorded, exclusion=SourceExclusion.OUTLIER))
+        return Result(cmd.id, ResultCode.PRICE_OUTLIER,
+                      f"{cmd.source} stays an outlier: fewer than {outlier_others_min} other fresh sources to judge it")
+    state.put_oracle_source(cmd.market, cmd.source, recorded)
     return Result(cmd.id, ResultCode.OK)
+
+
+def _other_sources(state: LedgerState, market_id: str, source_id: str, market: Market) -> list[OracleSourceState]:
+    """The market's other sources that are fresh, have a price and are not clamped, by id. An
+    OUTLIER stays among them: a print is judged against the prices the others report, not against
+    an earlier judgement of them, so a source flagged in a real move is evidence once others
+    confirm it (docs/design.md#outliers-and-clamps)."""
+    now = state.ledger_time_ms
+    return [
+        s for name, s in sorted(state.oracle_sources.get(market_id, {}).items())
+        if name != source_id and s.price > 0 and s.exclusion != SourceExclusion.CLAMPED
+        and now - s.source_time_ms <= market.stale_after_ms
+    ]
+
+
+def _is_clamp(market: Market, recorded: OracleSourceState, others: list[OracleSourceState]) -> bool:
+    """The price unchanged for clamp_after_ms of source time while another fresh counted source
+    reported a different price since (an OUTLIER moving does not count). All flat: a quiet market."""
+    if not market.clamp_after_ms or recorded.source_time_ms - recorded.price_since_ms < market.clamp_after_ms:
+        return False
+    return any(
+        s.exclusion == SourceExclusion.NONE and s.price != recorded.price and s.price_since_ms > recorded.price_since_ms
+        for s in others
+    )
+
+
+def _outlier_reference(market: Market, price: int, others: list[OracleSourceState]) -> int:
+    """The others' median this price is more than outlier_bps from, or 0 (within the band, the
+    rule off, or fewer than outlier_others_min others: one other source cannot say which of the
+    two is wrong). For an even count every price between the two middle ones is a median, so the
+    price is judged against the nearer of them."""
+    if not market.outlier_bps or len(others) < outlier_others_min:
+        return 0
+    prices = sorted(s.price for s in others)
+    low, high = prices[(len(prices) - 1) // 2], prices[len(prices) // 2]
+    if low <= price <= high:
+        return 0
+    reference = low if price < low else high
+    return reference if abs(price - reference) * bps_denominator > market.outlier_bps * reference else 0
+
+
+def mark_repriced_markets(state: LedgerState, events: list[Event]) -> None:
+    """One mark per entry: every market whose sources recorded a print in this entry is marked and
+    judged once, by market id, after the entry's commands (a market settled meanwhile is final).
+    First its outliers are judged again against the others' latest prints (`readmit_outliers`)."""
+    for market_id in sorted(state.entry_repriced):
+        if state.markets[market_id].status != MarketStatus.SETTLED:
+            readmit_outliers(state, market_id)
+            judge_market(state, market_id, events)
+
+
+def readmit_outliers(state: LedgerState, market_id: str) -> None:
+    """Each fresh OUTLIER whose last print is now within the band of the other sources' latest
+    prints (at least two of them, or the rule switched off) counts again. A print is judged as it
+    comes, against the prices before it: the first source to report a real move larger than
+    outlier_bps is an outlier until others confirm it, and they may in the same entry. Judged
+    against the others' prices, not their flags, so the order does not matter here."""
+    market = state.markets[market_id]
+    now = state.ledger_time_ms
+    for name, source in sorted(state.oracle_sources.get(market_id, {}).items()):
+        if source.exclusion != SourceExclusion.OUTLIER or now - source.source_time_ms > market.stale_after_ms:
+            continue
+        others = _other_sources(state, market_id, name, market)
+        if not market.outlier_bps or (len(others) >= outlier_others_min and not _outlier_reference(market, source.price, others)):
+            state.put_oracle_source(market_id, name, replace(source, exclusion=SourceExclusion.NONE))
 
 
 def fresh_prices(state: LedgerState, market_id: str, market: Market) -> list[tuple[int, int]]:

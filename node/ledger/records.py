@@ -93,8 +93,9 @@ class OracleVerdict(enum.IntEnum):
     VALID: trade and liquidate at the mark. STALE: fewer than min_sources fresh sources; the mark
     is kept but the market is REDUCE_ONLY and nobody is liquidated. TOO_VOLATILE: the mark moved
     beyond volatility_bps from its time-weighted average; trading goes on, liquidations wait.
-    INVALID is a verdict on one update (non-positive, or a clamp value repeated past
-    stale_after): that update is ignored and never becomes the market's verdict.
+    INVALID is a verdict on one update (a non-positive price): that update is refused and never
+    becomes the market's verdict. (An OUTLIER or CLAMPED print is a judgement of its source,
+    SourceExclusion, not a verdict.)
     """
 
     VALID = 1
@@ -187,6 +188,17 @@ class Market:
     volatility_variance: int = 0
     volatility_time_ms: int = 0
     announced_band_bps: int = 0  # the adaptive band the last BandChanged event announced (0: none yet)
+    # Sources judged against the others (CreateMarket's, oracle.py): 0 = off.
+    outlier_bps: int = 0
+    clamp_after_ms: int = 0
+
+
+class SourceExclusion(enum.IntEnum):
+    """Why a source's last price does not enter the median (numbers as settlement.v1.SourcePrice.Exclusion)."""
+
+    NONE = 0
+    OUTLIER = 1  # its last print was more than outlier_bps from the median of the other fresh sources
+    CLAMPED = 2  # it repeats one price for clamp_after_ms while another source moved: until it moves
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,15 +206,22 @@ class OracleSourceState:
     """One registered source of one market: its key and the last price it signed.
 
     `price_since_ms` is the source time the current price value was first reported (a price
-    repeated past stale_after is a clamp, LUNA 2022); `counted` says whether that price may enter
-    the median (0: clamped, or no price yet).
+    unchanged for clamp_after_ms while another source moved is a clamp, LUNA 2022); `exclusion`
+    says why that price may not enter the median; `outlier_prints` counts the source's prints
+    judged OUTLIER since the market was listed.
     """
 
     public_key: bytes
     price: int = 0
     source_time_ms: int = 0
     price_since_ms: int = 0
-    counted: int = 0
+    exclusion: SourceExclusion = SourceExclusion.NONE
+    outlier_prints: int = 0
+
+    @property
+    def counted(self) -> bool:
+        """Its price may enter the median (while fresh): it has one, and it is not excluded."""
+        return self.price > 0 and self.exclusion == SourceExclusion.NONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +247,7 @@ _ACCOUNT = struct.Struct(">BqB")
 # The funding index is 128-bit (two halves): it accumulates for the life of a market.
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8)
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq")
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -312,6 +331,8 @@ def encode_market(m: Market) -> bytes:
         m.volatility_variance,
         m.volatility_time_ms,
         m.announced_band_bps,
+        m.outlier_bps,
+        m.clamp_after_ms,
     )
 
 
@@ -428,17 +449,20 @@ def decode_withdrawal_window(b: bytes) -> WithdrawalWindow:
     return WithdrawalWindow(start_ms, withdrawn)
 
 
-_ORACLE_SOURCE = struct.Struct(">B32sqqqB")
+_ORACLE_SOURCE = struct.Struct(">B32sqqqBq")
+_EXCLUSIONS = {exclusion.value: exclusion for exclusion in SourceExclusion}  # KeyError: not an exclusion
 
 
 def encode_oracle_source(o: OracleSourceState) -> bytes:
-    return _ORACLE_SOURCE.pack(record_version, o.public_key, o.price, o.source_time_ms, o.price_since_ms, o.counted)
+    return _ORACLE_SOURCE.pack(
+        record_version, o.public_key, o.price, o.source_time_ms, o.price_since_ms, o.exclusion, o.outlier_prints,
+    )
 
 
 def decode_oracle_source(b: bytes) -> OracleSourceState:
-    v, *fields = _ORACLE_SOURCE.unpack(b)
+    v, public_key, price, source_time_ms, price_since_ms, exclusion, outlier_prints = _ORACLE_SOURCE.unpack(b)
     assert v == record_version, v
-    return OracleSourceState(*fields)
+    return OracleSourceState(public_key, price, source_time_ms, price_since_ms, _EXCLUSIONS[exclusion], outlier_prints)
 
 
 def encode_governance(value: dict) -> bytes:

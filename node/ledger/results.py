@@ -40,7 +40,7 @@ class ResultCode(enum.IntEnum):
     WITHDRAWALS_GATED = 30  # withdrawals pause for a while after any account went negative
     WITHDRAWAL_LIMIT = 31  # the account's or the venue's withdrawals in the window would exceed the limit
     INVALID_SIGNATURE = 32  # the signature does not verify under the registered key
-    PRICE_CLAMPED = 33  # the source repeated one price past stale_after: a clamp, ignored (LUNA 2022)
+    PRICE_CLAMPED = 33  # recorded, not counted: the source repeated one price for clamp_after_ms while another moved
     UNKNOWN_SIGNER = 34  # a signature names a key that is not in the signer set
     WRONG_ROLE = 35  # a signer whose role may not approve this action (nodes never approve a resume)
     BELOW_THRESHOLD = 36  # too few distinct valid signers for this action's class
@@ -56,6 +56,8 @@ class ResultCode(enum.IntEnum):
     FUND_FILL_NOT_REDUCING = 60  # a fill with an insurance fund on one side must only reduce that fund's position
     INVALID_MAKER_SIDE = 61  # maker_side unknown, or missing on a market that charges a fee schedule
     MARGIN_CALLED = 62  # the account is under a margin call: reduce-only until back at initial margin
+    # Sources judged against the others (oracle.py), from 70.
+    PRICE_OUTLIER = 70  # recorded, not counted: more than outlier_bps from the median of the other fresh sources
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,6 +135,8 @@ class LedgerState:
         self.backstops: dict[str, dict[str, dict]] = {}
         # Accounts that took a liquidation step in the current entry (one slice per entry).
         self.entry_liquidated: dict[str, None] = {}
+        # Markets whose sources recorded a print in the current entry: marked once at its end.
+        self.entry_repriced: dict[str, None] = {}
         # command id -> first outcome (the lookup index): sharded, it grows without a long stop
         self.dedup: ShardedIndex[str, DedupRecord] = ShardedIndex()
         # entry key -> the packed dedup record of that entry (what is hashed and stored)

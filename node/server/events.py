@@ -24,6 +24,8 @@ from node.ledger.events import (
     MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
+    SourceClamped,
+    SourceOutlier,
 )
 from node.ledger.records import GlobalReason, StatusReason
 from node.replica.port import AppliedEvent
@@ -126,6 +128,16 @@ def _margin_call_lifted(e: MarginCallLifted) -> tuple[int, dict[str, events_pb2.
 def _band_changed(e: BandChanged) -> tuple[int, dict[str, events_pb2.BandChanged]]:
     message = events_pb2.BandChanged(market=e.market, band_bps=e.band_bps, volatility_ppm=e.volatility_ppm, at_ms=e.at_ms)
     return events_pb2.BAND_CHANGED, {"band_changed": message}
+def _source_outlier(e: SourceOutlier) -> tuple[int, dict[str, events_pb2.SourceOutlier]]:
+    message = events_pb2.SourceOutlier(
+        market=e.market, source=e.source, price=e.price, reference=e.reference, outlier_prints=e.outlier_prints,
+    )
+    return events_pb2.SOURCE_OUTLIER, {"source_outlier": message}
+
+
+def _source_clamped(e: SourceClamped) -> tuple[int, dict[str, events_pb2.SourceClamped]]:
+    message = events_pb2.SourceClamped(market=e.market, source=e.source, price=e.price, since_ms=e.since_ms)
+    return events_pb2.SOURCE_CLAMPED, {"source_clamped": message}
 
 
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
@@ -147,6 +159,8 @@ EVENT_ENCODERS: dict[type, Callable] = {
     MarginCall: _margin_call,
     MarginCallLifted: _margin_call_lifted,
     BandChanged: _band_changed,
+    SourceOutlier: _source_outlier,
+    SourceClamped: _source_clamped,
 }
 
 

@@ -81,6 +81,8 @@ def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceSta
         liquidation_window_ms=m.liquidation_window_ms,
         liquidation_cap_notional=m.liquidation_cap_notional,
         fund_position_cap=m.fund_position_cap,
+        outlier_bps=m.outlier_bps,  # always set: 0 is "off", an unset field would read as the default
+        clamp_after_ms=m.clamp_after_ms,
     )
     if unwind is not None:  # the fund's unwinding, kept in its own record (fund_unwinding.py)
         params.unwind_start_bps = unwind.start_bps
@@ -150,7 +152,8 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
 
 def _source_price(source: str, s: OracleSourceState) -> state_pb2.SourcePrice:
     return state_pb2.SourcePrice(
-        source=source, price=s.price, source_time_ms=s.source_time_ms, price_since_ms=s.price_since_ms, counted=bool(s.counted)
+        source=source, price=s.price, source_time_ms=s.source_time_ms, price_since_ms=s.price_since_ms, counted=bool(s.counted),
+        exclusion=int(s.exclusion), outlier_prints=s.outlier_prints,
     )
 
 

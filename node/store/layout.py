@@ -18,7 +18,8 @@ from node.ledger.records import TABLES
 # 3: dedup batches carry their entry's ledger time, replay windows their last use (retention).
 # 4: the fund_unwind table (each market's fund auction: fund_unwinding.py); backstop records;
 #    positions carry a 128-bit funding index; the market_terms, funding and margin_call tables.
-# 5: markets carry the adaptive thresholds' parameters and the mark's volatility (volatility.py).
+# 5: markets carry the adaptive thresholds' parameters and the mark's volatility (volatility.py),
+#    and outlier_bps and clamp_after_ms; oracle sources their exclusion and outlier count.
 schema_version = 5
 
 STORE_DB = b"store"

@@ -69,6 +69,8 @@ SAMPLE_COMMANDS = (
         band_floor_bps=300,
         band_ceiling_bps=3_000,
         initial_margin_ceiling_bps=3_000,
+        outlier_bps=500,
+        clamp_after_ms=300_000,
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),

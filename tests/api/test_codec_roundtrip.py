@@ -141,6 +141,17 @@ def test_unset_create_market_fields_without_a_meaningful_zero_decode_to_the_ledg
     assert (decoded.min_sources, decoded.stale_after_ms, decoded.liquidation_slice_bps) == (1, 60_000, 10_000)
 
 
+def test_an_unset_outlier_bps_is_the_default_and_an_explicit_zero_turns_the_rule_off():
+    unset = commands_pb2.CreateMarket(market="M", kind=commands_pb2.PERPETUAL)
+    off = commands_pb2.CreateMarket(market="M", kind=commands_pb2.PERPETUAL, outlier_bps=0)
+    assert command_from_proto(commands_pb2.Command(id="m", create_market=unset)).outlier_bps == 1_000
+    assert command_from_proto(commands_pb2.Command(id="m", create_market=off)).outlier_bps == 0
+    listing = CreateMarket(id="m", market="M", kind=MarketKind.PERPETUAL, tick_size=1, lot_size=1, initial_margin_bps=1,
+                           maintenance_margin_bps=1, liquidation_fee_bps=0, open_interest_cap=0, trade_band_bps=1,
+                           band_bps=0, band_window_ms=0, cooldown_ms=0, outlier_bps=0)
+    assert command_from_proto(commands_pb2.Command.FromString(command_to_proto(listing).SerializeToString())) == listing
+
+
 def test_the_wire_defaults_are_the_ledger_dataclass_defaults():
     # Fixed in the codec for the log's sake; they must still say what the ledger says today.
     fields = {f.name: f.default for f in dataclasses.fields(CreateMarket)}

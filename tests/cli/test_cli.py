@@ -106,6 +106,17 @@ def test_market_trade_price_and_guards(served, key_file):
     assert settle(*nodes, "create-market", "BTC-FUT", "--kind", "future", "--source", source_arg())[0] == 2  # needs --expiry-ms
 
 
+def test_create_market_lists_the_outlier_band_and_the_clamp_rule(served):
+    nodes = ("--nodes", served.address)
+    code, out, _ = settle(*nodes, "create-market", "ETH-PERP", "--source", source_arg(), "--outlier-bps", "0",
+                          "--clamp-after-ms", "300000")
+    assert code == 0, out
+    market = served.replica.state.markets["ETH-PERP"]
+    assert (market.outlier_bps, market.clamp_after_ms) == (0, 300_000)  # an explicit 0 is off, not the default
+    code, out, _ = settle(*nodes, "market", "ETH-PERP")
+    assert code == 0 and "no outlier band, clamps after 5m" in out
+
+
 def test_the_cli_signs_a_price_with_the_source_key_file(served, key_file, tmp_path):
     nodes = ("--nodes", served.address)
     code, out, _ = settle(*nodes, "create-market", "BTC-PERP", "--source", source_arg(), "--min-sources", "1",
@@ -118,6 +129,8 @@ def test_the_cli_signs_a_price_with_the_source_key_file(served, key_file, tmp_pa
     assert (market.mark_price, market.stale_after_ms, market.liquidation_slice_bps, market.fund_position_cap) == (50_000, 30_000, 2_000, 50)
     code, out, _ = settle(*nodes, "market", "BTC-PERP")
     assert code == 0 and "VALID" in out and oracle_source("src-a").public_key.hex() in out
+    assert (market.outlier_bps, market.clamp_after_ms) == (1_000, 0)  # the defaults for new markets
+    assert "outliers beyond 1000 bps, no clamp rule" in out
     # A key the market never registered for src-a: refused by the ledger, exit 1.
     other = tmp_path / "other.key"
     assert settle("new-key", str(other))[0] == 0

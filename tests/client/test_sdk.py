@@ -241,9 +241,10 @@ def test_watch_events_yields_the_liquidation():
                     signed_price_update("BTC-PERP", "src-a", 50_000, KEY, source_time_ms=1_000_500),
                     deposit("bob", 10_000_000),
                     deposit("thin", 500_000),
-                    settle_trade("BTC-PERP", "thin", "bob", 50_000, 100),
                 ]
             )
+            # its own entry: the mark is made at the end of the entry with the price
+            await client.submit([settle_trade("BTC-PERP", "thin", "bob", 50_000, 100)])
             stream = client.watch_events([events_pb2.LIQUIDATION])
             first = asyncio.ensure_future(stream.__anext__())
             while fake.subscriber_count == 0:

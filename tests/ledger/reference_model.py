@@ -10,6 +10,9 @@ the Ed25519 primitives (signature checking is cryptography, not a ledger rule).
 Issue 17 taught it fees as money (fees.py), funding (funding.py) and margin calls
 (margin_calls.py): written from those docstrings with Fractions and plain dicts.
 
+Issue 18 taught it one mark per entry and sources judged against the others (oracle.py's
+docstring, docs/design.md#outliers-and-clamps): the block "sources judged against the others".
+
 Every rule is one method with the docstring it follows. Where a docstring leaves a detail open the
 model follows the ledger and says so in a comment starting "Follows the ledger:".
 """
@@ -38,6 +41,8 @@ from node.ledger.events import (
     MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
+    SourceClamped,
+    SourceOutlier,
 )
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import ResultCode
@@ -148,6 +153,8 @@ class Params:
     funding_cap_bps: int = 0
     call_bps: int = 0  # 0: no margin calls
     half_life_ms: int = 0  # the mark's volatility decays with this half-life (adaptive thresholds); 0: none kept
+    outlier_bps: int = 1_000  # a print this far from the other sources' median is not counted; 0 = off
+    clamp_after_ms: int = 0  # a price unchanged this long while another source moved is a clamp; 0 = off
 
     def create(self, name: str) -> CreateMarket:
         """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
@@ -165,16 +172,25 @@ class Params:
             maker_fee_bps=self.maker_bps, taker_fee_bps=self.taker_bps, fee_fund_share_bps=self.fee_share_bps,
             funding_interval_ms=self.funding_ms, funding_rate_cap_bps=self.funding_cap_bps, margin_call_bps=self.call_bps,
             volatility_half_life_ms=self.half_life_ms,
+            outlier_bps=self.outlier_bps, clamp_after_ms=self.clamp_after_ms,
         )
+
+
+NOT_EXCLUDED, OUTLIER, CLAMPED = 0, 1, 2  # why a source's price does not enter the median
 
 
 @dataclass
 class Source:
     public_key: bytes
     price: int = 0
-    time: int = 0  # source time of the last accepted price
+    time: int = 0  # source time of the last recorded price
     since: int = 0  # source time the current price value was first reported
-    counted: int = 0  # 0: clamped, or no price yet
+    exclusion: int = NOT_EXCLUDED
+    outlier_prints: int = 0
+
+    @property
+    def counted(self) -> bool:
+        return self.price > 0 and self.exclusion == NOT_EXCLUDED
 
 
 @dataclass
@@ -241,6 +257,7 @@ class Model:
     events: list = field(default_factory=list)  # the current entry's events
     stepped: set[str] = field(default_factory=set)  # accounts that took a liquidation step this entry
     stats: Counter = field(default_factory=Counter)  # what happened in the current entry
+    repriced: set[str] = field(default_factory=set)  # markets whose sources recorded a print this entry
     auctions: dict[str, Auction] = field(default_factory=dict)  # market -> its fund's auction
     # market -> backstop account -> (least discount it takes in bps, most contracts it holds)
     backstops: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
@@ -327,6 +344,7 @@ class Model:
         self.events = []
         self.stepped = set()
         self.stats = Counter()
+        self.repriced = set()
         for market in sorted(self.market):
             state = self.market[market]
             if state.verdict != STALE and len(self.fresh(market)) < self.params[market].min_sources:
@@ -343,6 +361,9 @@ class Model:
         results = []
         for cmd in commands:
             results.append(self.apply_command(cmd))
+            self.check_floor()
+        if self.repriced:
+            self.mark_once()
             self.check_floor()
         if any(a.started for a in self.auctions.values()):
             for market in sorted(m for m, a in self.auctions.items() if a.started):
@@ -651,17 +672,74 @@ class Model:
             return Expected(ResultCode.STALE_PRICE)
         if cmd.price <= 0:
             return Expected(ResultCode.INVALID_PRICE)
-        if cmd.price == source.price and source.since and t - source.since > stale_after:
-            self.stats["clamp refused"] += 1
-            if source.counted:
-                source.counted = 0
-                self.judge(cmd.market)
+        return self.judge_source(cmd, source)
+
+    # -- sources judged against the others (issue 18) ------------------------------------------
+
+    def judge_source(self, cmd: PriceUpdate, source: Source) -> Expected:
+        """A fresh, positive, signed print is recorded whatever its judgement; the market is marked
+        once, at the end of the entry. CLAMPED: its price unchanged for clamp_after_ms while another
+        fresh counted source reported a different price since; stays so until the price changes.
+        OUTLIER: more than outlier_bps from the median of the other fresh, unclamped sources (at
+        least two; for an even count, the nearer middle price); stays so, with fewer than two
+        others, until a print is judged back within the band (or mark_once readmits it)."""
+        p, t = self.params[cmd.market], cmd.source_time_ms
+        others = [s for (m, name), s in self.sources.items()
+                  if m == cmd.market and name != cmd.source and s.price > 0 and s.exclusion != CLAMPED
+                  and self.now - s.time <= p.stale_after_ms]
+        repeated = cmd.price == source.price
+        since = source.since if repeated else t
+        was = source.exclusion
+        source.price, source.time, source.since, source.exclusion = cmd.price, t, since, NOT_EXCLUDED
+        self.repriced.add(cmd.market)
+        moved = any(s.exclusion == NOT_EXCLUDED and s.price != cmd.price and s.since > since for s in others)
+        if repeated and (was == CLAMPED or (p.clamp_after_ms and t - since >= p.clamp_after_ms and moved)):
+            source.exclusion = CLAMPED
+            if was != CLAMPED:
+                self.events.append(SourceClamped(cmd.market, cmd.source, cmd.price, since))
+                self.stats["source clamped"] += 1
             return Expected(ResultCode.PRICE_CLAMPED)
-        if not (cmd.price == source.price and source.since):
-            source.since = t
-        source.price, source.time, source.counted = cmd.price, t, 1
-        self.judge(cmd.market)
+        if p.outlier_bps and len(others) >= 2:
+            prices = sorted(s.price for s in others)
+            middle = {prices[(len(prices) - 1) // 2], prices[len(prices) // 2]}
+            if min(middle) <= cmd.price <= max(middle):
+                return Expected(ResultCode.OK)
+            reference = min(middle) if cmd.price < min(middle) else max(middle)
+            if abs(cmd.price - reference) * BPS > p.outlier_bps * reference:
+                source.exclusion = OUTLIER
+                source.outlier_prints += 1
+                self.events.append(SourceOutlier(cmd.market, cmd.source, cmd.price, reference, source.outlier_prints))
+                self.stats["outlier print"] += 1
+                return Expected(ResultCode.PRICE_OUTLIER)
+            return Expected(ResultCode.OK)
+        if was == OUTLIER and p.outlier_bps:
+            source.exclusion = OUTLIER
+            self.stats["outlier kept: too few others to judge it"] += 1
+            return Expected(ResultCode.PRICE_OUTLIER)
         return Expected(ResultCode.OK)
+
+    def mark_once(self) -> None:
+        """One mark per entry: after the entry's commands, each market with a recorded print (by
+        id) is judged once; first each of its fresh outliers whose last print is within the band
+        of the others' latest ones (at least two; or the rule off) counts again."""
+        for market in sorted(self.repriced):
+            p = self.params[market]
+            for (m, name), source in sorted(self.sources.items()):
+                if m != market or source.exclusion != OUTLIER or self.now - source.time > p.stale_after_ms:
+                    continue
+                others = [s for (mk, other), s in self.sources.items()
+                          if mk == market and other != name and s.price > 0 and s.exclusion != CLAMPED
+                          and self.now - s.time <= p.stale_after_ms]
+                if not p.outlier_bps:
+                    source.exclusion = NOT_EXCLUDED
+                elif len(others) >= 2:
+                    prices = sorted(s.price for s in others)
+                    low, high = prices[(len(prices) - 1) // 2], prices[len(prices) // 2]
+                    reference = low if source.price < low else high if source.price > high else source.price
+                    if abs(source.price - reference) * BPS <= p.outlier_bps * reference:
+                        source.exclusion = NOT_EXCLUDED
+                        self.stats["outlier confirmed by the others"] += 1
+            self.judge(market)
 
     def judge(self, market: str) -> None:
         """The mark is the lower median of the fresh sources; fewer than min_sources: STALE;

@@ -3,7 +3,9 @@ balances they leave, not merely that nothing raised. (The driver checks every in
 every entry.)"""
 
 from node.ledger import INSURANCE_FUND
-from node.ledger.events import BreakerTripped, Deleveraged, Liquidation, MarketStatusChanged, OracleVerdictChanged
+from node.ledger.events import (
+    BreakerTripped, Deleveraged, Liquidation, MarketStatusChanged, OracleVerdictChanged, SourceClamped, SourceOutlier,
+)
 from node.ledger.fund_equity import fund_equity
 from node.ledger.records import AccountStatus, GlobalMode, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.results import ResultCode
@@ -28,10 +30,10 @@ def quote(driver: LedgerDriver, market: str, source: str, price: int, at_ms: int
     return result
 
 
-def quote_all(driver: LedgerDriver, market: str, sources: tuple[str, ...], price: int, at_ms: int) -> None:
-    """Every source's signed price in one entry (feeds landing in one block)."""
+def quote_all(driver: LedgerDriver, market: str, sources: tuple[str, ...], price: int, at_ms: int) -> tuple:
+    """Every source's signed price in one entry (feeds landing in one block); their result codes."""
     commands = [signed_price(driver.next_id("px"), market, s, price, at_ms - 1) for s in sources]
-    assert all(r.ok for r in driver.run(*commands, time_ms=at_ms))
+    return tuple(r.code for r in driver.run(*commands, time_ms=at_ms))
 
 
 def events_of(driver: LedgerDriver, kind: type, since: int = 0) -> list:
@@ -40,8 +42,9 @@ def events_of(driver: LedgerDriver, kind: type, since: int = 0) -> list:
 
 # -- Mango Markets, October 2022 -----------------------------------------------------------------
 # The attacker went long a thin perpetual, pumped its spot price on the few venues the oracle read
-# ~20x, and borrowed against the unrealized profit. Here: the median ignores one pumped source;
-# with one source the band breaker halts; and unrealized profit is never withdrawable or margin.
+# ~20x, and borrowed against the unrealized profit. Here: one pumped source among three is an
+# OUTLIER, not counted at all (issue 18); with one source the band breaker halts; and unrealized
+# profit is never withdrawable or margin.
 
 
 def mango_market(sources: tuple[str, ...], min_sources: int) -> LedgerDriver:
@@ -55,13 +58,16 @@ def mango_market(sources: tuple[str, ...], min_sources: int) -> LedgerDriver:
     return driver
 
 
-def test_mango_one_pumped_source_among_three_does_not_move_the_median():
+def test_mango_one_pumped_source_among_three_is_an_outlier_and_does_not_move_the_mark():
     driver = mango_market(("a", "b", "c"), min_sources=2)
     quote(driver, "MNGO-PERP", "a", 101)
-    quote(driver, "MNGO-PERP", "c", 2_000)  # the pumped venue: 20x
+    assert quote(driver, "MNGO-PERP", "c", 2_000).code == ResultCode.PRICE_OUTLIER  # the pumped venue: 20x
     market = driver.state.markets["MNGO-PERP"]
-    # fresh prices 101 (a), 100 (b), 2,000 (c): the lower median is 101
-    assert (market.mark_price, market.status, market.oracle_verdict) == (101, MarketStatus.ACTIVE, OracleVerdict.VALID)
+    # Issue 18: the mark was 101, the lower median of 101 (a), 100 (b) and 2,000 (c), so the pump
+    # still counted; now c is 20x the others' median, excluded at once, and the mark is the lower
+    # of a and b.
+    assert (market.mark_price, market.status, market.oracle_verdict) == (100, MarketStatus.ACTIVE, OracleVerdict.VALID)
+    assert events_of(driver, SourceOutlier) == [SourceOutlier("MNGO-PERP", "c", 2_000, 101, 1)]
     assert events_of(driver, BreakerTripped) == []
     assert driver.size("maker", "MNGO-PERP") == -1_000  # the short is not liquidated at the pump
 
@@ -108,9 +114,10 @@ def test_mango_unrealized_profit_at_a_halting_price_is_not_margin_elsewhere():
 
 # -- LUNA, May 2022 ------------------------------------------------------------------------------
 # Chainlink's LUNA feed hit its hard-coded minAnswer ($0.10) and kept reporting it while the
-# market traded far below; protocols kept valuing LUNA at the clamp. Here: a feed repeating one
-# price past stale_after is INVALID, the market goes STALE and REDUCE_ONLY, and liquidation
-# slices that were proceeding at that price stop until a fresh source reports the real one.
+# market traded far below; protocols kept valuing LUNA at the clamp. Here (issue 18): a feed stuck
+# at its floor while the venues trade far below is an OUTLIER at once; one repeating its price
+# while another source moves is CLAMPED after clamp_after_ms; and a lone feed repeating a price
+# is no clamp by itself (nobody moves beside it: a flat market looks the same).
 
 LUNA = "LUNA-PERP"
 
@@ -119,7 +126,7 @@ def luna_crash() -> LedgerDriver:
     """'bull' is long 1,000 @ 12 when the feed falls to 10 and sticks there."""
     driver = LedgerDriver()
     listed(driver, LUNA, ("feed", "venue"), maintenance_margin_bps=1_000, initial_margin_bps=1_000,
-           liquidation_slice_bps=1_000, stale_after_ms=60_000)
+           liquidation_slice_bps=1_000, stale_after_ms=60_000, clamp_after_ms=30_000)
     quote(driver, LUNA, "feed", 12)
     quote(driver, LUNA, "venue", 12)
     for name, amount in (("bull", 2_100), ("maker", 1_000_000), (INSURANCE_FUND, 1_000_000)):
@@ -141,47 +148,75 @@ def test_luna_slices_proceed_while_the_floor_price_is_plausible():
     assert driver.size("bull", LUNA) == 280
 
 
-def test_luna_a_clamped_feed_is_invalid_stale_and_stops_liquidations():
+def test_luna_a_lone_feed_repeating_its_floor_is_no_clamp_by_itself():
+    # Issue 18: before, the 13th print (past stale_after_ms, 60 s) was PRICE_CLAMPED and the market
+    # STALE. That rule also refused honest feeds of a flat market; a lone feed has nobody moving
+    # beside it, so the ledger cannot tell, and the feed counts. What stops the floor from being
+    # the mark is another source reporting the market (the two tests below).
     driver = luna_crash()
     clamp_start = driver.time_ms + 5_000
     quote(driver, LUNA, "feed", 10, at_ms=clamp_start)
     for _ in range(11):
         quote(driver, LUNA, "feed", 10)
-    # The entry that detects the clamp still starts with one slice (its mark was valid then).
-    result = quote(driver, LUNA, "feed", 10, at_ms=clamp_start + 60_002)
-    assert result.code == ResultCode.PRICE_CLAMPED
-    assert driver.size("bull", LUNA) == 252
-    before = len(driver.events)
+    assert quote(driver, LUNA, "feed", 10, at_ms=clamp_start + 60_002).ok
     market = driver.state.markets[LUNA]
-    assert (market.oracle_verdict, market.status, market.status_reason) == (
-        OracleVerdict.STALE, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE,
-    )
-    for _ in range(20):  # the feed keeps repeating the clamp for 100 s more
-        assert quote(driver, LUNA, "feed", 10).code == ResultCode.PRICE_CLAMPED
-    assert events_of(driver, Liquidation, since=before) == []
-    assert driver.size("bull", LUNA) == 252
-    # nobody may buy at the clamp to post it as collateral value (the LUNA exploits)
-    driver.deposit("arb", 1_000_000)
-    assert driver.trade("arb", "maker", 10, 100, market=LUNA).code == ResultCode.REDUCE_ONLY
+    assert (market.mark_price, market.oracle_verdict, market.status) == (10, OracleVerdict.VALID, MarketStatus.ACTIVE)
+    assert events_of(driver, SourceClamped) == []
 
 
-def test_luna_a_fresh_source_with_the_real_price_resumes_liquidation_there():
-    driver = luna_crash()
-    clamp_start = driver.time_ms + 5_000
-    quote(driver, LUNA, "feed", 10, at_ms=clamp_start)
-    for _ in range(11):
-        quote(driver, LUNA, "feed", 10)
-    quote(driver, LUNA, "feed", 10, at_ms=clamp_start + 60_002)
-    quote(driver, LUNA, "venue", 2)  # the real market
+def luna_with_venues() -> LedgerDriver:
+    """'bull' is long 1,000 @ 1,200 (scaled by 100) in a market priced by the feed and two venues."""
+    driver = LedgerDriver()
+    listed(driver, LUNA, ("feed", "venue-a", "venue-b"), min_sources=2, maintenance_margin_bps=1_000,
+           initial_margin_bps=1_000, liquidation_slice_bps=1_000, stale_after_ms=60_000, clamp_after_ms=30_000)
+    assert quote_all(driver, LUNA, ("feed", "venue-a", "venue-b"), 1_200, at_ms=driver.time_ms + 1_000) == (ResultCode.OK,) * 3
+    for name, amount in (("bull", 210_000), ("maker", 100_000_000), (INSURANCE_FUND, 100_000_000)):
+        driver.deposit(name, amount)
+    assert driver.trade("bull", "maker", 1_200, 1_000, market=LUNA).ok
+    return driver
+
+
+def fall_to_the_floor(driver: LedgerDriver, at_ms: int) -> int:
+    """Every source reports 1,100, then (5 s later) the feed's floor, 1,000: steps within the
+    outlier band. Returns the time of the second."""
+    for step, price in enumerate((1_100, 1_000)):
+        assert quote_all(driver, LUNA, ("feed", "venue-a", "venue-b"), price, at_ms=at_ms + step * 5_000) == (ResultCode.OK,) * 3
+    return at_ms + 5_000
+
+
+def test_luna_a_feed_stuck_at_its_floor_while_the_venues_trade_far_below_is_an_outlier_at_once():
+    driver = luna_with_venues()
+    fall_to_the_floor(driver, driver.time_ms + 5_000)
+    # The venues crash to 200. The first to report it is judged against the feed and the other
+    # venue, still at 1,000: an outlier; the second is judged against the first and counts, and
+    # confirms it: at the end of the entry venue-a counts again.
+    assert quote_all(driver, LUNA, ("venue-a", "venue-b"), 200, at_ms=driver.time_ms + 5_000) == (
+        ResultCode.PRICE_OUTLIER, ResultCode.OK)
+    assert driver.state.markets[LUNA].mark_price == 200  # the median of 1,000, 200 and 200
+    # The feed repeats its floor: 5x the venues' 200, excluded at once, not after 60 s.
+    assert quote(driver, LUNA, "feed", 1_000).code == ResultCode.PRICE_OUTLIER
+    assert quote(driver, LUNA, "venue-a", 200).ok  # counts again
     market = driver.state.markets[LUNA]
-    assert (market.mark_price, market.oracle_verdict, market.status) == (2, OracleVerdict.VALID, MarketStatus.ACTIVE)
-    # insolvent at 2: closed at once; the funds pay the deficit
+    assert (market.mark_price, market.oracle_verdict, market.status) == (200, OracleVerdict.VALID, MarketStatus.ACTIVE)
+    assert events_of(driver, SourceOutlier)[-1] == SourceOutlier(LUNA, "feed", 1_000, 200, 1)
+    # bull, insolvent at 200, is closed: nobody is valued at the floor
     assert driver.size("bull", LUNA) == 0
-    assert driver.collateral("bull") == 0
-    assert driver.state.accounts["bull"].status == AccountStatus.ACTIVE
-    last = events_of(driver, Liquidation)[-1]
-    assert (last.size, last.price, last.remaining) == (252, 2, 0)
-    assert last.fund_paid > 0
+
+
+def test_luna_a_feed_repeating_its_floor_while_the_venues_move_is_clamped_after_clamp_after_ms():
+    driver = luna_with_venues()
+    start = fall_to_the_floor(driver, driver.time_ms + 5_000)
+    codes = []
+    for step in range(1, 8):  # every 5 s the venues trade 5 lower, within 10% of the floor
+        time_ms = start + step * 5_000
+        commands = [signed_price(driver.next_id("px"), LUNA, "feed", 1_000, time_ms - 1)] + [
+            signed_price(driver.next_id("px"), LUNA, venue, 1_000 - 5 * step, time_ms - 1) for venue in ("venue-a", "venue-b")]
+        codes.append(driver.run(*commands, time_ms=time_ms)[0].code)
+    # unchanged for 30 s of source time while the venues moved: clamped at the 6th repeat, not
+    # after stale_after_ms (the old rule), nor 18 hours (the issue's replay)
+    assert codes == [ResultCode.OK] * 5 + [ResultCode.PRICE_CLAMPED] * 2
+    assert events_of(driver, SourceClamped) == [SourceClamped(LUNA, "feed", 1_000, start - 1)]
+    assert driver.state.markets[LUNA].mark_price == 965  # the venues alone
 
 
 # -- March 12, 2020 ("Black Thursday") ------------------------------------------------------------
@@ -217,7 +252,7 @@ def crash(driver: LedgerDriver) -> None:
     price = 10_000
     while price > 6_000:
         price = max(price - price // 25, 6_000)
-        quote_all(driver, BTC, ("a", "b", "c"), price, at_ms=driver.time_ms + 10_000)
+        assert quote_all(driver, BTC, ("a", "b", "c"), price, at_ms=driver.time_ms + 10_000) == (ResultCode.OK,) * 3
 
 
 def crash_step_by_step(driver: LedgerDriver) -> list[list]:
@@ -227,7 +262,7 @@ def crash_step_by_step(driver: LedgerDriver) -> list[list]:
     while price > 6_000:
         price = max(price - price // 25, 6_000)
         before = len(driver.events)
-        quote_all(driver, BTC, ("a", "b", "c"), price, at_ms=driver.time_ms + 10_000)
+        assert quote_all(driver, BTC, ("a", "b", "c"), price, at_ms=driver.time_ms + 10_000) == (ResultCode.OK,) * 3
         steps.append(driver.events[before:])
     return steps
 
@@ -244,11 +279,16 @@ def test_march_2020_liquidations_are_sliced_and_capped_per_window():
             assert e.size <= -(-(e.size + e.remaining) * 2_000 // 10_000)
         assert sum(e.size * e.price for e in slices) <= 1_000_000
     slices = events_of(driver, Liquidation)
-    assert len(slices) == 27
-    # The funds paid five insolvent longs' deficits; then the market's fund, holding 60 longs bought
+    # Issue 18, one mark per entry: each crash entry sweeps once, at its final mark. Before, the
+    # entry also swept after source a's print, at the entry's old mark (the lower median of a's new
+    # price and b's and c's old ones), and sliced 13 of long-08's contracts there at 8,848: 27
+    # slices, 5 paid by the funds. Now long-08's next slice waits for the entry's mark, 8,495, at
+    # which it is insolvent and closed out at once.
+    assert len(slices) == 28
+    # The funds paid four insolvent longs' deficits; then the market's fund, holding 60 longs bought
     # higher, had a negative equity at the mark and paid nothing (fund_equity.py), so ADL at the
     # bankruptcy price closed the later ones.
-    assert sum(1 for e in slices if e.fund_paid) == 5
+    assert sum(1 for e in slices if e.fund_paid) == 4
 
 
 def test_march_2020_the_cascade_breaker_makes_the_market_reduce_only():
@@ -268,9 +308,11 @@ def test_march_2020_the_funds_pay_until_empty_then_adl_closes_at_the_bankruptcy_
     paid = sum(e.fund_paid for e in events_of(driver, Liquidation))
     fees = sum(e.fee for e in events_of(driver, Liquidation))
     assert driver.state.insurance_fund == 0
-    assert driver.collateral(market_fund(BTC)) == 30_000 + 20_000 + fees - paid == 45_806
-    # ... but its equity at the mark is negative: 60 longs bought between 9,216 and 8,493, at 6,000
-    assert fund_equity(driver.state, market_fund(BTC)) == -147_154
+    # Issue 18, one mark per entry: 45,806 and -147,154 before, when each crash entry also swept
+    # at its old mark after source a's print (test_march_2020_liquidations_are_sliced_...).
+    assert driver.collateral(market_fund(BTC)) == 30_000 + 20_000 + fees - paid == 47_789
+    # ... but its equity at the mark is negative: 60 longs bought between 9,216 and 8,495, at 6,000
+    assert fund_equity(driver.state, market_fund(BTC)) == -145_171
     assert driver.state.global_mode == GlobalMode.REDUCE_ONLY
     # the last insolvent long: the funds paid nothing (the global one empty, the market's in
     # deficit at the mark), so its whole loss closed by ADL at 6,929 with the mark at 6,386
@@ -280,8 +322,8 @@ def test_march_2020_the_funds_pay_until_empty_then_adl_closes_at_the_bankruptcy_
     balances = {name: (driver.collateral(name), driver.size(name, BTC)) for name in sorted(driver.state.accounts)}
     assert balances == {
         "hodler": (5_000_000, 500), "long-00": (500_000, 100), "long-01": (397_792, 64), "long-02": (0, 0),
-        "long-03": (7, 0), "long-04": (48, 0), "long-05": (0, 0), "long-06": (12, 0), "long-07": (0, 0),
-        "long-08": (0, 0), "long-09": (0, 0), INSURANCE_FUND: (0, 0), market_fund(BTC): (45_806, 60),
+        "long-03": (31, 0), "long-04": (55, 0), "long-05": (44, 0), "long-06": (13, 0), "long-07": (0, 0),
+        "long-08": (0, 0), "long-09": (0, 0), INSURANCE_FUND: (0, 0), market_fund(BTC): (47_789, 60),
         "whale": (100_000_000, -724),
     }
     assert not any(a.status == AccountStatus.BANKRUPT for a in driver.state.accounts.values())

@@ -53,6 +53,8 @@ from node.ledger.events import (
     MarginCallLifted,
     MarketStatusChanged,
     OracleVerdictChanged,
+    SourceClamped,
+    SourceOutlier,
 )
 from node.ledger.records import AccountStatus, GlobalMode
 from node.ledger.state import META_WITHDRAWALS_GATED_UNTIL, market_fund
@@ -71,7 +73,7 @@ BANKRUPT = AccountStatus.BANKRUPT
 COMPARED_EVENTS = (
     Liquidation, Deleveraged, OracleVerdictChanged, MarketStatusChanged, GlobalModeChanged,
     FundAuctionStarted, FundSliceSold, FundDeadlineDeleveraged, FundAuctionEnded, FundingPaid, MarginCall,
-    MarginCallLifted,
+    MarginCallLifted, SourceOutlier, SourceClamped,
 )
 
 BIG_CAP = 10**12
@@ -79,15 +81,18 @@ BIG_CAP = 10**12
 ADAPTIVE_PCT, ADAPTIVE_FLOOR_BPS, ADAPTIVE_CEILING_BPS, ADAPTIVE_MARGIN_CEILING_BPS = 400, 200, 5_000, 5_000
 MARKETS = {
     # Sliced (25% a step) under a window cap of 8,000 of notional per 5 s; the fund takes 6.
+    # Sources judged against the others: outliers beyond 10% (the default), clamps after 20 s.
     # A fee schedule with a maker rebate, funding every minute capped at 2%, a margin call at 8%.
     "BTC": Params(tick=1, lot=1, im_bps=1_000, mm_bps=500, fee_bps=100, oi_cap=BIG_CAP, base_price=1_000,
                   slice_bps=2_500, window_ms=5_000, cap_notional=8_000, fund_cap=6,
                   maker_bps=-20, taker_bps=50, fee_share_bps=2_500, funding_ms=60_000, funding_cap_bps=200, call_bps=800,
-                  half_life_ms=30_000),  # the mark's volatility is kept (adaptive thresholds)
+                  half_life_ms=30_000,  # the mark's volatility is kept (adaptive thresholds)
+                  clamp_after_ms=20_000),
     # Closed whole; the fund takes 4 contracts (2 lots), the rest is deleveraged. Fills carry
     # their own fees (no schedule), half of them to the fund; a margin call at 15%, no funding.
+    # Outliers beyond 25%, no clamp rule.
     "ETH": Params(tick=5, lot=2, im_bps=2_000, mm_bps=1_000, fee_bps=50, oi_cap=BIG_CAP, base_price=200,
-                  fund_cap=4, fee_share_bps=5_000, call_bps=1_500),
+                  fund_cap=4, fee_share_bps=5_000, call_bps=1_500, outlier_bps=2_500),
 }
 
 # Ids, classified by construction (the model judges them by the documented rules).
@@ -476,7 +481,8 @@ class LedgerVersusModel(RuleBasedStateMachine):
 
     @rule(cid=clean_ids, market=listed, source=sources, advance_ms=st.sampled_from((1_000, 10_000, 20_000, 35_000)))
     def stuck_feed(self, cid, market, source, advance_ms) -> None:
-        """A source repeats its last price, later and later: past stale_after it is a clamp."""
+        """A source repeats its last price, later and later: in BTC, unchanged for 20 s while
+        another source moved, it is a clamp."""
         self.submit([PriceSpec(cid, market, source, 0, "repeat")], advance_ms=advance_ms)
 
     @rule(advance_ms=st.sampled_from((2_000, 5_000, 12_000, 35_000, 61_000, 250_000)))
@@ -583,9 +589,9 @@ class LedgerVersusModel(RuleBasedStateMachine):
                                                       mk.last_trade), name
         assert {mk: {a: (t["discount_bps"], t["position_max"]) for a, t in by.items()}
                 for mk, by in s.backstops.items() if by} == {mk: by for mk, by in m.backstops.items() if by}
-        assert {(mk, src): (o.price, o.source_time_ms, o.price_since_ms, o.counted)
+        assert {(mk, src): (o.price, o.source_time_ms, o.price_since_ms, o.counted, o.exclusion, o.outlier_prints)
                 for mk, by_source in s.oracle_sources.items() for src, o in by_source.items()} == {
-            key: (o.price, o.time, o.since, o.counted) for key, o in m.sources.items()}
+            key: (o.price, o.time, o.since, o.counted, o.exclusion, o.outlier_prints) for key, o in m.sources.items()}
 
     def teardown(self) -> None:
         m = self.model

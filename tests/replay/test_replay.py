@@ -63,17 +63,25 @@ def luna() -> Run:
 # -- March 2020 ------------------------------------------------------------------------------
 
 
+# Issue 18 changed these numbers: each entry is marked once, at its end (before, a crash entry also
+# swept at its old mark after source a's print and sliced there: 33 slices, 5 paid by the funds, 31
+# deleveragings, the fund's equity at least -$258,516.04; the wick's mark was $4,103, the median of
+# the three after b's print, and is now $4,100, the median of the entry's three prints), and source
+# a's print of the $4,100 wick, judged against b's and c's prices before it, is PRICE_OUTLIER
+# (b and c confirm it at the end of the entry, so it counts in that mark).
+
+
 def test_march_2020_liquidations_are_sliced_and_capped(march):
     slices = [e for _, e in march.liquidations]
-    assert len(slices) == 33 and len({e.account for e in slices}) == 9
+    assert len(slices) == 34 and len({e.account for e in slices}) == 9
     first = [(t, e.account, e.size, e.remaining) for t, e in march.liquidations[:2]]
     # the first slices: 20% of a 100-contract long, into the market's fund
     assert first == [(at(march, 70), "long-08", 20, 80), (at(march, 70), "long-09", 20, 80)]
     solvent = [(t, e) for t, e in march.liquidations if e.fee]
     for _, e in solvent:  # at most 20% of what was held, rounded up to a contract
         assert e.size <= -(-(e.size + e.remaining) * 2_000 // 10_000)
-    # the $1M-per-10-s window cap cut a slice short: long-05's first slice is 4, not 20
-    assert (at(march, 90), "long-05", 4, 96) in [(t, e.account, e.size, e.remaining) for t, e in march.liquidations]
+    # the $1M-per-10-s window cap cut a slice short: long-05's first slice is 17, not 20
+    assert (at(march, 90), "long-05", 17, 83) in [(t, e.account, e.size, e.remaining) for t, e in march.liquidations]
     # the market fund took over no more than its cap of 60 contracts; the rest went by ADL
     assert sum(e.fund_size for e in slices) == 60
     assert sum(e.deleveraged_size for e in slices) == sum(e.size for e in slices) - 60
@@ -86,7 +94,8 @@ def test_march_2020_cascade_breaker_trips_and_band_breaker_halts(march, capsys):
     assert code == 0
     assert len(lines_with(out, "2020-03-12 08:01:20", "BREAKER", "cascade breaker tripped")) == 1
     assert lines_with(out, "2020-03-12 08:01:20", "STATUS", "market REDUCE_ONLY (CASCADE) for 2m, until 2020-03-12 08:03:20 UTC")
-    assert lines_with(out, "2020-03-12 08:04:50", "BREAKER", "price band tripped: mark $4,103.00", "HALTED for 2m, until 2020-03-12 08:06:50 UTC")
+    assert lines_with(out, "2020-03-12 08:04:50", "PRICE", "OUTLIER a $4,100.00 not counted PRICE_OUTLIER")
+    assert lines_with(out, "2020-03-12 08:04:50", "BREAKER", "price band tripped: mark $4,100.00", "HALTED for 2m, until 2020-03-12 08:06:50 UTC")
     assert lines_with(out, "2020-03-12 08:06:50", "STATUS", "market REDUCE_ONLY (BREAKER_GRACE) for 2m, until 2020-03-12 08:08:50 UTC")
     assert lines_with(out, "2020-03-12 08:08:50", "STATUS", "market ACTIVE")
     # nobody is liquidated at the wick or while the market is halted
@@ -100,18 +109,18 @@ def test_march_2020_funds_pay_until_empty_then_adl_at_the_bankruptcy_price(march
     assert summary_funds["sys:insurance"] == (30_000_000_000, 0)
     assert march.funds_min["sys:insurance"] == 0
     paid = [e for _, e in march.liquidations if e.fund_paid]
-    # five insolvent longs had their deficits paid; then the global fund was empty and the market's
+    # four insolvent longs had their deficits paid; then the global fund was empty and the market's
     # fund, judged at the mark (60 longs bought higher), had a negative equity and paid nothing
-    assert len(paid) == 5
+    assert len(paid) == 4
     # long-02 went insolvent with nothing left to pay it: ADL closed it above the mark
     long_02 = [(t, e) for t, e in march.liquidations if e.account == "long-02"][-1]
     mark_then = dict(march.marks["BTC-PERP"])[long_02[0]]
     assert long_02[1].price > mark_then and long_02[1].deleveraged_size == long_02[1].size == 51
     assert [(e.account, e.against, e.size) for _, e in march.deleveraged if e.against == "long-02"][-1] == ("whale", "long-02", -51)
-    assert len(march.deleveraged) == 31  # 30 against liquidated longs, 1 against the fund at its deadline
+    assert len(march.deleveraged) == 32  # 31 against liquidated longs, 1 against the fund at its deadline
     assert not any(a.status == AccountStatus.BANKRUPT for a in march.state.accounts.values())
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
-    assert lines_with(out, "2020-03-12 08:01:50", "FUND", "sys:insurance $9,667.04 -> $0.00")
+    assert lines_with(out, "2020-03-12 08:01:40", "FUND", "sys:insurance $17,138.24 -> $0.00")
     assert lines_with(out, "ADL", "whale short 51 closed against long-02 @ $6,929.00")
 
 
@@ -121,18 +130,18 @@ def test_march_2020_the_fund_is_judged_at_the_mark_and_unwinds_to_flat(march, ca
     assert max(abs(size) for size in positions.values()) == 60 and march.fund_positions[fund][-1][1] == 0
     # while it held the longs its equity went far below its cash, and the venue was REDUCE_ONLY
     cash_while_holding = [cash for t, cash in march.funds[fund] if t < march.t0_ms + 990_000]
-    assert min(cash_while_holding) == 20_000_000_000 and march.fund_equity_min[fund] == -258_516_040_000
+    assert min(cash_while_holding) == 20_000_000_000 and march.fund_equity_min[fund] == -256_535_370_000
     sales = [(t - march.t0_ms, e.backstop, e.size, e.discount_bps) for t, e in march.fund_sales]
     assert sales == [(430_000, "backstop-desk", 20, 200), (470_000, "backstop-desk", 20, 200)]
     assert [(t - march.t0_ms, e.size, e.price) for t, e in march.fund_deadlines] == [(990_000, 20, 6_630_000_000)]
     assert march.state.global_mode == 1  # NORMAL once the operator topped the fund up at 20 min
     code, out, _ = cli(capsys, "--prices", str(files("march-2020")[0]), "--scenario", str(files("march-2020")[1]), "--no-plot")
     assert lines_with(out, "2020-03-12 08:01:40", "GLOBAL", "global mode REDUCE_ONLY (FUND_BELOW_FLOOR)")
-    assert lines_with(out, "2020-03-12 08:01:40", "FUND", "equity at the mark -$27,733.24, holds 60")
+    assert lines_with(out, "2020-03-12 08:01:40", "FUND", "equity at the mark -$26,344.18, holds 60")
     assert lines_with(out, "2020-03-12 08:07:10", "AUCTION", "backstop-desk takes 20 of the fund's long @ $5,920.00 (200 bps off the mark)")
     assert lines_with(out, "2020-03-12 08:16:30", "AUCTION", "deadline: the fund's remaining long 20 deleveraged @ $6,630.00")
     assert lines_with(out, "2020-03-12 08:20:00", "GLOBAL", "global mode NORMAL")
-    assert lines_with(out, "sys:fund:BTC-PERP", "-$258,516.04", "60")  # the summary: equity min and held max
+    assert lines_with(out, "sys:fund:BTC-PERP", "-$256,535.37", "60")  # the summary: equity min and held max
 
 
 def test_march_2020_refusals(march, capsys):
@@ -141,23 +150,31 @@ def test_march_2020_refusals(march, capsys):
     assert lines_with(out, "2020-03-12 08:01:30", "events #1", "refused REDUCE_ONLY")
     assert lines_with(out, "2020-03-12 08:04:20", "events #2: withdraw whale $1,000,000.00: refused WITHDRAWALS_GATED")
     assert lines_with(out, "2020-03-12 08:05:00", "events #3", "refused MARKET_NOT_ACTIVE: market is HALTED")
-    assert march.stats["BTC-PERP"].updates_refused == {"STALE_PRICE": 1}
+    assert march.stats["BTC-PERP"].updates_refused == {"STALE_PRICE": 1, "PRICE_OUTLIER": 2}  # a's wick and a's print after it
 
 
 # -- LUNA 2022 -------------------------------------------------------------------------------
 
 
-def test_luna_2022_clamp_is_invalid_market_stale_reduce_only(luna, capsys):
+def test_luna_2022_the_floor_is_an_outlier_then_clamped_the_market_stale_reduce_only(luna, capsys):
     code, out, _ = cli(capsys, "--prices", str(files("luna-2022")[0]), "--scenario", str(files("luna-2022")[1]), "--no-plot")
     assert code == 0
-    clamped = lines_with(out, "PRICE", "INVALID feed $0.10 refused PRICE_CLAMPED")
-    assert clamped[0].lstrip().startswith("2022-05-10 00:04:30")  # repeated for more than stale_after (60 s) since 200 s
+    # Issue 18: the floor is more than 10% from the venues' median at once (before: counted until
+    # it had repeated for stale_after, 60 s, and refused PRICE_CLAMPED from 270 s)
+    outliers = lines_with(out, "PRICE", "OUTLIER feed $0.10 not counted PRICE_OUTLIER")
+    assert outliers[0].lstrip().startswith("2022-05-10 00:03:30")
+    # unchanged for clamp_after_ms (60 s) since 200 s while the venues moved: CLAMPED until it moves
+    clamped = lines_with(out, "PRICE", "CLAMPED feed $0.10 not counted PRICE_CLAMPED")
+    assert clamped[0].lstrip().startswith("2022-05-10 00:04:20")
+    assert lines_with(out, "2022-05-10 00:04:20", "SOURCE", "feed CLAMPED at $0.10, unchanged since 2022-05-10 00:03:20 UTC")
     assert lines_with(out, "2022-05-10 00:05:50", "VERDICT", "oracle STALE: 0 fresh sources, mark $0.0675 kept")
     assert lines_with(out, "2022-05-10 00:05:50", "STATUS", "market REDUCE_ONLY (ORACLE_STALE)")
     assert lines_with(out, "2022-05-10 00:06:20", "events #1", "refused REDUCE_ONLY")
     assert lines_with(out, "2022-05-10 00:07:50", "VERDICT", "oracle VALID: 1 fresh source, mark $0.01")
-    assert lines_with(out, "refused PRICE_CLAMPED", "33")
-    assert luna.stats["LUNA-PERP"].updates_refused == {"PRICE_CLAMPED": 33}
+    assert lines_with(out, "not counted PRICE_CLAMPED", "34")
+    # 14 of them the feed's print of a 15% collapse step, judged against the venues' prices of the
+    # step before (the mark followed the venues, which confirmed each other); 5 the floor
+    assert luna.stats["LUNA-PERP"].updates_refused == {"PRICE_CLAMPED": 34, "PRICE_OUTLIER": 20}
 
 
 def test_luna_2022_nobody_is_liquidated_at_the_clamp(luna):

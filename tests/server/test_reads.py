@@ -10,6 +10,7 @@ from node.identity.keys import verify_ed25519
 from node.ledger import INSURANCE_FUND, LogEntry, apply
 from node.ledger.commands import Deposit, SettleTrade
 from node.ledger.records import AccountStatus, MarketStatus
+from node.ledger.results import ResultCode
 from node.replica.port import AmbiguousOutcome
 from tests.ledger.driver import create_market, oracle_source, signed_price
 from tests.server.fake_replica import FOLLOWER, NOT_READY, FakeReplica
@@ -20,9 +21,11 @@ SOURCE_TIME_MS = 999_500  # just before the seeding entry's ledger time, 1_000_0
 
 
 def seeded() -> FakeReplica:
-    """alice long BTC-PERP and ETH-PERP against bob; marks set; BTC-PERP's fund topped up."""
+    """alice long BTC-PERP and ETH-PERP against bob; marks set; BTC-PERP's fund topped up. Two
+    entries at one ledger time: an entry's prices make its mark at its end, so the trades that need
+    that mark come in the next (docs/design.md#one-mark-per-entry)."""
     fake = FakeReplica()
-    commands = (
+    listing = (
         create_market(),
         create_market(market="ETH-PERP"),
         signed_price("p1", "BTC-PERP", "src-a", 50_000, SOURCE_TIME_MS),
@@ -30,11 +33,14 @@ def seeded() -> FakeReplica:
         Deposit("d1", "alice", 10_000_000),
         Deposit("d2", "bob", 10_000_000),
         Deposit("d3", "sys:fund:BTC-PERP", 77),
+    )
+    trades = (
         SettleTrade("t1", "ETH-PERP", "alice", "bob", 3_000, 5),
         SettleTrade("t2", "BTC-PERP", "alice", "bob", 50_000, 2),
     )
-    outcome = apply(fake.state, LogEntry(1, 1_000_000, commands), verify_ed25519)
-    assert all(r.ok for r in outcome.results), outcome.results
+    for index, commands in enumerate((listing, trades), start=1):
+        outcome = apply(fake.state, LogEntry(index, 1_000_000, commands), verify_ed25519)
+        assert all(r.ok for r in outcome.results), outcome.results
     return fake
 
 
@@ -59,7 +65,7 @@ def test_account_view_has_collateral_status_and_positions_sorted_by_market():
     account = run(main)
     assert (account.id, account.collateral, account.status) == ("alice", 10_000_000, state_pb2.Account.ACTIVE)
     assert [(p.market, p.size, p.cost_basis) for p in account.positions] == [("BTC-PERP", 2, 100_000), ("ETH-PERP", 5, 15_000)]
-    assert account.applied_index == 1
+    assert account.applied_index == 2
 
 
 @pytest.mark.parametrize(
@@ -91,7 +97,7 @@ def test_a_follower_serves_local_reads_and_redirects_linearizable_ones():
         return local, error
 
     local, error = run(main)
-    assert local.applied_index == 1
+    assert local.applied_index == 2
     assert error.code() == grpc.StatusCode.UNAVAILABLE
     assert ("x-leader", "127.0.0.1:7001") in tuple(error.trailing_metadata())
 
@@ -111,7 +117,7 @@ def test_market_view():
     assert market.open_interest == 2
     assert market.status_since_ms == 1_000_000
     assert market.breaker.market == "BTC-PERP" and market.breaker.until_ms == 0
-    assert market.applied_index == 1
+    assert market.applied_index == 2
     # The oracle: its registered source and last price, the verdict, and the market's own fund.
     assert [(s.source, s.public_key) for s in market.params.sources] == [("src-a", oracle_source("src-a").public_key)]
     assert (market.params.min_sources, market.params.stale_after_ms, market.params.liquidation_slice_bps) == (1, 60_000, 10_000)
@@ -120,6 +126,25 @@ def test_market_view():
     assert market.twap == 50_000
     assert [(s.source, s.price, s.source_time_ms, s.counted) for s in market.sources] == [("src-a", 50_000, SOURCE_TIME_MS, True)]
     assert market.fund == 77
+
+
+def test_market_view_shows_each_sources_exclusion_and_outlier_prints():
+    fake = FakeReplica()
+    sources = tuple(oracle_source(s) for s in ("a", "b", "c"))
+    prices = [signed_price(f"p-{s}", "BTC-PERP", s, p, SOURCE_TIME_MS) for s, p in (("a", 50_000), ("b", 50_100), ("c", 1_000_000))]
+    outcome = apply(fake.state, LogEntry(1, 1_000_000, (create_market(sources=sources, min_sources=2), *prices)), verify_ed25519)
+    assert [r.code for r in outcome.results][1:] == [ResultCode.OK, ResultCode.OK, ResultCode.PRICE_OUTLIER]
+
+    async def main():
+        async with serving(fake) as server:
+            return await call(server, "GetMarket", settlement_pb2.GetMarketRequest(market="BTC-PERP", consistency=settlement_pb2.LOCAL))
+
+    market = run(main)
+    assert [(s.source, s.counted, s.exclusion, s.outlier_prints) for s in market.sources] == [
+        ("a", True, state_pb2.SourcePrice.EXCLUSION_NONE, 0), ("b", True, state_pb2.SourcePrice.EXCLUSION_NONE, 0),
+        ("c", False, state_pb2.SourcePrice.OUTLIER, 1)]
+    assert (market.params.HasField("outlier_bps"), market.params.outlier_bps, market.params.clamp_after_ms) == (True, 1_000, 0)
+    assert market.mark_price == 50_000
 
 
 def test_guards_view_shows_the_insurance_fund():
@@ -136,7 +161,7 @@ def test_guards_view_shows_the_insurance_fund():
     assert (guards.mode, guards.insurance_fund) == (state_pb2.Guards.NORMAL, fund.collateral)
     assert [b.market for b in guards.breakers] == markets  # one per market, none tripped
     assert all(b.tripped_at_ms == 0 and b.until_ms == 0 for b in guards.breakers)
-    assert guards.applied_index == 1
+    assert guards.applied_index == 2
 
 
 @pytest.mark.parametrize(

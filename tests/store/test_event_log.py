@@ -41,6 +41,8 @@ ONE_OF_EACH = (
     ledger_events.MarginCall("alice", 700, 752, 1_000),
     ledger_events.MarginCallLifted("alice", 940, 940, 2_000),
     ledger_events.BandChanged("BTC-PERP", 1_600, 40_000, 3_000),
+    ledger_events.SourceOutlier("BTC-PERP", "src-c", 1_000_000, 50_100, 3),
+    ledger_events.SourceClamped("BTC-PERP", "src-a", 1, 999_000),
 )
 
 

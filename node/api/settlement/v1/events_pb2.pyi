@@ -29,6 +29,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MARGIN_CALL: _ClassVar[EventKind]
     MARGIN_CALL_LIFTED: _ClassVar[EventKind]
     BAND_CHANGED: _ClassVar[EventKind]
+    SOURCE_OUTLIER: _ClassVar[EventKind]
+    SOURCE_CLAMPED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
@@ -47,6 +49,8 @@ FUNDING_PAID: EventKind
 MARGIN_CALL: EventKind
 MARGIN_CALL_LIFTED: EventKind
 BAND_CHANGED: EventKind
+SOURCE_OUTLIER: EventKind
+SOURCE_CLAMPED: EventKind
 
 class Liquidation(_message.Message):
     __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
@@ -254,8 +258,34 @@ class BandChanged(_message.Message):
     at_ms: int
     def __init__(self, market: _Optional[str] = ..., band_bps: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
 
+class SourceOutlier(_message.Message):
+    __slots__ = ("market", "source", "price", "reference", "outlier_prints")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_PRINTS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    source: str
+    price: int
+    reference: int
+    outlier_prints: int
+    def __init__(self, market: _Optional[str] = ..., source: _Optional[str] = ..., price: _Optional[int] = ..., reference: _Optional[int] = ..., outlier_prints: _Optional[int] = ...) -> None: ...
+
+class SourceClamped(_message.Message):
+    __slots__ = ("market", "source", "price", "since_ms")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    source: str
+    price: int
+    since_ms: int
+    def __init__(self, market: _Optional[str] = ..., source: _Optional[str] = ..., price: _Optional[int] = ..., since_ms: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended", "funding_paid", "margin_call", "margin_call_lifted", "band_changed")
+    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended", "funding_paid", "margin_call", "margin_call_lifted", "band_changed", "source_outlier", "source_clamped")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -276,6 +306,8 @@ class Event(_message.Message):
     MARGIN_CALL_FIELD_NUMBER: _ClassVar[int]
     MARGIN_CALL_LIFTED_FIELD_NUMBER: _ClassVar[int]
     BAND_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_OUTLIER_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CLAMPED_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     position: int
@@ -296,4 +328,6 @@ class Event(_message.Message):
     margin_call: MarginCallEvent
     margin_call_lifted: MarginCallLifted
     band_changed: BandChanged
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ..., funding_paid: _Optional[_Union[FundingPaid, _Mapping]] = ..., margin_call: _Optional[_Union[MarginCallEvent, _Mapping]] = ..., margin_call_lifted: _Optional[_Union[MarginCallLifted, _Mapping]] = ..., band_changed: _Optional[_Union[BandChanged, _Mapping]] = ...) -> None: ...
+    source_outlier: SourceOutlier
+    source_clamped: SourceClamped
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ..., funding_paid: _Optional[_Union[FundingPaid, _Mapping]] = ..., margin_call: _Optional[_Union[MarginCallEvent, _Mapping]] = ..., margin_call_lifted: _Optional[_Union[MarginCallLifted, _Mapping]] = ..., band_changed: _Optional[_Union[BandChanged, _Mapping]] = ..., source_outlier: _Optional[_Union[SourceOutlier, _Mapping]] = ..., source_clamped: _Optional[_Union[SourceClamped, _Mapping]] = ...) -> None: ...

@@ -55,6 +55,7 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FUND_FILL_NOT_REDUCING: _ClassVar[ResultCode]
     INVALID_MAKER_SIDE: _ClassVar[ResultCode]
     MARGIN_CALLED: _ClassVar[ResultCode]
+    PRICE_OUTLIER: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -103,6 +104,7 @@ BATCH_SIGNED_AHEAD: ResultCode
 FUND_FILL_NOT_REDUCING: ResultCode
 INVALID_MAKER_SIDE: ResultCode
 MARGIN_CALLED: ResultCode
+PRICE_OUTLIER: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

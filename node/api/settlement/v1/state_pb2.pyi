@@ -157,18 +157,30 @@ class Market(_message.Message):
     def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ...) -> None: ...
 
 class SourcePrice(_message.Message):
-    __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted")
+    __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted", "exclusion", "outlier_prints")
+    class Exclusion(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        EXCLUSION_NONE: _ClassVar[SourcePrice.Exclusion]
+        OUTLIER: _ClassVar[SourcePrice.Exclusion]
+        CLAMPED: _ClassVar[SourcePrice.Exclusion]
+    EXCLUSION_NONE: SourcePrice.Exclusion
+    OUTLIER: SourcePrice.Exclusion
+    CLAMPED: SourcePrice.Exclusion
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     PRICE_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
     COUNTED_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSION_FIELD_NUMBER: _ClassVar[int]
+    OUTLIER_PRINTS_FIELD_NUMBER: _ClassVar[int]
     source: str
     price: int
     source_time_ms: int
     price_since_ms: int
     counted: bool
-    def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ...) -> None: ...
+    exclusion: SourcePrice.Exclusion
+    outlier_prints: int
+    def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ..., exclusion: _Optional[_Union[SourcePrice.Exclusion, str]] = ..., outlier_prints: _Optional[int] = ...) -> None: ...
 
 class Guards(_message.Message):
     __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor", "fee_account", "fees_withdrawn")
