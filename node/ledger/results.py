@@ -56,6 +56,10 @@ class ResultCode(enum.IntEnum):
     FUND_FILL_NOT_REDUCING = 60  # a fill with an insurance fund on one side must only reduce that fund's position
     INVALID_MAKER_SIDE = 61  # maker_side unknown, or missing on a market that charges a fee schedule
     MARGIN_CALLED = 62  # the account is under a margin call: reduce-only until back at initial margin
+    # Bounded governance (docs/design.md#bounded-governance).
+    RAISE_STEP_TOO_LARGE = 80  # a margin or fee raise beyond margin_raise_step_max_bps of its current value
+    CUSTODY_QUORUM_REQUIRED = 81  # a withdrawal above custody_quorum_threshold needs a CUSTODY_WITHDRAW quorum
+    NOT_CANCELLABLE = 82  # CANCEL_PENDING names no timelocked change (phase-ins and reverts are not cancellable)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,9 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FUND_FILL_NOT_REDUCING: _ClassVar[ResultCode]
     INVALID_MAKER_SIDE: _ClassVar[ResultCode]
     MARGIN_CALLED: _ClassVar[ResultCode]
+    RAISE_STEP_TOO_LARGE: _ClassVar[ResultCode]
+    CUSTODY_QUORUM_REQUIRED: _ClassVar[ResultCode]
+    NOT_CANCELLABLE: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -103,6 +106,9 @@ BATCH_SIGNED_AHEAD: ResultCode
 FUND_FILL_NOT_REDUCING: ResultCode
 INVALID_MAKER_SIDE: ResultCode
 MARGIN_CALLED: ResultCode
+RAISE_STEP_TOO_LARGE: ResultCode
+CUSTODY_QUORUM_REQUIRED: ResultCode
+NOT_CANCELLABLE: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")
