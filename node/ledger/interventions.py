@@ -16,6 +16,7 @@ from .events import ActionTaken, Event
 from .expiry import settle_expired
 from .fees import withdraw_fees, withdraw_fees_problem
 from .global_mode import check_insurance_fund_floor, set_global_mode
+from .market_params import params_problem
 from .collateral import pay_out
 from .governance import POLICY_FIELDS
 from .policy_params import set_policy_params
@@ -34,9 +35,19 @@ def schedule(state: LedgerState, payload: dict, effective_at_ms: int, events: li
 
 
 def apply_due_changes(state: LedgerState, events: list[Event]) -> None:
+    """Every change due by now, in the order they fell due (then by key). A timelocked change of
+    market parameters is checked again as it applies: a change that applied in between (a
+    phased-in maintenance raise) may have made its values inconsistent; it is then cancelled."""
     now = state.ledger_time_ms
-    for key in sorted(k for k, at in state.pending_changes.items() if at <= now):
+    for _, key in sorted((at, k) for k, at in state.pending_changes.items() if at <= now):
+        if key not in state.pending_changes:
+            continue  # a revert applied before it dropped its own phase-in
         payload = state.governance[key]["action"]
+        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and "step" not in payload \
+                and state.markets[payload["market"]].status != MarketStatus.SETTLED \
+                and params_problem(state, payload["market"], payload["params"]):
+            _cancel(state, key, events)
+            continue
         state.put_governance(key, None)
         take_effect(state, payload, events)
 

@@ -152,6 +152,38 @@ def test_an_account_cured_within_the_grace_is_not_liquidated():
     assert driver.size("thin") == 100
 
 
+def test_a_later_action_on_maintenance_replaces_a_pending_phase_in():
+    governed = governed_market()
+    driver = governed.driver
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=600).ok
+    driver.run(time_ms=driver.time_ms + GRACE_MS)
+    assert market(governed).maintenance_margin_bps == 600
+
+
+def test_a_phase_in_stops_at_an_initial_margin_lowered_in_its_grace():
+    governed = governed_market()
+    driver = governed.driver
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok
+    assert set_params(governed, "guardian-1", "guardian-2", initial_margin_bps=700).ok  # a loosening: the timelock
+    driver.run(time_ms=driver.time_ms + GRACE_MS)
+    assert (market(governed).initial_margin_bps, market(governed).maintenance_margin_bps) == (700, 700)
+
+
+def test_a_timelocked_change_a_phase_in_made_inconsistent_is_cancelled_when_due():
+    governed = governed_market()
+    driver = governed.driver
+    assert set_policy(governed, "guardian-1", "guardian-2", margin_raise_grace_ms=30_000).ok  # shorter: the timelock
+    driver.run(time_ms=driver.time_ms + 60_000)
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok  # phases in 30 s later
+    lower = governed.payload(PARAMS, market=MARKET, params={"initial_margin_bps": 700})
+    assert governed.act(lower, "guardian-1", "guardian-2").ok  # consistent with maintenance 500, due in 60 s
+    driver.run(time_ms=driver.time_ms + 30_000)
+    driver.run(time_ms=driver.time_ms + 30_000)
+    assert (market(governed).initial_margin_bps, market(governed).maintenance_margin_bps) == (1_000, 750)
+    assert ActionTaken(PARAMS, lower["nonce"], MARKET, "cancelled", 0) in driver.events
+
+
 # -- a temporary tightening reverts by itself --------------------------------------------------------
 
 
@@ -176,6 +208,15 @@ def test_a_halt_does_not_cancel_a_revert():
     assert governed.act(governed.payload(ActionKind.HALT_MARKET, market=MARKET), "node-1", "node-2").ok
     driver.run(time_ms=driver.time_ms + 600_000)
     assert market(governed).initial_margin_bps == 1_000
+
+
+def test_a_revert_before_the_grace_ends_also_drops_the_phase_in():
+    governed = governed_market()
+    driver = governed.driver
+    payload = governed.payload(PARAMS, market=MARKET, params={"maintenance_margin_bps": 750}, revert_after_ms=600_000)
+    assert governed.act(payload, "guardian-1", "guardian-2").ok
+    driver.run(time_ms=driver.time_ms + GRACE_MS)
+    assert market(governed).maintenance_margin_bps == 500
 
 
 def test_a_loosening_cannot_be_temporary():
