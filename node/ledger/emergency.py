@@ -43,6 +43,7 @@ from .market_params import all_tighten, params_problem, raise_step_problem
 from .policy_params import all_safer, governed, policy_params_problem
 from .results import Result, ResultCode
 from .signatures import SignatureVerifier
+from .tightening import phase_in_targets
 from .state import META_CHECKPOINT_EPOCH, META_NEWEST_SIGNED_MS, NONCE_PREFIX, LedgerState
 from .validation import is_client_account_id, is_int64, is_positive_int64, is_valid_id
 
@@ -114,7 +115,8 @@ def emergency_action(state: LedgerState, cmd: EmergencyAction, events: list[Even
         return Result(cmd.id, ResultCode.UNKNOWN_MARKET, f"no market {cmd.market}")
     loosening = cmd.kind in _TIMELOCKED_WHEN_LOOSENING
     if cmd.kind == ActionKind.SET_MARKET_PARAMS:
-        problem = params_problem(state, cmd.market, payload["params"]) or _revert_problem(payload)
+        pending = phase_in_targets(state, cmd.market)
+        problem = params_problem(state, cmd.market, payload["params"], pending) or _revert_problem(payload)
         if problem:
             return Result(cmd.id, ResultCode.INVALID_ACTION, problem)
         loosening = not all_tighten(state, cmd.market, payload["params"])

@@ -22,7 +22,7 @@ from .governance import POLICY_FIELDS
 from .policy_params import set_policy_params
 from .records import GlobalMode, GlobalReason, MarketStatus, StatusReason
 from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, PENDING_PREFIX, POLICY_KEY, SIGNER_PREFIX, LedgerState
-from .tightening import STEP_OUTCOMES, apply_market_params_action, is_step
+from .tightening import STEP_OUTCOMES, apply_market_params_action, is_step, phase_in_targets
 
 
 def pending_key(nonce: int) -> str:
@@ -35,17 +35,16 @@ def schedule(state: LedgerState, payload: dict, effective_at_ms: int, events: li
 
 
 def apply_due_changes(state: LedgerState, events: list[Event]) -> None:
-    """Every change due by now, in the order they fell due (then by key). A timelocked change of
-    market parameters is checked again as it applies: a change that applied in between (a
-    phased-in maintenance raise) may have made its values inconsistent; it is then cancelled."""
+    """Every change due by now, in the order they fell due (then by key). A change of market
+    parameters is checked again as it applies, with the market's pending phase-ins counted: a
+    change decided in between may have made its values inconsistent; it is then cancelled."""
     now = state.ledger_time_ms
     for _, key in sorted((at, k) for k, at in state.pending_changes.items() if at <= now):
         if key not in state.pending_changes:
             continue  # a revert applied before it dropped its own phase-in
         payload = state.governance[key]["action"]
-        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and "step" not in payload \
-                and state.markets[payload["market"]].status != MarketStatus.SETTLED \
-                and params_problem(state, payload["market"], payload["params"]):
+        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and state.markets[payload["market"]].status != MarketStatus.SETTLED \
+                and params_problem(state, payload["market"], payload["params"], phase_in_targets(state, payload["market"], key)):
             _cancel(state, key, events)
             continue
         state.put_governance(key, None)

@@ -88,8 +88,9 @@ def all_tighten(state: LedgerState, market_id: str, params: dict) -> bool:
     return all(tightens(name, current_value(state, market_id, name), value) for name, value in sorted(params.items()))
 
 
-def params_problem(state: LedgerState, market_id: str, params: dict) -> str | None:
-    """Why these values cannot apply to the market, checked as a listing would check them."""
+def params_problem(state: LedgerState, market_id: str, params: dict, pending: dict | None = None) -> str | None:
+    """Why these values cannot apply to the market, checked as a listing would check them;
+    `pending`: values already decided that apply later (a phased-in raise), counted as current."""
     unknown = [name for name in sorted(params) if name not in ADJUSTABLE]
     if unknown:
         return f"not adjustable: {', '.join(unknown)} (adjustable: {', '.join(sorted(ADJUSTABLE))})"
@@ -103,6 +104,7 @@ def params_problem(state: LedgerState, market_id: str, params: dict) -> str | No
         f.name: unwind[f.name] if f.name in unwind else getattr(terms if f.name in TERMS_FIELDS else market, f.name)
         for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")
     }
+    current.update(pending or {})
     current.update(params)
     return listing_problem(CreateMarket(id="set-market-params", market=market_id, sources=sources, **current), state.ledger_time_ms)
 

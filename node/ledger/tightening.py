@@ -13,8 +13,10 @@ ledger time later (`pending/<nonce>/revert`), whatever happens in between.
 Both steps are pending changes applied at the start of an entry like any timelocked change, but
 neither is a loosening anyone chose to wait: a halt does not cancel them and CANCEL_PENDING
 refuses them. A later action that sets a parameter takes it out of every pending step of its
-market: the latest decision wins. Raising maintenance above the current initial margin (if
-initial margin was lowered in the grace window) stops at the initial margin.
+market: the latest decision wins. A pending phase-in counts as the current value when a later
+action is checked (an initial margin cut below it is refused), and every pending change is
+checked again when due (interventions.apply_due_changes): one another change made inconsistent
+is cancelled, leaving the values in force.
 """
 
 from __future__ import annotations
@@ -48,8 +50,6 @@ def apply_market_params_action(state: LedgerState, payload: dict, events: list[E
     if step == REVERT:
         state.put_governance(step_key(payload["nonce"], PHASE_IN), None)  # a raise it reverts is off too
     if step is not None:
-        if _MAINTENANCE in params:
-            params[_MAINTENANCE] = min(params[_MAINTENANCE], state.markets[market_id].initial_margin_bps)
         apply_params(state, market_id, params)
         return
     _forget_in_steps(state, market_id, params)
@@ -67,6 +67,16 @@ def apply_market_params_action(state: LedgerState, payload: dict, events: list[E
         call_below_raised_maintenance(state, market_id, raised, events)
     if "revert_after_ms" in payload:
         _schedule_step(state, payload, REVERT, replaced, now + payload["revert_after_ms"], events)
+
+
+def phase_in_targets(state: LedgerState, market_id: str, excluding: str = "") -> dict:
+    """The values the market's pending phase-ins will apply (their latest decision)."""
+    targets: dict = {}
+    for key in sorted(state.pending_changes):
+        action = state.governance[key]["action"]
+        if key != excluding and action.get("step") == PHASE_IN and action["market"] == market_id:
+            targets.update(action["params"])
+    return targets
 
 
 def _schedule_step(state: LedgerState, payload: dict, step: str, params: dict, at_ms: int, events: list[Event]) -> None:

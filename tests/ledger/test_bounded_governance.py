@@ -161,13 +161,10 @@ def test_a_later_action_on_maintenance_replaces_a_pending_phase_in():
     assert market(governed).maintenance_margin_bps == 600
 
 
-def test_a_phase_in_stops_at_an_initial_margin_lowered_in_its_grace():
+def test_an_initial_margin_cut_below_a_pending_phase_in_is_refused():
     governed = governed_market()
-    driver = governed.driver
     assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok
-    assert set_params(governed, "guardian-1", "guardian-2", initial_margin_bps=700).ok  # a loosening: the timelock
-    driver.run(time_ms=driver.time_ms + GRACE_MS)
-    assert (market(governed).initial_margin_bps, market(governed).maintenance_margin_bps) == (700, 700)
+    assert set_params(governed, "guardian-1", "guardian-2", initial_margin_bps=700).code == ResultCode.INVALID_ACTION
 
 
 def test_a_timelocked_change_a_phase_in_made_inconsistent_is_cancelled_when_due():
@@ -175,9 +172,9 @@ def test_a_timelocked_change_a_phase_in_made_inconsistent_is_cancelled_when_due(
     driver = governed.driver
     assert set_policy(governed, "guardian-1", "guardian-2", margin_raise_grace_ms=30_000).ok  # shorter: the timelock
     driver.run(time_ms=driver.time_ms + 60_000)
-    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok  # phases in 30 s later
     lower = governed.payload(PARAMS, market=MARKET, params={"initial_margin_bps": 700})
     assert governed.act(lower, "guardian-1", "guardian-2").ok  # consistent with maintenance 500, due in 60 s
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok  # consistent with 1,000; in 30 s
     driver.run(time_ms=driver.time_ms + 30_000)
     driver.run(time_ms=driver.time_ms + 30_000)
     assert (market(governed).initial_margin_bps, market(governed).maintenance_margin_bps) == (1_000, 750)
