@@ -152,13 +152,25 @@ def test_an_account_cured_within_the_grace_is_not_liquidated():
     assert driver.size("thin") == 100
 
 
-def test_a_later_action_on_maintenance_replaces_a_pending_phase_in():
+def test_a_later_decision_on_maintenance_replaces_a_pending_phase_in():
     governed = governed_market()
     driver = governed.driver
-    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok
-    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=600).ok
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=750).ok  # phases in in an hour
+    assert set_params(governed, "guardian-1", "guardian-2", maintenance_margin_bps=450).ok  # a cut: in 60 s
+    driver.run(time_ms=driver.time_ms + 60_000)
     driver.run(time_ms=driver.time_ms + GRACE_MS)
-    assert market(governed).maintenance_margin_bps == 600
+    assert market(governed).maintenance_margin_bps == 450
+
+
+def test_changes_due_in_one_entry_apply_in_the_order_they_fell_due():
+    governed = governed_market()
+    driver = governed.driver
+    first = dict(governed.payload(PARAMS, market=MARKET, params={"open_interest_cap": 2_000_000}), nonce=900)
+    assert governed.act(first, "guardian-1", "guardian-2").ok  # due in 60 s
+    second = dict(governed.payload(PARAMS, market=MARKET, params={"open_interest_cap": 3_000_000}), nonce=800)
+    assert governed.act(second, "guardian-1", "guardian-2").ok  # due 1 s later, though its nonce sorts first
+    driver.run(time_ms=driver.time_ms + 120_000)
+    assert market(governed).open_interest_cap == 3_000_000
 
 
 def test_an_initial_margin_cut_below_a_pending_phase_in_is_refused():
