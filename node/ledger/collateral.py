@@ -1,7 +1,7 @@
 """Deposit and Withdraw: collateral in and out. Only realized value is ever withdrawable, within a
 per-account and a venue-wide limit per window (governed policy parameters), and not at all for a
-while after any account went negative. Above `custody_quorum_threshold` one custodian key is not
-enough: the withdrawal is a CUSTODY_WITHDRAW a quorum of custodian keys signs
+while after any account went negative. Beyond `custody_quorum_threshold` per account per window
+one custodian key is not enough: the withdrawal is a CUSTODY_WITHDRAW a quorum of custodian keys signs
 (docs/design.md#custody-quorum), and passes the same checks (`withdrawal_refusal`)."""
 
 from __future__ import annotations
@@ -54,18 +54,23 @@ def withdrawable(state: LedgerState, account_id: str) -> int:
 
 
 def withdraw(state: LedgerState, cmd: Withdraw) -> Result:
-    """A withdrawal on one custodian key's batch: at most `custody_quorum_threshold` once a signer
-    set is installed; above it the custodians sign a CUSTODY_WITHDRAW together (emergency.py)."""
+    """A withdrawal on one custodian key's batch: once a signer set is installed, at most
+    `custody_quorum_threshold` per account per withdrawal window, counting what left the account
+    in the window (so one key cannot split a large withdrawal into small ones); beyond it the
+    custodians sign a CUSTODY_WITHDRAW together (emergency.py)."""
     if not is_client_account_id(cmd.account, account_id_bytes_max):
         return Result(cmd.id, ResultCode.INVALID_ACCOUNT, "account id must be 1-64 bytes of [A-Za-z0-9._:-], not sys:")
     if not is_positive_int64(cmd.amount):
         return Result(cmd.id, ResultCode.INVALID_AMOUNT, "amount must be a positive int64")
     threshold = governed(state, "custody_quorum_threshold")
-    if cmd.amount > threshold and policy(state) is not None:
-        return Result(
-            cmd.id, ResultCode.CUSTODY_QUORUM_REQUIRED,
-            f"above {threshold} a withdrawal needs {governed(state, 'custody_quorum')} custodian signatures (CUSTODY_WITHDRAW)",
-        )
+    if policy(state) is not None:
+        withdrawn = _windows(state, cmd.account)[0].withdrawn
+        if withdrawn + cmd.amount > threshold:
+            return Result(
+                cmd.id, ResultCode.CUSTODY_QUORUM_REQUIRED,
+                f"one key withdraws at most {threshold} per account per window ({withdrawn} so far): beyond it "
+                f"{governed(state, 'custody_quorum')} custodian signatures (CUSTODY_WITHDRAW)",
+            )
     refused = withdrawal_refusal(state, cmd.account, cmd.amount)
     if refused is not None:
         return Result(cmd.id, *refused)

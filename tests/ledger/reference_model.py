@@ -54,6 +54,7 @@ BPS = 10_000
 GLOBAL_FUND = "sys:insurance"
 FUND_PREFIX = "sys:fund:"
 GATE_MS = 3_600_000  # withdrawals pause this long after an account goes negative
+WINDOW_MS = 3_600_000  # a withdrawal window: one custodian key moves at most the custody threshold in it
 SKEW_MS = 10_000  # a source time may run this far ahead of ledger time
 BANKRUPTCY_MULTIPLE = 100  # a long's bankruptcy price is at most this multiple of the mark
 FEES = "sys:fees"  # the ledger's fee account
@@ -251,6 +252,7 @@ class Model:
     grace_ms: int = 3_600_000  # margin_raise_grace_ms
     nonces: set[int] = field(default_factory=set)  # action nonces used
     phase_ins: dict[str, tuple[int, int]] = field(default_factory=dict)  # market -> (due at, maintenance bps)
+    windows: dict[str, tuple[int, int]] = field(default_factory=dict)  # account -> (window start, withdrawn in it)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -422,10 +424,15 @@ class Model:
             return Expected(ResultCode.INVALID_ACCOUNT)
         if cmd.amount <= 0:
             return Expected(ResultCode.INVALID_AMOUNT)
-        if self.custody_threshold is not None and cmd.amount > self.custody_threshold:
+        if self.custody_threshold is not None and self.withdrawn_in_window(cmd.account) + cmd.amount > self.custody_threshold:
             self.stats["withdrawal refused: needs the custody quorum"] += 1
             return Expected(ResultCode.CUSTODY_QUORUM_REQUIRED)
         return self.pay_out(cmd.account, cmd.amount)
+
+    def withdrawn_in_window(self, account: str) -> int:
+        """What left the account in its hourly withdrawal window (0 once the window is over)."""
+        start, withdrawn = self.windows.get(account, (0, 0))
+        return withdrawn if account in self.windows and self.now - start < WINDOW_MS else 0
 
     def pay_out(self, account: str, amount: int) -> Expected:
         """The checks of every withdrawal, one key's or a custody quorum's, then the payment."""
@@ -445,6 +452,10 @@ class Model:
             return Expected(ResultCode.INSUFFICIENT_COLLATERAL, collateral)
         self.collateral[account] = collateral - amount
         self.withdrawals += amount
+        start, _ = self.windows.get(account, (self.now, 0))
+        if self.now - start >= WINDOW_MS:
+            start = self.now  # the window is over: a new one starts
+        self.windows[account] = (start, self.withdrawn_in_window(account) + amount)
         return Expected(ResultCode.OK, collateral - amount)
 
     def trade(self, cmd: SettleTrade) -> Expected:

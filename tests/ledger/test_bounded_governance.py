@@ -285,6 +285,15 @@ def test_above_the_threshold_one_custodian_key_is_refused():
     assert governed.driver.collateral("alice") == 10_000_000
 
 
+def test_one_key_cannot_split_a_large_withdrawal_into_small_ones():
+    governed = custody_threshold_1m()
+    driver = governed.driver
+    assert driver.withdraw("alice", 600_000).ok
+    assert driver.withdraw("alice", 600_000).code == ResultCode.CUSTODY_QUORUM_REQUIRED  # 1.2M in the window
+    driver.run(time_ms=driver.time_ms + 3_600_000)  # limits.withdrawal_window_ms later
+    assert driver.withdraw("alice", 600_000).ok
+
+
 def test_a_quorum_of_custodian_keys_withdraws_a_large_amount():
     governed = custody_threshold_1m()
     result = custody(governed, "alice", 2_000_000, "custodian-1", "custodian-3")

@@ -700,8 +700,8 @@ RAISE_SIGNERS = st.sampled_from((("guardian-1", "guardian-2"),) * 4 + (("guardia
 
 
 class GovernedLedgerVersusModel(LedgerVersusModel):
-    """The signer set installed, withdrawals above 3,000 behind a quorum of two custodian keys,
-    and a maintenance raise phased in over 20 s (the policy set at genesis, behind its timelock):
+    """The signer set installed, withdrawals beyond 3,000 per account per window behind a quorum
+    of two custodian keys, and a maintenance raise phased in over 20 s (the policy set at genesis, behind its timelock):
     custodians withdraw large amounts (alone, in pairs, with a guardian, replayed) and guardians
     (or too few of them, or node keys) raise margins, within their step or beyond it, while the
     other rules trade, feed prices and move time."""
@@ -756,6 +756,14 @@ class GovernedLedgerVersusModel(LedgerVersusModel):
         nonce = max(self.model.nonces) if replay else None  # the latest approved action's nonce
         self.submit([self.action(cid, ActionKind.CUSTODY_WITHDRAW, signers, nonce, account=account, amount=amount)])
 
+    @rule(cid=clean_ids, account=st.sampled_from(CLIENTS), part=st.sampled_from((1_000, 2_000)))
+    def one_key_withdraws_in_parts(self, cid, account, part) -> None:
+        """A funded client withdraws on one key in parts: the window counts them against the
+        custody threshold (three parts of 1,000 reach 3,000 exactly; a second 2,000 is beyond it)."""
+        self.submit([DepositSpec(cid, account, 3 * part)])
+        for _ in range(3):
+            self.submit([WithdrawSpec(IdSpec("new", 0), account, part)])
+
     @rule(cid=clean_ids, market=listed, mm_step=st.sampled_from((50, 150, 250, 300, 600)),
           im_step=st.sampled_from((0, 0, 100, 500, 1_200)), signers=RAISE_SIGNERS)
     def guardians_raise_margins(self, cid, market, mm_step, im_step, signers) -> None:
@@ -803,6 +811,7 @@ class GovernedLedgerVersusModel(LedgerVersusModel):
     @invariant()
     def margins_and_phase_ins_match(self) -> None:
         s, m = self.state, self.model
+        assert {a: (w.start_ms, w.withdrawn) for a, w in s.withdrawal_windows.items()} == m.windows
         for name in self.markets:
             assert (s.markets[name].initial_margin_bps, s.markets[name].maintenance_margin_bps) == (
                 m.params[name].im_bps, m.params[name].mm_bps), name
