@@ -281,6 +281,11 @@ def signer_set_text(guards: state_pb2.Guards) -> str:
     ]
     table = render._table(["key_id", "role", "public_key"], [[k.key_id, k.role, k.public_key.hex()] for k in s.signers])
     lines += ["  " + line for line in table.splitlines()]
+    if guards.policy_parameters:
+        lines.append("  governed policy parameters (SET_POLICY_PARAMS; a move the unsafe way waits the timelock):")
+        rows = [[p.name, str(p.value), str(p.default_value), "higher" if p.safer_when_higher else "lower"]
+                for p in guards.policy_parameters]
+        lines += ["  " + line for line in render._table(["parameter", "value", "default", "safer"], rows).splitlines()]
     return "\n".join(lines)
 
 

@@ -363,3 +363,10 @@ def test_two_custodians_withdraw_a_large_amount_through_propose_sign_submit(serv
     code, out, _ = settle(*online, "action", "submit", path)
     assert code == 0 and out.startswith("OK"), out
     assert served.replica.state.accounts["whale"].collateral == 10**12
+
+
+def test_signers_shows_the_governed_policy_parameters_in_force(served):
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "signers")
+    assert code == 0
+    assert re.search(r"\n  custody_quorum_threshold +1000000000000 +1000000000000 +lower\n", out), out
+    assert re.search(r"\n  margin_raise_grace_ms +3600000 +3600000 +higher\n", out), out
