@@ -5,6 +5,9 @@
     settle action cosign halt.json --node 127.0.0.1:7002                  # a node whose view agrees
     settle action submit halt.json
     settle action pending | signers
+    settle action propose SET_MARKET_PARAMS --market BTC-PERP --param initial_margin_bps=1500 --revert-after 60m --out t.json
+    settle action propose CANCEL_PENDING --pending-nonce 4017 --out c.json   # the halt quorum, without halting
+    settle action propose CUSTODY_WITHDRAW --account acct-1 --amount 2000000000000 --out w.json   # custodian keys
 
 A proposal travels as a file (node/cli/proposals.py) from signer to signer; signing needs no
 node, so a key can stay on a machine that never talks to the cluster. `propose --offline
@@ -36,11 +39,13 @@ from node.ledger.commands import ActionKind
 EXIT_OK = 0
 EXIT_REJECTED = 1
 
-_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT, ActionKind.UNREGISTER_BACKSTOP)
+_HALT_CLASS = (ActionKind.HALT_MARKET, ActionKind.GLOBAL_HALT, ActionKind.CANCEL_PENDING)
 _NEEDS = {
     "halt": "halt class: node or guardian signatures, at least the halt threshold; takes effect at once",
     "resume": "resume class: guardian signatures only, at least the resume threshold",
-    "params": "tightening every value: halt class, at once; any loosening: resume class, then the timelock",
+    "params": "resume class (guardians only); tightening every value: at once (a raise bounded "
+              "per step, a maintenance raise phased in); any loosening: then the timelock",
+    "custody": "custodian signatures only, at least the custody quorum (policy parameter custody_quorum)",
 }
 
 
@@ -83,8 +88,10 @@ def _span(ms: int) -> str:
 def _needs(kind: ActionKind) -> str:
     if kind in _HALT_CLASS:
         return _NEEDS["halt"]
-    if kind == ActionKind.SET_MARKET_PARAMS:
+    if kind in (ActionKind.SET_MARKET_PARAMS, ActionKind.SET_POLICY_PARAMS):
         return _NEEDS["params"]
+    if kind == ActionKind.CUSTODY_WITHDRAW:
+        return _NEEDS["custody"]
     return _NEEDS["resume"]
 
 
@@ -97,13 +104,17 @@ def describe(proposal: Proposal, now: int) -> str:
     if "price" in action:
         subject.append(f"price {action['price']}")
     if "account" in action:
-        subject.append(f"backstop {action['account']}")
+        subject.append(f"{'account' if proposal.kind == ActionKind.CUSTODY_WITHDRAW else 'backstop'} {action['account']}")
     if "discount_bps" in action:
         subject.append(f"from {action['discount_bps']} bps below the mark, at most {action['position_max']} contracts")
     if "amount" in action:
         subject.append(f"amount {action['amount']}")
     if "params" in action:
         subject.append("params " + " ".join(f"{k}={v}" for k, v in sorted(action["params"].items())))
+    if "revert_after_ms" in action:
+        subject.append(f"temporary: reverts by itself {action['revert_after_ms']} ms of ledger time after it applies")
+    if "pending_nonce" in action:
+        subject.append(f"cancels pending change {action['pending_nonce']}")
     lines = [
         "  ".join(subject),
         f"  cluster     {action['cluster']}",
@@ -169,7 +180,8 @@ def _propose(args: argparse.Namespace, out: TextIO) -> int:
     proposal = proposals.new_proposal(
         cluster, kind, epoch, now, ttl_ms=ttl_ms, nonce=args.nonce, market=args.market, price=args.price, params=params,
         account=args.account, discount_bps=args.discount_bps, position_max=args.position_max,
-        amount=args.amount,
+        amount=args.amount, pending_nonce=args.pending_nonce,
+        revert_after_ms=None if args.revert_after is None else proposals.parse_duration_ms(args.revert_after),
     )
     proposals.create_proposal_file(args.out, proposal)
     if args.json:
@@ -252,7 +264,8 @@ def _pending(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO
     print(render._table(["nonce", "kind", "market", "takes effect", "(by this clock)"], rows), file=out)
     for change in guards.pending_changes:
         print(f"  {change.nonce}: {change.canonical_bytes.decode()}", file=out)
-    print("a halt of the market (or a global halt) cancels its pending changes", file=out)
+    print("a halt of the market (or a global halt) cancels its timelocked changes; CANCEL_PENDING cancels one without halting;"
+          " phase-ins and reverts of a tightening are not cancellable", file=out)
     return EXIT_OK
 
 
@@ -260,13 +273,19 @@ def signer_set_text(guards: state_pb2.Guards) -> str:
     s = guards.signer_set
     lines = [
         f"signer set of cluster {s.cluster}  checkpoint epoch {guards.checkpoint_epoch}  (applied index {guards.applied_index})",
-        f"  halt class   (HALT_MARKET, GLOBAL_HALT, tightening SET_MARKET_PARAMS): {s.halt_threshold} node or guardian signatures, at once",
-        f"  resume class (RESUME_MARKET, GLOBAL_RESUME, loosening SET_MARKET_PARAMS, EMERGENCY_SETTLE, SET_SIGNERS): "
-        f"{s.resume_threshold} guardian signatures; loosening waits {s.timelock_ms} ms",
+        f"  halt class   (HALT_MARKET, GLOBAL_HALT, CANCEL_PENDING): {s.halt_threshold} node or guardian signatures, at once",
+        f"  resume class (every other action: parameters, resume, settle, signer set, ...): {s.resume_threshold} guardian signatures; "
+        f"loosening waits {s.timelock_ms} ms",
+        "  CUSTODY_WITHDRAW: custodian signatures, the custody_quorum policy parameter",
         f"  checkpoints: {s.checkpoint_threshold} matching node votes, every {s.checkpoint_every_entries} entries or {s.checkpoint_every_ms} ms",
     ]
     table = render._table(["key_id", "role", "public_key"], [[k.key_id, k.role, k.public_key.hex()] for k in s.signers])
     lines += ["  " + line for line in table.splitlines()]
+    if guards.policy_parameters:
+        lines.append("  governed policy parameters (SET_POLICY_PARAMS; a move the unsafe way waits the timelock):")
+        rows = [[p.name, str(p.value), str(p.default_value), "higher" if p.safer_when_higher else "lower"]
+                for p in guards.policy_parameters]
+        lines += ["  " + line for line in render._table(["parameter", "value", "default", "safer"], rows).splitlines()]
     return "\n".join(lines)
 
 
@@ -303,10 +322,13 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     sub.add_argument("kind", metavar="KIND", help=kinds)
     sub.add_argument("--market", help="the market of a market action")
     sub.add_argument("--price", type=int, help="EMERGENCY_SETTLE: the settlement price (minor units)")
-    sub.add_argument("--amount", type=int, help="WITHDRAW_FEES: how much to pay out of the fee account (minor units)")
+    sub.add_argument("--amount", type=int, help="WITHDRAW_FEES, CUSTODY_WITHDRAW: how much to pay out (minor units)")
     sub.add_argument("--param", action="extend", nargs="+", default=[], metavar="NAME=VALUE",
-                     help="SET_MARKET_PARAMS: new values, integers (--param a=1 b=2, or repeated)")
-    sub.add_argument("--account", help="(UN)REGISTER_BACKSTOP: the backstop liquidity provider's account")
+                     help="SET_MARKET_PARAMS, SET_POLICY_PARAMS: new values, integers (--param a=1 b=2, or repeated)")
+    sub.add_argument("--revert-after", metavar="DURATION",
+                     help="SET_MARKET_PARAMS (tightening only): revert by itself this long after applying (90m, 3600s)")
+    sub.add_argument("--pending-nonce", type=int, help="CANCEL_PENDING: the nonce of the timelocked change to cancel")
+    sub.add_argument("--account", help="(UN)REGISTER_BACKSTOP: the backstop's account; CUSTODY_WITHDRAW: the account paid out")
     sub.add_argument("--discount-bps", type=int, help="REGISTER_BACKSTOP: the least discount from the mark it takes (bps)")
     sub.add_argument("--position-max", type=int, help="REGISTER_BACKSTOP: the most contracts it holds on the fund's side")
     sub.add_argument("--ttl", default="10m", help="how long the approval stays valid: 10m (default), 90s; at most 15m")

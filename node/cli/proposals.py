@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from node.identity.keys import raw_public_key, verify_ed25519
 from node.identity.quorum import action_payload, emergency_action, sign_action
-from node.ledger.action_payload import KIND_FIELDS, action_bytes, parse_action
+from node.ledger.action_payload import KIND_FIELDS, OPTIONAL_FIELDS, action_bytes, parse_action
 from node.ledger.commands import ActionKind, EmergencyAction
 from node.ledger.limits import action_lifetime_max_ms, signatures_per_action_max, source_id_bytes_max
 from node.ledger.signatures import ed25519_signature_bytes
@@ -96,25 +96,26 @@ def new_proposal(
     cluster: str, kind: ActionKind, epoch: int, now_ms: int, *, ttl_ms: int = ttl_ms_default, nonce: int | None = None,
     market: str | None = None, price: int | None = None, params: dict[str, int] | None = None,
     account: str | None = None, discount_bps: int | None = None, position_max: int | None = None,
-    amount: int | None = None,
+    amount: int | None = None, pending_nonce: int | None = None, revert_after_ms: int | None = None,
 ) -> Proposal:
     """An unsigned proposal valid from now (ledger time is the leader's clock, close to ours)
     for ttl_ms, refused here as the ledger would refuse it (fields the kind does not carry, a
     lifetime over 15 minutes)."""
-    fields = KIND_FIELDS[kind]
+    fields, optional = KIND_FIELDS[kind], OPTIONAL_FIELDS.get(kind, ())
     given = {"market": market, "price": price, "params": params, "account": account, "discount_bps": discount_bps,
-             "position_max": position_max, "amount": amount}
+             "position_max": position_max, "amount": amount, "pending_nonce": pending_nonce, "revert_after_ms": revert_after_ms}
     for name, value in given.items():
         if name in fields and value is None:
             raise ProposalError(f"a {kind.name} needs --{'param' if name == 'params' else name.replace('_', '-')}")
-        if name not in fields and value is not None:
+        if name not in fields and name not in optional and value is not None:
             raise ProposalError(f"a {kind.name} carries no {name}")
     if not 0 < ttl_ms <= action_lifetime_max_ms:
         raise ProposalError(f"--ttl must be within 1 ms..{action_lifetime_max_ms // 60_000} minutes: the ledger refuses longer approvals")
     if nonce is None:
         nonce = secrets.randbits(nonce_bits)
     action = action_payload(cluster, kind, nonce, now_ms + ttl_ms, epoch, market=market, price=price, params=params,
-                            account=account, discount_bps=discount_bps, position_max=position_max, amount=amount)
+                            account=account, discount_bps=discount_bps, position_max=position_max, amount=amount,
+                            pending_nonce=pending_nonce, revert_after_ms=revert_after_ms)
     _check_action(action)
     return Proposal(action)
 

@@ -29,8 +29,9 @@ from node.tls.client import ClientTls, load_client_tls
 keys_dir_name = "keys"
 cluster_file_name = "cluster.json"
 signers_file_name = "signers.json"
-# A keyring signs with a submitter's key before a guardian's, and a node's only when no other may.
-_ROLE_PREFERENCE = ("settler", "custodian", "oracle", "operator", "guardian", "node")
+# A keyring signs with a submitter's key before a guardian's, and a node's only when no other may;
+# an action goes out on a guardian's key before a custodian's (who may submit a CUSTODY_WITHDRAW).
+_ROLE_PREFERENCE = ("settler", "oracle", "operator", "guardian", "custodian", "node")
 default_tls_identity = "operator"  # reads everything; the CLI's and the local keyring's certificate
 
 

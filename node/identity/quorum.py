@@ -16,7 +16,7 @@ def action_payload(
     cluster: str, kind: ActionKind, nonce: int, not_after_ms: int, epoch: int, *, market: str | None = None,
     price: int | None = None, params: dict | None = None, signers: list[dict] | None = None, policy: dict | None = None,
     account: str | None = None, discount_bps: int | None = None, position_max: int | None = None,
-    amount: int | None = None,
+    amount: int | None = None, pending_nonce: int | None = None, revert_after_ms: int | None = None,
 ) -> dict:
     """The JSON object every signer signs (its canonical bytes: ledger.action_payload)."""
     payload: dict = {
@@ -25,7 +25,7 @@ def action_payload(
     }
     for name, value in (("market", market), ("price", price), ("params", params), ("signers", signers), ("policy", policy),
                         ("account", account), ("discount_bps", discount_bps), ("position_max", position_max),
-                        ("amount", amount)):
+                        ("amount", amount), ("pending_nonce", pending_nonce), ("revert_after_ms", revert_after_ms)):
         if value is not None:
             payload[name] = value
     return payload

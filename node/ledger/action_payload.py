@@ -32,6 +32,13 @@ KIND_FIELDS: dict[ActionKind, tuple[str, ...]] = {
     ActionKind.REGISTER_BACKSTOP: ("account", "discount_bps", "market", "position_max"),  # backstop.py
     ActionKind.UNREGISTER_BACKSTOP: ("account", "market"),
     ActionKind.WITHDRAW_FEES: ("amount",),  # quote minor units out of the fee account (fees.py)
+    ActionKind.CANCEL_PENDING: ("pending_nonce",),  # the nonce of the timelocked change to cancel
+    ActionKind.SET_POLICY_PARAMS: ("params",),  # policy_params.py
+    ActionKind.CUSTODY_WITHDRAW: ("account", "amount"),  # quote minor units out of a client account
+}
+# Fields a kind may carry besides those: a temporary tightening states how long it lasts.
+OPTIONAL_FIELDS: dict[ActionKind, tuple[str, ...]] = {
+    ActionKind.SET_MARKET_PARAMS: ("revert_after_ms",),
 }
 
 
@@ -58,12 +65,15 @@ def parse_action(data: bytes) -> tuple[dict | None, str | None]:
     kind = ActionKind.__members__.get(payload.get("kind")) if isinstance(payload.get("kind"), str) else None
     if kind is None:
         return None, "kind must name an action"
-    if sorted(payload) != sorted(_COMMON + KIND_FIELDS[kind]):
-        return None, f"a {kind.name} carries exactly: {', '.join(sorted(_COMMON + KIND_FIELDS[kind]))}"
+    optional = tuple(f for f in OPTIONAL_FIELDS.get(kind, ()) if f in payload)
+    if sorted(payload) != sorted(_COMMON + KIND_FIELDS[kind] + optional):
+        return None, f"a {kind.name} carries exactly: {', '.join(sorted(_COMMON + KIND_FIELDS[kind]))}" + (
+            f" (and may carry {', '.join(OPTIONAL_FIELDS[kind])})" if kind in OPTIONAL_FIELDS else "")
     if payload["domain"] != ACTION_DOMAIN:
         return None, f"domain must be {ACTION_DOMAIN}"
-    if not all(is_int64(payload[f]) for f in ("epoch", "nonce", "not_after_ms") + (("price",) if "price" in payload else ())):
-        return None, "epoch, nonce, not_after_ms and price must be int64"
+    numbers = ("epoch", "nonce", "not_after_ms") + tuple(f for f in ("price", "pending_nonce", "revert_after_ms") if f in payload)
+    if not all(is_int64(payload[f]) for f in numbers):
+        return None, f"{', '.join(numbers)} must be int64"
     if payload["nonce"] < 0 or payload["epoch"] < 0:
         return None, "nonce and epoch must not be negative"
     if "params" in payload and not (isinstance(payload["params"], dict) and payload["params"]):

@@ -6,8 +6,8 @@ class: guardian signatures, at once), with its terms: the least discount from th
 agrees to these terms off the ledger; the registration is the venue's record of them. From then
 on the fund's auction (fund_unwinding.py) fills it automatically once the auction's discount
 reaches its own, within its limit and its margin: no command of the LP's is needed, so a backstop
-is filled the same way on every replica, at the same index. UNREGISTER_BACKSTOP (halt class:
-stopping is safe, node or guardian signatures) removes it at once.
+is filled the same way on every replica, at the same index. UNREGISTER_BACKSTOP (guardian
+signatures: node keys only halt, docs/design.md#bounded-governance) removes it at once.
 
 Records: governance `backstop/<market>/<account>` = {"discount_bps", "position_max"} (canonical
 JSON, in the state hash); `LedgerState.backstops` indexes them by market. At most

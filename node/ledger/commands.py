@@ -33,6 +33,10 @@ class ActionKind(enum.IntEnum):
     REGISTER_BACKSTOP = 8  # a backstop liquidity provider for a market's fund auction (backstop.py)
     UNREGISTER_BACKSTOP = 9
     WITHDRAW_FEES = 20  # pay collected trading fees out of the ledger's fee account
+    # Bounded governance (docs/design.md#bounded-governance).
+    CANCEL_PENDING = 21  # the halt quorum cancels one timelocked change, without halting
+    SET_POLICY_PARAMS = 22  # governed policy parameters (policy_params.py)
+    CUSTODY_WITHDRAW = 23  # a withdrawal above custody_quorum_threshold, signed by custodian keys
 
 
 class MakerSide(enum.IntEnum):

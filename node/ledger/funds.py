@@ -12,7 +12,7 @@ what its cash shows, pays nothing.
 from __future__ import annotations
 
 from .fund_equity import fund_equity
-from .limits import withdrawal_gate_after_negative_ms
+from .policy_params import governed
 from .records import Account, AccountStatus
 from .state import INSURANCE_FUND, META_WITHDRAWALS_GATED_UNTIL, LedgerState, market_fund
 
@@ -34,7 +34,7 @@ def pay_from_funds(state: LedgerState, amount: int, market_ids: list[str]) -> in
 
 def gate_withdrawals(state: LedgerState) -> None:
     """An account went negative: withdrawals pause while the venue absorbs it (dYdX)."""
-    gated_until = state.ledger_time_ms + withdrawal_gate_after_negative_ms
+    gated_until = state.ledger_time_ms + governed(state, "withdrawal_gate_after_negative_ms")
     state.put_meta(META_WITHDRAWALS_GATED_UNTIL, max(state.meta[META_WITHDRAWALS_GATED_UNTIL], gated_until))
 
 

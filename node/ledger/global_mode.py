@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .events import Event, GlobalModeChanged
 from .fund_equity import funds_equity_total
-from .limits import insurance_fund_floor
+from .policy_params import governed
 from .records import GlobalMode, GlobalReason
 from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE, LedgerState
 
@@ -25,7 +25,7 @@ def set_global_mode(state: LedgerState, mode: GlobalMode, reason: GlobalReason, 
 
 
 def check_insurance_fund_floor(state: LedgerState, events: list[Event]) -> None:
-    below = funds_equity_total(state) < insurance_fund_floor
+    below = funds_equity_total(state) < governed(state, "insurance_fund_floor")
     mode = state.meta[META_GLOBAL_MODE]
     if not below and mode == GlobalMode.NORMAL:
         return  # the common case, after every command: two lookups and two comparisons

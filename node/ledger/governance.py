@@ -8,15 +8,20 @@ account-scoped readers only read (a reader entry lists its accounts). The policy
 the cluster id every statement binds, the thresholds per action class, the checkpoint schedule
 and how far the leader's clock may run ahead of the submitters' (ledger_clock.py):
 
-- halt class (HALT_MARKET, GLOBAL_HALT, a SET_MARKET_PARAMS that only tightens): node or guardian
-  signatures, at least `halt_threshold` distinct valid ones. Stopping is safe, so the bar is low.
-- resume class (RESUME_MARKET, GLOBAL_RESUME, a loosening SET_MARKET_PARAMS, EMERGENCY_SETTLE, WITHDRAW_FEES,
-  SET_SIGNERS): guardian signatures only, at least `resume_threshold`. Loosening also waits
-  `timelock_ms` of ledger time, during which a halt cancels it.
+- halt class (HALT_MARKET, GLOBAL_HALT, CANCEL_PENDING): node or guardian signatures, at least
+  `halt_threshold` distinct valid ones. Stopping is safe, so the bar is low; it is all node keys
+  may do (docs/design.md#bounded-governance).
+- resume class (every other action: SET_MARKET_PARAMS, SET_POLICY_PARAMS, RESUME_MARKET,
+  GLOBAL_RESUME, EMERGENCY_SETTLE, WITHDRAW_FEES, SET_SIGNERS, the backstop registrations):
+  guardian signatures only, at least `resume_threshold`. Loosening also waits `timelock_ms` of
+  ledger time, during which a halt or CANCEL_PENDING cancels it.
+- custody class (CUSTODY_WITHDRAW): custodian signatures only, at least the governed
+  `custody_quorum` (policy_params.py).
 - checkpoint votes: node keys, `checkpoint_threshold` matching votes certify.
 
 Records live in one table as canonical JSON (rare and small): `policy`, `signer/<key id>`,
-`nonce/<n>` (used action nonces), `pending/<n>` (timelocked changes), `vote/<key id>` (each
+`nonce/<n>` (used action nonces), `pending/<n>` (timelocked changes; `pending/<n>/<step>` a
+tightening's phase-in or revert), `limits` (governed policy parameters), `vote/<key id>` (each
 node's latest checkpoint vote) and `certificate` (the latest certified checkpoint).
 """
 

@@ -1,8 +1,10 @@
 """What a quorum-signed action does once it is approved (emergency.py decides whether it is).
 
 Halts take effect at once and cancel every timelocked change they concern (a halt is the brake
-on a loosening that turns out to be wrong); loosening changes wait in `pending/<nonce>` records
-until their ledger time comes (`apply_due_changes`, at the start of every entry).
+on a loosening that turns out to be wrong); CANCEL_PENDING cancels one of them without halting.
+Loosening changes wait in `pending/<nonce>` records until their ledger time comes
+(`apply_due_changes`, at the start of every entry), as do the phase-in and revert steps of a
+tightening (`pending/<nonce>/<step>`, tightening.py), which nothing but a later change cancels.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from .events import ActionTaken, Event
 from .expiry import settle_expired
 from .fees import withdraw_fees, withdraw_fees_problem
 from .global_mode import check_insurance_fund_floor, set_global_mode
+from .market_params import params_problem
+from .collateral import pay_out
 from .governance import POLICY_FIELDS
-from .market_params import apply_params
+from .policy_params import set_policy_params
 from .records import GlobalMode, GlobalReason, MarketStatus, StatusReason
 from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, PENDING_PREFIX, POLICY_KEY, SIGNER_PREFIX, LedgerState
+from .tightening import STEP_OUTCOMES, apply_market_params_action, is_step, phase_in_targets
 
 
 def pending_key(nonce: int) -> str:
@@ -30,20 +35,39 @@ def schedule(state: LedgerState, payload: dict, effective_at_ms: int, events: li
 
 
 def apply_due_changes(state: LedgerState, events: list[Event]) -> None:
+    """Every change due by now, in the order they fell due (then by key). A change of market
+    parameters is checked again as it applies, with the market's pending phase-ins counted: a
+    change decided in between may have made its values inconsistent; it is then cancelled."""
     now = state.ledger_time_ms
-    for key in sorted(k for k, at in state.pending_changes.items() if at <= now):
+    for _, key in sorted((at, k) for k, at in state.pending_changes.items() if at <= now):
+        if key not in state.pending_changes:
+            continue  # a revert applied before it dropped its own phase-in
         payload = state.governance[key]["action"]
+        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and state.markets[payload["market"]].status != MarketStatus.SETTLED \
+                and params_problem(state, payload["market"], payload["params"], phase_in_targets(state, payload["market"], key)):
+            _cancel(state, key, events)
+            continue
         state.put_governance(key, None)
         take_effect(state, payload, events)
 
 
 def cancel_pending(state: LedgerState, market_id: str | None, events: list[Event]) -> None:
-    """A halt cancels the timelocked changes of its market (None: every pending change)."""
+    """A halt cancels the timelocked changes of its market (None: every timelocked change)."""
     for key in sorted(state.pending_changes):
-        payload = state.governance[key]["action"]
-        if market_id is None or payload.get("market") == market_id:
-            state.put_governance(key, None)
-            events.append(ActionTaken(ActionKind[payload["kind"]], payload["nonce"], payload.get("market", ""), "cancelled", 0))
+        record = state.governance[key]
+        if not is_step(record) and (market_id is None or record["action"].get("market") == market_id):
+            _cancel(state, key, events)
+
+
+def _cancel(state: LedgerState, key: str, events: list[Event]) -> None:
+    payload = state.governance[key]["action"]
+    state.put_governance(key, None)
+    events.append(ActionTaken(ActionKind[payload["kind"]], payload["nonce"], payload.get("market", ""), "cancelled", 0))
+
+
+def cancellable(state: LedgerState, nonce: int) -> bool:
+    """Whether CANCEL_PENDING may cancel the change of this nonce: a timelocked one, pending."""
+    return pending_key(nonce) in state.pending_changes
 
 
 def refusal(state: LedgerState, payload: dict) -> str | None:
@@ -86,7 +110,7 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         check_insurance_fund_floor(state, events)
     elif kind == ActionKind.SET_MARKET_PARAMS:
         if state.markets[market_id].status != MarketStatus.SETTLED:
-            apply_params(state, market_id, payload["params"])
+            apply_market_params_action(state, payload, events)
     elif kind == ActionKind.EMERGENCY_SETTLE:
         settle_expired(state, market_id, events, payload["price"], StatusReason.EMERGENCY_SETTLED)
     elif kind == ActionKind.SET_SIGNERS:
@@ -95,7 +119,15 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         apply_backstop_action(state, payload)
     elif kind == ActionKind.WITHDRAW_FEES:
         withdraw_fees(state, payload["amount"])
-    events.append(ActionTaken(kind, payload["nonce"], market_id, "applied", state.ledger_time_ms))
+    elif kind == ActionKind.CANCEL_PENDING:
+        _cancel(state, pending_key(payload["pending_nonce"]), events)
+    elif kind == ActionKind.SET_POLICY_PARAMS:
+        set_policy_params(state, payload["params"])
+        check_insurance_fund_floor(state, events)  # the floor may have moved
+    elif kind == ActionKind.CUSTODY_WITHDRAW:
+        pay_out(state, payload["account"], payload["amount"])
+    outcome = STEP_OUTCOMES.get(payload.get("step", ""), "applied")
+    events.append(ActionTaken(kind, payload["nonce"], market_id, outcome, state.ledger_time_ms))
 
 
 def install_signer_set(state: LedgerState, cluster: str, signers: list[dict], rules: dict) -> None:

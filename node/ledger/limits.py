@@ -31,16 +31,27 @@ markets_max = 1_000
 positions_per_account_max = 64
 
 # Below this balance of the insurance funds together (global plus every market's; quote minor
-# units) the whole venue becomes REDUCE_ONLY until they are topped up: 0 means a deficit. (Configurable through a quorum-signed action
-# once the signer set exists.)
+# units) the whole venue becomes REDUCE_ONLY until they are topped up: 0 means a deficit. The
+# default of the governed policy parameter `insurance_fund_floor` (policy_params.py).
 insurance_fund_floor = 0
 
 # Withdrawal limits (quote minor units per window) and the gate after any account goes negative
-# (dYdX): named constants for now, operator-settable once quorum-signed parameters exist.
+# (dYdX). The window is fixed; the limits and the gate are the defaults of governed policy
+# parameters of the same names (policy_params.py, docs/design.md#governed-policy-parameters).
 withdrawal_window_ms = 3_600_000
 withdrawal_account_max_per_window = 10**13  # 10M USD per account per hour
 withdrawal_global_max_per_window = 10**14  # 100M USD for the whole venue per hour
 withdrawal_gate_after_negative_ms = 3_600_000
+
+# Bounded governance (docs/design.md#bounded-governance): the defaults of the governed policy
+# parameters that bound a guardian raise of margins and fees, phase it in, and put large
+# withdrawals behind a quorum of custodian keys.
+margin_raise_step_max_bps = 5_000  # one action raises a margin or fee by at most 50% of its current value
+margin_raise_step_floor_bps = 50  # ... or by 0.5 percentage points, whichever is more
+margin_raise_grace_ms = 3_600_000  # a maintenance raise applies an hour after the margin calls it places
+custody_quorum_threshold = 10**12  # a withdrawal above 1M USD needs a quorum of custodian keys
+custody_quorum = 2  # distinct custodian signatures such a withdrawal needs
+revert_after_ms_max = 30 * 86_400_000  # a temporary tightening lasts at most 30 days
 
 # Oracle: sources per market, and how far a source's clock may run ahead of ledger time.
 oracle_sources_max = 16

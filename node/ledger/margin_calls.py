@@ -25,7 +25,7 @@ from __future__ import annotations
 from .events import Event, MarginCall as MarginCallEvent, MarginCallLifted
 from .limits import bps_denominator, reserved_id_prefix
 from .liquidation import holds_unreliable_mark
-from .margin import account_valuation
+from .margin import account_valuation, ceil_div
 from .market_terms import terms_of
 from .records import AccountStatus, MarginCall
 from .state import LedgerState
@@ -91,3 +91,26 @@ def review_after_sweep(state: LedgerState, market_id: str, events: list[Event]) 
 
 def is_called(state: LedgerState, account_id: str) -> bool:
     return account_id in state.margin_calls
+
+
+def call_below_raised_maintenance(state: LedgerState, market_id: str, maintenance_bps: int, events: list[Event]) -> None:
+    """A maintenance raise phases in (tightening.py): every ACTIVE holder of the market whose
+    equity is below its maintenance requirement at the raised level, and not called yet, is called
+    now (reduce-only) and has until the raise applies to cure it (docs/design.md#bounded-governance)."""
+    market = state.markets[market_id]
+    now = state.ledger_time_ms
+    for account_id in sorted(state.holders.get(market_id, ())):
+        if account_id.startswith(reserved_id_prefix) or account_id in state.margin_calls:
+            continue
+        account = state.accounts[account_id]
+        position = state.positions[account_id].get(market_id)
+        if account.status != AccountStatus.ACTIVE or position is None or not position.size:
+            continue
+        pnl, _, _, maintenance = account_valuation(state, account_id)
+        notional = abs(position.size) * market.mark_price
+        raised = maintenance - ceil_div(notional * market.maintenance_margin_bps, bps_denominator) \
+            + ceil_div(notional * maintenance_bps, bps_denominator)
+        equity = account.collateral + pnl
+        if equity < raised:
+            state.put_margin_call(account_id, MarginCall(now, equity, raised))
+            events.append(MarginCallEvent(account_id, equity, raised, now))

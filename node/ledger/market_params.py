@@ -1,9 +1,11 @@
-"""SET_MARKET_PARAMS: which parameters a quorum may change, and which way is tighter.
+"""SET_MARKET_PARAMS: which parameters a quorum may change, which way is tighter, and how far.
 
-Tightening (every change in its safer direction) takes effect at once with the halt class's low
-threshold; anything else is loosening: the resume class's high threshold and the timelock. For
-parameters where 0 means "no limit" (a soft cap, a position cap, a breaker band), 0 is the
-loosest value.
+Every change needs the guardian quorum (docs/design.md#bounded-governance). Tightening (every
+change in its safer direction) takes effect at once; anything else is loosening and also waits the
+timelock. For parameters where 0 means "no limit" (a soft cap, a position cap, a breaker band), 0
+is the loosest value. A raise of a margin or a fee (RAISE_BOUNDED), either way, is bounded per
+action: by `margin_raise_step_max_bps` of its current value, or `margin_raise_step_floor_bps`
+when that is more (policy_params.py), so no single approval can take margins to 100% at once.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import dataclasses
 
 from .commands import CreateMarket, OracleSource
 from .fund_unwinding import unwind_listing_fields
+from .limits import bps_denominator
 from .market_terms import TERMS_FIELDS, terms_of
 from .markets import listing_problem
+from .policy_params import governed
 from .records import Market
 from .state import LedgerState
 from .validation import is_int64
@@ -57,6 +61,28 @@ ADJUSTABLE: dict[str, tuple[int, bool]] = {
 }
 
 
+# A raise of these costs accounts money at once: bounded per action.
+RAISE_BOUNDED = ("initial_margin_bps", "maintenance_margin_bps", "liquidation_fee_bps", "maker_fee_bps", "taker_fee_bps")
+
+
+def current_value(state: LedgerState, market_id: str, name: str) -> int:
+    source = terms_of(state, market_id) if name in TERMS_FIELDS else state.markets[market_id]
+    return getattr(source, name)
+
+
+def raise_step_problem(state: LedgerState, market_id: str, params: dict) -> str | None:
+    """Why a raise in these values is larger than one action may make, or None."""
+    step_bps, floor_bps = governed(state, "margin_raise_step_max_bps"), governed(state, "margin_raise_step_floor_bps")
+    for name in RAISE_BOUNDED:
+        if name not in params:
+            continue
+        old = current_value(state, market_id, name)
+        allowed = max(abs(old) * step_bps // bps_denominator, floor_bps)
+        if params[name] - old > allowed:
+            return f"{name} may rise by at most {allowed} in one action (from {old} to at most {old + allowed})"
+    return None
+
+
 def tightens(name: str, old: int, new: int) -> bool:
     direction, zero_is_off = ADJUSTABLE[name]
     if new == old:
@@ -71,15 +97,12 @@ def tightens(name: str, old: int, new: int) -> bool:
 
 
 def all_tighten(state: LedgerState, market_id: str, params: dict) -> bool:
-    market, terms = state.markets[market_id], terms_of(state, market_id)
-    return all(
-        tightens(name, getattr(terms if name in TERMS_FIELDS else market, name), value)
-        for name, value in sorted(params.items())
-    )
+    return all(tightens(name, current_value(state, market_id, name), value) for name, value in sorted(params.items()))
 
 
-def params_problem(state: LedgerState, market_id: str, params: dict) -> str | None:
-    """Why these values cannot apply to the market, checked as a listing would check them."""
+def params_problem(state: LedgerState, market_id: str, params: dict, pending: dict | None = None) -> str | None:
+    """Why these values cannot apply to the market, checked as a listing would check them;
+    `pending`: values already decided that apply later (a phased-in raise), counted as current."""
     unknown = [name for name in sorted(params) if name not in ADJUSTABLE]
     if unknown:
         return f"not adjustable: {', '.join(unknown)} (adjustable: {', '.join(sorted(ADJUSTABLE))})"
@@ -93,6 +116,7 @@ def params_problem(state: LedgerState, market_id: str, params: dict) -> str | No
         f.name: unwind[f.name] if f.name in unwind else getattr(terms if f.name in TERMS_FIELDS else market, f.name)
         for f in dataclasses.fields(CreateMarket) if f.name not in ("id", "market", "sources")
     }
+    current.update(pending or {})
     current.update(params)
     return listing_problem(CreateMarket(id="set-market-params", market=market_id, sources=sources, **current), state.ledger_time_ms)
 

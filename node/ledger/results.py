@@ -58,6 +58,10 @@ class ResultCode(enum.IntEnum):
     MARGIN_CALLED = 62  # the account is under a margin call: reduce-only until back at initial margin
     # Sources judged against the others (oracle.py), from 70.
     PRICE_OUTLIER = 70  # recorded, not counted: more than outlier_bps from the median of the other fresh sources
+    # Bounded governance (docs/design.md#bounded-governance).
+    RAISE_STEP_TOO_LARGE = 80  # a margin or fee raise beyond margin_raise_step_max_bps of its current value
+    CUSTODY_QUORUM_REQUIRED = 81  # a withdrawal above custody_quorum_threshold needs a CUSTODY_WITHDRAW quorum
+    NOT_CANCELLABLE = 82  # CANCEL_PENDING names no timelocked change (phase-ins and reverts are not cancellable)
 
 
 @dataclass(frozen=True, slots=True)

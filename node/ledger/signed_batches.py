@@ -79,7 +79,7 @@ _COUNTER_MASK = (1 << batch_sequence_counter_bits) - 1
 # Which command kinds each role may submit. Auditors and readers submit nothing.
 ROLE_COMMANDS: dict[str, tuple[type, ...]] = {
     ROLE_SETTLER: (SettleTrade,),
-    ROLE_CUSTODIAN: (Deposit, Withdraw),
+    ROLE_CUSTODIAN: (Deposit, Withdraw, EmergencyAction),  # a CUSTODY_WITHDRAW its quorum signed
     ROLE_ORACLE: (PriceUpdate,),
     ROLE_OPERATOR: (CreateMarket,),
     ROLE_GUARDIAN: (EmergencyAction,),

@@ -45,6 +45,7 @@ MARKET_FUND_PREFIX = "sys:fund:"
 
 # Governance record keys (governance.py): one prefix per kind of record.
 POLICY_KEY = "policy"
+LIMITS_KEY = "limits"  # the governed policy parameters a quorum has set (policy_params.py)
 SIGNER_PREFIX = "signer/"
 NONCE_PREFIX = "nonce/"
 PENDING_PREFIX = "pending/"

@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from node.ledger.fund_equity import fund_equity, funds_equity_total
-from node.ledger.limits import insurance_fund_floor
+from node.ledger.policy_params import governed
 from node.ledger.records import StatusReason
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_MODE, LedgerState, market_fund
 
@@ -51,6 +51,7 @@ class LedgerGauges:
     dedup_records: int = 0  # command ids remembered for exactly-once (retention.py bounds them)
     funds_equity: int = 0  # every fund together at the marks: what the floor judges
     replay_windows: int = 0  # submitter streams whose replay window is kept
+    insurance_fund_floor: int = 0  # the governed floor (policy_params.py)
 
 
 def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
@@ -79,7 +80,7 @@ def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
         checkpoint_epoch=int(state.meta[META_CHECKPOINT_EPOCH]),
         markets=markets, lmdb_used_bytes=used, lmdb_map_bytes=map_size,
         dedup_records=len(state.dedup), replay_windows=sum(len(group) for group in state.window_uses.values()),
-        funds_equity=funds_equity_total(state),
+        funds_equity=funds_equity_total(state), insurance_fund_floor=governed(state, "insurance_fund_floor"),
     )
 
 
@@ -147,7 +148,7 @@ def ledger_families(g: LedgerGauges):
     yield _gauge("settle_insurance_funds_equity",
                  "Global plus every market's fund at the marks: cash + unrealized result of inherited positions; "
                  "the floor judges this (1e-6 USD)", g.funds_equity)
-    yield _gauge("settle_insurance_fund_floor", "Below this the venue goes REDUCE_ONLY (1e-6 USD)", insurance_fund_floor)
+    yield _gauge("settle_insurance_fund_floor", "Below this the venue goes REDUCE_ONLY (1e-6 USD)", g.insurance_fund_floor)
     yield _gauge("settle_markets", "Listed markets", len(g.markets))
     yield _gauge("settle_dedup_records", "Command ids remembered for exactly-once (bounded by dedup_retention_ms)", g.dedup_records)
     yield _gauge("settle_replay_windows", "Submitter streams whose replay window is kept", g.replay_windows)

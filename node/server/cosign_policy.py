@@ -28,7 +28,8 @@ from node.ledger.fund_equity import funds_equity_total
 from node.ledger.commands import ActionKind
 from node.ledger.emergency import nonce_key
 from node.ledger.governance import ROLE_NODE, policy, signer
-from node.ledger.limits import action_lifetime_max_ms, epoch_grace, insurance_fund_floor
+from node.ledger.limits import action_lifetime_max_ms, epoch_grace
+from node.ledger.policy_params import governed
 from node.ledger.records import GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
 from node.ledger.state import META_CHECKPOINT_EPOCH, META_GLOBAL_MODE, META_GLOBAL_REASON, LedgerState
 
@@ -102,8 +103,9 @@ def _global_halt(state: LedgerState) -> Verdict:
     if state.meta[META_GLOBAL_MODE] == GlobalMode.HALTED and state.meta[META_GLOBAL_REASON] == GlobalReason.GUARDIAN_HALT:
         return _refuse("the venue is already halted by guardians")
     equity = funds_equity_total(state)  # judged at the mark, as the ledger's floor judges them
-    if equity < insurance_fund_floor:
-        return Verdict(True, f"the insurance funds' equity ({equity}) is below their floor ({insurance_fund_floor})")
+    floor = governed(state, "insurance_fund_floor")
+    if equity < floor:
+        return Verdict(True, f"the insurance funds' equity ({equity}) is below their floor ({floor})")
     for market_id in sorted(state.markets):
         market = state.markets[market_id]
         if market.status != MarketStatus.SETTLED and market.oracle_verdict == OracleVerdict.STALE:

@@ -16,7 +16,7 @@ from node.ledger.governance import policy, signer, signer_ids
 from node.ledger.records import GlobalReason, Market, MarketStatus, OracleSourceState, StatusReason
 from node.ledger.fund_equity import fund_equity, funds_equity_total
 from node.ledger.fund_unwinding import auction_discount_bps
-from node.ledger.limits import insurance_fund_floor
+from node.ledger.policy_params import DEFAULTS, GOVERNED, governed
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
 from node.server import perp_views
 from node.server.adaptive_views import market_adaptive
@@ -182,7 +182,12 @@ def guards_view(state: LedgerState) -> state_pb2.Guards:
         funds=[fund_view(state, INSURANCE_FUND, "")]
         + [fund_view(state, market_fund(m), m) for m in sorted(state.markets) if market_fund(m) in state.accounts],
         funds_equity=funds_equity_total(state),
-        insurance_fund_floor=insurance_fund_floor,
+        insurance_fund_floor=governed(state, "insurance_fund_floor"),
+        policy_parameters=[
+            state_pb2.PolicyParameter(name=name, value=governed(state, name), default_value=DEFAULTS[name],
+                                      safer_when_higher=GOVERNED[name] > 0)
+            for name in sorted(GOVERNED)
+        ],
     )
     perp_views.guards_fees(state, message)
     return message

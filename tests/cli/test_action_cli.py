@@ -316,3 +316,57 @@ def test_a_withdraw_fees_proposal_carries_its_amount_and_needs_guardians():
         proposals.new_proposal(CLUSTER, ActionKind.WITHDRAW_FEES, 0, now_ms())
     with pytest.raises(proposals.ProposalError, match="carries no amount"):
         proposals.new_proposal(CLUSTER, ActionKind.HALT_MARKET, 0, now_ms(), market=MARKET, amount=1)
+
+
+# -- bounded governance (issue 18): temporary tightening, cancelling, custody ------------------------
+
+
+def test_a_temporary_tightening_proposal_states_its_duration(tmp_path):
+    document = propose_offline(tmp_path / "t.json", "SET_MARKET_PARAMS", "--market", MARKET,
+                               "--param", "initial_margin_bps=1500", "--revert-after", "60m")
+    assert document["action"]["revert_after_ms"] == 3_600_000
+    assert "temporary: reverts by itself 3600000 ms" in describe(proposals.Proposal(document["action"]), now_ms())
+    with pytest.raises(proposals.ProposalError, match="carries no revert_after_ms"):
+        proposals.new_proposal(CLUSTER, ActionKind.HALT_MARKET, 0, now_ms(), market=MARKET, revert_after_ms=1)
+
+
+def test_a_cancel_pending_proposal_names_the_change_and_needs_the_halt_class(tmp_path):
+    document = propose_offline(tmp_path / "c.json", "CANCEL_PENDING", "--pending-nonce", "4017")
+    assert document["action"]["pending_nonce"] == 4017
+    text = describe(proposals.Proposal(document["action"]), now_ms())
+    assert "cancels pending change 4017" in text and "halt class" in text
+
+
+def test_a_policy_params_proposal_needs_guardians():
+    proposal = proposals.new_proposal(CLUSTER, ActionKind.SET_POLICY_PARAMS, 0, now_ms(), params={"custody_quorum": 3})
+    assert "resume class (guardians only)" in describe(proposal, now_ms())
+
+
+def test_two_custodians_withdraw_a_large_amount_through_propose_sign_submit(served, tmp_path):
+    from node.ledger.commands import Deposit
+    from tests.ledger.governance import CUSTODIANS
+    from tests.server.governed_replica import apply_now
+
+    apply_now(served.replica, Deposit("whale-in", "whale", 3 * 10**12))
+    paths = {}
+    for key_id in ("custodian-1", "custodian-2"):
+        paths[key_id] = tmp_path / f"{key_id}.key"
+        write_private_key(paths[key_id], CUSTODIANS[key_id])
+    path = tmp_path / "w.json"
+    online = ("--nodes", served.address, "--credentials", served.credentials)
+    code, out, _ = settle(*online, "action", "propose", "CUSTODY_WITHDRAW", "--account", "whale", "--amount", str(2 * 10**12), "--out", path)
+    assert code == 0 and "custodian signatures only" in out, out
+    assert sign(path, paths, "custodian-1")[0] == 0
+    code, out, _ = settle(*online, "action", "submit", path)
+    assert code == 1 and out.startswith("BELOW_THRESHOLD"), out
+    assert sign(path, paths, "custodian-2")[0] == 0
+    code, out, _ = settle(*online, "action", "submit", path)
+    assert code == 0 and out.startswith("OK"), out
+    assert served.replica.state.accounts["whale"].collateral == 10**12
+
+
+def test_signers_shows_the_governed_policy_parameters_in_force(served):
+    code, out, _ = settle("--nodes", served.address, "--credentials", served.credentials, "action", "signers")
+    assert code == 0
+    assert re.search(r"\n  custody_quorum_threshold +1000000000000 +1000000000000 +lower\n", out), out
+    assert re.search(r"\n  margin_raise_grace_ms +3600000 +3600000 +higher\n", out), out

@@ -1,7 +1,8 @@
 """Test keys and a signer set for the quorum specs: three nodes and three guardians.
 
 halt threshold 2 (nodes or guardians), resume threshold 2 (guardians only), checkpoint threshold
-2 of the 3 node keys, a 60 s timelock, a checkpoint due every 10 entries or 60 s."""
+2 of the 3 node keys, a 60 s timelock, a checkpoint due every 10 entries or 60 s; three custodian
+keys (custodian-1, the driver's submitter, and two more) for the custody quorum (default 2)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from .driver import SUBMITTERS, LedgerDriver, listed_market_with_traders
 CLUSTER = "test-cluster"
 NODES = {f"node-{i}": private_key_from_seed(f"node key {i}") for i in (1, 2, 3)}
 GUARDIANS = {f"guardian-{i}": private_key_from_seed(f"guardian key {i}") for i in (1, 2, 3)}
-ALL_KEY_IDS = {*NODES, *GUARDIANS}
+CUSTODIANS = {
+    "custodian-1": SUBMITTERS["custodian"][1],
+    **{f"custodian-{i}": private_key_from_seed(f"custodian key {i}") for i in (2, 3)},
+}
+ALL_KEY_IDS = {*NODES, *GUARDIANS, *CUSTODIANS}
 POLICY = {
     "halt_threshold": 2, "resume_threshold": 2, "checkpoint_threshold": 2, "timelock_ms": 60_000,
     "checkpoint_every_entries": 10, "checkpoint_every_ms": 60_000, "clock_lead_max_ms": 30 * 86_400_000,
@@ -23,10 +28,11 @@ POLICY = {
 SIGNERS = sorted(
     [signer_entry_for(k, "node", key) for k, key in NODES.items()]
     + [signer_entry_for(k, "guardian", key) for k, key in GUARDIANS.items()]
+    + [signer_entry_for(k, "custodian", key) for k, key in CUSTODIANS.items()]
     + [signer_entry_for(key_id, role, key) for role, (key_id, key) in SUBMITTERS.items() if key_id not in ALL_KEY_IDS],
     key=lambda e: e["key_id"],
 )
-ALL_KEYS = {**NODES, **GUARDIANS, **{key_id: key for key_id, key in SUBMITTERS.values()}}  # genesis: every key signs
+ALL_KEYS = {**NODES, **GUARDIANS, **CUSTODIANS, **{key_id: key for key_id, key in SUBMITTERS.values()}}  # genesis: every key signs
 
 
 class Governed:

@@ -12,6 +12,9 @@ Issue 17 taught it fees as money (fees.py), funding (funding.py) and margin call
 
 Issue 18 taught it one mark per entry and sources judged against the others (oracle.py's
 docstring, docs/design.md#outliers-and-clamps): the block "sources judged against the others".
+Issue 18 taught it the governance rules that move account money (emergency.py, tightening.py,
+collateral.py): a withdrawal above the custody threshold needs a quorum of custodian keys, and a
+guardian raise of margins is bounded per step and phases maintenance in behind margin calls.
 
 Every rule is one method with the docstring it follows. Where a docstring leaves a detail open the
 model follows the ledger and says so in a comment starting "Follows the ledger:".
@@ -19,6 +22,7 @@ model follows the ledger and says so in a comment starting "Follows the ledger:"
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import Counter
@@ -27,7 +31,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from node.identity.keys import verify_ed25519
-from node.ledger.commands import CreateMarket, Deposit, MakerSide, MarketKind, PriceUpdate, SettleTrade, Withdraw
+from node.ledger.commands import CreateMarket, Deposit, EmergencyAction, MakerSide, MarketKind, PriceUpdate, SettleTrade, Withdraw
 from node.ledger.events import (
     Deleveraged,
     FundAuctionEnded,
@@ -54,6 +58,7 @@ BPS = 10_000
 GLOBAL_FUND = "sys:insurance"
 FUND_PREFIX = "sys:fund:"
 GATE_MS = 3_600_000  # withdrawals pause this long after an account goes negative
+WINDOW_MS = 3_600_000  # a withdrawal window: one custodian key moves at most the custody threshold in it
 SKEW_MS = 10_000  # a source time may run this far ahead of ledger time
 BANKRUPTCY_MULTIPLE = 100  # a long's bankruptcy price is at most this multiple of the mark
 FEES = "sys:fees"  # the ledger's fee account
@@ -261,6 +266,14 @@ class Model:
     auctions: dict[str, Auction] = field(default_factory=dict)  # market -> its fund's auction
     # market -> backstop account -> (least discount it takes in bps, most contracts it holds)
     backstops: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    # Bounded governance (issue 18), once a signer set is installed (GovernedLedgerVersusModel).
+    signers: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # key id -> (role, public key)
+    custody_threshold: int | None = None  # above it a withdrawal needs custody_quorum custodian keys
+    custody_quorum: int = 2
+    grace_ms: int = 3_600_000  # margin_raise_grace_ms
+    nonces: set[int] = field(default_factory=set)  # action nonces used
+    phase_ins: dict[str, tuple[int, int]] = field(default_factory=dict)  # market -> (due at, maintenance bps)
+    windows: dict[str, tuple[int, int]] = field(default_factory=dict)  # account -> (window start, withdrawn in it)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -350,6 +363,8 @@ class Model:
             if state.verdict != STALE and len(self.fresh(market)) < self.params[market].min_sources:
                 self.go_stale(market)  # the sources aged out in ledger time
                 self.stats["STALE by ledger time"] += 1
+        if self.phase_ins:
+            self.apply_due_phase_ins()
         rolled = [m for m in sorted(self.market) if self.market[m].next_funding and self.now >= self.market[m].next_funding]
         for market in rolled:
             self.pay_funding(market)
@@ -379,7 +394,7 @@ class Model:
             first = self.seen[cmd.id]
             return Expected(ResultCode.DUPLICATE, first.collateral, first.counterparty, first.code)
         handler = {CreateMarket: self.create_market, Deposit: self.deposit, Withdraw: self.withdraw,
-                   SettleTrade: self.trade, PriceUpdate: self.price}[type(cmd)]
+                   SettleTrade: self.trade, PriceUpdate: self.price, EmergencyAction: self.governance_action}[type(cmd)]
         result = handler(cmd)
         self.seen[cmd.id] = result
         return result
@@ -434,23 +449,39 @@ class Model:
             return Expected(ResultCode.INVALID_ACCOUNT)
         if cmd.amount <= 0:
             return Expected(ResultCode.INVALID_AMOUNT)
-        if cmd.account not in self.collateral:
+        if self.custody_threshold is not None and self.withdrawn_in_window(cmd.account) + cmd.amount > self.custody_threshold:
+            self.stats["withdrawal refused: needs the custody quorum"] += 1
+            return Expected(ResultCode.CUSTODY_QUORUM_REQUIRED)
+        return self.pay_out(cmd.account, cmd.amount)
+
+    def withdrawn_in_window(self, account: str) -> int:
+        """What left the account in its hourly withdrawal window (0 once the window is over)."""
+        start, withdrawn = self.windows.get(account, (0, 0))
+        return withdrawn if account in self.windows and self.now - start < WINDOW_MS else 0
+
+    def pay_out(self, account: str, amount: int) -> Expected:
+        """The checks of every withdrawal, one key's or a custody quorum's, then the payment."""
+        if account not in self.collateral:
             return Expected(ResultCode.UNKNOWN_ACCOUNT)
-        if self.status[cmd.account] != ACTIVE:
+        if self.status[account] != ACTIVE:
             return Expected(ResultCode.ACCOUNT_NOT_ACTIVE)
-        collateral = self.collateral[cmd.account]
+        collateral = self.collateral[account]
         if self.now < self.gated_until:
             self.stats["withdrawal gated"] += 1
             return Expected(ResultCode.WITHDRAWALS_GATED, collateral)
-        if self.unreliable(cmd.account):  # a position valued at a non-VALID mark has no trusted value
+        if self.unreliable(account):  # a position valued at a non-VALID mark has no trusted value
             self.stats["withdrawal refused: unreliable mark"] += 1
             return Expected(ResultCode.STALE_PRICE, collateral)
-        _, loss, im, _ = self.valuation(cmd.account)
-        if cmd.amount > collateral + loss - im:  # unrealized profit never counts
+        _, loss, im, _ = self.valuation(account)
+        if amount > collateral + loss - im:  # unrealized profit never counts
             return Expected(ResultCode.INSUFFICIENT_COLLATERAL, collateral)
-        self.collateral[cmd.account] = collateral - cmd.amount
-        self.withdrawals += cmd.amount
-        return Expected(ResultCode.OK, collateral - cmd.amount)
+        self.collateral[account] = collateral - amount
+        self.withdrawals += amount
+        start, _ = self.windows.get(account, (self.now, 0))
+        if self.now - start >= WINDOW_MS:
+            start = self.now  # the window is over: a new one starts
+        self.windows[account] = (start, self.withdrawn_in_window(account) + amount)
+        return Expected(ResultCode.OK, collateral - amount)
 
     def trade(self, cmd: SettleTrade) -> Expected:
         if not (isinstance(cmd.market, str) and _MARKET_ID.fullmatch(cmd.market)):
@@ -649,6 +680,98 @@ class Model:
                 self.stats["margin call"] += 1
         for account in sorted(self.called):
             self.maybe_lift(account)
+
+    # -- bounded governance (issue 18): custody quorum, bounded raise, maintenance phase-in ------
+
+    def governance_action(self, cmd: EmergencyAction) -> Expected:
+        """The actions the governed machine draws, well-formed, current and signed by test keys:
+        a CUSTODY_WITHDRAW needs custody_quorum distinct custodian signatures, then passes the
+        checks of any withdrawal; a SET_MARKET_PARAMS raising margins needs two guardians, keeps
+        0 < maintenance <= initial (and a call level strictly between, counting a pending
+        phase-in as the maintenance), and may raise each by max(50% of it, 50 bps). A refused
+        action leaves its nonce unused."""
+        action = json.loads(cmd.canonical_bytes)
+        if action["nonce"] in self.nonces:
+            return Expected(ResultCode.NONCE_REUSED)
+        custody = action["kind"] == "CUSTODY_WITHDRAW"
+        if custody and not (client_id(action["account"]) and action["amount"] > 0):
+            return Expected(ResultCode.INVALID_ACTION)
+        if not custody:
+            market, params = action["market"], action["params"]
+            p = self.params[market]
+            mm = params.get("maintenance_margin_bps", self.phase_ins[market][1] if market in self.phase_ins else p.mm_bps)
+            im = params.get("initial_margin_bps", p.im_bps)
+            if not (0 < mm <= im <= BPS and (not p.call_bps or mm < p.call_bps < im)):
+                return Expected(ResultCode.INVALID_ACTION)
+        refused = self.quorum(cmd, "custodian" if custody else "guardian", self.custody_quorum if custody else 2)
+        if refused is not None:
+            return Expected(refused)
+        if custody:
+            result = self.pay_out(action["account"], action["amount"])
+            if result.code == ResultCode.OK:
+                self.nonces.add(action["nonce"])
+                self.stats["custody withdrawal"] += 1
+            return result
+        old = {"initial_margin_bps": p.im_bps, "maintenance_margin_bps": p.mm_bps}
+        if any(params[name] - old[name] > max(abs(old[name]) * 5_000 // BPS, 50) for name in sorted(params)):
+            self.stats["raise beyond its step refused"] += 1
+            return Expected(ResultCode.RAISE_STEP_TOO_LARGE)
+        self.nonces.add(action["nonce"])
+        self.raise_margins(market, params)
+        return Expected(ResultCode.OK)
+
+    def quorum(self, cmd: EmergencyAction, role: str, threshold: int) -> ResultCode | None:
+        """Every signature from a listed key of the role and valid, and enough distinct ones."""
+        for s in cmd.signatures:
+            if s.key_id not in self.signers:
+                return ResultCode.UNKNOWN_SIGNER
+            key_role, public_key = self.signers[s.key_id]
+            if key_role != role:
+                return ResultCode.WRONG_ROLE
+            if not verify_ed25519(public_key, cmd.canonical_bytes, s.signature):
+                return ResultCode.INVALID_SIGNATURE
+        if len({s.key_id for s in cmd.signatures}) < threshold:
+            return ResultCode.BELOW_THRESHOLD
+        return None
+
+    def raise_margins(self, market: str, params: dict) -> None:
+        """Initial margin at once; a maintenance raise waits grace_ms, and every ACTIVE client
+        holder the raised level puts below maintenance is called now (by id). A new maintenance
+        decision replaces a pending one."""
+        p = self.params[market]
+        if "initial_margin_bps" in params:
+            self.params[market] = p = replace(p, im_bps=params["initial_margin_bps"])
+        raised = params.get("maintenance_margin_bps")
+        if raised is None:
+            return
+        self.phase_ins.pop(market, None)
+        if raised <= p.mm_bps:
+            self.params[market] = replace(p, mm_bps=raised)
+            return
+        self.phase_ins[market] = (self.now + self.grace_ms, raised)
+        for account in self.holders(market):
+            if is_ledger_owned(account) or account in self.called or self.status[account] != ACTIVE:
+                continue
+            self.params[market] = replace(p, mm_bps=raised)
+            maintenance = self.valuation(account)[3]
+            self.params[market] = p
+            equity = self.equity(account)
+            if equity < maintenance:
+                self.called[account] = (self.now, equity, maintenance)
+                self.events.append(MarginCall(account, equity, maintenance, self.now))
+                self.stats["margin call by a maintenance raise"] += 1
+
+    def apply_due_phase_ins(self) -> None:
+        """A phase-in whose grace is over applies (checked again: cancelled if inconsistent)."""
+        for market in sorted(self.phase_ins):
+            due, raised = self.phase_ins[market]
+            if due > self.now:
+                continue
+            del self.phase_ins[market]
+            p = self.params[market]
+            if raised <= p.im_bps and (not p.call_bps or raised < p.call_bps):
+                self.params[market] = replace(p, mm_bps=raised)
+                self.stats["maintenance raise phased in"] += 1
 
     # -- the oracle ----------------------------------------------------------------------------
 

@@ -232,11 +232,18 @@ def test_a_narrower_band_ceiling_applies_at_once_and_a_wider_one_waits_the_timel
     assert market(driver).band_volatility_pct == 0
     driver.run(time_ms=driver.time_ms + 61_000)
     assert (market(driver).band_volatility_pct, market(driver).band_bps) == (400, 0)
+    # Bounded governance (issue 18): node keys only halt; guardians tighten at once and loosen
+    # behind the timelock.
     assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"band_ceiling_bps": 2_000}),
-                        "node-1", "node-2").ok  # tighter: node keys, at once
+                        "node-1", "node-2").code == ResultCode.WRONG_ROLE
+    assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"band_ceiling_bps": 2_000}),
+                        "guardian-1", "guardian-2").ok  # tighter: at once
     assert market(driver).band_ceiling_bps == 2_000
     assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"band_ceiling_bps": 4_000}),
-                        "node-1", "node-2").code == ResultCode.WRONG_ROLE  # wider: the guardians and the timelock
+                        "guardian-1", "guardian-2").ok  # wider: waits the timelock
+    assert market(driver).band_ceiling_bps == 2_000
+    driver.run(time_ms=driver.time_ms + 61_000)
+    assert market(driver).band_ceiling_bps == 4_000
 
 
 def test_the_adaptive_fields_survive_the_record_encoding():

@@ -201,14 +201,16 @@ def test_unknown_action_kind_is_invalid():
     assert LedgerDriver().one(command).code == ResultCode.INVALID_ACTION
 
 
-# -- parameters: tightening at once, loosening behind a timelock a halt cancels ---------------------
+# -- parameters: guardians tighten at once, loosening waits a timelock a halt cancels ------------
+# (Issue 18: tightening used to be halt class, so two node keys could raise margins to 100%; every
+# parameter change now needs guardians: tests/ledger/test_bounded_governance.py.)
 
 
-def test_tightening_a_parameter_takes_effect_at_once_with_the_halt_threshold():
+def test_guardians_tighten_a_parameter_at_once():
     governed = governed_market()
-    payload = governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"initial_margin_bps": 2_000})
-    assert governed.act(payload, "node-1", "node-2").ok
-    assert governed.driver.state.markets[MARKET].initial_margin_bps == 2_000
+    payload = governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"initial_margin_bps": 1_500})
+    assert governed.act(payload, "guardian-1", "guardian-2").ok
+    assert governed.driver.state.markets[MARKET].initial_margin_bps == 1_500
 
 
 def test_loosening_needs_guardians():
@@ -244,7 +246,7 @@ def test_a_halt_during_the_timelock_cancels_the_loosening():
 def test_a_parameter_outside_its_range_is_refused():
     governed = governed_market()
     payload = governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"maintenance_margin_bps": 20_000})
-    assert governed.act(payload, "node-1", "node-2").code == ResultCode.INVALID_ACTION
+    assert governed.act(payload, "guardian-1", "guardian-2").code == ResultCode.INVALID_ACTION  # (issue 18: guardians, not nodes)
 
 
 def test_a_parameter_that_is_not_adjustable_is_refused():

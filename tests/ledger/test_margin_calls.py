@@ -124,9 +124,9 @@ def test_a_quorum_can_set_the_call_level_and_the_fee_schedule():
 
     governed = governed_market()
     terms = lambda: governed.driver.state.market_terms.get(MARKET)  # noqa: E731
-    # Switching a call level on tightens: two node keys suffice, at once.
+    # Switching a call level on tightens: at once (issue 18: guardians, no longer node keys).
     assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"margin_call_bps": 800}),
-                        "node-1", "node-2").ok
+                        "guardian-1", "guardian-2").ok
     assert terms().margin_call_bps == 800
     # Out of range, or not adjustable: refused, nothing changes.
     for params in ({"margin_call_bps": 1_000}, {"funding_interval_ms": 3_600_000}, {"maker_fee_bps": -1}):

@@ -108,7 +108,7 @@ def test_a_key_may_submit_only_the_command_kinds_of_its_role():
 def test_the_role_table_names_the_issue_s_roles():
     assert {role: sorted(t.__name__ for t in kinds) for role, kinds in ROLE_COMMANDS.items()} == {
         "settler": ["SettleTrade"],
-        "custodian": ["Deposit", "Withdraw"],
+        "custodian": ["Deposit", "EmergencyAction", "Withdraw"],  # issue 18: a CUSTODY_WITHDRAW its quorum signed
         "oracle": ["PriceUpdate"],
         "operator": ["CreateMarket"],
         "guardian": ["EmergencyAction"],

@@ -296,9 +296,12 @@ def test_a_quorum_narrowing_the_band_acts_at_once_and_switching_a_rule_off_waits
 
     governed = governed_market()
     market = lambda: governed.driver.state.markets[MARKET]  # noqa: E731
-    # Narrower or shorter tightens: two node keys suffice, at once.
+    # Narrower or shorter tightens: guardians, at once (bounded governance: node keys only halt).
     for params in ({"outlier_bps": 500}, {"clamp_after_ms": 60_000}):
-        assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params=params), "node-1", "node-2").ok
+        assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params=params),
+                            "node-1", "node-2").code == ResultCode.WRONG_ROLE
+        assert governed.act(governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params=params),
+                            "guardian-1", "guardian-2").ok
     assert (market().outlier_bps, market().clamp_after_ms) == (500, 60_000)
     # Off loosens: guardians only, behind the timelock.
     off = governed.payload(ActionKind.SET_MARKET_PARAMS, market=MARKET, params={"outlier_bps": 0})

@@ -265,9 +265,10 @@ def test_before_a_signer_set_is_installed_any_certificate_of_the_cluster_ca_may_
 
 # -- command kinds: the ledger's check of the signed batch, reached over mTLS -----------------
 
-# The specification: which command kinds each role's signed batch may carry.
+# The specification: which command kinds each role's signed batch may carry. A custodian submits
+# an EmergencyAction too: the k-of-n CUSTODY_WITHDRAW (docs/design.md#custody-quorum).
 KINDS_ALLOWED = {
-    "settler": {"SettleTrade"}, "custodian": {"Deposit", "Withdraw"}, "oracle": {"PriceUpdate"},
+    "settler": {"SettleTrade"}, "custodian": {"Deposit", "Withdraw", "EmergencyAction"}, "oracle": {"PriceUpdate"},
     "operator": {"CreateMarket"}, "guardian": {"EmergencyAction"}, "node": {"CheckpointVote", "EmergencyAction"},
 }
 

@@ -33,6 +33,9 @@ class ActionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REGISTER_BACKSTOP: _ClassVar[ActionKind]
     UNREGISTER_BACKSTOP: _ClassVar[ActionKind]
     WITHDRAW_FEES: _ClassVar[ActionKind]
+    CANCEL_PENDING: _ClassVar[ActionKind]
+    SET_POLICY_PARAMS: _ClassVar[ActionKind]
+    CUSTODY_WITHDRAW: _ClassVar[ActionKind]
 
 class MakerSide(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -57,6 +60,9 @@ SET_SIGNERS: ActionKind
 REGISTER_BACKSTOP: ActionKind
 UNREGISTER_BACKSTOP: ActionKind
 WITHDRAW_FEES: ActionKind
+CANCEL_PENDING: ActionKind
+SET_POLICY_PARAMS: ActionKind
+CUSTODY_WITHDRAW: ActionKind
 MAKER_SIDE_NONE: MakerSide
 BUYER: MakerSide
 SELLER: MakerSide

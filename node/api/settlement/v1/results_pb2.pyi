@@ -56,6 +56,9 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_MAKER_SIDE: _ClassVar[ResultCode]
     MARGIN_CALLED: _ClassVar[ResultCode]
     PRICE_OUTLIER: _ClassVar[ResultCode]
+    RAISE_STEP_TOO_LARGE: _ClassVar[ResultCode]
+    CUSTODY_QUORUM_REQUIRED: _ClassVar[ResultCode]
+    NOT_CANCELLABLE: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -105,6 +108,9 @@ FUND_FILL_NOT_REDUCING: ResultCode
 INVALID_MAKER_SIDE: ResultCode
 MARGIN_CALLED: ResultCode
 PRICE_OUTLIER: ResultCode
+RAISE_STEP_TOO_LARGE: ResultCode
+CUSTODY_QUORUM_REQUIRED: ResultCode
+NOT_CANCELLABLE: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

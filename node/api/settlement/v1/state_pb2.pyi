@@ -183,7 +183,7 @@ class SourcePrice(_message.Message):
     def __init__(self, source: _Optional[str] = ..., price: _Optional[int] = ..., source_time_ms: _Optional[int] = ..., price_since_ms: _Optional[int] = ..., counted: _Optional[bool] = ..., exclusion: _Optional[_Union[SourcePrice.Exclusion, str]] = ..., outlier_prints: _Optional[int] = ...) -> None: ...
 
 class Guards(_message.Message):
-    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor", "fee_account", "fees_withdrawn")
+    __slots__ = ("mode", "insurance_fund", "breakers", "applied_index", "mode_reason", "signer_set", "checkpoint_epoch", "pending_changes", "ledger_time_ms", "funds", "funds_equity", "insurance_fund_floor", "fee_account", "fees_withdrawn", "policy_parameters")
     class Mode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         MODE_UNSPECIFIED: _ClassVar[Guards.Mode]
@@ -208,6 +208,7 @@ class Guards(_message.Message):
     INSURANCE_FUND_FLOOR_FIELD_NUMBER: _ClassVar[int]
     FEE_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
     FEES_WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    POLICY_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     mode: Guards.Mode
     insurance_fund: int
     breakers: _containers.RepeatedCompositeFieldContainer[Breaker]
@@ -222,7 +223,20 @@ class Guards(_message.Message):
     insurance_fund_floor: int
     fee_account: int
     fees_withdrawn: int
-    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ..., funds: _Optional[_Iterable[_Union[Fund, _Mapping]]] = ..., funds_equity: _Optional[int] = ..., insurance_fund_floor: _Optional[int] = ..., fee_account: _Optional[int] = ..., fees_withdrawn: _Optional[int] = ...) -> None: ...
+    policy_parameters: _containers.RepeatedCompositeFieldContainer[PolicyParameter]
+    def __init__(self, mode: _Optional[_Union[Guards.Mode, str]] = ..., insurance_fund: _Optional[int] = ..., breakers: _Optional[_Iterable[_Union[Breaker, _Mapping]]] = ..., applied_index: _Optional[int] = ..., mode_reason: _Optional[str] = ..., signer_set: _Optional[_Union[SignerSet, _Mapping]] = ..., checkpoint_epoch: _Optional[int] = ..., pending_changes: _Optional[_Iterable[_Union[PendingChange, _Mapping]]] = ..., ledger_time_ms: _Optional[int] = ..., funds: _Optional[_Iterable[_Union[Fund, _Mapping]]] = ..., funds_equity: _Optional[int] = ..., insurance_fund_floor: _Optional[int] = ..., fee_account: _Optional[int] = ..., fees_withdrawn: _Optional[int] = ..., policy_parameters: _Optional[_Iterable[_Union[PolicyParameter, _Mapping]]] = ...) -> None: ...
+
+class PolicyParameter(_message.Message):
+    __slots__ = ("name", "value", "default_value", "safer_when_higher")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_FIELD_NUMBER: _ClassVar[int]
+    SAFER_WHEN_HIGHER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: int
+    default_value: int
+    safer_when_higher: bool
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[int] = ..., default_value: _Optional[int] = ..., safer_when_higher: _Optional[bool] = ...) -> None: ...
 
 class Fund(_message.Message):
     __slots__ = ("account", "market", "cash", "equity", "positions", "auction_started_ms", "auction_deadline_ms", "auction_discount_bps", "backstops")
