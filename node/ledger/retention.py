@@ -17,6 +17,12 @@ every batch it ever carried is expired too.
 A client that signs the same command ids again, with a new clock, after the retention is outside
 the contract (the SDK never does: a retry keeps the batch's first signed time).
 
+Raising the retention (a new signer-set policy) must not bring a forgotten batch back: right after
+a raise, ledger time minus the new retention lies before records already forgotten. So the ledger
+keeps `forgotten_through_ms`, the newest "retained since" time it has forgotten, and a batch signed
+at or before it is expired too: its records may be gone. Until ledger time minus the new retention
+passes that time, nothing more is pruned and the window grows to its new length.
+
 Before the genesis signer set there is no policy and no signed clock: nothing is pruned (the
 bootstrap is short, and unsigned batches are refused once a signer set exists).
 """
@@ -27,14 +33,16 @@ import heapq
 
 from .governance import policy
 from .limits import retention_prune_dedup_entries_max, retention_prune_windows_max
-from .state import LedgerState
+from .state import META_FORGOTTEN_THROUGH_MS, LedgerState
 
 
 def retention_cutoff_ms(state: LedgerState) -> int | None:
     """Records retained since before this ledger time may be pruned, and a batch signed before it
-    is expired; None before genesis."""
+    is expired; None before genesis. Never at or before what was already forgotten."""
     rules = policy(state)
-    return None if rules is None else state.ledger_time_ms - rules["dedup_retention_ms"]
+    if rules is None:
+        return None
+    return max(state.ledger_time_ms - rules["dedup_retention_ms"], state.meta[META_FORGOTTEN_THROUGH_MS] + 1)
 
 
 def prune_expired(state: LedgerState) -> None:
@@ -42,17 +50,22 @@ def prune_expired(state: LedgerState) -> None:
     cutoff = retention_cutoff_ms(state)
     if cutoff is None:
         return
+    forgotten_through = state.meta[META_FORGOTTEN_THROUGH_MS]
     expiry = state.dedup_expiry
     for _ in range(retention_prune_dedup_entries_max):
         if not expiry or expiry[0][0] >= cutoff:
             break
+        forgotten_through = max(forgotten_through, expiry[0][0])
         state.drop_dedup_batch()
     budget = retention_prune_windows_max
     times, uses = state.window_use_times, state.window_uses
     while budget and times and times[0] < cutoff:
+        forgotten_through = max(forgotten_through, times[0])
         group = uses[times[0]]
         for key in sorted(group)[:budget]:
             state.put_governance(key, None)  # also takes it out of `group`
             budget -= 1
         if not group:
             del uses[heapq.heappop(times)]
+    if forgotten_through != state.meta[META_FORGOTTEN_THROUGH_MS]:
+        state.put_meta(META_FORGOTTEN_THROUGH_MS, forgotten_through)

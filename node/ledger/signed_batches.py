@@ -67,8 +67,9 @@ from .limits import (
     source_id_bytes_max,
 )
 from .results import Result, ResultCode
+from .retention import retention_cutoff_ms
 from .signatures import SignatureVerifier
-from .state import META_NEWEST_SIGNED_MS, WINDOW_PREFIX, LedgerState
+from .state import META_FORGOTTEN_THROUGH_MS, META_NEWEST_SIGNED_MS, WINDOW_PREFIX, LedgerState
 from .validation import is_int64, is_valid_id
 
 BATCH_DOMAIN = b"settlement.v1/batch\x00"
@@ -133,10 +134,11 @@ def check_batch(
     message = batch_signing_bytes(rules["cluster"], batch.key_id, batch.sequence, batch.signed_at_ms, batch.commands_digest)
     if not verify(bytes.fromhex(entry["public_key"]), message, batch.signature):
         return ResultCode.INVALID_SIGNATURE, f"the batch's signature does not verify under {batch.key_id}'s key"
-    if batch.signed_at_ms < state.ledger_time_ms - rules["dedup_retention_ms"]:
+    if batch.signed_at_ms < retention_cutoff_ms(state):
         return ResultCode.BATCH_EXPIRED, (
             f"signed at {batch.signed_at_ms}, more than dedup_retention_ms ({rules['dedup_retention_ms']}) before "
-            f"ledger time {state.ledger_time_ms}: nothing applied now; read its commands' outcome back, never resend them"
+            f"ledger time {state.ledger_time_ms}, or at or before records already forgotten "
+            f"({state.meta[META_FORGOTTEN_THROUGH_MS]}): nothing applied now; read its commands' outcome back, never resend them"
         )
     if batch.signed_at_ms > stamped_ms + rules["clock_lead_max_ms"]:
         return ResultCode.BATCH_SIGNED_AHEAD, (

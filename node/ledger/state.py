@@ -90,12 +90,15 @@ META_CHECKPOINT_DUE_MS = "checkpoint_due_ms"
 META_NEWEST_SIGNED_MS = "newest_signed_ms"  # the newest signed_at of an accepted submitter batch
 # Fees paid out of the fee account by quorum-signed WITHDRAW_FEES actions (money leaving the ledger).
 META_FEES_WITHDRAWN = "fees_withdrawn"
+# The newest "retained since" time of a dedup record or replay window the ledger has forgotten
+# (retention.py): a batch signed at or before it is expired whatever the retention is now.
+META_FORGOTTEN_THROUGH_MS = "forgotten_through_ms"
 META_KEYS = (
     META_LEDGER_TIME, META_FEES_COLLECTED, META_DEPOSITS_TOTAL, META_WITHDRAWALS_TOTAL,
     META_GLOBAL_MODE, META_GLOBAL_REASON, META_GLOBAL_SINCE,
     META_WITHDRAWALS_GATED_UNTIL, META_WITHDRAWAL_WINDOW_START, META_WITHDRAWN_IN_WINDOW,
     META_CHECKPOINT_EPOCH, META_CHECKPOINT_DUE_INDEX, META_CHECKPOINT_DUE_MS, META_NEWEST_SIGNED_MS,
-    META_FEES_WITHDRAWN,
+    META_FEES_WITHDRAWN, META_FORGOTTEN_THROUGH_MS,
 )
 
 

@@ -209,3 +209,25 @@ def test_genesis_sets_the_retention_every_replica_applies():
     governed = short_retention_market()
     assert governed.driver.state.governance["policy"]["dedup_retention_ms"] == RETENTION_MS
     assert genesis_payload()["kind"] == ActionKind.SET_SIGNERS.name
+
+
+def test_raising_the_retention_does_not_bring_back_a_batch_whose_records_are_forgotten():
+    # Right after a raise, ledger time minus the new retention lies before records already
+    # forgotten: a batch signed then must stay expired, or its commands would apply twice (its
+    # dedup record and its stream's replay window are both gone).
+    governed = short_retention_market()
+    driver = governed.driver
+    trade = (SettleTrade("raised-trade", MARKET, "alice", "bob", 50_000, 1),)
+    batch = signed(driver, trade)
+    assert rogue(driver, trade, (batch,))[0].ok
+    position = driver.state.positions["alice"][MARKET].size
+    forget_past(driver, FORGET_AFTER_MS + 1_000)  # (the ticks are the custodian's, another stream)
+    assert "raised-trade" not in driver.state.dedup and not [k for k in windows(driver) if "settler" in k]
+    policy = dict(POLICY, dedup_retention_ms=100 * RETENTION_MS, clock_lead_max_ms=LEAD_MS)
+    raise_retention = governed.payload(ActionKind.SET_SIGNERS, signers=genesis_payload()["signers"], policy=policy)
+    assert governed.act(raise_retention, "guardian-1", "guardian-2").ok
+    advance(driver, 61_000)  # the signer set's timelock
+    assert driver.state.governance["policy"]["dedup_retention_ms"] == 100 * RETENTION_MS
+    (replayed,) = rogue(driver, trade, (batch,))
+    assert replayed.code == ResultCode.BATCH_EXPIRED
+    assert driver.state.positions["alice"][MARKET].size == position
