@@ -322,6 +322,17 @@ class LedgerVersusModel(RuleBasedStateMachine):
         signature = b"" if fault == "unsigned" else sign_price(signer, signed_market, source, signed_price_, time_ms)
         return PriceUpdate(cid, market, source, price, time_ms, signature)
 
+    def install_genesis(self) -> None:
+        """The genesis signer set, in an entry of its own (unsigned: none is installed yet), in the
+        ledger and in the model."""
+        self.index += 1
+        self.clock_ms += 1_000
+        self.model.apply_entry(self.clock_ms, [])
+        outcome = apply(self.state, LogEntry(self.index, self.clock_ms, (signed_action("genesis", genesis_payload(), ALL_KEYS),)),
+                        verify_ed25519)
+        assert outcome.results[0].ok, outcome.results[0]
+        self.model.seen["genesis"] = Expected(ResultCode.OK)
+
     def submit(self, specs, advance_ms: int = 1_000) -> None:
         self.index += 1
         self.clock_ms += advance_ms
@@ -657,13 +668,7 @@ class UnwindingLedgerVersusModel(LedgerVersusModel):
         self.submit([DepositSpec(IdSpec("new", 0), account, lp_money) for account in accounts])
         # The genesis signer set (unsigned: none is installed yet), then the registrations,
         # signed by two guardians, in a batch the driver signs as a guardian's.
-        self.index += 1
-        self.clock_ms += 1_000
-        self.model.apply_entry(self.clock_ms, [])
-        outcome = apply(self.state, LogEntry(self.index, self.clock_ms, (signed_action("genesis", genesis_payload(), ALL_KEYS),)),
-                        verify_ed25519)
-        assert outcome.results[0].ok, outcome.results[0]
-        self.model.seen["genesis"] = Expected(ResultCode.OK)
+        self.install_genesis()
         actions = []
         for market, by_account in sorted(self.backstops.items()):
             for account, (discount, limit) in sorted(by_account.items()):
@@ -746,13 +751,7 @@ class GovernedLedgerVersusModel(LedgerVersusModel):
     def list_markets_and_fund_accounts(self, balances, fund_money, eth_priced) -> None:
         super().list_markets_and_fund_accounts(balances, fund_money, eth_priced)
         self.nonce = 1_000
-        self.index += 1
-        self.clock_ms += 1_000
-        self.model.apply_entry(self.clock_ms, [])
-        outcome = apply(self.state, LogEntry(self.index, self.clock_ms, (signed_action("genesis", genesis_payload(), ALL_KEYS),)),
-                        verify_ed25519)
-        assert outcome.results[0].ok, outcome.results[0]
-        self.model.seen["genesis"] = Expected(ResultCode.OK)
+        self.install_genesis()
         self.model.nonces.add(genesis_payload()["nonce"])
         self.model.signers = {e["key_id"]: (e["role"], bytes.fromhex(e["public_key"])) for e in genesis_payload()["signers"]}
         # A shorter grace loosens the policy: it waits the 60 s timelock (the lower threshold would not).
