@@ -23,7 +23,6 @@ from .limits import index_shards
 
 assert index_shards & (index_shards - 1) == 0, "index_shards is a power of two"
 SHARD_MASK = index_shards - 1  # a key's shard: shards[hash(key) & SHARD_MASK]
-_SHARD_MASK = SHARD_MASK
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -44,47 +43,35 @@ class ShardedIndex(MutableMapping, Generic[K, V]):
         and a method call each cost it seconds)."""
         self._count = sum(len(shard) for shard in self.shards)
 
-    def shard_of(self, key: K) -> dict:
-        return self.shards[hash(key) & _SHARD_MASK]
-
     def get(self, key: K, default=None):
-        return self.shards[hash(key) & _SHARD_MASK].get(key, default)
+        return self.shards[hash(key) & SHARD_MASK].get(key, default)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.shards[hash(key) & _SHARD_MASK]
+        return key in self.shards[hash(key) & SHARD_MASK]
 
     def __getitem__(self, key: K) -> V:
-        return self.shards[hash(key) & _SHARD_MASK][key]
+        return self.shards[hash(key) & SHARD_MASK][key]
 
     def __setitem__(self, key: K, value: V) -> None:
-        shard = self.shards[hash(key) & _SHARD_MASK]
+        shard = self.shards[hash(key) & SHARD_MASK]
         if key not in shard:
             self._count += 1
         shard[key] = value
 
     def __delitem__(self, key: K) -> None:
-        del self.shards[hash(key) & _SHARD_MASK][key]
+        del self.shards[hash(key) & SHARD_MASK][key]
         self._count -= 1
-
-    def pop(self, key: K, *default):
-        shard = self.shards[hash(key) & _SHARD_MASK]
-        if key in shard:
-            self._count -= 1
-            return shard.pop(key)
-        if default:
-            return default[0]
-        raise KeyError(key)
 
     def add(self, key: K, value: V) -> None:
         """Stores `value` under a key the index does not hold (asserted)."""
-        shard = self.shards[hash(key) & _SHARD_MASK]
+        shard = self.shards[hash(key) & SHARD_MASK]
         assert key not in shard, key
         shard[key] = value
         self._count += 1
 
     def replace(self, key: K, value: V | None) -> V | None:
         """Stores `value` under `key` (None: deletes it); returns the value it held, or None."""
-        shard = self.shards[hash(key) & _SHARD_MASK]
+        shard = self.shards[hash(key) & SHARD_MASK]
         old = shard.pop(key, None)
         if value is not None:
             shard[key] = value
