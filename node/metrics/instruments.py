@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 _apply_buckets = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _submit_buckets = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Commands per Submit request (the SDK's batches; node/codec/limits bounds them).
+_entries_per_commit_buckets = (1, 2, 4, 8, 16, 32, 64)
 _batch_buckets = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 4000)
 
 
@@ -33,8 +34,11 @@ class NodeMetrics:
             "settle_apply_seconds", "Time to apply one entry to the ledger (no IO)",
             buckets=_apply_buckets, registry=r)
         self.commit_seconds = Histogram(
-            "settle_lmdb_commit_seconds", "Time of one entry's synced LMDB commit",
-            buckets=_apply_buckets, registry=r)
+            "settle_lmdb_commit_seconds", "Time of one synced LMDB commit (an entry, or a run of "
+            "entries applied together)", buckets=_apply_buckets, registry=r)
+        self.entries_per_commit = Histogram(
+            "settle_entries_per_commit", "Entries written by one synced LMDB commit (more than one when "
+            "entries were waiting to be applied)", buckets=_entries_per_commit_buckets, registry=r)
         self.submit_seconds = Histogram(
             "settle_submit_seconds", "Submit latency on this node, decode to answer",
             buckets=_submit_buckets, registry=r)
@@ -56,11 +60,15 @@ class NodeMetrics:
         """A Submit batch refused by the ledger's verdict before it was logged (event loop)."""
         self.batches_refused_before_logging.labels(code.name).inc()
 
-    def entry_applied(self, commands, results, apply_s: float, commit_s: float) -> None:
-        """One applied entry (tick thread): `commands` and `results` are the entry's, aligned."""
+    def entries_written(self, entries: int, commit_s: float) -> None:
+        """One synced store commit of `entries` applied entries (apply thread)."""
+        self.commit_seconds.observe(commit_s)
+        self.entries_per_commit.observe(entries)
+
+    def entry_applied(self, commands, results, apply_s: float) -> None:
+        """One applied entry (apply thread): `commands` and `results` are the entry's, aligned."""
         self.entries_applied.inc()
         self.apply_seconds.observe(apply_s)
-        self.commit_seconds.observe(commit_s)
         if not commands:
             return
         tally = Tally((type(cmd), result.code) for cmd, result in zip(commands, results))

@@ -10,8 +10,10 @@ thread (apply_thread.py) in log order, and a snapshot file is written by a threa
 asyncio side takes too for its reads (node/replica/replica.py).
 
 Apply: the entry's effects, its dedup records, the applied index, the state hash and its events
-are written in ONE synced LMDB transaction; an index at or below the stored applied index is skipped
-(pysyncobj re-applies everything since its last dump after a restart). Anything that breaks the
+are written in ONE synced LMDB transaction, together with the entries that were waiting right
+before or after it (a run, apply_thread.py), before any of their outcomes is answered; an index at
+or below the stored applied index is skipped (pysyncobj re-applies everything since its last dump
+after a restart). Anything that breaks the
 ledger's invariants or the store stops the process loudly: a node must never serve a balance it
 cannot vouch for (docs/design.md#durability-contract).
 
@@ -45,7 +47,7 @@ from node.replica.port import SubmitOutcome
 from node.replica.apply_thread import ApplyThread
 from node.replica.snapshot_writer import SnapshotProgress, SnapshotWriter
 from node.runtime import loading_long_lived_objects
-from node.store import LedgerStore
+from node.store import LedgerStore, UnwrittenEntries
 
 log = logging.getLogger("settle.replica")
 
@@ -81,7 +83,7 @@ class LedgerStateMachine:
         self._raft_address = raft_address
         self._metrics = metrics
         self.hooks: AppliedEntryHooks | None = None  # set once the node around it is assembled
-        self.applying = ApplyThread()
+        self.applying = ApplyThread(self.apply_entries)
         self.dump_file = Path(dump_file)
         self._writer = SnapshotWriter(dump_file)
         self._snapshot_queued = False  # asked for, waiting for the entries before it
@@ -94,35 +96,57 @@ class LedgerStateMachine:
     # -- apply --------------------------------------------------------------------------------
 
     def apply(self, index: int, data: bytes) -> SubmitOutcome | None:
+        """Applies one entry and writes it (apply_entries of a run of one)."""
+        return self.apply_entries([(index, data)])[0]
+
+    def apply_entries(self, entries: Sequence[tuple[int, bytes]]) -> list[SubmitOutcome | None]:
+        """Applies consecutive committed entries found waiting together (apply_thread.py) and
+        writes them in one synced commit, before any of their outcomes is handed back. An entry
+        that emitted events is written at once, before its events go to the checkpoint keeper
+        and the watchers: they may read the store as of that entry."""
+        unwritten = UnwrittenEntries()
         try:
-            if index <= self.state.applied_index:
-                return None  # replayed after a restart: already in the store
-            with self.lock:
-                started = time.perf_counter()
-                applied = apply_logged_entry(self.state, index, data)
-                applied_at = time.perf_counter()
-                events = applied.outcome.events
-                self.store.commit(self.state, events)  # kept for WatchEvents to replay
-                self._metrics.entry_applied(applied.entry.commands, applied.outcome.results,
-                                            applied_at - started, time.perf_counter() - applied_at)
-                if events and self.hooks is not None:
-                    self.hooks.after_commit(self.state, events)
-            if not applied.decodable:
-                log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
-            if events:
-                log_ledger_events(index, events)  # structured state-change lines (node/logs.py)
-                if self.hooks is not None:
-                    self.hooks.publish(index, self.state.ledger_time_ms, events)
-            return SubmitOutcome(index, applied.results_per_batch)
+            outcomes = [self._apply_one(index, data, unwritten) for index, data in entries]
+            if unwritten:
+                with self.lock:
+                    self._write(unwritten)
+            return outcomes
         except BaseException as error:  # noqa: BLE001 - stop, never continue half-applied
-            stop_loudly(f"applying entry {index}: {error!r}")
+            stop_loudly(f"applying entries {entries[0][0]}-{entries[-1][0]}: {error!r}")
+
+    def _apply_one(self, index: int, data: bytes, unwritten: UnwrittenEntries) -> SubmitOutcome | None:
+        if index <= self.state.applied_index:
+            return None  # replayed after a restart: already in the store
+        with self.lock:
+            started = time.perf_counter()
+            applied = apply_logged_entry(self.state, index, data)
+            self._metrics.entry_applied(applied.entry.commands, applied.outcome.results, time.perf_counter() - started)
+            events = applied.outcome.events
+            unwritten.add(self.state, events)  # events are kept for WatchEvents to replay
+            if events:
+                self._write(unwritten)
+                if self.hooks is not None:
+                    self.hooks.after_commit(self.state, events)
+        if not applied.decodable:
+            log.error("entry %d is not a LogEntry this node can read; applied as empty", index)
+        if events:
+            log_ledger_events(index, events)  # structured state-change lines (node/logs.py)
+            if self.hooks is not None:
+                self.hooks.publish(index, self.state.ledger_time_ms, events)
+        return SubmitOutcome(index, applied.results_per_batch)
+
+    def _write(self, unwritten: UnwrittenEntries) -> None:  # under the lock
+        started = time.perf_counter()
+        self.store.commit_entries(self.state, unwritten)
+        self._metrics.entries_written(len(unwritten), time.perf_counter() - started)
+        unwritten.clear()
 
     # -- pysyncobj's side (tick thread): hand everything to the apply thread, in log order ----
 
     def apply_in_order(self, index: int, data: bytes):
         """LedgerRaft's applier: queues the entry behind those before it; the Future holds what
         `apply` returns."""
-        return self.applying.submit(self.apply, index, data)
+        return self.applying.submit_entry(index, data)
 
     def may_apply(self) -> bool:
         """Whether the tick thread may hand over the next committed entry (LedgerRaft asks)."""

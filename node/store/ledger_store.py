@@ -29,7 +29,7 @@ from .layout import DATA_FILE_NAME, events_retention_entries_default, map_size_b
 from .readers import StoreReader
 from .reading import fresh_state_hash, read_meta, read_state
 from .snapshots import forget_snapshot_events, load_snapshot, snapshot_summary, stage_copy, write_snapshot
-from .writing import write_entry
+from .writing import UnwrittenEntries, write_entry
 
 INSTALLING_SUFFIX = ".installing"
 
@@ -52,19 +52,33 @@ class LedgerStore:
     def commit(self, state: LedgerState, events: Sequence[Event] = ()) -> None:
         """Persist the entry `state` just finished and the events it emitted, atomically and
         durably; prune the events that fell out of the retention window."""
+        unwritten = UnwrittenEntries()
+        unwritten.add(state, events)
+        self.commit_entries(state, unwritten)
+
+    def commit_entries(self, state: LedgerState, unwritten: UnwrittenEntries) -> None:
+        """Persist consecutive entries applied since the last commit, the last of which `state`
+        just finished, with their events, in one synced transaction: after a crash the store
+        holds all of them or none (the node then applies them again from its Raft log)."""
+        assert unwritten.entries and unwritten.entries[-1].index == state.applied_index, \
+            (unwritten.entries[-1:], state.applied_index)
         env = self._live()
         try:
             with env.begin(write=True) as txn:
                 stored_index = read_meta(txn, self._dbs).applied_index
-                write_entry(txn, self._dbs, state, stored_index)
-                write_entry_events(txn, self._dbs, state.applied_index, state.ledger_time_ms, events,
-                                   stored_index, self.events_retention_entries)
+                assert unwritten.entries[0].index > stored_index, (unwritten.entries[0].index, stored_index)
+                write_entry(txn, self._dbs, state, stored_index, unwritten.touched)
+                before = stored_index
+                for entry in unwritten.entries:
+                    write_entry_events(txn, self._dbs, entry.index, entry.time_ms, entry.events,
+                                       before, self.events_retention_entries)
+                    before = entry.index
         except lmdb.MapFullError as e:
             # The transaction was aborted: the store still holds the previous entry, and the
             # in-memory state is now ahead of it, so the caller must stop, not carry on.
             raise StoreFullError(
-                f"LMDB map of {self.map_size_bytes} bytes at {self.path} is full: entry "
-                f"{state.applied_index} was not written; restart with a larger map_size_bytes"
+                f"LMDB map of {self.map_size_bytes} bytes at {self.path} is full: entries "
+                f"{unwritten.entries[0].index}-{state.applied_index} were not written; restart with a larger map_size_bytes"
             ) from e
         except LMDB_CORRUPTION_ERRORS as e:
             raise StoreCorruptError(f"{self.path}: LMDB reports corruption while writing: {e}") from e

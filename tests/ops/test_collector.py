@@ -104,7 +104,7 @@ def test_no_account_or_command_id_ever_becomes_a_label():
     commands = (Deposit("dep-carol-1", "carol", 10), SettleTrade("tr-1", MARKET, "alice", "bob", 50_000, 1),
                 Deposit("dep-carol-2", "carol", 10))
     results = tuple(driver.run(*commands))
-    metrics.entry_applied(commands, results, 0.001, 0.002)
+    metrics.entry_applied(commands, results, 0.001)
     samples = scrape(metrics)
     label_names = {name for _, labels in samples for name, _ in labels}
     label_values = {value for _, labels in samples for _, value in labels}
@@ -121,7 +121,7 @@ def test_counter_children_are_cached_per_kind_and_code():
     metrics = NodeMetrics()
     cmd = Deposit("d", "a", 1)
     for _ in range(3):
-        metrics.entry_applied((cmd,), (Result("d", ResultCode.DUPLICATE),), 0.0, 0.0)
+        metrics.entry_applied((cmd,), (Result("d", ResultCode.DUPLICATE),), 0.0)
     assert len(metrics._command_children) == 1
     assert scrape(metrics)[("settle_commands_applied_total", (("code", "DUPLICATE"), ("kind", "Deposit")))] == 3
 
