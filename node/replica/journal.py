@@ -12,6 +12,13 @@ follower as leader (found by the chaos harness's corrupt fault). So each record'
 a trailer, a tag and the CRC-32 of (index, term, command), written on append and verified for
 every record when the journal is opened; any mismatch, or a record layout that does not parse,
 is JournalCorruptError and the node refuses to start (restore it from its peers).
+
+pysyncobj's FileJournal also keeps every command of its log in a Python list, beside the mmapped
+file that holds the same bytes: up to `log_compaction_bytes_min` (64 MiB) of entries grew and
+shrank the node's memory between two compactions, the largest swing in `make soak`. This journal
+keeps only each record's (file offset, index, term) in memory and reads a command back from the
+mmap when pysyncobj asks for it (`entries_from`, which LedgerRaft's `_SyncObj__getEntries` uses,
+reads only the commands it returns; `last_index_term` reads none).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pysyncobj.journal import FileJournal, MetaStorer
+from pysyncobj.journal import FIRST_RECORD_OFFSET, FileJournal, MetaStorer
 from pysyncobj.pickle import dumps, loads
 from pysyncobj.version import VERSION as PYSYNCOBJ_VERSION
 
@@ -37,6 +44,8 @@ assert PYSYNCOBJ_VERSION == "0.3.17", PYSYNCOBJ_VERSION
 TRAILER_TAG = b"SCK1"  # settlement checksum, version 1
 _TRAILER = struct.Struct("<4sI")  # tag, CRC-32 of index, term and command
 _INDEX_TERM = struct.Struct("<QQ")
+_RECORD_SIZE = struct.Struct("<I")  # pysyncobj's size prefix (and suffix) of a record
+_RECORD_HEAD_BYTES = _RECORD_SIZE.size + _INDEX_TERM.size
 
 
 # What an operator does with a node whose own state cannot be trusted. One node at a time: an
@@ -121,16 +130,22 @@ class DurableMetaStorer(MetaStorer):
 
 
 class DurableFileJournal(FileJournal):
+    """In memory: (offset of the record in the file, index, term) per entry, never the command."""
+
     def __init__(self, journal_file: str) -> None:
         try:
             super().__init__(journal_file)
         except (struct.error, ValueError, IndexError, OverflowError, MemoryError) as error:
             raise JournalCorruptError(f"{journal_file}: the record layout does not parse: {error!r}") from None
         records = self._FileJournal__journal
+        offset = FIRST_RECORD_OFFSET
         for position, (record, idx, term) in enumerate(records):
             if position and idx != records[position - 1][1] + 1:
                 raise JournalCorruptError(f"{journal_file}: record {position} has index {idx} after {records[position - 1][1]}")
-            records[position] = (unseal(bytes(record), idx, term), idx, term)
+            unseal(bytes(record), idx, term)
+            records[position] = (offset, idx, term)
+            offset += _RECORD_HEAD_BYTES + len(record) + _RECORD_SIZE.size
+        assert offset == self._FileJournal__currentOffset, (offset, self._FileJournal__currentOffset)
         self._FileJournal__metaStorer = DurableMetaStorer(journal_file + ".meta")
         self.path = journal_file
         self.unsynced = False
@@ -138,9 +153,53 @@ class DurableFileJournal(FileJournal):
         self.sync_seconds = 0.0
         fsync_directory(Path(journal_file).parent)  # the journal file's own directory entry
 
+    # -- what pysyncobj reads: (command, index, term), the command read back from the file ----
+
+    def __getitem__(self, position):
+        records = self._FileJournal__journal
+        if isinstance(position, slice):
+            return [self._entry(record) for record in records[position]]
+        return self._entry(records[position])
+
+    def entries_from(self, from_index: int | None, count: int | None = None,
+                     size_bytes_max: int | None = None) -> list[tuple[bytes, int, int]]:
+        """pysyncobj's `__getEntries`, with its result: the entries from index `from_index` on
+        (none if it is below the first one held), at most `count`, and with `size_bytes_max` only
+        up to and including the one whose command takes the sum of their sizes to it. Only the
+        commands returned are read."""
+        records = self._FileJournal__journal
+        if from_index is None or not records or from_index < records[0][1]:
+            return []
+        start = from_index - records[0][1]
+        stop = len(records) if count is None else min(len(records), start + count)
+        entries: list[tuple[bytes, int, int]] = []
+        total = 0
+        for position in range(start, stop):
+            entry = self._entry(records[position])
+            entries.append(entry)
+            total += len(entry[0])
+            if size_bytes_max is not None and total >= size_bytes_max:
+                break
+        return entries
+
+    def last_index_term(self) -> tuple[int, int]:
+        """(index, term) of the last entry, without reading its command."""
+        _offset, idx, term = self._FileJournal__journal[-1]
+        return idx, term
+
+    def _entry(self, record: tuple[int, int, int]) -> tuple[bytes, int, int]:
+        offset, idx, term = record
+        file = self._FileJournal__journalFile
+        size = _RECORD_SIZE.unpack(file.read(offset, _RECORD_SIZE.size))[0]
+        command_bytes = size - _INDEX_TERM.size - _TRAILER.size
+        return file.read(offset + _RECORD_HEAD_BYTES, command_bytes), idx, term
+
+    # -- what pysyncobj writes ----------------------------------------------------------------
+
     def add(self, command, idx, term):
+        offset = self._FileJournal__currentOffset
         super().add(seal(command, idx, term), idx, term)
-        self._FileJournal__journal[-1] = (command, idx, term)  # in memory: the command alone
+        self._FileJournal__journal[-1] = (offset, idx, term)  # in memory: where it is, not what
         self.unsynced = True
 
     def clear(self):
@@ -152,8 +211,13 @@ class DurableFileJournal(FileJournal):
         self.unsynced = True
 
     def deleteEntriesTo(self, entryTo):
-        super().deleteEntriesTo(entryTo)
-        self.unsynced = True
+        """Compaction: the entries after `entryTo` are written again from the file's start, so
+        their commands are read before anything is overwritten (pysyncobj's own version re-adds
+        the tuples it keeps in memory)."""
+        kept = self[entryTo:]
+        self.clear()
+        for command, idx, term in kept:
+            self.add(command, idx, term)
 
     def sync(self) -> None:
         """msync the journal's mmap (one call covers every entry appended since the last one)."""

@@ -289,6 +289,19 @@ class LedgerRaft(SyncObj):
         self.journal.sync()
         SyncObj._SyncObj__sendNextNodeIdx(self, node, reset=reset, nextNodeIdx=nextNodeIdx, success=success)
 
+    # -- reading the log without holding it in memory (journal.py) ---------------------------
+
+    # (pysyncobj's own journal object: `self.journal` is set only after pysyncobj's __init__.)
+
+    def _SyncObj__getEntries(self, fromIDx, count=None, maxSizeBytes=None):
+        return self._SyncObj__raftLog.entries_from(fromIDx, count, maxSizeBytes)
+
+    def _SyncObj__getCurrentLogIndex(self):
+        return self._SyncObj__raftLog.last_index_term()[0]
+
+    def _SyncObj__getCurrentLogTerm(self):
+        return self._SyncObj__raftLog.last_index_term()[1]
+
     # -- pacing the tick thread (docs/design.md#pauses-of-the-tick-thread) ---------------------
 
     def _SyncObj__applyLogEntries(self):

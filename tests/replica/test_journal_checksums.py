@@ -78,3 +78,50 @@ def test_a_journal_written_without_checksums_is_refused(tmp_path):
     plain._destroy()
     with pytest.raises(JournalCorruptError, match="no checksum trailer"):
         reopened(path)
+
+
+def test_the_journal_holds_where_each_command_is_not_the_command(tmp_path):
+    path = tmp_path / "raft.journal"
+    journal = DurableFileJournal(str(path))
+    entries = [(bytes([i]) * 1000, i, 1) for i in range(1, 6)]
+    for entry in entries:
+        journal.add(*entry)
+    in_memory = journal._FileJournal__journal
+    assert all(not isinstance(part, bytes) for record in in_memory for part in record)
+    assert [journal[i] for i in range(len(journal))] == entries
+    assert journal[1:3] == entries[1:3]
+    assert journal.last_index_term() == (5, 1)
+    journal.deleteEntriesTo(2)  # compaction rewrites the kept records from the file's start
+    assert [journal[i] for i in range(len(journal))] == entries[2:]
+    journal._destroy()
+
+
+def pysyncobj_get_entries(log: list, from_index, count=None, size_bytes_max=None) -> list:
+    """pysyncobj 0.3.17's SyncObj.__getEntries over a list of (command, index, term)."""
+    first = log[0][1]
+    if from_index is None or from_index < first:
+        return []
+    diff = from_index - first
+    result = log[diff:] if count is None else log[diff:diff + count]
+    if size_bytes_max is None:
+        return result
+    total, i = 0, 0
+    for i, entry in enumerate(result):
+        total += len(entry[0])
+        if total >= size_bytes_max:
+            break
+    return result[:i + 1]
+
+
+@pytest.mark.parametrize("from_index", [None, 0, 2, 3, 5, 9, 10, 11, 20])
+@pytest.mark.parametrize("count", [None, 1, 2, 4])
+@pytest.mark.parametrize("size_bytes_max", [None, 1, 150, 250, 10_000])
+def test_entries_are_read_from_the_file_as_pysyncobj_would_slice_its_list(tmp_path, from_index, count, size_bytes_max):
+    path = tmp_path / "raft.journal"
+    journal = DurableFileJournal(str(path))
+    entries = [(bytes([i]) * (50 + 10 * i), i, 1 + i // 4) for i in range(2, 11)]  # first index 2
+    for entry in entries:
+        journal.add(*entry)
+    assert journal.entries_from(from_index, count, size_bytes_max) == \
+        pysyncobj_get_entries(entries, from_index, count, size_bytes_max)
+    journal._destroy()
