@@ -164,7 +164,9 @@ def test_settlement_conserves_money_and_leaves_no_position():
 
 
 def test_too_little_valid_time_in_the_window_makes_the_market_settling():
-    driver, expiry = settling_future()
+    driver, expiry = listed_future()
+    hold(driver, 50_000, expiry - 240_000, expiry)  # VALID at expiry, but 270 s of the 300 needed
+    expire(driver, expiry)
     assert MarketStatusChanged(FUTURE, MarketStatus.SETTLING, StatusReason.SETTLEMENT_PRICE_UNRELIABLE, expiry) in driver.events
     assert (driver.size("alice", FUTURE), market(driver).settlement_price) == (10, 0)
     assert not [e for e in driver.events if isinstance(e, MarketSettled)]
@@ -197,9 +199,19 @@ def test_a_settling_market_liquidates_nobody():
     assert not [e for e in driver.events if isinstance(e, Liquidation)]
 
 
-def test_a_settling_market_holds_its_holders_withdrawals():
-    driver, _ = settling_future()
+def test_a_settling_market_holds_its_holders_withdrawals_even_at_a_valid_mark():
+    driver, expiry = settling_future()
+    quote(driver, 50_000, expiry + 1_000)
     assert driver.withdraw("alice", 1).code == ResultCode.STALE_PRICE
+
+
+def test_a_settling_market_is_never_halted_by_its_band():
+    driver, expiry = listed_future(band_bps=2_000, band_window_ms=60_000, cooldown_ms=120_000)
+    hold(driver, 50_000, expiry - 240_000, expiry)
+    expire(driver, expiry)
+    quote(driver, 65_000, expiry + 1_000)  # +30% after expiry: it counts, and trips nothing
+    assert status(driver) == (MarketStatus.SETTLING, StatusReason.SETTLEMENT_PRICE_UNRELIABLE)
+    assert market(driver).mark_price == 65_000
 
 
 def test_a_settling_market_settles_itself_once_its_oracle_is_valid_for_half_a_window():
