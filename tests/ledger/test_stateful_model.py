@@ -850,17 +850,17 @@ class GovernedLedgerVersusModel(LedgerVersusModel):
 
 
 class ExpiringLedgerVersusModel(LedgerVersusModel):
-    """Settlement price (issue 19): BTC is a FUTURE expiring 150 s after listing with a 60-second
-    settlement window (30 s of VALID time settles it), without funding (only a perpetual pays it);
-    ETH stays a perpetual. The rules feed, shock and starve the oracle around expiry, so the window
+    """Settlement price (issue 19): BTC is a FUTURE expiring 150 s after listing with a 120-second
+    settlement window (60 s of VALID time settles it; a source is fresh for 30 s), without funding
+    (only a perpetual pays it); ETH stays a perpetual. The rules feed, shock and starve the oracle around expiry, so the window
     is sometimes covered and sometimes not: the future settles at its window's average, or waits
-    SETTLING (no fill, no sweep, positions frozen) until its oracle has been VALID for 30 s after
+    SETTLING (no fill, no sweep, positions frozen) until its oracle has been VALID for 60 s after
     expiry; the model integrates the counted prices itself and must agree on every balance, event
     and the settlement price."""
 
     # The machine lists its markets at 1,001,000 (one second after it starts).
     markets = {**MARKETS, "BTC": replace(MARKETS["BTC"], funding_ms=0, funding_cap_bps=0,
-                                         expiry_ms=1_001_000 + 150_000, settlement_window_ms=60_000)}
+                                         expiry_ms=1_001_000 + 150_000, settlement_window_ms=120_000)}
 
     @rule(advance_ms=st.sampled_from((5_000, 10_000, 20_000)), move=small_moves)
     def the_oracle_reports_towards_expiry(self, advance_ms, move) -> None:
