@@ -230,7 +230,10 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
         events.append(OracleVerdictChanged(market_id, verdict, len(fresh), mark))
     if market.status == MarketStatus.REDUCE_ONLY and market.status_reason == StatusReason.ORACLE_STALE:
         market = set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
-    state.put_market(market_id, resample(state.markets[market_id], now))  # the settlement window's sample
+    market = state.markets[market_id]
+    resampled = resample(market, now)  # the settlement window's sample (a perpetual has none: unchanged)
+    if resampled is not market:
+        state.put_market(market_id, resampled)
     if verdict == OracleVerdict.VALID and market.status != MarketStatus.HALTED:
         liquidate_below_maintenance(state, market_id, events)
         review_after_sweep(state, market_id, events)  # margin calls placed and lifted
