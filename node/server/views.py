@@ -147,7 +147,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         perp_views.market_terms_params(state, market_id, message.params)
         perp_views.market_funding(state, market_id, message)
         market_adaptive(market, message)
-        market_settlement(market, message)
+        market_settlement(market, state.ledger_time_ms, message)
         return message
 
     return view

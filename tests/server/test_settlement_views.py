@@ -32,6 +32,16 @@ def test_get_market_shows_the_window_and_what_it_has_collected():
     assert (market.settlement_valid_ms_needed, market.settlement_counting_price, market.settlement_price) == (300_000, 52_000, 0)
 
 
+def test_get_market_counts_the_running_price_up_to_the_ledger_time_of_the_read():
+    driver, expiry = listed_future()
+    hold(driver, 50_000, expiry - WINDOW_MS, expiry - 300_000)
+    quote(driver, 53_000, expiry - 300_000)
+    driver.run(time_ms=expiry - 270_000)  # an entry without prices: 53,000 has held 30 s
+    market = market_view(FUTURE)(driver.state)
+    assert market.settlement_valid_ms == 330_000
+    assert market.settlement_running_twap == (50_000 * 300_000 + 53_000 * 30_000) // 330_000
+
+
 def test_get_market_shows_the_settlement_price_once_settled():
     driver, expiry = listed_future()
     hold(driver, 50_000, expiry - WINDOW_MS, expiry)
