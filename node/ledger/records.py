@@ -268,6 +268,8 @@ _ACCOUNT = struct.Struct(">BqB")
 # The funding index is 128-bit (two halves): it accumulates for the life of a market.
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
+# The last part is the settlement block: the window, the 128-bit sum of price x ms (two halves),
+# the valid ms, the running sample (price, since, until) and the settlement price.
 _MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq" + "qqQ" + "q" * 5)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
