@@ -33,6 +33,7 @@ from node.ledger.events import (
     Liquidation,
     MarginCall,
     MarginCallLifted,
+    MarketSettled,
     MarketStatusChanged,
     OracleVerdictChanged,
     SourceClamped,
@@ -42,7 +43,7 @@ from node.ledger.fees import fee_balance
 from node.ledger.fund_equity import fund_equity
 from node.ledger.funding import current_index
 from node.ledger.limits import entry_commands_max
-from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, SettlementMethod, StatusReason
 from node.ledger.results import Result, ResultCode
 from node.ledger.state import is_fund, market_fund
 from node.units import duration, usd, utc_date
@@ -448,6 +449,10 @@ def _record_event(run: Run, time_ms: int, index: int, event) -> None:
         run.add(time_ms, index, "SOURCE", event.market,
                 f"{event.source} CLAMPED at {usd(event.price)}, unchanged since {utc_date(event.since_ms)} while "
                 "another source moved: not counted until it moves")
+    elif isinstance(event, MarketSettled):
+        how = (f"the average VALID mark over {duration(event.valid_ms)} of a {duration(event.window_ms)} window"
+               if event.method == SettlementMethod.TWAP else "a guardian quorum's signed price")
+        run.add(time_ms, index, "SETTLED", event.market, f"settled at {usd(event.price)}: {how}")
     elif isinstance(event, GlobalModeChanged):
         run.add(time_ms, index, "GLOBAL", "", f"global mode {GlobalMode(event.mode).name} ({GlobalReason(event.reason).name})")
     else:  # a new event type: still shown, never dropped

@@ -172,6 +172,7 @@ def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: 
         twap_window_ms=args.twap_window_ms,
         outlier_bps=args.outlier_bps,
         clamp_after_ms=args.clamp_after_ms,
+        settlement_window_ms=args.settlement_window_ms,
         liquidation_slice_bps=args.liquidation_slice_bps,
         liquidation_window_ms=args.liquidation_window_ms,
         liquidation_cap_notional=args.liquidation_cap_notional,
@@ -360,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a print this far from the other sources' median is not counted (0 = off)")
     sub.add_argument("--clamp-after-ms", type=_integer, default=0,
                      help="a source whose price has not changed this long while another moved is not counted (0 = off)")
+    # Settlement price (docs/design.md#settlement-price).
+    sub.add_argument("--settlement-window-ms", type=_integer, default=0,
+                     help="futures: settle at the average VALID mark over this window before expiry (0 = 30 minutes)")
     sub.add_argument("--liquidation-slice-bps", type=_integer, default=10_000, help="share of a position closed per entry")
     sub.add_argument("--liquidation-window-ms", type=_integer, default=0)
     sub.add_argument("--liquidation-cap-notional", type=_integer, default=0, help="liquidated per window, minor units (0 = no cap)")

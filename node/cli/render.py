@@ -134,6 +134,18 @@ def _rate(billionths: int) -> str:
     return f"{sign}{whole}{'.' + digits if digits else ''}%"
 
 
+def _settlement_text(market: state_pb2.Market) -> str:
+    """How the settlement price stands (docs/design.md#settlement-price)."""
+    p = market.params
+    if market.settlement_price:
+        return f"settled at {usd(market.settlement_price)}"
+    where = "since expiry" if market.status == state_pb2.Market.SETTLING else f"of the {duration(p.settlement_window_ms)} window"
+    average = f", average {usd(market.settlement_running_twap)}" if market.settlement_running_twap else ""
+    counting = "the mark counts now" if market.settlement_counting_price else "the mark does not count now"
+    return (f"{duration(market.settlement_valid_ms)} VALID {where} (needs {duration(market.settlement_valid_ms_needed)})"
+            f"{average}; {counting}")
+
+
 def market_text(market: state_pb2.Market) -> str:
     p = market.params
     status = state_pb2.Market.Status.Name(market.status)
@@ -169,6 +181,8 @@ def market_text(market: state_pb2.Market) -> str:
         ("margin call", f"{p.margin_call_bps} bps" if p.margin_call_bps else "none"),
         ("adaptive", _adaptive_text(market)),
     ]
+    if p.settlement_window_ms or market.settlement_price:
+        fields.append(("settlement", _settlement_text(market)))
     prices = {s.source: s for s in market.sources}
     for source in p.sources:
         last = prices.get(source.source)

@@ -18,6 +18,7 @@ from .commands import MarketKind
 from .events import BandChanged, BreakerTripped, Event, MarketStatusChanged
 from .limits import band_changed_step_bps, bps_denominator
 from .records import Market, MarketStatus, OracleVerdict, StatusReason
+from .settlement_window import resample
 from .state import LedgerState
 from .volatility import effective_band_bps, record_volatility, volatility_ppm
 
@@ -30,6 +31,7 @@ def set_status(
         market or state.markets[market_id],
         status=status, status_reason=reason, status_since_ms=state.ledger_time_ms, status_until_ms=until_ms,
     )
+    market = resample(market, state.ledger_time_ms)  # a band halt stops its price counting towards settlement
     state.put_market(market_id, market)
     events.append(MarketStatusChanged(market_id, status, reason, state.ledger_time_ms))
     return market
@@ -112,15 +114,16 @@ def reopen(state: LedgerState, market_id: str, events: list[Event]) -> Market:
 def run_due_timers(state: LedgerState, events: list[Event]) -> None:
     """Advance every market whose guard deadline has passed (called once per entry, cheaply:
     only when ledger time reaches the earliest deadline)."""
-    from .expiry import settle_expired  # expiry settles positions: it needs liquidation's helpers
+    from .expiry import expire  # expiry settles positions: it needs liquidation's helpers
     from .oracle import fresh_prices, mark_stale  # the oracle sweeps liquidations, which trip breakers
 
     now = state.ledger_time_ms
     for market_id in sorted(m for m, deadline in state.guard_deadlines.items() if deadline <= now):
         market = state.markets[market_id]
         if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED and now >= market.expiry_ms:
-            settle_expired(state, market_id, events)
-            continue
+            if expire(state, market_id, events):  # settled; else SETTLING, and its oracle still judged below
+                continue
+            market = state.markets[market_id]
         if market.fresh_until_ms and now >= market.fresh_until_ms:
             mark_stale(state, market_id, len(fresh_prices(state, market_id, market)), events)
             market = state.markets[market_id]

@@ -124,6 +124,9 @@ class CreateMarket:
     # clamp_after_ms while another source moved is a clamp, excluded until it moves (0 = off).
     outlier_bps: int = 1_000  # limits.outlier_bps_default
     clamp_after_ms: int = 0
+    # Settlement price (settlement_window.py), expiring markets only: the window before expiry
+    # whose time-weighted VALID marks set the settlement price; 0 = limits.settlement_window_ms_default.
+    settlement_window_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)

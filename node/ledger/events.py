@@ -196,6 +196,20 @@ class SourceClamped:
     since_ms: int  # the source time it first reported that price
 
 
+@dataclass(frozen=True, slots=True)
+class MarketSettled:
+    """Every position of the market closed at `price`, and how that price was formed
+    (docs/design.md#settlement-price): the TWAP of the VALID marks over the settlement window (or,
+    after SETTLING, over the VALID time since expiry), or a guardian quorum's signed price."""
+
+    market: str
+    price: int
+    method: int  # records.SettlementMethod
+    valid_ms: int  # VALID time the average covers (for a guardian price: what had been collected)
+    window_ms: int  # the settlement window (0: a market without one, a perpetual settled by guardians)
+    at_ms: int  # ledger time of the settlement
+
+
 Event = (
     Liquidation | Deleveraged | BreakerTripped | MarketStatusChanged | OracleVerdictChanged | GlobalModeChanged
     | ActionTaken | CheckpointDue | CheckpointCertified
@@ -203,4 +217,5 @@ Event = (
     | FundingPaid | MarginCall | MarginCallLifted
     | BandChanged
     | SourceOutlier | SourceClamped
+    | MarketSettled
 )

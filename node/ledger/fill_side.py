@@ -45,6 +45,8 @@ def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[Resu
     not trading, a halted venue, no mark yet, or a price outside the trade band (the fat-finger
     guard: a fill far from the mark is an error somewhere upstream, never a price)."""
     if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
+        if market.status == MarketStatus.SETTLING:  # only a future past its expiry can be
+            return ResultCode.MARKET_SETTLING, "market expired without a reliable settlement price: positions wait for it, nothing trades"
         return ResultCode.MARKET_EXPIRED, "market has expired"
     if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
         return ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}"

@@ -29,7 +29,7 @@ def fund_unrealized(state: LedgerState, fund_id: str) -> int:
             continue
         market = state.markets[market_id]
         pnl = position.size * market.mark_price - position.cost_basis
-        if pnl > 0 and market.status == MarketStatus.HALTED:
+        if pnl > 0 and market.status in (MarketStatus.HALTED, MarketStatus.SETTLING):  # as margin counts it
             pnl = 0
         funding = state.funding.get(market_id)
         total += pnl - (owed(position, funding.index) if funding is not None else 0)

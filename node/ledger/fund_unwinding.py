@@ -156,7 +156,7 @@ def step_fund_auctions(state: LedgerState, events: list[Event]) -> None:
 
 def _reliable(state: LedgerState, market_id: str) -> bool:
     market = state.markets[market_id]
-    return (state.global_mode != GlobalMode.HALTED and market.status not in (MarketStatus.HALTED, MarketStatus.SETTLED)
+    return (state.global_mode != GlobalMode.HALTED and market.status not in (MarketStatus.HALTED, MarketStatus.SETTLING, MarketStatus.SETTLED)
             and market.oracle_verdict == OracleVerdict.VALID and market.mark_price > 0)
 
 

@@ -13,16 +13,21 @@ from .backstop import BACKSTOP_KINDS, apply_backstop_action, backstop_refusal
 from .breakers import reopen, set_status
 from .commands import ActionKind
 from .events import ActionTaken, Event
-from .expiry import settle_expired
+from .expiry import settle
 from .fees import withdraw_fees, withdraw_fees_problem
 from .global_mode import check_insurance_fund_floor, set_global_mode
 from .market_params import params_problem
 from .collateral import pay_out
 from .governance import POLICY_FIELDS
 from .policy_params import set_policy_params
-from .records import GlobalMode, GlobalReason, MarketStatus, StatusReason
+from .records import GlobalMode, GlobalReason, MarketStatus, SettlementMethod, StatusReason
 from .state import META_GLOBAL_MODE, META_GLOBAL_REASON, PENDING_PREFIX, POLICY_KEY, SIGNER_PREFIX, LedgerState
 from .tightening import STEP_OUTCOMES, apply_market_params_action, is_step, phase_in_targets
+
+
+# A timelocked SET_MARKET_PARAMS falling due for a market in one of these is dropped without a word,
+# as it always was for a SETTLED one: a SETTLING market's parameters no longer matter either.
+_FINAL = (MarketStatus.SETTLED, MarketStatus.SETTLING)
 
 
 def pending_key(nonce: int) -> str:
@@ -43,7 +48,7 @@ def apply_due_changes(state: LedgerState, events: list[Event]) -> None:
         if key not in state.pending_changes:
             continue  # a revert applied before it dropped its own phase-in
         payload = state.governance[key]["action"]
-        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and state.markets[payload["market"]].status != MarketStatus.SETTLED \
+        if payload["kind"] == ActionKind.SET_MARKET_PARAMS.name and state.markets[payload["market"]].status not in _FINAL \
                 and params_problem(state, payload["market"], payload["params"], phase_in_targets(state, payload["market"], key)):
             _cancel(state, key, events)
             continue
@@ -83,6 +88,9 @@ def refusal(state: LedgerState, payload: dict) -> str | None:
     if kind in (ActionKind.HALT_MARKET, ActionKind.EMERGENCY_SETTLE, ActionKind.SET_MARKET_PARAMS, ActionKind.REGISTER_BACKSTOP) \
             and market and market.status == MarketStatus.SETTLED:
         return "the market is settled"
+    if kind in (ActionKind.HALT_MARKET, ActionKind.SET_MARKET_PARAMS) and market and market.status == MarketStatus.SETTLING:
+        # Nothing trades in it already; its price comes from the oracle or an EMERGENCY_SETTLE.
+        return "the market is SETTLING: it settles at its oracle's average after expiry or by EMERGENCY_SETTLE"
     if kind in BACKSTOP_KINDS:
         return backstop_refusal(state, payload)
     if kind == ActionKind.EMERGENCY_SETTLE and payload["price"] <= 0:
@@ -109,10 +117,10 @@ def take_effect(state: LedgerState, payload: dict, events: list[Event]) -> None:
         set_global_mode(state, GlobalMode.NORMAL, GlobalReason.NONE, events)
         check_insurance_fund_floor(state, events)
     elif kind == ActionKind.SET_MARKET_PARAMS:
-        if state.markets[market_id].status != MarketStatus.SETTLED:
+        if state.markets[market_id].status not in _FINAL:
             apply_market_params_action(state, payload, events)
     elif kind == ActionKind.EMERGENCY_SETTLE:
-        settle_expired(state, market_id, events, payload["price"], StatusReason.EMERGENCY_SETTLED)
+        settle(state, market_id, payload["price"], SettlementMethod.GUARDIAN, StatusReason.EMERGENCY_SETTLED, events)
     elif kind == ActionKind.SET_SIGNERS:
         install_signer_set(state, payload["cluster"], payload["signers"], payload["policy"])
     elif kind in BACKSTOP_KINDS:

@@ -121,3 +121,10 @@ band_volatility_pct_max = 10_000  # a band of at most 100 sigmas
 band_ceiling_bps_max = 10_000  # an adaptive band of at most 100%
 volatility_variance_max = 10**16  # ppm^2: sigma at most 100x the mark (10,000 moves of 100% at once)
 band_changed_step_bps = 100  # an adaptive band that moved this far from the one last announced: BandChanged
+# Settlement price (docs/design.md#settlement-price): an expiring market settles at the
+# time-weighted average of its VALID marks over the settlement window before expiry (Deribit: 30
+# minutes), if at least settlement_coverage_min_pct of the window had a VALID mark; otherwise it is
+# SETTLING until as much valid time is collected after expiry, or a guardian quorum signs a price.
+settlement_window_ms_default = 1_800_000  # a listing's 0: 30 minutes (at most the time to expiry)
+settlement_window_ms_max = 86_400_000  # one day
+settlement_coverage_min_pct = 50  # of the window: at least this share with a VALID mark

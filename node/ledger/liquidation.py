@@ -72,8 +72,8 @@ def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
     for market_id, position in state.positions.get(account_id, {}).items():
         if position.size:
             market = markets[market_id]
-            if market.status == MarketStatus.HALTED or market.oracle_verdict != OracleVerdict.VALID:
-                return True
+            if market.status in (MarketStatus.HALTED, MarketStatus.SETTLING) or market.oracle_verdict != OracleVerdict.VALID:
+                return True  # SETTLING: frozen until its settlement price (expiry.py)
     return False
 
 

@@ -59,8 +59,8 @@ def account_valuation(
         mark = market.mark_price
         assert mark > 0, (account_id, market_id)  # trading needs a mark, so positions have one
         position_pnl = size * mark - position.cost_basis
-        if position_pnl > 0 and market.status == MarketStatus.HALTED:
-            position_pnl = 0  # a profit at a price that tripped a breaker is not margin (Mango 2022)
+        if position_pnl > 0 and (market.status == MarketStatus.HALTED or market.status == MarketStatus.SETTLING):
+            position_pnl = 0  # a profit at a price that tripped a breaker (Mango 2022) or awaits settlement is not margin
         if funding:
             f = funding.get(market_id)
             if f is not None and f.index != position.funding_index:

@@ -9,6 +9,8 @@ from .limits import (
     bps_denominator,
     clamp_after_ms_max,
     outlier_bps_max,
+    settlement_window_ms_default,
+    settlement_window_ms_max,
     oracle_sources_max,
     source_id_bytes_max,
     liquidation_fee_bps_max,
@@ -73,7 +75,7 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
         return f"liquidation_slice_bps must be within 1..{bps_denominator}"
     if cmd.liquidation_cap_notional and not cmd.liquidation_window_ms:
         return "a liquidation cap needs a liquidation_window_ms"
-    problem = _judging_problem(cmd)
+    problem = _judging_problem(cmd) or settlement_window_problem(cmd)
     if problem:
         return problem
     problem = unwind_params_problem(cmd)  # the fund's unwinding (fund_unwinding.py)
@@ -132,6 +134,32 @@ def _judging_problem(cmd: CreateMarket) -> str | None:
     return None
 
 
+def settlement_window_problem(cmd: CreateMarket) -> str | None:
+    """The settlement window (docs/design.md#settlement-price): an expiring market's, 0 = the
+    default; a perpetual has none. (Not longer than the time to expiry: create_market checks it
+    against the listing time, which a later SET_MARKET_PARAMS no longer has.)"""
+    if not is_int64(cmd.settlement_window_ms):
+        return "parameters must be int64"
+    if cmd.kind == MarketKind.PERPETUAL:
+        return "a perpetual has no settlement window" if cmd.settlement_window_ms else None
+    if not 0 <= cmd.settlement_window_ms <= settlement_window_ms_max:
+        return f"settlement_window_ms must be within 0..{settlement_window_ms_max} (0 = {settlement_window_ms_default})"
+    return None
+
+
+def listed_settlement_window_ms(cmd: CreateMarket, ledger_time_ms: int) -> int | str:
+    """The window an expiring market is listed with (0 for a perpetual), or why it cannot be:
+    the default shortens to the time left to expiry; a window asked for explicitly must fit in it."""
+    if cmd.kind == MarketKind.PERPETUAL:
+        return 0
+    to_expiry_ms = cmd.expiry_ms - ledger_time_ms
+    if not cmd.settlement_window_ms:
+        return min(settlement_window_ms_default, to_expiry_ms)
+    if cmd.settlement_window_ms > to_expiry_ms:
+        return f"settlement_window_ms {cmd.settlement_window_ms} is longer than the {to_expiry_ms} ms left to expiry"
+    return cmd.settlement_window_ms
+
+
 def _sources_problem(cmd: CreateMarket) -> str | None:
     sources = cmd.sources
     if not isinstance(sources, tuple) or not 0 < len(sources) <= oracle_sources_max:
@@ -158,6 +186,9 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
     problem = listing_problem(cmd, state.ledger_time_ms)
     if problem:
         return Result(cmd.id, ResultCode.INVALID_MARKET_PARAMS, problem)
+    settlement_window_ms = listed_settlement_window_ms(cmd, state.ledger_time_ms)
+    if isinstance(settlement_window_ms, str):
+        return Result(cmd.id, ResultCode.INVALID_MARKET_PARAMS, settlement_window_ms)
     state.put_market(
         cmd.market,
         Market(
@@ -194,6 +225,7 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             initial_margin_ceiling_bps=cmd.initial_margin_ceiling_bps,
             outlier_bps=cmd.outlier_bps,
             clamp_after_ms=cmd.clamp_after_ms,
+            settlement_window_ms=settlement_window_ms,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),

@@ -56,6 +56,7 @@ from .liquidation import liquidate_below_maintenance
 from .margin_calls import review_after_sweep
 from .records import Market, MarketStatus, OracleSourceState, OracleVerdict, SourceExclusion, StatusReason
 from .results import Result, ResultCode
+from .settlement_window import resample
 from .signatures import SignatureVerifier, price_update_bytes
 from .state import LedgerState
 from .validation import is_int64, is_valid_id
@@ -216,6 +217,9 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
     newest_source_time = fresh[0][0]
     market = replace(market, fresh_until_ms=fresh_until, twap=twap if twap else mark, twap_time_ms=now)
     state.put_market(market_id, market)
+    if market.status == MarketStatus.SETTLING:
+        _judge_settling(state, market_id, market, mark, newest_source_time, verdict, len(fresh), events)
+        return
     if mark != market.mark_price or market.mark_time_ms != newest_source_time:
         if mark != market.mark_price:
             note_mark(state, market_id, mark)  # the funding premium is taken over the new mark from now
@@ -226,9 +230,26 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
         events.append(OracleVerdictChanged(market_id, verdict, len(fresh), mark))
     if market.status == MarketStatus.REDUCE_ONLY and market.status_reason == StatusReason.ORACLE_STALE:
         market = set_status(state, market_id, MarketStatus.ACTIVE, StatusReason.NONE, 0, events)
+    market = state.markets[market_id]
+    resampled = resample(market, now)  # the settlement window's sample (a perpetual has none: unchanged)
+    if resampled is not market:
+        state.put_market(market_id, resampled)
     if verdict == OracleVerdict.VALID and market.status != MarketStatus.HALTED:
         liquidate_below_maintenance(state, market_id, events)
         review_after_sweep(state, market_id, events)  # margin calls placed and lifted
+
+
+def _judge_settling(
+    state: LedgerState, market_id: str, market: Market, mark: int, source_time_ms: int, verdict: OracleVerdict,
+    fresh_sources: int, events: list[Event],
+) -> None:
+    """A SETTLING market is marked only to find its settlement price (expiry.py): the mark and
+    the verdict, counted by the settlement window; no breaker, no sweep, no margin call: nothing
+    trades or is liquidated in it, its positions wait for the price."""
+    if verdict != market.oracle_verdict:
+        events.append(OracleVerdictChanged(market_id, verdict, fresh_sources, mark))
+    market = replace(market, mark_price=mark, mark_time_ms=source_time_ms, oracle_verdict=verdict)
+    state.put_market(market_id, resample(market, state.ledger_time_ms))
 
 
 def _advance_twap(market: Market, now: int) -> int:
@@ -248,7 +269,7 @@ def mark_stale(state: LedgerState, market_id: str, fresh_sources: int, events: l
     if market.oracle_verdict != OracleVerdict.STALE:
         events.append(OracleVerdictChanged(market_id, OracleVerdict.STALE, fresh_sources, market.mark_price))
     if market.oracle_verdict != OracleVerdict.STALE or market.fresh_until_ms:
-        market = replace(market, oracle_verdict=OracleVerdict.STALE, fresh_until_ms=0)
+        market = resample(replace(market, oracle_verdict=OracleVerdict.STALE, fresh_until_ms=0), state.ledger_time_ms)
         state.put_market(market_id, market)
     if market.status == MarketStatus.ACTIVE and market.mark_price:
         set_status(state, market_id, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE, 0, events)

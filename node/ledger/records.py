@@ -58,6 +58,7 @@ class MarketStatus(enum.IntEnum):
     REDUCE_ONLY = 2
     HALTED = 3
     SETTLED = 4
+    SETTLING = 5  # expired without a reliable settlement price: frozen until it has one (settlement_window.py)
 
 
 class GlobalMode(enum.IntEnum):
@@ -85,6 +86,14 @@ class StatusReason(enum.IntEnum):
     ORACLE_STALE = 5  # fewer fresh oracle sources than min_sources: REDUCE_ONLY until they return
     GUARDIAN_HALT = 6  # a quorum-signed HALT_MARKET: HALTED until a quorum-signed RESUME_MARKET
     EMERGENCY_SETTLED = 7  # a quorum-signed EMERGENCY_SETTLE closed every position at its price
+    SETTLEMENT_PRICE_UNRELIABLE = 8  # expired with too little VALID time in the window, or not VALID at expiry: SETTLING
+
+
+class SettlementMethod(enum.IntEnum):
+    """How a market's settlement price was formed (numbers as settlement.v1.MarketSettled.Method)."""
+
+    TWAP = 1  # the time-weighted average of its VALID marks (settlement_window.py)
+    GUARDIAN = 2  # a guardian quorum's EMERGENCY_SETTLE
 
 
 class OracleVerdict(enum.IntEnum):
@@ -191,6 +200,18 @@ class Market:
     # Sources judged against the others (CreateMarket's, oracle.py): 0 = off.
     outlier_bps: int = 0
     clamp_after_ms: int = 0
+    # -- settlement price (settlement_window.py, docs/design.md#settlement-price) -----------------
+    # The window before expiry (CreateMarket's, resolved at listing; 0: the market never expires),
+    # the sums of the VALID marks it has seen: price x ms (128-bit) and ms, and the sample running
+    # now: the price counting since since_ms, valid until until_ms (0: no price counts now). While
+    # SETTLING the sums count from expiry. settlement_price: the price it settled at (0: not yet).
+    settlement_window_ms: int = 0
+    settlement_price_ms: int = 0
+    settlement_valid_ms: int = 0
+    settlement_sample_price: int = 0
+    settlement_sample_since_ms: int = 0
+    settlement_sample_until_ms: int = 0
+    settlement_price: int = 0
 
 
 class SourceExclusion(enum.IntEnum):
@@ -247,7 +268,9 @@ _ACCOUNT = struct.Struct(">BqB")
 # The funding index is 128-bit (two halves): it accumulates for the life of a market.
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
-_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq")
+# The last part is the settlement block: the window, the 128-bit sum of price x ms (two halves),
+# the valid ms, the running sample (price, since, until) and the settlement price.
+_MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq" + "qqQ" + "q" * 5)
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -333,6 +356,14 @@ def encode_market(m: Market) -> bytes:
         m.announced_band_bps,
         m.outlier_bps,
         m.clamp_after_ms,
+        m.settlement_window_ms,
+        m.settlement_price_ms >> 64,
+        m.settlement_price_ms & _U64,
+        m.settlement_valid_ms,
+        m.settlement_sample_price,
+        m.settlement_sample_since_ms,
+        m.settlement_sample_until_ms,
+        m.settlement_price,
     )
 
 
@@ -341,7 +372,8 @@ def decode_market(b: bytes) -> Market:
     v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
     status_since_ms, mark_price, mark_time_ms, reason = fields[16:20]
     guard, oracle_params, verdict, oracle_state = fields[20:31], fields[31:39], fields[39], fields[40:46]
-    adaptive = fields[46:]
+    adaptive = fields[46:55]
+    settlement_window_ms, price_ms_high, price_ms_low, *settlement_state = fields[55:]
     assert v == record_version, v
     return Market(
         MarketKind(kind),
@@ -357,6 +389,9 @@ def decode_market(b: bytes) -> Market:
         OracleVerdict(verdict),
         *oracle_state,
         *adaptive,
+        settlement_window_ms,
+        (price_ms_high << 64) | price_ms_low,
+        *settlement_state,
     )
 
 

@@ -62,6 +62,8 @@ class ResultCode(enum.IntEnum):
     RAISE_STEP_TOO_LARGE = 80  # a margin or fee raise beyond margin_raise_step_max_bps of its current value
     CUSTODY_QUORUM_REQUIRED = 81  # a withdrawal above custody_quorum_threshold needs a CUSTODY_WITHDRAW quorum
     NOT_CANCELLABLE = 82  # CANCEL_PENDING names no timelocked change (phase-ins and reverts are not cancellable)
+    # Settlement price (docs/design.md#settlement-price)
+    MARKET_SETTLING = 90  # expired without a reliable settlement price: no trade at all until it settles
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from .records import (
 )
 from .records import FundUnwind
 from .liquidation_index import LiquidationIndex
+from .settlement_window import settling_deadline_ms
 from .sharded_index import SHARD_MASK, ShardedIndex
 from .state_hash import hash_modulus, record_hash
 
@@ -438,7 +439,11 @@ def guard_deadline(market: Market) -> int:
     if market.status_until_ms:
         deadlines.append(market.status_until_ms)
     if market.status != MarketStatus.SETTLED:
-        if market.kind == MarketKind.FUTURE:
+        if market.status == MarketStatus.SETTLING:
+            deadline = settling_deadline_ms(market)  # when it will have collected enough VALID time
+            if deadline:
+                deadlines.append(deadline)
+        elif market.kind == MarketKind.FUTURE:
             deadlines.append(market.expiry_ms)
         if market.fresh_until_ms:
             deadlines.append(market.fresh_until_ms)

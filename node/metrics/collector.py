@@ -153,7 +153,7 @@ def ledger_families(g: LedgerGauges):
     yield _gauge("settle_dedup_records", "Command ids remembered for exactly-once (bounded by dedup_retention_ms)", g.dedup_records)
     yield _gauge("settle_replay_windows", "Submitter streams whose replay window is kept", g.replay_windows)
     families = {
-        "status": GaugeMetricFamily("settle_market_status", "1 ACTIVE, 2 REDUCE_ONLY, 3 HALTED, 4 SETTLED", labels=["market"]),
+        "status": GaugeMetricFamily("settle_market_status", "1 ACTIVE, 2 REDUCE_ONLY, 3 HALTED, 4 SETTLED, 5 SETTLING", labels=["market"]),
         "reason": GaugeMetricFamily("settle_market_status_reason", "records.StatusReason number", labels=["market"]),
         "breaker": GaugeMetricFamily("settle_market_breaker_active", "1 if a breaker (band, grace, cascade) holds it", labels=["market"]),
         "verdict": GaugeMetricFamily("settle_market_oracle_verdict", "1 VALID, 2 STALE, 3 TOO_VOLATILE", labels=["market"]),

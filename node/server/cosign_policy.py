@@ -89,6 +89,8 @@ def _market_halt(state: LedgerState, market_id: str) -> Verdict:
         return _refuse(f"no market {market_id}")
     if market.status == MarketStatus.SETTLED:
         return _refuse(f"{market_id} is settled")
+    if market.status == MarketStatus.SETTLING:  # the ledger refuses it too: nothing trades there already
+        return _refuse(f"{market_id} is SETTLING: it settles at its oracle's average after expiry or by EMERGENCY_SETTLE")
     if market.status == MarketStatus.HALTED and market.status_reason == StatusReason.GUARDIAN_HALT:
         return _refuse(f"{market_id} is already halted by guardians")
     if market.oracle_verdict != OracleVerdict.VALID:
@@ -108,6 +110,6 @@ def _global_halt(state: LedgerState) -> Verdict:
         return Verdict(True, f"the insurance funds' equity ({equity}) is below their floor ({floor})")
     for market_id in sorted(state.markets):
         market = state.markets[market_id]
-        if market.status != MarketStatus.SETTLED and market.oracle_verdict == OracleVerdict.STALE:
+        if market.status not in (MarketStatus.SETTLED, MarketStatus.SETTLING) and market.oracle_verdict == OracleVerdict.STALE:
             return Verdict(True, f"{market_id}'s oracle is STALE")
     return _refuse("the insurance funds are above their floor and no market is STALE: this node sees nothing to halt for")

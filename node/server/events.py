@@ -22,6 +22,7 @@ from node.ledger.events import (
     Liquidation,
     MarginCall,
     MarginCallLifted,
+    MarketSettled,
     MarketStatusChanged,
     OracleVerdictChanged,
     SourceClamped,
@@ -140,6 +141,13 @@ def _source_clamped(e: SourceClamped) -> tuple[int, dict[str, events_pb2.SourceC
     return events_pb2.SOURCE_CLAMPED, {"source_clamped": message}
 
 
+def _market_settled(e: MarketSettled) -> tuple[int, dict[str, events_pb2.MarketSettled]]:
+    message = events_pb2.MarketSettled(
+        market=e.market, price=e.price, method=int(e.method), valid_ms=e.valid_ms, window_ms=e.window_ms, at_ms=e.at_ms,
+    )
+    return events_pb2.MARKET_SETTLED, {"market_settled": message}
+
+
 # One row per ledger event type; a test checks it covers node.ledger.events.Event.
 EVENT_ENCODERS: dict[type, Callable] = {
     Liquidation: _liquidation,
@@ -161,6 +169,7 @@ EVENT_ENCODERS: dict[type, Callable] = {
     BandChanged: _band_changed,
     SourceOutlier: _source_outlier,
     SourceClamped: _source_clamped,
+    MarketSettled: _market_settled,
 }
 
 

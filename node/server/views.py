@@ -20,6 +20,7 @@ from node.ledger.policy_params import DEFAULTS, GOVERNED, governed
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
 from node.server import perp_views
 from node.server.adaptive_views import market_adaptive
+from node.server.settlement_views import market_settlement
 
 
 def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account | None]:
@@ -83,6 +84,7 @@ def _market_params(market_id: str, m: Market, sources: dict[str, OracleSourceSta
         fund_position_cap=m.fund_position_cap,
         outlier_bps=m.outlier_bps,  # always set: 0 is "off", an unset field would read as the default
         clamp_after_ms=m.clamp_after_ms,
+        settlement_window_ms=m.settlement_window_ms,  # as listed: the default resolved
     )
     if unwind is not None:  # the fund's unwinding, kept in its own record (fund_unwinding.py)
         params.unwind_start_bps = unwind.start_bps
@@ -145,6 +147,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         perp_views.market_terms_params(state, market_id, message.params)
         perp_views.market_funding(state, market_id, message)
         market_adaptive(market, message)
+        market_settlement(market, state.ledger_time_ms, message)
         return message
 
     return view

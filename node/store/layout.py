@@ -20,7 +20,8 @@ from node.ledger.records import TABLES
 #    positions carry a 128-bit funding index; the market_terms, funding and margin_call tables.
 # 5: markets carry the adaptive thresholds' parameters and the mark's volatility (volatility.py),
 #    and outlier_bps and clamp_after_ms; oracle sources their exclusion and outlier count.
-schema_version = 5
+# 6: markets carry the settlement window and its accumulator, and the settlement price.
+schema_version = 6
 
 STORE_DB = b"store"
 KEY_APPLIED_INDEX = b"applied_index"

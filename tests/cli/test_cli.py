@@ -117,6 +117,17 @@ def test_create_market_lists_the_outlier_band_and_the_clamp_rule(served):
     assert code == 0 and "no outlier band, clamps after 5m" in out
 
 
+def test_create_market_lists_a_futures_settlement_window(served):
+    nodes = ("--nodes", served.address)
+    expiry_ms = str(served.replica.state.ledger_time_ms + 7_200_000)
+    code, out, _ = settle(*nodes, "create-market", "BTC-MAR", "--kind", "future", "--expiry-ms", expiry_ms,
+                          "--source", source_arg(), "--settlement-window-ms", "600000")
+    assert code == 0, out
+    assert served.replica.state.markets["BTC-MAR"].settlement_window_ms == 600_000
+    code, out, _ = settle(*nodes, "market", "BTC-MAR")
+    assert code == 0 and "0ms VALID of the 10m window (needs 5m); the mark does not count now" in out
+
+
 def test_the_cli_signs_a_price_with_the_source_key_file(served, key_file, tmp_path):
     nodes = ("--nodes", served.address)
     code, out, _ = settle(*nodes, "create-market", "BTC-PERP", "--source", source_arg(), "--min-sources", "1",

@@ -65,3 +65,19 @@ def test_json_keeps_the_raw_integers(served):
     assert code == 0 and isinstance(guards["ledger_time_ms"], int) and guards["insurance_fund"] == 0
     code, out, _ = settle(*nodes, "--json", "deposit", "alice", "1")
     assert code == 0 and json.loads(out)["results"][0]["collateral"] == 19_988_000_001
+
+
+def test_a_settling_market_shows_what_its_settlement_has_collected():
+    market = state_pb2.Market(status=state_pb2.Market.Status.Value("SETTLING"), status_reason="settlement_price_unreliable",
+                              settlement_valid_ms=90_000, settlement_valid_ms_needed=900_000, settlement_running_twap=50_000_000_000,
+                              settlement_counting_price=50_000_000_000,
+                              params=commands_pb2.CreateMarket(market="BTC-MAR", settlement_window_ms=1_800_000, lot_size=1))
+    text = render.market_text(market)
+    assert "SETTLING (settlement_price_unreliable)" in text
+    assert "1m 30s VALID since expiry (needs 15m), average $50,000.00; the mark counts now" in text
+
+
+def test_a_settled_future_shows_its_settlement_price():
+    market = state_pb2.Market(status=state_pb2.Market.Status.Value("SETTLED"), settlement_price=50_300_000_000,
+                              params=commands_pb2.CreateMarket(market="BTC-MAR", settlement_window_ms=1_800_000, lot_size=1))
+    assert "settled at $50,300.00" in render.market_text(market)

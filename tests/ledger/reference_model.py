@@ -16,6 +16,10 @@ Issue 18 taught it the governance rules that move account money (emergency.py, t
 collateral.py): a withdrawal above the custody threshold needs a quorum of custodian keys, and a
 guardian raise of margins is bounded per step and phases maintenance in behind margin calls.
 
+Issue 19 taught it the settlement price (expiry.py, settlement_window.py,
+docs/design.md#settlement-price): the block "settlement price". It keeps the prices that counted
+as a list of segments and integrates them when it needs a sum, instead of the ledger's running sums.
+
 Every rule is one method with the docstring it follows. Where a docstring leaves a detail open the
 model follows the ledger and says so in a comment starting "Follows the ledger:".
 """
@@ -43,12 +47,13 @@ from node.ledger.events import (
     Liquidation,
     MarginCall,
     MarginCallLifted,
+    MarketSettled,
     MarketStatusChanged,
     OracleVerdictChanged,
     SourceClamped,
     SourceOutlier,
 )
-from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, SettlementMethod, StatusReason
 from node.ledger.results import ResultCode
 from node.ledger.signatures import price_update_bytes
 
@@ -64,6 +69,8 @@ BANKRUPTCY_MULTIPLE = 100  # a long's bankruptcy price is at most this multiple 
 FEES = "sys:fees"  # the ledger's fee account
 POOL_PREFIX = "sys:funding:"  # a perpetual's funding pool
 BILLION = 10**9  # funding rates in billionths of the mark; the index in billionths of a unit per contract
+SETTLEMENT_WINDOW_DEFAULT_MS = 1_800_000  # a future listed with 0: 30 minutes, at most the time left to expiry
+SETTLEMENT_COVERAGE_PCT = 50  # of the window: the VALID time a settlement price needs
 
 ACTIVE = AccountStatus.ACTIVE
 LIQUIDATING = AccountStatus.LIQUIDATING
@@ -160,11 +167,14 @@ class Params:
     half_life_ms: int = 0  # the mark's volatility decays with this half-life (adaptive thresholds); 0: none kept
     outlier_bps: int = 1_000  # a print this far from the other sources' median is not counted; 0 = off
     clamp_after_ms: int = 0  # a price unchanged this long while another source moved is a clamp; 0 = off
+    expiry_ms: int = 0  # a FUTURE expiring at this ledger time; 0: a perpetual
+    settlement_window_ms: int = 0  # a future's settlement window (0: the default)
 
     def create(self, name: str) -> CreateMarket:
         """The CreateMarket command that lists this market (breakers off: band and cascade 0)."""
         return CreateMarket(
-            id=f"create-{name}", market=name, kind=MarketKind.PERPETUAL, tick_size=self.tick, lot_size=self.lot,
+            id=f"create-{name}", market=name, kind=MarketKind.FUTURE if self.expiry_ms else MarketKind.PERPETUAL,
+            expiry_ms=self.expiry_ms, settlement_window_ms=self.settlement_window_ms, tick_size=self.tick, lot_size=self.lot,
             initial_margin_bps=self.im_bps, maintenance_margin_bps=self.mm_bps, liquidation_fee_bps=self.fee_bps,
             open_interest_cap=self.oi_cap, trade_band_bps=100_000, band_bps=0, band_window_ms=0, cooldown_ms=0,
             sources=tuple(oracle_source(s) for s in self.sources), min_sources=self.min_sources,
@@ -222,6 +232,12 @@ class MarketState:
     # Adaptive thresholds: the mark's variance (ppm^2) and the ledger time it was last updated.
     variance: int = 0
     variance_time: int = 0
+    # Settlement price (a future): its window, until when the mark is fresh, the segments
+    # (from, price counting from then on or 0, valid until), and the price it settled at.
+    window_ms: int = 0
+    fresh_until: int = 0
+    counting: list = field(default_factory=list)
+    settled_price: int = 0
 
 
 @dataclass
@@ -301,7 +317,7 @@ class Model:
         for (a, m), (size, cost) in self.pos.items():
             if a == fund and size:
                 pnl = size * self.market[m].mark - cost
-                value += 0 if pnl > 0 and self.market[m].status == MarketStatus.HALTED else pnl
+                value += 0 if pnl > 0 and self.market[m].status in (MarketStatus.HALTED, MarketStatus.SETTLING) else pnl
                 value -= self.owed(fund, m, size)
         return value
 
@@ -318,6 +334,8 @@ class Model:
                 continue
             mark = self.market[m].mark
             upnl = size * mark - cost
+            if upnl > 0 and self.market[m].status == MarketStatus.SETTLING:
+                upnl = 0  # a profit at a price nobody could settle at is not margin
             pnl += upnl
             loss += min(0, upnl)
             owes = self.owed(a, m, size) if m != settled else 0  # owed is a loss, receivable only equity
@@ -360,9 +378,16 @@ class Model:
         self.repriced = set()
         for market in sorted(self.market):
             state = self.market[market]
+            if self.params[market].expiry_ms and state.status != MarketStatus.SETTLED and self.now >= self.params[market].expiry_ms:
+                if self.expire(market):
+                    continue
+            if state.status == MarketStatus.SETTLED:
+                continue  # final: no timer looks at it again
             if state.verdict != STALE and len(self.fresh(market)) < self.params[market].min_sources:
                 self.go_stale(market)  # the sources aged out in ledger time
                 self.stats["STALE by ledger time"] += 1
+        if any(p.expiry_ms and self.now >= p.expiry_ms for p in self.params.values()):
+            self.check_floor()  # a settlement moved the funds' money (idempotent otherwise)
         if self.phase_ins:
             self.apply_due_phase_ins()
         rolled = [m for m in sorted(self.market) if self.market[m].next_funding and self.now >= self.market[m].next_funding]
@@ -417,6 +442,8 @@ class Model:
         if cmd.market in self.market:
             return Expected(ResultCode.MARKET_EXISTS)
         self.market[cmd.market] = MarketState()
+        if cmd.kind == MarketKind.FUTURE:
+            self.market[cmd.market].window_ms = cmd.settlement_window_ms or min(SETTLEMENT_WINDOW_DEFAULT_MS, cmd.expiry_ms - self.now)
         for source in cmd.sources:
             self.sources[(cmd.market, source.source)] = Source(source.public_key)
         self.collateral[fund_of(cmd.market)] = 0
@@ -524,6 +551,9 @@ class Model:
             self.stats["fill charged the fee schedule" + (" with a rebate" if maker_fee < 0 else "")] += 1
         elif p.maker_bps or p.taker_bps:
             return Expected(ResultCode.INVALID_MAKER_SIDE)
+        refused = self.expiry_refusal(cmd.market)
+        if refused is not None:
+            return Expected(refused)
         if state.mark == 0:
             return Expected(ResultCode.NO_MARK_PRICE)
 
@@ -789,6 +819,8 @@ class Model:
         if not verify_ed25519(source.public_key, message, cmd.signature):
             self.stats["bad signature refused"] += 1
             return Expected(ResultCode.INVALID_SIGNATURE)
+        if self.market[cmd.market].status == MarketStatus.SETTLED:
+            return Expected(ResultCode.MARKET_NOT_ACTIVE)
         stale_after = self.params[cmd.market].stale_after_ms
         t = cmd.source_time_ms
         if t <= source.time or t > self.now + SKEW_MS or self.now - t > stale_after:
@@ -884,6 +916,10 @@ class Model:
         volatile = p.volatility_bps and twap and abs(mark - twap) * BPS > p.volatility_bps * twap
         verdict = TOO_VOLATILE if volatile else VALID
         state.twap, state.twap_time = (twap or mark), self.now
+        state.fresh_until = sorted((t for t, _ in fresh), reverse=True)[p.min_sources - 1] + p.stale_after_ms + 1
+        if state.status == MarketStatus.SETTLING:
+            self.judge_settling(market, mark, max(t for t, _ in fresh), verdict, len(fresh))
+            return
         if mark != state.mark and state.next_funding and state.last_trade:
             self.sample(market, state.last_trade, mark)  # the last traded price over the new mark
         if (mark, max(t for t, _ in fresh)) != (state.mark, state.mark_time):
@@ -896,6 +932,7 @@ class Model:
                 self.stats["TOO_VOLATILE verdict"] += 1
         if state.status == MarketStatus.REDUCE_ONLY and state.reason == StatusReason.ORACLE_STALE:
             self.set_status(market, MarketStatus.ACTIVE, StatusReason.NONE)
+        self.note_counting(market)
         if verdict == VALID:
             self.sweep(market)
             self.review_calls(market)
@@ -907,12 +944,102 @@ class Model:
             state.verdict = STALE
             self.events.append(OracleVerdictChanged(market, STALE, len(self.fresh(market)), state.mark))
             self.stats["STALE verdict"] += 1
+        state.fresh_until = 0
+        self.note_counting(market)
         if state.status == MarketStatus.ACTIVE and state.mark:
             self.set_status(market, MarketStatus.REDUCE_ONLY, StatusReason.ORACLE_STALE)
 
     def set_status(self, market: str, status: MarketStatus, reason: StatusReason) -> None:
         self.market[market].status, self.market[market].reason = status, reason
         self.events.append(MarketStatusChanged(market, status, reason, self.now))
+
+    # -- settlement price (issue 19, docs/design.md#settlement-price) -------------------------------
+
+    def note_counting(self, market: str) -> None:
+        """From now on, the price that counts towards a future's settlement: the mark while its
+        verdict is VALID and it is fresh (until fresh_until), else none. (The model lists its
+        markets with the band breaker off, so no price ever trips it.)"""
+        state = self.market[market]
+        if not state.window_ms or state.status == MarketStatus.SETTLED:
+            return
+        counts = state.mark and state.verdict == VALID and state.fresh_until > self.now
+        state.counting.append((self.now, state.mark if counts else 0, state.fresh_until if counts else 0))
+
+    def counted(self, market: str, start: int, end: int) -> tuple[int, int]:
+        """(sum of price x ms, ms) over the ledger time in [start, end) in which a price counted:
+        each segment's price from its time to the next segment's, while it was fresh."""
+        segments = self.market[market].counting
+        price_ms = ms = 0
+        for i, (since, price, until) in enumerate(segments):
+            to = segments[i + 1][0] if i + 1 < len(segments) else end
+            held = min(to, until, end) - max(since, start)
+            if price and held > 0:
+                price_ms += price * held
+                ms += held
+        return price_ms, ms
+
+    def expiry_refusal(self, market: str) -> ResultCode | None:
+        """A SETTLING market takes no fill at all; a future past its expiry none either."""
+        if self.market[market].status == MarketStatus.SETTLING:
+            self.stats["fill refused: SETTLING"] += 1
+            return ResultCode.MARKET_SETTLING
+        if self.params[market].expiry_ms and self.now >= self.params[market].expiry_ms:
+            return ResultCode.MARKET_EXPIRED
+        return None
+
+    def expire(self, market: str) -> bool:
+        """At or after expiry: the window [expiry - window, expiry) holds at least half its length
+        of counted time and the verdict at expiry was VALID (and fresh): settle at its average.
+        Otherwise SETTLING, and from then on settle as soon as the time counted since expiry is that
+        long. Returns whether the market is settled now."""
+        p, state = self.params[market], self.market[market]
+        needed = ceil_div(state.window_ms * SETTLEMENT_COVERAGE_PCT, 100)
+        if state.status != MarketStatus.SETTLING:
+            price_ms, ms = self.counted(market, p.expiry_ms - state.window_ms, p.expiry_ms)
+            if ms and ms >= needed and state.verdict == VALID and state.fresh_until > p.expiry_ms:
+                self.settle_market(market, price_ms, ms)
+                self.stats["future settled at its window's average"] += 1
+                return True
+            self.set_status(market, MarketStatus.SETTLING, StatusReason.SETTLEMENT_PRICE_UNRELIABLE)
+            self.stats["future SETTLING"] += 1
+        price_ms, ms = self.counted(market, p.expiry_ms, self.now)
+        if ms and ms >= needed:
+            self.settle_market(market, price_ms, ms)
+            self.stats["SETTLING future settled by its oracle"] += 1
+            return True
+        return False
+
+    def settle_market(self, market: str, price_ms: int, ms: int) -> None:
+        """Every position closes at the average rounded to the nearest tick (half up, at least one
+        tick); a client flat everywhere settles its balance (the funds pay a loss, else
+        BANKRUPT), one still holding others and negative is liquidated; a fund keeps its result."""
+        tick = self.params[market].tick
+        price = max(math.floor(Fraction(price_ms, ms * tick) + Fraction(1, 2)), 1) * tick
+        for account in self.holders(market):
+            size, cost = self.size_cost(account, market)
+            _, _, realized = fill(size, cost, -size, price)
+            self.pos[(account, market)] = (0, 0)
+            self.collateral[account] += realized
+            self.realized[(account, market)] = self.realized.get((account, market), 0) + realized
+            if is_fund(account):
+                continue
+            if not self.held(account):
+                self.settle_loss(account, self.collateral[account], [market])
+            elif self.collateral[account] < 0 and self.status[account] == ACTIVE:
+                self.status[account] = LIQUIDATING
+        self.market[market].settled_price = price
+        self.events.append(MarketSettled(market, price, SettlementMethod.TWAP, ms, self.market[market].window_ms, self.now))
+        self.set_status(market, MarketStatus.SETTLED, StatusReason.EXPIRED)
+
+    def judge_settling(self, market: str, mark: int, mark_time: int, verdict: OracleVerdict, fresh_sources: int) -> None:
+        """A SETTLING market is marked only to find its price: mark and verdict, counted; no
+        volatility kept, no sweep, no margin call."""
+        state = self.market[market]
+        state.mark, state.mark_time = mark, mark_time
+        if verdict != state.verdict:
+            state.verdict = verdict
+            self.events.append(OracleVerdictChanged(market, verdict, fresh_sources, mark))
+        self.note_counting(market)
 
     # -- adaptive thresholds (issue 18, item 3) --------------------------------------------------
 
@@ -932,7 +1059,7 @@ class Model:
     def unreliable(self, account: str) -> bool:
         """Nobody is liquidated, and nobody withdraws, while one of their positions is valued at
         a mark that is not VALID (STALE or TOO_VOLATILE)."""
-        return any(self.market[m].verdict != VALID for m, _ in self.held(account))
+        return any(self.market[m].verdict != VALID or self.market[m].status == MarketStatus.SETTLING for m, _ in self.held(account))
 
     def may_be_below(self, account: str, market: str) -> bool:
         """liquidation_index.py: an account holding several markets is a candidate on every
@@ -1207,6 +1334,9 @@ class Model:
             return Expected(ResultCode.INVALID_FEE)
         if cmd.maker_side:  # the fund is no book order: the client's fee comes with the fill
             return Expected(ResultCode.INVALID_MAKER_SIDE)
+        refused = self.expiry_refusal(cmd.market)
+        if refused is not None:
+            return Expected(refused)
         if state.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
             return Expected(ResultCode.MARKET_NOT_ACTIVE)
         if state.mark == 0:
@@ -1266,7 +1396,7 @@ class Model:
         window's cap, their limits and their initial margin."""
         p, state, auction, fund = self.params[market], self.market[market], self.auctions[market], fund_of(market)
         size = self.size_cost(fund, market)[0]
-        if not size or state.status == MarketStatus.HALTED or state.verdict != VALID or not state.mark:
+        if not size or state.status in (MarketStatus.HALTED, MarketStatus.SETTLING) or state.verdict != VALID or not state.mark:
             return
         side = sign(size)
         if self.now - auction.started >= p.unwind_deadline_ms:

@@ -97,3 +97,18 @@ def test_an_unknown_market_is_refused():
     governed = governed_market()
     answer = verdict(governed, governed.payload(ActionKind.HALT_MARKET, market="ETH-PERP"))
     assert not answer.agrees and answer.reason == "no market ETH-PERP"
+
+
+def test_a_settling_market_is_no_reason_to_halt_it_or_the_venue():
+    from node.ledger.records import MarketStatus
+    from node.identity.quorum import signed_action
+    from tests.ledger.governance import ALL_KEYS, Governed, genesis_payload
+    from tests.ledger.test_settlement_price import FUTURE, settling_future
+
+    driver, _ = settling_future()  # its oracle is STALE: that is why it waits
+    assert driver.one(signed_action("genesis", genesis_payload(), ALL_KEYS)).ok
+    governed = Governed(driver)
+    assert driver.state.markets[FUTURE].status == MarketStatus.SETTLING
+    answer = verdict(governed, governed.payload(ActionKind.HALT_MARKET, market=FUTURE))
+    assert not answer.agrees and "SETTLING" in answer.reason
+    assert not verdict(governed, governed.payload(ActionKind.GLOBAL_HALT)).agrees

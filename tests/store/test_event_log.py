@@ -10,7 +10,7 @@ import pytest
 from node.ledger import LedgerState, LogEntry, apply
 from node.ledger import events as ledger_events
 from node.ledger.commands import ActionKind
-from node.ledger.records import GlobalMode, GlobalReason, MarketStatus, OracleVerdict, StatusReason
+from node.ledger.records import GlobalMode, GlobalReason, MarketStatus, OracleVerdict, SettlementMethod, StatusReason
 from node.store import LedgerStore, StoreCorruptError
 from node.store import ledger_store
 from node.store.layout import (
@@ -43,6 +43,7 @@ ONE_OF_EACH = (
     ledger_events.BandChanged("BTC-PERP", 1_600, 40_000, 3_000),
     ledger_events.SourceOutlier("BTC-PERP", "src-c", 1_000_000, 50_100, 3),
     ledger_events.SourceClamped("BTC-PERP", "src-a", 1, 999_000),
+    ledger_events.MarketSettled("BTC-MAR", 50_300, SettlementMethod.TWAP, 600_000, 600_000, 4_000),
 )
 
 

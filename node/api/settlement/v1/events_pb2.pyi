@@ -31,6 +31,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BAND_CHANGED: _ClassVar[EventKind]
     SOURCE_OUTLIER: _ClassVar[EventKind]
     SOURCE_CLAMPED: _ClassVar[EventKind]
+    MARKET_SETTLED: _ClassVar[EventKind]
 EVENT_KIND_UNSPECIFIED: EventKind
 LIQUIDATION: EventKind
 BREAKER_TRIPPED: EventKind
@@ -51,6 +52,7 @@ MARGIN_CALL_LIFTED: EventKind
 BAND_CHANGED: EventKind
 SOURCE_OUTLIER: EventKind
 SOURCE_CLAMPED: EventKind
+MARKET_SETTLED: EventKind
 
 class Liquidation(_message.Message):
     __slots__ = ("account", "market", "size", "price", "fee", "fund_paid", "uncovered", "fund_size", "deleveraged_size", "remaining")
@@ -284,8 +286,32 @@ class SourceClamped(_message.Message):
     since_ms: int
     def __init__(self, market: _Optional[str] = ..., source: _Optional[str] = ..., price: _Optional[int] = ..., since_ms: _Optional[int] = ...) -> None: ...
 
+class MarketSettled(_message.Message):
+    __slots__ = ("market", "price", "method", "valid_ms", "window_ms", "at_ms")
+    class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        METHOD_UNSPECIFIED: _ClassVar[MarketSettled.Method]
+        TWAP: _ClassVar[MarketSettled.Method]
+        GUARDIAN: _ClassVar[MarketSettled.Method]
+    METHOD_UNSPECIFIED: MarketSettled.Method
+    TWAP: MarketSettled.Method
+    GUARDIAN: MarketSettled.Method
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    PRICE_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    VALID_MS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_MS_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    price: int
+    method: MarketSettled.Method
+    valid_ms: int
+    window_ms: int
+    at_ms: int
+    def __init__(self, market: _Optional[str] = ..., price: _Optional[int] = ..., method: _Optional[_Union[MarketSettled.Method, str]] = ..., valid_ms: _Optional[int] = ..., window_ms: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
 class Event(_message.Message):
-    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended", "funding_paid", "margin_call", "margin_call_lifted", "band_changed", "source_outlier", "source_clamped")
+    __slots__ = ("applied_index", "time_ms", "position", "liquidation", "breaker_tripped", "market_status_changed", "global_mode_changed", "checkpoint_certified", "deleveraged", "oracle_verdict_changed", "action_taken", "checkpoint_due", "fund_auction_started", "fund_slice_sold", "fund_deadline_deleveraged", "fund_auction_ended", "funding_paid", "margin_call", "margin_call_lifted", "band_changed", "source_outlier", "source_clamped", "market_settled")
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -308,6 +334,7 @@ class Event(_message.Message):
     BAND_CHANGED_FIELD_NUMBER: _ClassVar[int]
     SOURCE_OUTLIER_FIELD_NUMBER: _ClassVar[int]
     SOURCE_CLAMPED_FIELD_NUMBER: _ClassVar[int]
+    MARKET_SETTLED_FIELD_NUMBER: _ClassVar[int]
     applied_index: int
     time_ms: int
     position: int
@@ -330,4 +357,5 @@ class Event(_message.Message):
     band_changed: BandChanged
     source_outlier: SourceOutlier
     source_clamped: SourceClamped
-    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ..., funding_paid: _Optional[_Union[FundingPaid, _Mapping]] = ..., margin_call: _Optional[_Union[MarginCallEvent, _Mapping]] = ..., margin_call_lifted: _Optional[_Union[MarginCallLifted, _Mapping]] = ..., band_changed: _Optional[_Union[BandChanged, _Mapping]] = ..., source_outlier: _Optional[_Union[SourceOutlier, _Mapping]] = ..., source_clamped: _Optional[_Union[SourceClamped, _Mapping]] = ...) -> None: ...
+    market_settled: MarketSettled
+    def __init__(self, applied_index: _Optional[int] = ..., time_ms: _Optional[int] = ..., position: _Optional[int] = ..., liquidation: _Optional[_Union[Liquidation, _Mapping]] = ..., breaker_tripped: _Optional[_Union[BreakerTripped, _Mapping]] = ..., market_status_changed: _Optional[_Union[MarketStatusChanged, _Mapping]] = ..., global_mode_changed: _Optional[_Union[GlobalModeChanged, _Mapping]] = ..., checkpoint_certified: _Optional[_Union[CheckpointCertified, _Mapping]] = ..., deleveraged: _Optional[_Union[Deleveraged, _Mapping]] = ..., oracle_verdict_changed: _Optional[_Union[OracleVerdictChanged, _Mapping]] = ..., action_taken: _Optional[_Union[ActionTaken, _Mapping]] = ..., checkpoint_due: _Optional[_Union[CheckpointDue, _Mapping]] = ..., fund_auction_started: _Optional[_Union[FundAuctionStarted, _Mapping]] = ..., fund_slice_sold: _Optional[_Union[FundSliceSold, _Mapping]] = ..., fund_deadline_deleveraged: _Optional[_Union[FundDeadlineDeleveraged, _Mapping]] = ..., fund_auction_ended: _Optional[_Union[FundAuctionEnded, _Mapping]] = ..., funding_paid: _Optional[_Union[FundingPaid, _Mapping]] = ..., margin_call: _Optional[_Union[MarginCallEvent, _Mapping]] = ..., margin_call_lifted: _Optional[_Union[MarginCallLifted, _Mapping]] = ..., band_changed: _Optional[_Union[BandChanged, _Mapping]] = ..., source_outlier: _Optional[_Union[SourceOutlier, _Mapping]] = ..., source_clamped: _Optional[_Union[SourceClamped, _Mapping]] = ..., market_settled: _Optional[_Union[MarketSettled, _Mapping]] = ...) -> None: ...

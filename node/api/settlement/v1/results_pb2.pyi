@@ -59,6 +59,7 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RAISE_STEP_TOO_LARGE: _ClassVar[ResultCode]
     CUSTODY_QUORUM_REQUIRED: _ClassVar[ResultCode]
     NOT_CANCELLABLE: _ClassVar[ResultCode]
+    MARKET_SETTLING: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -111,6 +112,7 @@ PRICE_OUTLIER: ResultCode
 RAISE_STEP_TOO_LARGE: ResultCode
 CUSTODY_QUORUM_REQUIRED: ResultCode
 NOT_CANCELLABLE: ResultCode
+MARKET_SETTLING: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

@@ -77,7 +77,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool", "volatility_ppm", "volatility_time_ms", "effective_band_bps", "effective_initial_margin_bps")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool", "volatility_ppm", "volatility_time_ms", "effective_band_bps", "effective_initial_margin_bps", "settlement_valid_ms", "settlement_running_twap", "settlement_valid_ms_needed", "settlement_counting_price", "settlement_price")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -85,11 +85,13 @@ class Market(_message.Message):
         REDUCE_ONLY: _ClassVar[Market.Status]
         HALTED: _ClassVar[Market.Status]
         SETTLED: _ClassVar[Market.Status]
+        SETTLING: _ClassVar[Market.Status]
     STATUS_UNSPECIFIED: Market.Status
     ACTIVE: Market.Status
     REDUCE_ONLY: Market.Status
     HALTED: Market.Status
     SETTLED: Market.Status
+    SETTLING: Market.Status
     class OracleVerdict(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         ORACLE_VERDICT_UNSPECIFIED: _ClassVar[Market.OracleVerdict]
@@ -128,6 +130,11 @@ class Market(_message.Message):
     VOLATILITY_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_BAND_BPS_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_INITIAL_MARGIN_BPS_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_VALID_MS_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_RUNNING_TWAP_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_VALID_MS_NEEDED_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_COUNTING_PRICE_FIELD_NUMBER: _ClassVar[int]
+    SETTLEMENT_PRICE_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -154,7 +161,12 @@ class Market(_message.Message):
     volatility_time_ms: int
     effective_band_bps: int
     effective_initial_margin_bps: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ...) -> None: ...
+    settlement_valid_ms: int
+    settlement_running_twap: int
+    settlement_valid_ms_needed: int
+    settlement_counting_price: int
+    settlement_price: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ..., settlement_valid_ms: _Optional[int] = ..., settlement_running_twap: _Optional[int] = ..., settlement_valid_ms_needed: _Optional[int] = ..., settlement_counting_price: _Optional[int] = ..., settlement_price: _Optional[int] = ...) -> None: ...
 
 class SourcePrice(_message.Message):
     __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted", "exclusion", "outlier_prints")
