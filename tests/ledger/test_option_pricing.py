@@ -136,3 +136,13 @@ def test_arguments_outside_the_domain_are_refused(arguments):
         option_valuation(*arguments)
     with pytest.raises(AssertionError):
         option_price(*arguments)
+
+
+def test_a_deep_in_the_money_option_is_worth_exactly_its_intrinsic_value_not_a_unit_less():
+    # N(d1) and N(d2) both round to within 10^-30 of 1 here: the rounded products leave the call a
+    # hair below its intrinsic value (the put a hair below 0) until the value is raised to its bound.
+    quarter_ms = 91 * DAY_MS
+    assert option_price(CALL, INDEX, INDEX // 2, 100_000, quarter_ms) == INDEX // 2
+    assert option_price(PUT, INDEX, INDEX // 2, 100_000, quarter_ms) == 0
+    assert option_price(PUT, INDEX, INDEX * 175 // 100, 100_000, quarter_ms) == INDEX * 3 // 4
+    assert option_price(CALL, INDEX, INDEX * 175 // 100, 100_000, quarter_ms) == 0

@@ -76,6 +76,13 @@ def test_a_hedged_book_needs_less_than_its_legs_alone():
     assert both < requirement(short_call).initial + requirement(long_perpetual).initial
 
 
+def test_a_long_perpetual_against_short_calls_lowers_their_requirement():
+    # Two short calls at the money have a delta near -1.1: one long perpetual offsets most of it,
+    # so adding the position lowers the requirement, not just the sum of the legs'.
+    short_calls = option(-2)
+    assert requirement(short_calls, LinearPosition(1, INDEX)).initial < requirement(short_calls).initial
+
+
 def test_a_long_option_alone_needs_nothing_beyond_its_premium():
     for long_option in (option(1, CALL), option(3, PUT), option(1, CALL, INDEX * 2)):
         assert requirement(long_option).initial == 0
