@@ -34,14 +34,13 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from .commands import OptionType
-from .limits import bps_denominator
+from .limits import bps_denominator, positions_per_account_max
 from .margin import ceil_div
 from .option_pricing import delta_one, option_price, option_valuation, time_to_expiry_ms_max, volatility_ppm_max
 
 scenario_volatility_ppm_min = 10_000  # 1%: the floor of a shocked-down volatility
 extreme_move_multiple_max = 10
 percent_denominator = 100
-positions_per_underlying_max = 128
 thirds = 3  # the scan range is taken in thirds
 
 # (price move in thirds of the scan, volatility shift: +1 up, -1 down, 0 unchanged), SPAN's order.
@@ -170,7 +169,7 @@ def _book_value(positions, index: int, now_ms: int, move_thirds: int, vol_shift:
 
 def _check_book(book: UnderlyingBook) -> None:
     assert book.index > 0, book.index
-    assert len(book.positions) <= positions_per_underlying_max, len(book.positions)
+    assert len(book.positions) <= positions_per_account_max, len(book.positions)
     for position in book.positions:
         assert isinstance(position, (LinearPosition, OptionPosition)), position
         if isinstance(position, LinearPosition):

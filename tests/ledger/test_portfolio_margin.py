@@ -5,6 +5,8 @@ across underlyings."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from node.ledger.commands import OptionType
 from node.ledger.option_pricing import delta_one, option_price, option_valuation
@@ -188,3 +190,28 @@ def test_bad_scenario_parameters_are_refused():
     bad = ScenarioParams(0, 100_000, 3, 33, 100, 80)
     with pytest.raises(AssertionError):
         underlying_requirement(UnderlyingBook(INDEX, (option(-1),)), NOW_MS, bad)
+
+
+option_positions = st.builds(
+    OptionPosition,
+    size=st.integers(-5, 5).filter(bool),
+    option_type=st.sampled_from((CALL, PUT)),
+    strike=st.integers(INDEX // 2, 2 * INDEX),
+    expiry_ms=st.integers(NOW_MS - DAY_MS, NOW_MS + 365 * DAY_MS),
+    volatility_ppm=st.integers(0, 3_000_000),
+)
+linear_positions = st.builds(LinearPosition, size=st.integers(-5, 5), mark_price=st.integers(INDEX * 9 // 10, INDEX * 11 // 10))
+
+
+@given(st.lists(option_positions.filter(lambda p: p.size > 0), min_size=1, max_size=3))
+def test_any_book_of_long_options_needs_nothing(longs):
+    result = requirement(*longs)
+    assert result.worst_loss <= result.net_option_value
+    assert result.initial == 0
+
+
+@given(st.lists(st.one_of(option_positions, linear_positions), min_size=1, max_size=3))
+def test_any_books_requirement_is_at_least_0_and_its_maintenance_at_most_its_initial(positions):
+    result = requirement(*positions)
+    assert 0 <= result.maintenance <= result.initial
+    assert result.initial == max(max(result.worst_loss, result.short_option_minimum) - result.net_option_value, 0)
