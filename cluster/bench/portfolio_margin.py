@@ -6,9 +6,11 @@
 The book: one long perpetual and the rest options, calls and puts alternating, strikes from 0.6x
 to 1.6x the index, expiries from 1 day to a year, volatilities from 40% to 160%, sizes from -3 to
 3 (never 0), all derived from the position's number (no randomness, so every run values the same
-book). With one position the book is the perpetual alone. The figures are the mean time of
-`underlying_requirement` (16 scenarios plus the valuation now: 17 prices per option) and of
-`underlying_greeks` (one valuation per option), over `repeats` runs each.
+book). With one position the book is the perpetual alone. The figures are the mean time, over
+`repeats` runs each, of `underlying_requirement` (a full revaluation: 17 prices per option, now and
+in the 16 scenarios), of `requirement_from_risk_arrays` (the same requirement from risk arrays kept
+per contract: integer sums only), of building those arrays, and of `underlying_greeks` (one
+valuation per option).
 
 Prints one JSON object per position count. Not a test: the figures depend on the machine.
 """
@@ -26,6 +28,8 @@ from node.ledger.portfolio_margin import (
     OptionPosition,
     ScenarioParams,
     UnderlyingBook,
+    requirement_from_risk_arrays,
+    risk_array,
     underlying_greeks,
     underlying_requirement,
 )
@@ -75,12 +79,23 @@ def main() -> None:
         underlying_requirement(account, NOW_MS, PARAMS)  # warm up
         requirement_us = mean_microseconds(lambda: underlying_requirement(account, NOW_MS, PARAMS), args.repeats)
         greeks_us = mean_microseconds(lambda: underlying_greeks(account, NOW_MS), args.repeats)
+
+        def arrays():
+            return tuple((p.size, risk_array(p, account.index, NOW_MS, PARAMS)) for p in account.positions)
+
+        held = arrays()
+        shorts = sum(-p.size for p in account.positions if isinstance(p, OptionPosition) and p.size < 0)
+        assert requirement_from_risk_arrays(held, shorts, INDEX, PARAMS) == underlying_requirement(account, NOW_MS, PARAMS)
+        arrays_us = mean_microseconds(arrays, args.repeats)
+        kept_us = mean_microseconds(lambda: requirement_from_risk_arrays(held, shorts, INDEX, PARAMS), args.repeats * 50)
         print(json.dumps({
             "benchmark": "portfolio_margin_revaluation",
             "positions": positions,
             "options": positions - 1,
             "repeats": args.repeats,
             "microseconds_per_requirement": round(requirement_us, 1),
+            "microseconds_per_requirement_from_kept_risk_arrays": round(kept_us, 1),
+            "microseconds_to_build_the_risk_arrays": round(arrays_us, 1),
             "microseconds_per_greeks": round(greeks_us, 1),
             "python": platform.python_version(),
         }), flush=True)

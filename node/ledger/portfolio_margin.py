@@ -26,6 +26,11 @@ collateral, and the account's equity counts no option at its price. So
 A long option alone needs 0 (its worst loss is at most its value); a short option needs its price
 now (to buy it back) plus its worst loss; a hedge lowers the worst loss of the book below the sum of
 its legs'. Requirements of several underlyings add, in sorted order of their ids.
+
+As in SPAN, the work is per contract: `risk_array` prices one contract in every scenario, and a
+book's losses are integer sums of size x its contracts' arrays (`requirement_from_risk_arrays`), so
+a caller that keeps each contract's array until the index, its volatility, the time or the
+parameters change margins every holder without pricing again.
 """
 
 from __future__ import annotations
@@ -147,24 +152,43 @@ def _time_to_expiry_ms(position: OptionPosition, now_ms: int) -> int:
     return time_ms
 
 
-def _book_value(positions, index: int, now_ms: int, move_thirds: int, vol_shift: int, params: ScenarioParams) -> int:
-    """The book's value in a scenario, relative to its linear positions' marks now: linear
-    positions count their move only, options their full price."""
-    value = 0
-    for position in positions:
-        if isinstance(position, LinearPosition):
-            mark = position.mark_price
-            value += position.size * (moved_price(mark, move_thirds, params.price_scan_bps) - mark)
-        else:
-            price = option_price(
-                position.option_type,
-                moved_price(index, move_thirds, params.price_scan_bps),
-                position.strike,
-                shocked_volatility(position.volatility_ppm, vol_shift, params.vol_scan_ppm),
-                _time_to_expiry_ms(position, now_ms),
-            )
-            value += position.size * price
-    return value
+@dataclass(frozen=True, slots=True)
+class RiskArray:
+    """One contract's exposure, as SPAN publishes it per contract: its value now and its loss in
+    each scenario (SCENARIO_NAMES order), the extremes still in full. A pure function of the
+    contract, the index, the time and the parameters, so a caller may keep it for every holder of
+    the same contract until one of those changes."""
+
+    value_now: int  # an option's price now; 0 for a linear contract (its pnl is in the equity)
+    losses: tuple[int, ...]  # per contract, quote minor units
+
+
+def _scenario_moves(params: ScenarioParams) -> tuple[tuple[int, int], ...]:
+    extreme_thirds = thirds * params.extreme_move_multiple
+    return _PRICE_VOLATILITY_SCENARIOS + ((extreme_thirds, 0), (-extreme_thirds, 0))
+
+
+def risk_array(position: LinearPosition | OptionPosition, index: int, now_ms: int, params: ScenarioParams) -> RiskArray:
+    """Per contract: a linear contract loses its mark's move; an option its change of price, at the
+    moved index and the shocked volatility (an expired option at its intrinsic value)."""
+    if isinstance(position, LinearPosition):
+        mark = position.mark_price
+        losses = tuple(mark - moved_price(mark, move, params.price_scan_bps) for move, _ in _scenario_moves(params))
+        return RiskArray(0, losses)
+    time_ms = _time_to_expiry_ms(position, now_ms)
+    price_now = option_price(position.option_type, index, position.strike, position.volatility_ppm, time_ms)
+    losses = tuple(
+        price_now
+        - option_price(
+            position.option_type,
+            moved_price(index, move, params.price_scan_bps),
+            position.strike,
+            shocked_volatility(position.volatility_ppm, shift, params.vol_scan_ppm),
+            time_ms,
+        )
+        for move, shift in _scenario_moves(params)
+    )
+    return RiskArray(price_now, losses)
 
 
 def _check_book(book: UnderlyingBook) -> None:
@@ -176,35 +200,44 @@ def _check_book(book: UnderlyingBook) -> None:
             assert position.mark_price > 0, position
 
 
-def _losses_and_value_now(book: UnderlyingBook, now_ms: int, params: ScenarioParams) -> tuple[tuple[int, ...], int]:
+def _book_losses(held: tuple[tuple[int, RiskArray], ...], params: ScenarioParams) -> tuple[int, ...]:
+    """size x each contract's loss, added per scenario; the extremes' sums at their fraction."""
+    losses = [sum(size * array.losses[scenario] for size, array in held) for scenario in range(scenario_count)]
+    for scenario in (EXTREME_UP, EXTREME_DOWN):
+        losses[scenario] = ceil_div(losses[scenario] * params.extreme_fraction_pct, percent_denominator)
+    return tuple(losses)
+
+
+def _held(book: UnderlyingBook, now_ms: int, params: ScenarioParams) -> tuple[tuple[int, RiskArray], ...]:
     params.check()
     _check_book(book)
-    # Unmoved, the linear positions add nothing: the value now is the net option value.
-    value_now = _book_value(book.positions, book.index, now_ms, 0, 0, params)
-    losses = [
-        value_now - _book_value(book.positions, book.index, now_ms, move, shift, params)
-        for move, shift in _PRICE_VOLATILITY_SCENARIOS
-    ]
-    extreme_thirds = thirds * params.extreme_move_multiple
-    for move in (extreme_thirds, -extreme_thirds):
-        loss = value_now - _book_value(book.positions, book.index, now_ms, move, 0, params)
-        losses.append(ceil_div(loss * params.extreme_fraction_pct, percent_denominator))
-    assert len(losses) == scenario_count
-    return tuple(losses), value_now
+    return tuple((position.size, risk_array(position, book.index, now_ms, params)) for position in book.positions)
 
 
 def scenario_losses(book: UnderlyingBook, now_ms: int, params: ScenarioParams) -> tuple[int, ...]:
     """The loss of each scenario (SCENARIO_NAMES order), the extremes at their fraction, rounded up."""
-    return _losses_and_value_now(book, now_ms, params)[0]
+    return _book_losses(_held(book, now_ms, params), params)
 
 
 def underlying_requirement(book: UnderlyingBook, now_ms: int, params: ScenarioParams) -> UnderlyingRequirement:
     """Initial and maintenance requirement of one account's book in one underlying."""
-    losses, net_option_value = _losses_and_value_now(book, now_ms, params)
+    held = _held(book, now_ms, params)
+    short_contracts = sum(-p.size for p in book.positions if isinstance(p, OptionPosition) and p.size < 0)
+    return requirement_from_risk_arrays(held, short_contracts, book.index, params)
+
+
+def requirement_from_risk_arrays(
+    held: tuple[tuple[int, RiskArray], ...], short_option_contracts: int, index: int, params: ScenarioParams
+) -> UnderlyingRequirement:
+    """The requirement of a book given as (size, the contract's risk array) pairs, and its short
+    option contracts: integer sums only, no pricing (the arrays may be kept per contract)."""
+    params.check()
+    assert len(held) <= positions_per_account_max and short_option_contracts >= 0 and index > 0
+    losses = _book_losses(held, params)
+    net_option_value = sum(size * array.value_now for size, array in held)
     worst_loss = max(max(losses), 0)
     worst_scenario = losses.index(max(losses))
-    short_contracts = sum(-p.size for p in book.positions if isinstance(p, OptionPosition) and p.size < 0)
-    short_option_minimum = ceil_div(short_contracts * book.index * params.short_option_minimum_bps, bps_denominator)
+    short_option_minimum = ceil_div(short_option_contracts * index * params.short_option_minimum_bps, bps_denominator)
     risk = max(worst_loss, short_option_minimum)
     initial = max(risk - net_option_value, 0)
     maintenance = ceil_div(initial * params.maintenance_pct, percent_denominator)

@@ -17,11 +17,14 @@ from node.ledger.portfolio_margin import (
     Greeks,
     LinearPosition,
     OptionPosition,
+    RiskArray,
     ScenarioParams,
     UnderlyingBook,
     account_greeks,
     account_requirement,
     moved_price,
+    requirement_from_risk_arrays,
+    risk_array,
     scenario_losses,
     scenario_volatility_ppm_min,
     shocked_volatility,
@@ -153,6 +156,20 @@ def test_the_pinned_losses_of_a_hedged_book():
         9_673_961_619, 8_049_484_615, -2_811_817_762, 11_845_153_395,
     )
     assert (result.initial, result.maintenance, result.worst_scenario) == (20_974_994_176, 16_779_995_341, EXTREME_DOWN)
+
+
+def test_a_requirement_from_kept_risk_arrays_equals_a_full_revaluation():
+    positions = (option(-2), option(3, PUT, INDEX * 9 // 10), option(-1, CALL, INDEX * 13 // 10, 1_100_000), LinearPosition(1, INDEX + 5))
+    held = tuple((p.size, risk_array(p, INDEX, NOW_MS, PARAMS)) for p in positions)
+    assert requirement_from_risk_arrays(held, 3, INDEX, PARAMS) == requirement(*positions)
+
+
+def test_a_risk_array_is_one_contracts_value_now_and_its_losses_with_the_extremes_in_full():
+    array = risk_array(LinearPosition(-7, 1_000), INDEX, NOW_MS, PARAMS)
+    assert array == RiskArray(0, (0, 0, -50, -50, 50, 50, -100, -100, 100, 100, -150, -150, 150, 150, -450, 450))
+    call = risk_array(option(-7), INDEX, NOW_MS, PARAMS)
+    assert call.value_now == option_price(CALL, INDEX, INDEX, 800_000, 30 * DAY_MS)
+    assert call.losses[EXTREME_DOWN] == call.value_now - option_price(CALL, INDEX * 55 // 100, INDEX, 800_000, 30 * DAY_MS)
 
 
 def test_an_expired_option_is_valued_at_its_intrinsic_value():
