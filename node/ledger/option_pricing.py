@@ -81,11 +81,11 @@ def _d1(index: int, strike: int, spread: int) -> int:
     return (log_moneyness * _W + spread * spread // 2) // spread
 
 
-def _call_value(index: int, strike: int, d1: int, spread: int) -> int:
-    """The call's value in minor units x the working scale, at least its intrinsic value and at
-    least 0 (the exact value is; the two rounded products could otherwise leave it a hair below)."""
-    value = index * normal_cdf_fixed(d1, _W) - strike * normal_cdf_fixed(d1 - spread, _W)
-    return max(value, (index - strike) * _W, 0)
+def _call_value(index: int, strike: int, n_d1: int, n_d2: int) -> int:
+    """The call's value in minor units x the working scale, from N(d1) and N(d2) at that scale: at
+    least its intrinsic value and at least 0 (the exact value is; the two rounded products could
+    otherwise leave it a hair below)."""
+    return max(index * n_d1 - strike * n_d2, (index - strike) * _W, 0)
 
 
 def _price_from_call_value(option_type: OptionType, index: int, strike: int, call_value: int) -> int:
@@ -101,7 +101,8 @@ def option_price(option_type: OptionType, index: int, strike: int, volatility_pp
     spread = _spread(volatility_ppm, time_to_expiry_ms)
     if spread == 0:
         return intrinsic_value(option_type, index, strike)
-    call_value = _call_value(index, strike, _d1(index, strike, spread), spread)
+    d1 = _d1(index, strike, spread)
+    call_value = _call_value(index, strike, normal_cdf_fixed(d1, _W), normal_cdf_fixed(d1 - spread, _W))
     return _price_from_call_value(option_type, index, strike, call_value)
 
 
@@ -119,12 +120,10 @@ def option_valuation(
             delta = 0 if in_the_money_call else -delta_one
         return OptionValuation(intrinsic_value(option_type, index, strike), delta, 0, 0)
     d1 = _d1(index, strike, spread)
-    call_value = _call_value(index, strike, d1, spread)
-    price = _price_from_call_value(option_type, index, strike, call_value)
     n_d1 = normal_cdf_fixed(d1, _W)
-    if option_type == OptionType.PUT:
-        n_d1 -= _W
-    delta = n_d1 * delta_one // _W
+    call_value = _call_value(index, strike, n_d1, normal_cdf_fixed(d1 - spread, _W))
+    price = _price_from_call_value(option_type, index, strike, call_value)
+    delta = (n_d1 - _W if option_type == OptionType.PUT else n_d1) * delta_one // _W
     density = normal_pdf_fixed(d1, _W)
     gamma = density * delta_one // (spread * percent_move_denominator)
     sqrt_years = isqrt(time_to_expiry_ms * _W * _W // year_ms)
