@@ -88,6 +88,7 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         initial_margin_ceiling_bps=m.initial_margin_ceiling_bps,
         outlier_bps=if_present(m, "outlier_bps", create_market_wire_defaults["outlier_bps"]),
         clamp_after_ms=m.clamp_after_ms,
+        underlying=m.underlying,
     )
 
 
@@ -214,6 +215,7 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         initial_margin_ceiling_bps=c.initial_margin_ceiling_bps,
         outlier_bps=c.outlier_bps,  # always set: an explicit 0 (off) must not read back as the default
         clamp_after_ms=c.clamp_after_ms,
+        underlying=c.underlying,
     )
 
 

@@ -124,6 +124,9 @@ class CreateMarket:
     # clamp_after_ms while another source moved is a clamp, excluded until it moves (0 = off).
     outlier_bps: int = 1_000  # limits.outlier_bps_default
     clamp_after_ms: int = 0
+    # Options (option_listing.py, docs/design.md#options): the PERPETUAL or FUTURE market whose
+    # mark is the option's index; strike_price, expiry_ms and option_type above complete its terms.
+    underlying: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,8 @@ def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[Resu
     """Why no fill may trade in this market at `price` now, or None: an expired future, a market
     not trading, a halted venue, no mark yet, or a price outside the trade band (the fat-finger
     guard: a fill far from the mark is an error somewhere upstream, never a price)."""
-    if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
+    kind = market.kind
+    if kind != MarketKind.PERPETUAL and state.ledger_time_ms >= market.expiry_ms:
         return ResultCode.MARKET_EXPIRED, "market has expired"
     if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
         return ResultCode.MARKET_NOT_ACTIVE, f"market is {market.status.name}"
@@ -53,6 +54,23 @@ def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[Resu
     mark = market.mark_price
     if mark == 0:
         return ResultCode.NO_MARK_PRICE, "no mark price yet"
+    if kind == MarketKind.OPTION:
+        return option_refusal(state, market, price)
     if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
         return ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}"
+    return None
+
+
+def option_refusal(state: LedgerState, market: Market, price: int) -> tuple[ResultCode, str] | None:
+    """An option trades while its underlying is not HALTED (its premium is made from the
+    underlying's mark), within its fat-finger band around the mark premium, widened to one tick
+    either side so an option whose model premium is below a tick can still trade
+    (docs/design.md#options)."""
+    if state.markets[market.underlying].status == MarketStatus.HALTED:
+        return ResultCode.MARKET_NOT_ACTIVE, f"the underlying {market.underlying} is HALTED"
+    mark = market.mark_price
+    distance = abs(price - mark)
+    if distance * bps_denominator > market.trade_band_bps * mark and distance > market.tick_size:
+        return ResultCode.PRICE_OUTSIDE_BAND, (
+            f"premium {price} is more than {market.trade_band_bps} bps and a tick from the mark premium {mark}")
     return None

@@ -38,7 +38,13 @@ from .state import LedgerState, market_fund
 def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list[Event]) -> None:
     """The sweep after a VALID mark in `market_id`."""
     mark = state.markets[market_id].mark_price
-    for account_id in state.liquidation_index.candidates(state, market_id, mark):
+    liquidate_accounts(state, state.liquidation_index.candidates(state, market_id, mark), events)
+
+
+def liquidate_accounts(state: LedgerState, candidates: list[str], events: list[Event]) -> None:
+    """Confirm each candidate (sorted) below maintenance and liquidate it; then the accounts
+    already LIQUIDATING that the entry's start skipped."""
+    for account_id in candidates:
         account = state.accounts[account_id]
         if account.status != AccountStatus.ACTIVE or account_id in state.entry_liquidated:
             continue
@@ -74,6 +80,10 @@ def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
             market = markets[market_id]
             if market.status == MarketStatus.HALTED or market.oracle_verdict != OracleVerdict.VALID:
                 return True
+            if market.underlying:  # an option is valued at its underlying's mark too
+                underlying = markets[market.underlying]
+                if underlying.status == MarketStatus.HALTED or underlying.oracle_verdict != OracleVerdict.VALID:
+                    return True
     return False
 
 

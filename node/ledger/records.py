@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .commands import MarketKind, OptionType
 
@@ -191,6 +191,14 @@ class Market:
     # Sources judged against the others (CreateMarket's, oracle.py): 0 = off.
     outlier_bps: int = 0
     clamp_after_ms: int = 0
+    # -- options (issue 19, docs/design.md#options): an OPTION market only ----------------------
+    # Its underlying (a PERPETUAL or FUTURE market id), the oracle's median implied volatility
+    # (ppm) and the ledger time the mark premium (mark_price, from option_pricing) was last made.
+    # Encoded after the fixed fields, for OPTION markets only (`_MARKET_OPTION`), so every other
+    # market keeps its bytes.
+    underlying: str = ""
+    mark_volatility_ppm: int = 0
+    premium_time_ms: int = 0
 
 
 class SourceExclusion(enum.IntEnum):
@@ -248,6 +256,9 @@ _ACCOUNT = struct.Struct(">BqB")
 _POSITION = struct.Struct(">BqqqqQ")
 _U64 = (1 << 64) - 1
 _MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq")
+# The option block, after the fixed fields of an OPTION market: mark volatility, premium time,
+# the underlying id's length, then its bytes.
+_MARKET_OPTION = struct.Struct(">qqB")
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -277,6 +288,15 @@ def decode_position(b: bytes) -> Position:
 
 
 def encode_market(m: Market) -> bytes:
+    fixed = _encode_market_fixed(m)
+    if m.kind != MarketKind.OPTION:
+        assert not (m.underlying or m.mark_volatility_ppm or m.premium_time_ms), m
+        return fixed
+    underlying = m.underlying.encode()
+    return fixed + _MARKET_OPTION.pack(m.mark_volatility_ppm, m.premium_time_ms, len(underlying)) + underlying
+
+
+def _encode_market_fixed(m: Market) -> bytes:
     return _MARKET.pack(
         record_version,
         m.kind,
@@ -337,6 +357,17 @@ def encode_market(m: Market) -> bytes:
 
 
 def decode_market(b: bytes) -> Market:
+    market = _decode_market_fixed(b[:_MARKET.size])
+    if market.kind != MarketKind.OPTION:
+        assert len(b) == _MARKET.size, len(b)
+        return market
+    volatility_ppm, premium_time_ms, length = _MARKET_OPTION.unpack_from(b, _MARKET.size)
+    start = _MARKET.size + _MARKET_OPTION.size
+    assert len(b) == start + length, (len(b), start, length)
+    return replace(market, underlying=b[start:].decode(), mark_volatility_ppm=volatility_ppm, premium_time_ms=premium_time_ms)
+
+
+def _decode_market_fixed(b: bytes) -> Market:
     fields = _MARKET.unpack(b)
     v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
     status_since_ms, mark_price, mark_time_ms, reason = fields[16:20]
