@@ -46,3 +46,16 @@ def test_settle_prints_an_options_volatility_and_an_accounts_option_risk():
     account = account_text(account_view("bob")(driver.state))
     assert "options by underlying" in account and "BTC-PERP" in account
 
+
+
+def test_the_metrics_export_per_underlying_option_totals_without_account_labels():
+    from node.metrics.collector import ledger_families, ledger_gauges
+
+    driver = listed_option()
+    driver.trade("alice", "bob", tick_price(driver.state.markets[CALL].mark_price), 3, market=CALL)
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in ledger_families(ledger_gauges(driver.state)) for s in family.samples}
+    one_contract = option_greeks(driver.state, CALL)
+    assert samples[("settle_option_holders", (("underlying", MARKET),))] == 2
+    assert samples[("settle_option_open_interest_delta", (("underlying", MARKET),))] == 3 * one_contract.delta
+    assert all(labels == (("underlying", MARKET),) for name, labels in samples if name.startswith("settle_option"))
