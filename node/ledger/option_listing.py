@@ -9,7 +9,8 @@ pricing's range (INVALID_STRIKE); the expiry after ledger time, at most ten year
 pricing's range) and, on a future, at or before the future's own expiry, whose mark settles it
 (INVALID_OPTION_EXPIRY). Then the parameters of any market (`option_params_problem` adds what an
 option may not use: its oracle signs volatilities, so the guards that judge a price's own history
-(TOO_VOLATILE, the adaptive band) do not apply, and an option pays no funding).
+(TOO_VOLATILE, the adaptive band) do not apply, an option pays no funding, and its holders are
+margined by scenarios, which set no margin-call level).
 """
 
 from __future__ import annotations
@@ -55,4 +56,6 @@ def option_params_problem(cmd: CreateMarket) -> str | None:
         return "an option's oracle signs volatilities: volatility_bps and twap_window_ms must be 0"
     if cmd.band_volatility_pct or cmd.volatility_half_life_ms:
         return "an option has no adaptive band: band_volatility_pct and volatility_half_life_ms must be 0"
+    if cmd.margin_call_bps:
+        return "an option is margined by scenarios, which set no call level: margin_call_bps must be 0"
     return None

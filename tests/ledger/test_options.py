@@ -316,3 +316,24 @@ def test_an_option_market_reloads_from_its_records():
     assert reloaded.option_holders == {MARKET: {"alice": None, "bob": None}}
     assert reloaded.option_accounts == driver.state.option_accounts
 
+
+
+def test_an_option_with_a_margin_call_level_is_refused():
+    driver = _perpetual()
+    _refused(driver, option_market(driver, margin_call_bps=700), ResultCode.INVALID_MARKET_PARAMS)
+
+
+def test_an_option_holder_is_never_margin_called():
+    from node.ledger.margin_calls import call_level
+
+    driver = LedgerDriver()
+    driver.one(create_market(margin_call_bps=700))  # the perpetual calls its holders at 7%
+    driver.price(INDEX)
+    driver.one(option_market(driver))
+    driver.price(VOLATILITY_PPM, market=CALL, source=VOL_SOURCE)
+    for account in ("alice", "bob"):
+        driver.deposit(account, 10**12)
+    driver.trade("alice", "bob", INDEX, 1)
+    assert call_level(driver.state, "bob") is not None
+    driver.trade("alice", "bob", tick_price(driver.state.markets[CALL].mark_price), 1, market=CALL)
+    assert call_level(driver.state, "bob") is None
