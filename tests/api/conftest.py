@@ -71,6 +71,7 @@ SAMPLE_COMMANDS = (
         initial_margin_ceiling_bps=3_000,
         outlier_bps=500,
         clamp_after_ms=300_000,
+        underlying="BTC-PERP",
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),
