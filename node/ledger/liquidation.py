@@ -96,11 +96,25 @@ def liquidation_step(state: LedgerState, account_id: str, events: list[Event]) -
         # Insolvent at the marks: waiting only deepens the hole, so the whole remainder goes now.
         _close_bankrupt(state, account_id, held, -equity, events)
     else:
+        if account_id in state.option_accounts:
+            held = _largest_risk_first(state, account_id, held)
         for market_id, size in held:
             quantity = _slice(state, market_id, abs(size))
             if quantity:
                 _close_at_mark(state, account_id, market_id, size, quantity, events, fee_due=True)
     _finish(state, account_id, market_ids, events)
+
+
+def _largest_risk_first(state: LedgerState, account_id: str, held: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """An option holder's step: in each of its books only the position that contributes most to
+    the book's worst scenario (option_margin.riskiest_book_positions); positions outside every
+    book as for any account."""
+    from .option_margin import riskiest_book_positions  # it builds on margin, as this module does
+
+    riskiest = riskiest_book_positions(state, account_id)
+    options = state.option_underlying
+    chosen = dict.fromkeys(riskiest.values())
+    return [(m, size) for m, size in held if m in chosen or not (m in riskiest or options.get(m) in riskiest)]
 
 
 def _slice(state: LedgerState, market_id: str, size: int) -> int:

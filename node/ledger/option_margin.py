@@ -25,6 +25,8 @@ from .commands import MarketKind
 from .margin import ceil_div, positions_valuation
 from .option_pricing import option_valuation
 from .portfolio_margin import (
+    EXTREME_DOWN,
+    EXTREME_UP,
     Greeks,
     LinearPosition,
     OptionPosition,
@@ -32,6 +34,7 @@ from .portfolio_margin import (
     UnderlyingBook,
     UnderlyingRequirement,
     percent_denominator,
+    risk_array,
     underlying_greeks,
     underlying_requirement,
 )
@@ -142,3 +145,35 @@ def open_interest_greeks(state: LedgerState, underlying: str) -> Greeks:
         vega += long_contracts * greeks.vega
     return Greeks(delta, gamma, vega)
 
+
+
+def riskiest_book_positions(state: LedgerState, account_id: str) -> dict[str, str]:
+    """Per book of the account (by underlying), the market of the position that contributes most
+    to the book's worst scenario: size x that contract's loss there (an extreme scenario's at its
+    fraction), the largest first, ties by market id. A liquidation step closes that one position
+    of each book (docs/design.md#options): the largest risk first."""
+    markets = state.markets
+    options = state.option_underlying
+    positions = sorted((m, p) for m, p in state.positions.get(account_id, {}).items() if p.size)
+    books = underlying_books(state, positions)
+    now = state.ledger_time_ms
+    riskiest: dict[str, str] = {}
+    for underlying, book in books.items():
+        params = scenario_params(markets[underlying])
+        worst = underlying_requirement(book, now, params).worst_scenario
+        best: tuple[int, str] | None = None
+        for market_id, position in positions:
+            if market_id == underlying:
+                contract = LinearPosition(position.size, markets[market_id].mark_price)
+            elif options.get(market_id) == underlying:
+                contract = option_position(markets[market_id], position.size)
+            else:
+                continue
+            loss = position.size * risk_array(contract, book.index, now, params).losses[worst]
+            if worst in (EXTREME_UP, EXTREME_DOWN):
+                loss = ceil_div(loss * params.extreme_fraction_pct, percent_denominator)
+            if best is None or loss > best[0]:
+                best = (loss, market_id)
+        assert best is not None, underlying
+        riskiest[underlying] = best[1]
+    return riskiest

@@ -1399,6 +1399,12 @@ class OptionsModel:
         self.positions[(buyer, option)] = self.positions.get((buyer, option), 0) + quantity
         self.positions[(seller, option)] = self.positions.get((seller, option), 0) - quantity
 
+    @staticmethod
+    def outside_trade_band(premium: int, mark_premium: int, trade_band_bps: int, tick: int) -> bool:
+        """fill_side.option_refusal: beyond trade_band_bps of the mark premium and beyond one tick of it."""
+        distance = abs(premium - mark_premium)
+        return distance * BPS > trade_band_bps * mark_premium and distance > tick
+
     def buyer_cannot_pay(self, buyer: str, premium: int, quantity: int) -> bool:
         return self.cash[buyer] < premium * quantity
 

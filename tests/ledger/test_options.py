@@ -337,3 +337,27 @@ def test_an_option_holder_is_never_margin_called():
     assert call_level(driver.state, "bob") is not None
     driver.trade("alice", "bob", tick_price(driver.state.markets[CALL].mark_price), 1, market=CALL)
     assert call_level(driver.state, "bob") is None
+
+
+def test_an_option_holder_is_liquidated_largest_risk_first():
+    driver = listed_option()
+    driver.one(option_market(driver, market=PUT, option_type=OptionType.PUT))
+    driver.price(VOLATILITY_PPM, market=PUT, source=VOL_SOURCE)
+    call, put = (tick_price(driver.state.markets[m].mark_price) for m in (CALL, PUT))
+    expiry = driver.state.markets[CALL].expiry_ms
+    strangle = UnderlyingBook(INDEX, (OptionPosition(-1, OptionType.CALL, STRIKE, expiry, VOLATILITY_PPM),
+                                      OptionPosition(-1, OptionType.PUT, STRIKE, expiry, VOLATILITY_PPM)))
+    now_ms = driver.state.ledger_time_ms + 3_000  # after the deposit and the two fills
+    required = underlying_requirement(strangle, now_ms, scenario_params(driver.state.markets[MARKET])).initial
+    driver.deposit("dave", required - call - put + 10**9)  # $1,000 above it, after the premiums received
+    assert driver.trade("alice", "dave", put, 1, market=PUT).ok
+    assert driver.trade("alice", "dave", call, 1, market=CALL).ok  # a short strangle at the money
+    for step in (1, 2, 3, 4):  # +15% a band window apart
+        driver.run(time_ms=driver.time_ms + 61_000)
+        driver.run(*(signed_price(driver.next_id("v"), m, VOL_SOURCE, VOLATILITY_PPM, driver.time_ms + 1) for m in (CALL, PUT)))
+        driver.price(INDEX * (100 + 15 * step) // 100)
+        if any(isinstance(e, Liquidation) and e.account == "dave" for e in driver.events):
+            break
+    first = [e for e in driver.events if isinstance(e, Liquidation) and e.account == "dave"]
+    assert [e.market for e in first][:1] == [CALL]  # the rally's loss is the call's: it goes first
+    assert driver.size("dave", PUT) == -1  # the put, which gains in the rally, is not touched by that step

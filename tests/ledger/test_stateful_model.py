@@ -1231,7 +1231,9 @@ class OptionsVersusModel(RuleBasedStateMachine):
         mark = self.driver.state.markets[option].mark_price
         premium = max(mark // self.OPTION_TICK + ticks, 1) * self.OPTION_TICK
         result = self.driver.trade(buyer, seller, premium, quantity, market=option)
-        if self.model.buyer_cannot_pay(buyer, premium, quantity):
+        if self.model.outside_trade_band(premium, mark, 10_000, self.OPTION_TICK):
+            assert result.code == ResultCode.PRICE_OUTSIDE_BAND, result
+        elif self.model.buyer_cannot_pay(buyer, premium, quantity):
             assert result.code == ResultCode.INSUFFICIENT_MARGIN, result
         elif result.ok:
             self.model.fill(option, buyer, seller, premium, quantity)
