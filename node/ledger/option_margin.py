@@ -21,6 +21,8 @@ exactly the linear rule it always was.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .commands import MarketKind
 from .margin import ceil_div, positions_valuation
 from .option_pricing import option_valuation
@@ -34,6 +36,7 @@ from .portfolio_margin import (
     UnderlyingBook,
     UnderlyingRequirement,
     percent_denominator,
+    requirement_from_risk_arrays,
     risk_array,
     underlying_greeks,
     underlying_requirement,
@@ -96,12 +99,36 @@ def option_account_valuation(
     inside = [(m, p) for m, p in positions if m in books]
     pnl, loss, initial, maintenance = positions_valuation(state, outside, open_interest_overrides)
     book_pnl, book_loss, _, _ = positions_valuation(state, inside)  # their pnl is equity; their margin is the book's
-    now = state.ledger_time_ms
     for underlying, book in books.items():
-        requirement = underlying_requirement(book, now, scenario_params(state.markets[underlying]))
+        requirement = book_requirement(state, underlying, book)
         initial += requirement.initial
         maintenance += requirement.maintenance
     return pnl + book_pnl, loss + book_loss, initial, maintenance
+
+
+risk_arrays_kept_max = 4_096  # contracts' arrays kept at once; past it the cache starts over
+
+
+def book_requirement(state: LedgerState, underlying: str, book: UnderlyingBook) -> UnderlyingRequirement:
+    """underlying_requirement, from each contract's risk array kept in LedgerState.risk_arrays:
+    an array is a pure function of the contract, the index, the ledger time and the parameters
+    (portfolio_margin.risk_array), so it is keyed by all of them and every holder of the same
+    contract in the same entry reuses one pricing. Same result as underlying_requirement (tested)."""
+    now = state.ledger_time_ms
+    params = scenario_params(state.markets[underlying])
+    kept = state.risk_arrays
+    held = []
+    for position in book.positions:
+        contract = replace(position, size=1)
+        key = (contract, book.index, now, params)
+        array = kept.get(key)
+        if array is None:
+            if len(kept) >= risk_arrays_kept_max:
+                kept.clear()
+            array = kept[key] = risk_array(contract, book.index, now, params)
+        held.append((position.size, array))
+    short_contracts = sum(-p.size for p in book.positions if isinstance(p, OptionPosition) and p.size < 0)
+    return requirement_from_risk_arrays(tuple(held), short_contracts, book.index, params)
 
 
 def account_option_risk(state: LedgerState, account_id: str) -> tuple[tuple[str, UnderlyingRequirement, Greeks], ...]:

@@ -191,6 +191,9 @@ class LedgerState:
         self.options_of: dict[str, dict[str, None]] = {}
         self.option_holders: dict[str, dict[str, None]] = {}
         self.option_accounts: dict[str, dict[str, None]] = {}
+        # Derived, never hashed: each contract's kept risk array (option_margin.book_requirement),
+        # keyed by what it is a pure function of, so every holder's check reuses one pricing.
+        self.risk_arrays: dict[tuple, object] = {}
         for key in META_KEYS:
             self._touch(r.TABLE_META, key, r.encode_total, self.meta, key)
         self.put_account(INSURANCE_FUND, Account(0))

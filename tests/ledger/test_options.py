@@ -361,3 +361,20 @@ def test_an_option_holder_is_liquidated_largest_risk_first():
     first = [e for e in driver.events if isinstance(e, Liquidation) and e.account == "dave"]
     assert [e.market for e in first][:1] == [CALL]  # the rally's loss is the call's: it goes first
     assert driver.size("dave", PUT) == -1  # the put, which gains in the rally, is not touched by that step
+
+
+def test_kept_risk_arrays_give_the_requirement_a_full_revaluation_gives():
+    from node.ledger.option_margin import book_requirement, underlying_books
+
+    driver = listed_option()
+    driver.one(option_market(driver, market=PUT, option_type=OptionType.PUT))
+    driver.price(VOLATILITY_PPM * 3 // 2, market=PUT, source=VOL_SOURCE)
+    for market, size in ((CALL, 3), (PUT, 2)):
+        assert driver.trade("alice", "bob", tick_price(driver.state.markets[market].mark_price), size, market=market).ok
+    assert driver.trade("bob", "alice", INDEX, 1).ok
+    state = driver.state
+    for account in ("alice", "bob"):
+        (book,) = underlying_books(state, list(state.positions[account].items())).values()
+        full = underlying_requirement(book, state.ledger_time_ms, scenario_params(state.markets[MARKET]))
+        assert book_requirement(state, MARKET, book) == full
+        assert book_requirement(state, MARKET, book) == full  # and again, from the kept arrays
