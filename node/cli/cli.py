@@ -47,7 +47,7 @@ from node.ledger.limits import (
     unwind_start_bps_default,
     unwind_window_ms_default,
 )
-from node.ledger.commands import Command, MakerSide, MarketKind, OracleSource
+from node.ledger.commands import Command, MakerSide, MarketKind, OptionType, OracleSource
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -142,9 +142,15 @@ def _source(text: str) -> OracleSource:
 
 
 def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: TextIO) -> int:
-    kind = {"perpetual": MarketKind.PERPETUAL, "future": MarketKind.FUTURE}[args.kind]
+    kind = {"perpetual": MarketKind.PERPETUAL, "future": MarketKind.FUTURE, "option": MarketKind.OPTION}[args.kind]
     if kind == MarketKind.FUTURE and not args.expiry_ms:
         raise UsageError("a future needs --expiry-ms")
+    option_terms = {}
+    if kind == MarketKind.OPTION:  # docs/design.md#options
+        if not (args.underlying and args.strike and args.option_type and args.expiry_ms):
+            raise UsageError("an option needs --underlying, --strike, --option-type and --expiry-ms")
+        option_type = {"call": OptionType.CALL, "put": OptionType.PUT}[args.option_type]
+        option_terms = dict(underlying=args.underlying, strike_price=args.strike, option_type=option_type)
     if not args.source:
         raise UsageError(
             "a market needs at least one oracle --source NAME:PUBLIC_KEY_HEX "
@@ -183,6 +189,7 @@ def _create_market(client: SyncSettlementClient, args: argparse.Namespace, out: 
         unwind_slice_contracts=args.unwind_slice_contracts,
         unwind_window_ms=args.unwind_window_ms,
         unwind_deadline_ms=args.unwind_deadline_ms,
+        **option_terms,
     )
     return _submit(client, command, args, out)
 
@@ -338,8 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = build.MARKET_DEFAULTS
     sub = command("create-market", _create_market, "list a new market")
     sub.add_argument("market")
-    sub.add_argument("--kind", choices=("perpetual", "future"), default="perpetual")
-    sub.add_argument("--expiry-ms", type=_integer, default=0, help="futures: expiry in ledger time (ms)")
+    sub.add_argument("--kind", choices=("perpetual", "future", "option"), default="perpetual")
+    sub.add_argument("--expiry-ms", type=_integer, default=0, help="futures and options: expiry in ledger time (ms)")
+    sub.add_argument("--underlying", default="", help="options: the PERPETUAL or FUTURE market the option is on")
+    sub.add_argument("--strike", type=_integer, default=0, help="options: strike (minor units, a multiple of the underlying's tick)")
+    sub.add_argument("--option-type", choices=("call", "put"), help="options: a European cash-settled call or put")
     sub.add_argument("--tick", type=_integer, default=defaults["tick_size"], help="price tick (minor units)")
     sub.add_argument("--lot", type=_integer, default=defaults["lot_size"], help="quantity lot (contracts)")
     sub.add_argument("--im-bps", type=_integer, default=defaults["initial_margin_bps"], help="initial margin")

@@ -118,7 +118,28 @@ def account_text(account: state_pb2.Account) -> str:
         lines.append(_table(["market", "contracts", "cost_basis", "realized_pnl", "funding_owed"], rows))
     else:
         lines.append("no positions")
+    if account.option_risk:
+        lines.append(_option_risk_table(account.option_risk))
     return "\n".join(lines)
+
+
+def _greek(billionths: int) -> str:
+    """A delta or gamma in billionths, exactly: 1_500_000_000 -> "+1.5"."""
+    sign = "-" if billionths < 0 else "+"
+    whole, fraction = divmod(abs(billionths), 10**9)
+    digits = f"{fraction:09d}".rstrip("0")
+    return f"{sign}{whole}{'.' + digits if digits else ''}"
+
+
+def _option_risk_table(risks) -> str:
+    """Per underlying: the book's greeks and the scenario portfolio margin (docs/design.md#options)."""
+    rows = [
+        [r.underlying, _greek(r.greeks.delta), _greek(r.greeks.gamma), usd(r.greeks.vega), usd(r.initial_margin),
+         usd(r.maintenance_margin), f"{r.worst_scenario} ({usd(r.worst_loss)})"]
+        for r in risks
+    ]
+    return "options by underlying (delta in contracts; gamma: delta per 1% move; vega per vol point)\n" + _table(
+        ["underlying", "delta", "gamma", "vega", "initial", "maintenance", "worst scenario (loss)"], rows)
 
 
 def contracts(count: int) -> str:
@@ -188,13 +209,21 @@ def market_text(market: state_pb2.Market) -> str:
         last = prices.get(source.source)
         if last and last.price:
             why = state_pb2.SourcePrice.Exclusion.Name(last.exclusion) if last.exclusion else ""
-            seen = f"{usd(last.price)} at {utc_date(last.source_time_ms)}" + ("" if last.counted else f" (not counted{': ' + why if why else ''})")
+            signed = f"{last.price:,} ppm" if p.underlying else usd(last.price)  # an option's sources sign volatilities
+            seen = f"{signed} at {utc_date(last.source_time_ms)}" + ("" if last.counted else f" (not counted{': ' + why if why else ''})")
             seen += f", {last.outlier_prints} outlier prints" if last.outlier_prints else ""
         else:
             seen = "no price yet"
         fields.append((f"  {source.source}", f"{seen}  key {source.public_key.hex()}"))
     if p.expiry_ms:
         fields.append(("expiry", utc_date(p.expiry_ms)))
+    if p.underlying:  # an option (docs/design.md#options): mark is its premium
+        kind = "call" if p.option_type == 1 else "put"
+        fields.append(("option", f"European cash-settled {kind} on {p.underlying}, strike {usd(p.strike_price)}"))
+        fields.append(("mark volatility", f"{market.mark_volatility_ppm:,} ppm" if market.mark_volatility_ppm else "none yet"))
+        g = market.greeks
+        fields.append(("greeks", f"delta {_greek(g.delta)}, gamma {_greek(g.gamma)} per 1%, vega {usd(g.vega)} per vol point"
+                                 f" (one contract; premium made {_when(market.premium_time_ms)})"))
     width = max(len(name) for name, _ in fields)
     lines = [f"market {p.market}  (applied index {market.applied_index})"]
     lines += [f"  {name.ljust(width)}  {value}" for name, value in fields]

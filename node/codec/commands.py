@@ -89,6 +89,7 @@ def _create_market_from(id: str, m: pb.CreateMarket) -> CreateMarket:
         outlier_bps=if_present(m, "outlier_bps", create_market_wire_defaults["outlier_bps"]),
         clamp_after_ms=m.clamp_after_ms,
         settlement_window_ms=m.settlement_window_ms,
+        underlying=m.underlying,
     )
 
 
@@ -216,6 +217,7 @@ def _create_market_to(c: CreateMarket) -> pb.CreateMarket:
         outlier_bps=c.outlier_bps,  # always set: an explicit 0 (off) must not read back as the default
         clamp_after_ms=c.clamp_after_ms,
         settlement_window_ms=c.settlement_window_ms,
+        underlying=c.underlying,
     )
 
 

@@ -38,6 +38,7 @@ from .ledger_clock import entry_time_ms
 from .limits import command_id_bytes_max, entry_commands_max
 from .liquidation import continue_liquidations
 from .markets import create_market
+from .option_marks import mark_option_markets
 from .oracle import mark_repriced_markets, price_update
 from .records import DedupRecord
 from .results import Result, ResultCode
@@ -129,6 +130,11 @@ def apply(state: LedgerState, entry: LogEntry, verify: SignatureVerifier = rejec
         # command of the entry was judged at the mark the entry started with, whatever order the
         # leader put the batches in; then breakers and the liquidation sweep at the new mark.
         mark_repriced_markets(state, events)
+        check_insurance_fund_floor(state, events)
+    if state.option_underlying:
+        # Options' marks after the linear ones: each premium from its underlying's mark now
+        # (option_marks.py, docs/design.md#options), then the sweep of option holders.
+        mark_option_markets(state, events)
         check_insurance_fund_floor(state, events)
     if state.unwinding:
         # At the entry's marks: a fund offers what it inherited; ADL past the deadline.

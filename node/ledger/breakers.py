@@ -41,22 +41,7 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
     """Set a new mark and run the band breaker on it. Returns the market as it now stands."""
     market = state.markets[market_id]
     now = state.ledger_time_ms
-    start, low, high = market.band_window_start_ms, market.band_window_low, market.band_window_high
-    reference = 0
-    if market.mark_price == 0 or market.status == MarketStatus.HALTED:
-        start, low, high = now, price, price  # first mark, or halted: the window restarts here
-    else:
-        if now - start >= market.band_window_ms:
-            start, low, high = now, market.mark_price, market.mark_price
-        band = effective_band_bps(market)  # the band before this move: a crash does not widen its own
-        if band and price * bps_denominator > low * (bps_denominator + band):
-            reference = low
-        elif band and price * bps_denominator < high * (bps_denominator - band):
-            reference = high
-        if reference:
-            start, low, high = now, price, price
-        else:
-            low, high = min(low, price), max(high, price)
+    start, low, high, reference = band_move(market, market.mark_price, price, now)
     market = replace(
         record_volatility(market, price, now), mark_price=price, mark_time_ms=source_time_ms,
         band_window_start_ms=start, band_window_low=low, band_window_high=high,
@@ -74,6 +59,26 @@ def record_mark(state: LedgerState, market_id: str, price: int, source_time_ms: 
     if announce is not None:
         events.append(BandChanged(market_id, announce, volatility_ppm(market), now))
     return market
+
+
+def band_move(market: Market, previous: int, value: int, now: int) -> tuple[int, int, int, int]:
+    """The band window after `value` follows `previous` (what the band breaker watches: a
+    market's mark, an option's mark volatility): (start, low, high, reference), reference being
+    the window's low or high the move broke out of (the breaker trips), or 0."""
+    start, low, high = market.band_window_start_ms, market.band_window_low, market.band_window_high
+    reference = 0
+    if previous == 0 or market.status == MarketStatus.HALTED:
+        return now, value, value, 0  # first mark, or halted: the window restarts here
+    if now - start >= market.band_window_ms:
+        start, low, high = now, previous, previous
+    band = effective_band_bps(market)  # the band before this move: a crash does not widen its own
+    if band and value * bps_denominator > low * (bps_denominator + band):
+        reference = low
+    elif band and value * bps_denominator < high * (bps_denominator - band):
+        reference = high
+    if reference:
+        return now, value, value, reference
+    return start, min(low, value), max(high, value), 0
 
 
 def _band_to_announce(market: Market) -> int | None:
@@ -115,6 +120,7 @@ def run_due_timers(state: LedgerState, events: list[Event]) -> None:
     """Advance every market whose guard deadline has passed (called once per entry, cheaply:
     only when ledger time reaches the earliest deadline)."""
     from .expiry import expire  # expiry settles positions: it needs liquidation's helpers
+    from .option_expiry import expire_option
     from .oracle import fresh_prices, mark_stale  # the oracle sweeps liquidations, which trip breakers
 
     now = state.ledger_time_ms
@@ -122,6 +128,10 @@ def run_due_timers(state: LedgerState, events: list[Event]) -> None:
         market = state.markets[market_id]
         if market.kind == MarketKind.FUTURE and market.status != MarketStatus.SETTLED and now >= market.expiry_ms:
             if expire(state, market_id, events):  # settled; else SETTLING, and its oracle still judged below
+                continue
+            market = state.markets[market_id]
+        if market.kind == MarketKind.OPTION and market.status != MarketStatus.SETTLED and now >= market.expiry_ms:
+            if expire_option(state, market_id, events):  # at its payoff; else SETTLING until its underlying's price is reliable
                 continue
             market = state.markets[market_id]
         if market.fresh_until_ms and now >= market.fresh_until_ms:

@@ -127,6 +127,9 @@ class CreateMarket:
     # Settlement price (settlement_window.py), expiring markets only: the window before expiry
     # whose time-weighted VALID marks set the settlement price; 0 = limits.settlement_window_ms_default.
     settlement_window_ms: int = 0
+    # Options (option_listing.py, docs/design.md#options): the PERPETUAL or FUTURE market whose
+    # mark is the option's index; strike_price, expiry_ms and option_type above complete its terms.
+    underlying: str = ""
 
 
 @dataclass(frozen=True, slots=True)

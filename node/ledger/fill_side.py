@@ -44,8 +44,9 @@ def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[Resu
     """Why no fill may trade in this market at `price` now, or None: an expired future, a market
     not trading, a halted venue, no mark yet, or a price outside the trade band (the fat-finger
     guard: a fill far from the mark is an error somewhere upstream, never a price)."""
-    if market.kind == MarketKind.FUTURE and state.ledger_time_ms >= market.expiry_ms:
-        if market.status == MarketStatus.SETTLING:  # only a future past its expiry can be
+    kind = market.kind
+    if kind != MarketKind.PERPETUAL and state.ledger_time_ms >= market.expiry_ms:
+        if market.status == MarketStatus.SETTLING:  # only an expiring market past its expiry can be
             return ResultCode.MARKET_SETTLING, "market expired without a reliable settlement price: positions wait for it, nothing trades"
         return ResultCode.MARKET_EXPIRED, "market has expired"
     if market.status not in (MarketStatus.ACTIVE, MarketStatus.REDUCE_ONLY):
@@ -55,6 +56,23 @@ def market_refusal(state: LedgerState, market: Market, price: int) -> tuple[Resu
     mark = market.mark_price
     if mark == 0:
         return ResultCode.NO_MARK_PRICE, "no mark price yet"
+    if kind == MarketKind.OPTION:
+        return option_refusal(state, market, price)
     if abs(price - mark) * bps_denominator > market.trade_band_bps * mark:
         return ResultCode.PRICE_OUTSIDE_BAND, f"price {price} is more than {market.trade_band_bps} bps from the mark {mark}"
+    return None
+
+
+def option_refusal(state: LedgerState, market: Market, price: int) -> tuple[ResultCode, str] | None:
+    """An option trades while its underlying is not HALTED (its premium is made from the
+    underlying's mark), within its fat-finger band around the mark premium, widened to one tick
+    either side so an option whose model premium is below a tick can still trade
+    (docs/design.md#options)."""
+    if state.markets[market.underlying].status == MarketStatus.HALTED:
+        return ResultCode.MARKET_NOT_ACTIVE, f"the underlying {market.underlying} is HALTED"
+    mark = market.mark_price
+    distance = abs(price - mark)
+    if distance * bps_denominator > market.trade_band_bps * mark and distance > market.tick_size:
+        return ResultCode.PRICE_OUTSIDE_BAND, (
+            f"premium {price} is more than {market.trade_band_bps} bps and a tick from the mark premium {mark}")
     return None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .records import Position
+from .commands import MarketKind
+from .records import Market, Position
 
 
 def apply_fill(position: Position | None, quantity: int, price: int) -> tuple[Position, int]:
@@ -25,3 +26,20 @@ def apply_fill(position: Position | None, quantity: int, price: int) -> tuple[Po
 
 def long_contracts(size: int) -> int:
     return size if size > 0 else 0
+
+
+def option_fill(position: Position | None, quantity: int, price: int) -> tuple[Position, int]:
+    """An option's fill (docs/design.md#options): the premium is paid at the fill, so the
+    position keeps no cost basis and the cash it moves is returned as realized: buying `quantity`
+    contracts at `price` pays quantity x price, selling receives it. At expiry the same rule
+    closes a position at its payoff per contract (a long receives size x payoff)."""
+    assert quantity != 0
+    old = position or Position(0, 0)
+    assert old.cost_basis == 0, old  # an option position never carries a cost basis
+    cash = -quantity * price
+    return Position(old.size + quantity, 0, old.realized_pnl + cash, old.funding_index), cash
+
+
+def fill_rule(market: Market):
+    """How a fill changes a position in this market: an option's premium is cash at the fill."""
+    return option_fill if market.kind == MarketKind.OPTION else apply_fill

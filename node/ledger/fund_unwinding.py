@@ -51,7 +51,7 @@ from .deleveraging import deleverage
 from .events import Event, FundAuctionEnded, FundAuctionStarted, FundDeadlineDeleveraged, FundSliceSold
 from .fees import credit_fees
 from .fill_side import market_refusal, side_problem  # the checks of any fill (trades.py)
-from .fills import apply_fill
+from .fills import fill_rule
 from .limits import (
     INT64_MAX,
     account_id_bytes_max,
@@ -214,7 +214,7 @@ def _backstop_quantity(state: LedgerState, market_id: str, account_id: str, side
     quantity -= quantity % market.lot_size
     if quantity <= 0:
         return 0
-    new, realized = apply_fill(old, side * quantity, price)
+    new, realized = fill_rule(market)(old, side * quantity, price)
     collateral = account.collateral + realized
     if collateral < 0 or abs(new.cost_basis) > INT64_MAX or collateral > INT64_MAX:
         return 0
@@ -270,13 +270,13 @@ def settle_fund_fill(state: LedgerState, cmd: SettleTrade) -> Result:
         return Result(cmd.id, ResultCode.FUND_FILL_NOT_REDUCING,
                       f"{fund_id} holds {fund_size}: a fill may only reduce it (this one would make it {fund_size + fund_side * quantity})")
     old_client = state.position(client_id, cmd.market)
-    new_client, realized_client = apply_fill(old_client, -fund_side * quantity, price)
+    new_client, realized_client = fill_rule(market)(old_client, -fund_side * quantity, price)
     client_size = old_client.size if old_client else 0
     venue_reduce_only = state.global_mode == GlobalMode.REDUCE_ONLY and state.meta[META_GLOBAL_REASON] != GlobalReason.FUND_BELOW_FLOOR
     if (market.status == MarketStatus.REDUCE_ONLY or venue_reduce_only) and not only_reduces_risk(client_size, new_client.size):
         where = "market" if market.status == MarketStatus.REDUCE_ONLY else "venue"
         return Result(cmd.id, ResultCode.REDUCE_ONLY, f"{where} is reduce-only and the fill adds to {client_id}'s position")
-    new_fund, _ = apply_fill(old_fund, fund_side * quantity, price)
+    new_fund, _ = fill_rule(market)(old_fund, fund_side * quantity, price)
     open_interest = state.open_interest[cmd.market]
     open_interest_after = open_interest
     for old_size, new_size in ((fund_size, new_fund.size), (client_size, new_client.size)):

@@ -106,6 +106,8 @@ def check_every_record(state: LedgerState) -> None:
             net[market_id] = net.get(market_id, 0) + position.size
             longs[market_id] = longs.get(market_id, 0) + max(position.size, 0)
             weight[market_id] = weight.get(market_id, 0) + position.size * position.funding_index
+            if position.cost_basis and market_id in state.option_underlying:
+                _fail(f"option position {market_id} carries cost basis {position.cost_basis}: its premium moves at the fill")
     if total_collateral != state.total_collateral or total_cost_basis != state.total_cost_basis:
         _fail("running totals drifted from the records")
     _conservation(state, total_collateral, total_cost_basis)

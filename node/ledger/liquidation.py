@@ -38,7 +38,13 @@ from .state import LedgerState, market_fund
 def liquidate_below_maintenance(state: LedgerState, market_id: str, events: list[Event]) -> None:
     """The sweep after a VALID mark in `market_id`."""
     mark = state.markets[market_id].mark_price
-    for account_id in state.liquidation_index.candidates(state, market_id, mark):
+    liquidate_accounts(state, state.liquidation_index.candidates(state, market_id, mark), events)
+
+
+def liquidate_accounts(state: LedgerState, candidates: list[str], events: list[Event]) -> None:
+    """Confirm each candidate (sorted) below maintenance and liquidate it; then the accounts
+    already LIQUIDATING that the entry's start skipped."""
+    for account_id in candidates:
         account = state.accounts[account_id]
         if account.status != AccountStatus.ACTIVE or account_id in state.entry_liquidated:
             continue
@@ -74,6 +80,10 @@ def holds_unreliable_mark(state: LedgerState, account_id: str) -> bool:
             market = markets[market_id]
             if market.status in (MarketStatus.HALTED, MarketStatus.SETTLING) or market.oracle_verdict != OracleVerdict.VALID:
                 return True  # SETTLING: frozen until its settlement price (expiry.py)
+            if market.underlying:  # an option is valued at its underlying's mark too
+                underlying = markets[market.underlying]
+                if underlying.status in (MarketStatus.HALTED, MarketStatus.SETTLING) or underlying.oracle_verdict != OracleVerdict.VALID:
+                    return True
     return False
 
 
@@ -86,11 +96,25 @@ def liquidation_step(state: LedgerState, account_id: str, events: list[Event]) -
         # Insolvent at the marks: waiting only deepens the hole, so the whole remainder goes now.
         _close_bankrupt(state, account_id, held, -equity, events)
     else:
+        if account_id in state.option_accounts:
+            held = _largest_risk_first(state, account_id, held)
         for market_id, size in held:
             quantity = _slice(state, market_id, abs(size))
             if quantity:
                 _close_at_mark(state, account_id, market_id, size, quantity, events, fee_due=True)
     _finish(state, account_id, market_ids, events)
+
+
+def _largest_risk_first(state: LedgerState, account_id: str, held: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """An option holder's step: in each of its books only the position that contributes most to
+    the book's worst scenario (option_margin.riskiest_book_positions); positions outside every
+    book as for any account."""
+    from .option_margin import riskiest_book_positions  # it builds on margin, as this module does
+
+    riskiest = riskiest_book_positions(state, account_id)
+    options = state.option_underlying
+    chosen = dict.fromkeys(riskiest.values())
+    return [(m, size) for m, size in held if m in chosen or not (m in riskiest or options.get(m) in riskiest)]
 
 
 def _slice(state: LedgerState, market_id: str, size: int) -> int:

@@ -26,7 +26,9 @@ Margin calls (margin_calls.py) use a second set of triggers, the same formulas w
 margin_call_bps for r, in markets that have one; their candidates are confirmed exactly too.
 
 An account that holds two or more markets has no single trigger (its equity moves with every
-mark it holds): it is a candidate on every sweep of each market it holds.
+mark it holds): it is a candidate on every sweep of each market it holds. So is an account that
+holds an option, in each linear market it holds; the sweep of option holders
+(LedgerState.option_holders, option_marks.py) finds it when an option's book moves.
 
 The index is derived, never hashed or stored: every write to an account or position marks the
 account dirty (LedgerState.margin_dirty), and the next sweep re-indexes the dirty accounts first.
@@ -163,6 +165,15 @@ class LiquidationIndex:
         if not by_market:
             return None, None
         held = [(m, p) for m, p in by_market.items() if p.size]
+        if account_id in state.option_accounts:
+            # Options have no trigger price: the account is a candidate on every sweep of the
+            # linear markets it holds, and swept with the holders of options on each underlying
+            # (option_marks.py, docs/design.md#options).
+            markets = tuple(m for m, _ in held if m not in state.option_underlying)
+            self.multi_markets[account_id] = markets
+            for market_id in markets:
+                self.multi.setdefault(market_id, {})[account_id] = None
+            return None, None
         if len(held) > 1:
             markets = tuple(m for m, _ in held)
             self.multi_markets[account_id] = markets

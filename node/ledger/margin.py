@@ -43,14 +43,27 @@ def account_valuation(
     Unsettled funding (funding.py) counts as it will settle: what a position owes is a loss, what
     it is owed is profit (not withdrawable until settled, like any unrealized profit).
     """
-    pnl = loss = initial = maintenance = 0
-    markets = state.markets
-    funding = state.funding
-    open_interest = state.open_interest
     held = state.positions.get(account_id)
     positions = list(held.items()) if held else []
     if overrides:
         positions = [(m, p) for m, p in positions if m not in overrides] + list(overrides.items())
+    options = state.option_underlying
+    if options and (account_id in state.option_accounts or overrides and any(m in options for m in overrides)):
+        # Holding options: scenario portfolio margin per underlying (docs/design.md#options).
+        from .option_margin import option_account_valuation  # it builds on this module
+
+        return option_account_valuation(state, positions, open_interest_overrides)
+    return positions_valuation(state, positions, open_interest_overrides)
+
+
+def positions_valuation(
+    state: LedgerState, positions: list[tuple[str, Position]], open_interest_overrides: dict[str, int] | None = None,
+) -> tuple[int, int, int, int]:
+    """account_valuation's linear rule over the given positions (perpetuals and futures)."""
+    pnl = loss = initial = maintenance = 0
+    markets = state.markets
+    funding = state.funding
+    open_interest = state.open_interest
     for market_id, position in positions:
         size = position.size
         if size == 0:

@@ -23,6 +23,7 @@ from .limits import (
 )
 from .fund_unwinding import unwind_of_listing, unwind_params_problem
 from .funding import new_funding
+from .option_listing import option_params_problem, option_terms_refusal
 from .market_terms import NO_TERMS, terms_from, terms_problem
 from .records import Account, Market, MarketStatus, OracleSourceState
 from .results import Result, ResultCode
@@ -89,8 +90,14 @@ def listing_problem(cmd: CreateMarket, ledger_time_ms: int) -> str | None:
             return "a future needs an expiry after the current ledger time"
         if cmd.strike_price != 0 or cmd.option_type != OptionType.NONE:
             return "a future has no strike or option type"
+    elif cmd.kind == MarketKind.OPTION:
+        problem = option_params_problem(cmd)  # its terms were judged first (option_listing.py)
+        if problem:
+            return problem
     else:
-        return "only PERPETUAL and FUTURE markets can be listed"
+        return "a market is a PERPETUAL, a FUTURE or an OPTION"
+    if cmd.kind != MarketKind.OPTION and cmd.underlying:
+        return "only an option has an underlying"
     return adaptive_problem(cmd) or terms_problem(cmd)
 
 
@@ -183,6 +190,10 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
         return Result(cmd.id, ResultCode.MARKET_EXISTS, f"market {cmd.market} exists")
     if len(state.markets) >= markets_max:
         return Result(cmd.id, ResultCode.LIMIT_EXCEEDED, f"at most {markets_max} markets")
+    if cmd.kind == MarketKind.OPTION:
+        refusal = option_terms_refusal(state, cmd)
+        if refusal:
+            return Result(cmd.id, refusal[0], refusal[1])
     problem = listing_problem(cmd, state.ledger_time_ms)
     if problem:
         return Result(cmd.id, ResultCode.INVALID_MARKET_PARAMS, problem)
@@ -226,6 +237,7 @@ def create_market(state: LedgerState, cmd: CreateMarket) -> Result:
             outlier_bps=cmd.outlier_bps,
             clamp_after_ms=cmd.clamp_after_ms,
             settlement_window_ms=settlement_window_ms,
+            underlying=cmd.underlying,
             status=MarketStatus.ACTIVE,
             status_since_ms=state.ledger_time_ms,
         ),

@@ -166,6 +166,8 @@ def mark_repriced_markets(state: LedgerState, events: list[Event]) -> None:
     judged once, by market id, after the entry's commands (a market settled meanwhile is final).
     First its outliers are judged again against the others' latest prints (`readmit_outliers`)."""
     for market_id in sorted(state.entry_repriced):
+        if market_id in state.option_underlying:
+            continue  # an option is marked after every linear market (option_marks.py)
         if state.markets[market_id].status != MarketStatus.SETTLED:
             readmit_outliers(state, market_id)
             judge_market(state, market_id, events)

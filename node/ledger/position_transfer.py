@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .fills import apply_fill, long_contracts
+from .fills import fill_rule, long_contracts
 from .funding import settle_funding
 from .records import Account
 from .state import LedgerState
@@ -21,8 +21,9 @@ def move_position(state: LedgerState, market_id: str, from_id: str, to_id: str, 
         settle_funding(state, to_id, market_id)
     old_from = state.positions[from_id][market_id]
     old_to = state.position(to_id, market_id)
-    new_from, realized_from = apply_fill(old_from, -quantity, price)
-    new_to, realized_to = apply_fill(old_to, quantity, price)
+    fill = fill_rule(state.markets[market_id])
+    new_from, realized_from = fill(old_from, -quantity, price)
+    new_to, realized_to = fill(old_to, quantity, price)
     if funding is not None and new_to.funding_index != funding.index:
         new_to = replace(new_to, funding_index=funding.index)  # a position opened now
     old_to_size = old_to.size if old_to else 0

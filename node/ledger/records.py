@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import json
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .commands import MarketKind, OptionType
 
@@ -94,6 +94,7 @@ class SettlementMethod(enum.IntEnum):
 
     TWAP = 1  # the time-weighted average of its VALID marks (settlement_window.py)
     GUARDIAN = 2  # a guardian quorum's EMERGENCY_SETTLE
+    PAYOFF = 3  # an OPTION: its payoff against its underlying's price (option_expiry.py)
 
 
 class OracleVerdict(enum.IntEnum):
@@ -212,6 +213,14 @@ class Market:
     settlement_sample_since_ms: int = 0
     settlement_sample_until_ms: int = 0
     settlement_price: int = 0
+    # -- options (issue 19, docs/design.md#options): an OPTION market only ----------------------
+    # Its underlying (a PERPETUAL or FUTURE market id), the oracle's median implied volatility
+    # (ppm) and the ledger time the mark premium (mark_price, from option_pricing) was last made.
+    # Encoded after the fixed fields, for OPTION markets only (`_MARKET_OPTION`), so every other
+    # market keeps its bytes.
+    underlying: str = ""
+    mark_volatility_ppm: int = 0
+    premium_time_ms: int = 0
 
 
 class SourceExclusion(enum.IntEnum):
@@ -271,6 +280,9 @@ _U64 = (1 << 64) - 1
 # The last part is the settlement block: the window, the 128-bit sum of price x ms (two halves),
 # the valid ms, the running sample (price, since, until) and the settlement price.
 _MARKET = struct.Struct(">BB" + "q" * 12 + "B" + "BqQq" + "B" + "q" * 11 + "q" * 8 + "B" + "q" * 5 + "q" * 8 + "qq" + "qqQ" + "q" * 5)
+# The option block, after the fixed fields of an OPTION market: mark volatility, premium time,
+# the underlying id's length, then its bytes.
+_MARKET_OPTION = struct.Struct(">qqB")
 _OPEN_INTEREST = struct.Struct(">Bq")
 _TOTAL_BYTES = 16
 
@@ -300,6 +312,15 @@ def decode_position(b: bytes) -> Position:
 
 
 def encode_market(m: Market) -> bytes:
+    fixed = _encode_market_fixed(m)
+    if m.kind != MarketKind.OPTION:
+        assert not (m.underlying or m.mark_volatility_ppm or m.premium_time_ms), m
+        return fixed
+    underlying = m.underlying.encode()
+    return fixed + _MARKET_OPTION.pack(m.mark_volatility_ppm, m.premium_time_ms, len(underlying)) + underlying
+
+
+def _encode_market_fixed(m: Market) -> bytes:
     return _MARKET.pack(
         record_version,
         m.kind,
@@ -368,6 +389,17 @@ def encode_market(m: Market) -> bytes:
 
 
 def decode_market(b: bytes) -> Market:
+    market = _decode_market_fixed(b[:_MARKET.size])
+    if market.kind != MarketKind.OPTION:
+        assert len(b) == _MARKET.size, len(b)
+        return market
+    volatility_ppm, premium_time_ms, length = _MARKET_OPTION.unpack_from(b, _MARKET.size)
+    start = _MARKET.size + _MARKET_OPTION.size
+    assert len(b) == start + length, (len(b), start, length)
+    return replace(market, underlying=b[start:].decode(), mark_volatility_ppm=volatility_ppm, premium_time_ms=premium_time_ms)
+
+
+def _decode_market_fixed(b: bytes) -> Market:
     fields = _MARKET.unpack(b)
     v, kind, ints, option_type, status = fields[0], fields[1], fields[2:14], fields[14], fields[15]
     status_since_ms, mark_price, mark_time_ms, reason = fields[16:20]

@@ -64,6 +64,12 @@ class ResultCode(enum.IntEnum):
     NOT_CANCELLABLE = 82  # CANCEL_PENDING names no timelocked change (phase-ins and reverts are not cancellable)
     # Settlement price (docs/design.md#settlement-price)
     MARKET_SETTLING = 90  # expired without a reliable settlement price: no trade at all until it settles
+    # Options (option_listing.py, docs/design.md#options), from 100.
+    UNKNOWN_UNDERLYING = 100  # an option's underlying is not a listed market
+    INVALID_UNDERLYING = 101  # the underlying is not a PERPETUAL or FUTURE market trading
+    INVALID_OPTION_EXPIRY = 102  # not after ledger time, after a future underlying's expiry, or beyond 10 years
+    INVALID_STRIKE = 103  # not a positive multiple of the underlying's tick, or beyond the pricing's range
+    INVALID_OPTION_TYPE = 104  # an option must be a CALL or a PUT
 
 
 @dataclass(frozen=True, slots=True)

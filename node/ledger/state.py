@@ -184,6 +184,17 @@ class LedgerState:
         self.funding_weight: dict[str, int] = {}
         self.funding_deadlines: dict[str, int] = {}
         self.next_funding_ms = 0
+        # Options (docs/design.md#options), derived, never hashed: each option market's underlying,
+        # the option markets of each underlying, and who holds options: underlying -> accounts
+        # holding a non-zero option on it, and account -> those underlyings. Portfolio margin and
+        # the option holders' liquidation sweep read only these, never every account.
+        self.option_underlying: dict[str, str] = {}
+        self.options_of: dict[str, dict[str, None]] = {}
+        self.option_holders: dict[str, dict[str, None]] = {}
+        self.option_accounts: dict[str, dict[str, None]] = {}
+        # Derived, never hashed: each contract's kept risk array (option_margin.book_requirement),
+        # keyed by what it is a pure function of, so every holder's check reuses one pricing.
+        self.risk_arrays: dict[tuple, object] = {}
         for key in META_KEYS:
             self._touch(r.TABLE_META, key, r.encode_total, self.meta, key)
         self.put_account(INSURANCE_FUND, Account(0))
@@ -258,6 +269,8 @@ class LedgerState:
         else:
             holders.pop(account_id, None)
         by_market[market_id] = position
+        if self.option_underlying and market_id in self.option_underlying:
+            self.index_option_holding(account_id, market_id)
         if account_id[:4] == "sys:":  # a fund: fund_equity.py values what it holds
             if any(p.size for p in by_market.values()):
                 self.fund_positions[account_id] = None
@@ -269,8 +282,29 @@ class LedgerState:
             raise AssertionError(f"flat position {account_id}/{market_id} keeps cost basis {position.cost_basis}")
         self._touch(r.TABLE_POSITION, r.position_key(account_id, market_id), r.encode_position, by_market, market_id)
 
+    def index_option_holding(self, account_id: str, option_id: str) -> None:
+        """Keep option_holders and option_accounts true for this account's options on the option
+        market's underlying (at most positions_per_account_max positions to look at)."""
+        underlying = self.option_underlying[option_id]
+        holds = any(
+            p.size and self.option_underlying.get(m) == underlying for m, p in self.positions.get(account_id, {}).items()
+        )
+        holders = self.option_holders.setdefault(underlying, {})
+        if holds:
+            holders[account_id] = None
+            self.option_accounts.setdefault(account_id, {})[underlying] = None
+        elif account_id in holders:
+            del holders[account_id]
+            held = self.option_accounts[account_id]
+            del held[underlying]
+            if not held:
+                del self.option_accounts[account_id]
+
     def put_market(self, market_id: str, market: Market) -> None:
         self.markets[market_id] = market
+        if market.kind == MarketKind.OPTION and market_id not in self.option_underlying:
+            self.option_underlying[market_id] = market.underlying
+            self.options_of.setdefault(market.underlying, {})[market_id] = None
         deadline = guard_deadline(market)
         if self.guard_deadlines.get(market_id, 0) != deadline:
             if deadline:
@@ -439,11 +473,13 @@ def guard_deadline(market: Market) -> int:
     if market.status_until_ms:
         deadlines.append(market.status_until_ms)
     if market.status != MarketStatus.SETTLED:
-        if market.status == MarketStatus.SETTLING:
+        if market.status == MarketStatus.SETTLING and market.kind == MarketKind.FUTURE:
             deadline = settling_deadline_ms(market)  # when it will have collected enough VALID time
             if deadline:
                 deadlines.append(deadline)
-        elif market.kind == MarketKind.FUTURE:
+        elif market.kind in (MarketKind.FUTURE, MarketKind.OPTION):
+            # An OPTION stays due from its expiry on while SETTLING: every entry asks again
+            # whether its underlying's price is reliable (option_expiry.py).
             deadlines.append(market.expiry_ms)
         if market.fresh_until_ms:
             deadlines.append(market.fresh_until_ms)
@@ -539,6 +575,9 @@ def state_from_records(items: Iterator[tuple[bytes, str, bytes]], applied_index:
             net_size[market_id] = net_size.get(market_id, 0) + position.size
             if position.funding_index:
                 funding_weight[market_id] = funding_weight.get(market_id, 0) + position.size * position.funding_index
+    for option_id in sorted(state.option_underlying):  # markets were loaded above; positions straight in
+        for account_id in sorted(holders.get(option_id, ())):
+            state.index_option_holding(account_id, option_id)
     state.total_cost_basis = total_cost_basis
     state.net_size = net_size
     state.funding_weight = funding_weight

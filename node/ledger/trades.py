@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .commands import MakerSide, SettleTrade
+from .commands import MakerSide, MarketKind, SettleTrade
 from .events import Event
 from .fees import credit_fees, schedule_fees
 from .fill_side import market_refusal, side_problem
-from .fills import apply_fill
+from .fills import apply_fill, option_fill
 from .fund_unwinding import settle_fund_fill
 from .funding import note_trade, owed, settle_funding
 from .margin_calls import review
@@ -79,8 +79,9 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
     old_buy = held.get(market_id) if held else None
     held = positions.get(seller_id)
     old_sell = held.get(market_id) if held else None
-    new_buy, realized_buy = apply_fill(old_buy, quantity, price)
-    new_sell, realized_sell = apply_fill(old_sell, -quantity, price)
+    fill = option_fill if market.kind is _OPTION else apply_fill  # an option's premium moves at the fill
+    new_buy, realized_buy = fill(old_buy, quantity, price)
+    new_sell, realized_sell = fill(old_sell, -quantity, price)
     # Funding (funding.py): the old positions settle at the current index before they change;
     # the checks below count what they owe, as collateral the fill's side no longer has.
     funding = state.funding.get(market_id)
@@ -148,3 +149,4 @@ def settle_trade(state: LedgerState, cmd: SettleTrade, events: list[Event] | Non
 
 
 _MAKER_SIDES = (MakerSide.BUYER, MakerSide.SELLER)
+_OPTION = MarketKind.OPTION

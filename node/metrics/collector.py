@@ -2,7 +2,8 @@
 
 `collect()` takes the replica's status (Raft role, term, indices, peers, checkpoint state) and one
 short read of the ledger state under the replica's lock: per market its status, breaker and oracle
-verdict and fund balance (O(markets), at most limits.markets_max), the global fund and mode, the
+verdict and fund balance (O(markets), at most limits.markets_max), per underlying its options'
+totals (one valuation per option market), the global fund and mode, the
 checkpoint epoch, and LMDB's page counts. No account is ever a label: the only per-entity labels
 are market ids and peer node ids.
 """
@@ -16,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from node.ledger.fund_equity import fund_equity, funds_equity_total
+from node.ledger.option_margin import open_interest_greeks
 from node.ledger.policy_params import governed
 from node.ledger.records import StatusReason
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_MODE, LedgerState, market_fund
@@ -52,6 +54,18 @@ class LedgerGauges:
     funds_equity: int = 0  # every fund together at the marks: what the floor judges
     replay_windows: int = 0  # submitter streams whose replay window is kept
     insurance_fund_floor: int = 0  # the governed floor (policy_params.py)
+    option_underlyings: tuple[OptionUnderlyingGauges, ...] = ()  # per underlying with options listed
+
+
+@dataclass(frozen=True, slots=True)
+class OptionUnderlyingGauges:
+    """Per underlying, its options' totals (docs/design.md#options): no account label."""
+
+    underlying: str
+    holders: int  # accounts holding a non-zero option on it: what its option sweep evaluates
+    delta: int  # billionths of the underlying: the long side of every option on it (open interest x one contract's)
+    gamma: int  # billionths of delta per 1% move
+    vega: int  # quote minor units per volatility point
 
 
 def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
@@ -81,7 +95,13 @@ def ledger_gauges(state: LedgerState, store=None) -> LedgerGauges:
         markets=markets, lmdb_used_bytes=used, lmdb_map_bytes=map_size,
         dedup_records=len(state.dedup), replay_windows=sum(len(group) for group in state.window_uses.values()),
         funds_equity=funds_equity_total(state), insurance_fund_floor=governed(state, "insurance_fund_floor"),
+        option_underlyings=tuple(_option_underlying(state, underlying) for underlying in sorted(state.options_of)),
     )
+
+
+def _option_underlying(state: LedgerState, underlying: str) -> OptionUnderlyingGauges:
+    greeks = open_interest_greeks(state, underlying)  # O(options on it): one valuation each
+    return OptionUnderlyingGauges(underlying, len(state.option_holders.get(underlying, ())), greeks.delta, greeks.gamma, greeks.vega)
 
 
 def _gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = None) -> GaugeMetricFamily:
@@ -176,6 +196,24 @@ def ledger_families(g: LedgerGauges):
         families["fund_position"].add_metric([m.market], m.fund_position)
         families["fund_auction"].add_metric([m.market], m.fund_auction)
     yield from families.values()
+    options = {
+        "holders": GaugeMetricFamily("settle_option_holders", "Accounts holding a non-zero option on the underlying",
+                                     labels=["underlying"]),
+        "delta": GaugeMetricFamily("settle_option_open_interest_delta",
+                                   "Delta of the long side of every option on the underlying, billionths of one contract",
+                                   labels=["underlying"]),
+        "gamma": GaugeMetricFamily("settle_option_open_interest_gamma",
+                                   "Gamma of that long side, billionths of delta per 1% move", labels=["underlying"]),
+        "vega": GaugeMetricFamily("settle_option_open_interest_vega",
+                                  "Vega of that long side, 1e-6 USD per volatility point", labels=["underlying"]),
+    }
+    for o in g.option_underlyings:
+        options["holders"].add_metric([o.underlying], o.holders)
+        options["delta"].add_metric([o.underlying], o.delta)
+        options["gamma"].add_metric([o.underlying], o.gamma)
+        options["vega"].add_metric([o.underlying], o.vega)
+    if g.option_underlyings:
+        yield from options.values()
     if g.lmdb_used_bytes is not None:
         yield _gauge("settle_lmdb_used_bytes", "LMDB pages in use times the page size", g.lmdb_used_bytes)
         yield _gauge("settle_lmdb_map_size_bytes", "LMDB map size (the store's hard limit)", g.lmdb_map_bytes)

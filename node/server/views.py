@@ -18,7 +18,7 @@ from node.ledger.fund_equity import fund_equity, funds_equity_total
 from node.ledger.fund_unwinding import auction_discount_bps
 from node.ledger.policy_params import DEFAULTS, GOVERNED, governed
 from node.ledger.state import INSURANCE_FUND, META_CHECKPOINT_EPOCH, META_GLOBAL_REASON, LedgerState, market_fund
-from node.server import perp_views
+from node.server import option_views, perp_views
 from node.server.adaptive_views import market_adaptive
 from node.server.settlement_views import market_settlement
 
@@ -47,6 +47,7 @@ def account_view(account_id: str) -> Callable[[LedgerState], state_pb2.Account |
         for (market_id, p), position in zip(sorted(positions.items()), message.positions):
             perp_views.position_funding(state, market_id, p, position)
         perp_views.account_margin_call(state, account_id, message)
+        option_views.account_options(state, account_id, message)
         return message
 
     return view
@@ -148,6 +149,7 @@ def market_view(market_id: str) -> Callable[[LedgerState], state_pb2.Market | No
         perp_views.market_funding(state, market_id, message)
         market_adaptive(market, message)
         market_settlement(market, state.ledger_time_ms, message)
+        option_views.market_option(state, market_id, market, message)
         return message
 
     return view

@@ -72,6 +72,7 @@ SAMPLE_COMMANDS = (
         outlier_bps=500,
         clamp_after_ms=300_000,
         settlement_window_ms=600_000,
+        underlying="BTC-PERP",
     ),
     Deposit(id="cust:d-1", account="alice", amount=5_000_000_000),
     Withdraw(id="cust:w-1", account="alice", amount=1_000_000),

@@ -317,3 +317,16 @@ def test_watch_from_an_index_first_prints_the_events_the_node_kept(served):
     assert event is not None, "nothing printed"
     assert (event["applied_index"], event["position"], event["kind"]) == (1, 0, "liquidation")
     assert event["liquidation"]["account"] == "thin"
+
+
+def test_create_market_lists_an_option_on_a_perpetual(served, key_file):
+    # docs/design.md#options: the option's terms travel from the CLI to the ledger.
+    nodes = ("--nodes", served.address)
+    assert settle(*nodes, "create-market", "BTC-PERP", "--source", source_arg())[0] == 0
+    expiry = str(served.replica.time_ms + 30 * 86_400_000)
+    code, out, _ = settle(*nodes, "create-market", "BTC-C50K", "--kind", "option", "--underlying", "BTC-PERP",
+                          "--strike", "50000", "--option-type", "call", "--expiry-ms", expiry, "--source", source_arg())
+    assert code == 0, out
+    market = served.replica.state.markets["BTC-C50K"]
+    assert (market.underlying, market.strike_price, market.option_type, market.expiry_ms) == ("BTC-PERP", 50_000, 1, int(expiry))
+    assert settle(*nodes, "create-market", "BTC-P", "--kind", "option", "--source", source_arg())[0] == 2  # needs its terms

@@ -1469,3 +1469,104 @@ def adaptive_band(variance: int, pct: int, floor: int, ceiling: int) -> int:
 def adaptive_initial_margin(im_bps: int, band: int, floor: int, ceiling: int) -> int:
     """The listed initial margin scaled as the band over its floor (up), at most the ceiling."""
     return min(-(-im_bps * band // floor), ceiling)
+
+
+# -- options (issue 19, docs/design.md#options) ----------------------------------------------
+#
+# Written from option_listing.py's, fills.option_fill's and option_expiry.py's docstrings, with
+# plain dicts: which listings are refused and with which code, the premium paid at the fill
+# (exact), the payoff at expiry (exact), and the mark premium against a floating-point
+# Black-Scholes (tests/ledger/option_reference.py) within the pricing's stated error.
+
+OPTION_PREMIUM_ERROR_MINOR_UNITS = 2  # the pricing's one unit, plus the float reference's own error
+
+
+@dataclass
+class OptionTerms:
+    underlying: str
+    is_call: bool
+    strike: int
+    expiry_ms: int
+
+
+@dataclass
+class OptionsModel:
+    """Underlyings (id -> kind, tick, expiry), listed options, each client's cash and option
+    positions, and the underlying's index (its mark)."""
+
+    underlyings: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    options: dict[str, OptionTerms] = field(default_factory=dict)
+    settled: dict[str, None] = field(default_factory=dict)  # options and futures past their expiry
+    cash: dict[str, int] = field(default_factory=dict)
+    positions: dict[tuple[str, str], int] = field(default_factory=dict)  # (account, option) -> contracts
+    index: dict[str, int] = field(default_factory=dict)
+
+    def listing_code(self, cmd: CreateMarket, now_ms: int) -> ResultCode:
+        """option_listing.py: the underlying first, then the type, the strike, the expiry."""
+        if cmd.market in self.options or cmd.market in self.underlyings:
+            return ResultCode.MARKET_EXISTS
+        underlying = self.underlyings.get(cmd.underlying)
+        if underlying is None:
+            return ResultCode.INVALID_UNDERLYING if cmd.underlying in self.options else ResultCode.UNKNOWN_UNDERLYING
+        kind, tick, expiry = underlying
+        if cmd.underlying in self.settled:
+            return ResultCode.INVALID_UNDERLYING
+        if cmd.option_type not in (1, 2):
+            return ResultCode.INVALID_OPTION_TYPE
+        if cmd.strike_price <= 0 or cmd.strike_price % tick:
+            return ResultCode.INVALID_STRIKE
+        if cmd.expiry_ms <= now_ms or (kind == "future" and cmd.expiry_ms > expiry):
+            return ResultCode.INVALID_OPTION_EXPIRY
+        return ResultCode.OK
+
+    def list(self, cmd: CreateMarket) -> None:
+        self.options[cmd.market] = OptionTerms(cmd.underlying, cmd.option_type == 1, cmd.strike_price, cmd.expiry_ms)
+
+    def fill(self, option: str, buyer: str, seller: str, premium: int, quantity: int) -> None:
+        """fills.option_fill: the buyer pays premium x quantity to the seller at the fill."""
+        self.cash[buyer] -= premium * quantity
+        self.cash[seller] += premium * quantity
+        self.positions[(buyer, option)] = self.positions.get((buyer, option), 0) + quantity
+        self.positions[(seller, option)] = self.positions.get((seller, option), 0) - quantity
+
+    @staticmethod
+    def outside_trade_band(premium: int, mark_premium: int, trade_band_bps: int, tick: int) -> bool:
+        """fill_side.option_refusal: beyond trade_band_bps of the mark premium and beyond one tick of it."""
+        distance = abs(premium - mark_premium)
+        return distance * BPS > trade_band_bps * mark_premium and distance > tick
+
+    def buyer_cannot_pay(self, buyer: str, premium: int, quantity: int) -> bool:
+        return self.cash[buyer] < premium * quantity
+
+    def payoff(self, option: str) -> int:
+        """option_expiry.py: call max(0, S - K), put max(0, K - S), against the underlying's mark."""
+        terms = self.options[option]
+        index = self.index[terms.underlying]
+        return max(index - terms.strike, 0) if terms.is_call else max(terms.strike - index, 0)
+
+    def pass_time(self, until_ms: int) -> None:
+        """Every option and future whose expiry is at or before until_ms settles (nothing prices in
+        between: each option at the index as it stands)."""
+        for name, (kind, _, expiry) in sorted(self.underlyings.items()):
+            if kind == "future" and expiry <= until_ms:
+                self.settled[name] = None
+        for option, terms in sorted(self.options.items()):
+            if option not in self.settled and terms.expiry_ms <= until_ms:
+                self.expire(option)
+
+    def expire(self, option: str) -> None:
+        payoff = self.payoff(option)
+        for (account, held), size in sorted(self.positions.items()):
+            if held == option and size:
+                self.cash[account] += size * payoff
+                self.positions[(account, held)] = 0
+        self.settled[option] = None
+
+    def premium_within_error(self, option: str, volatility_ppm: int, now_ms: int, premium: int) -> bool:
+        """The ledger's mark premium against the float reference, at least 1 minor unit."""
+        from .option_reference import reference_valuation
+
+        terms = self.options[option]
+        time_ms = terms.expiry_ms - now_ms
+        expected = reference_valuation(terms.is_call, self.index[terms.underlying], terms.strike, volatility_ppm, time_ms)[0]
+        return abs(premium - max(expected, 1.0)) <= OPTION_PREMIUM_ERROR_MINOR_UNITS

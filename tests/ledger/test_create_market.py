@@ -34,9 +34,12 @@ def test_perpetual_with_expiry_is_refused():
     assert LedgerDriver().one(create_market(expiry_ms=10**12)).code == ResultCode.INVALID_MARKET_PARAMS
 
 
-def test_option_is_refused_until_options_are_supported():
+def test_option_is_listed_only_on_a_listed_underlying():
+    # The listing rules of options are specified in test_options.py.
     cmd = create_market(kind=MarketKind.OPTION, expiry_ms=10**12, strike_price=50_000, option_type=OptionType.CALL)
-    assert LedgerDriver().one(cmd).code == ResultCode.INVALID_MARKET_PARAMS
+    driver = LedgerDriver()
+    assert driver.one(cmd).code == ResultCode.UNKNOWN_UNDERLYING
+    assert cmd.market not in driver.state.markets
 
 
 def test_same_market_twice_is_refused():

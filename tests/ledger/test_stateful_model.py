@@ -57,16 +57,18 @@ from node.ledger.events import (
     SourceClamped,
     SourceOutlier,
 )
+from node.ledger.commands import MarketKind, OptionType
 from node.ledger.records import AccountStatus, GlobalMode, MarketStatus
 from node.ledger.state import META_WITHDRAWALS_GATED_UNTIL, market_fund
 from node.ledger.volatility import effective_band_bps, effective_initial_margin_bps
 
-from .driver import MARKET, LedgerDriver, create_market, sign_batches, source_key
+from .driver import MARKET, LedgerDriver, create_market, oracle_source, sign_batches, source_key
 from .governance import ALL_KEYS, CLUSTER, genesis_payload
 from .reference_model import (
     BILLION, BPS, FEES, GLOBAL_FUND, Expected, Model, Params, adaptive_band, adaptive_initial_margin, fund_of, is_fund,
     is_ledger_owned, pool_of,
 )
+from .reference_model import OptionsModel  # options (issue 19): the block at the end of both files
 
 ACTIVE = AccountStatus.ACTIVE
 LIQUIDATING = AccountStatus.LIQUIDATING
@@ -1164,3 +1166,147 @@ def test_adl_never_bankrupts_a_counterparty_whose_other_positions_cover_its_loss
     assert adl(driver) == [Deleveraged("carol", "alice", MARKET, -10, 850)]
     assert driver.state.position("carol", "ETH").size == 0
     assert (status(driver, "carol"), driver.collateral("carol")) == (ACTIVE, 1_770)
+
+
+# -- options (issue 19, docs/design.md#options) ----------------------------------------------
+
+
+class OptionsVersusModel(RuleBasedStateMachine):
+    """Lists options on a perpetual and a future (and tries every bad term), prints volatilities,
+    moves the index, trades at premiums around the mark and lets time run through expiries; the
+    model (reference_model.OptionsModel) predicts each listing's code, the premium cash of every
+    fill and the payoff of every expiry exactly, and the mark premium within the pricing's error.
+    The clients are rich enough that nobody is liquidated, except carol, who only buys (a long
+    option needs no margin) and is refused when she cannot pay. Follows the ledger: a seller's
+    margin verdict (the scenarios are specified in test_portfolio_margin.py and test_options.py)."""
+
+    RICH = ("alice", "bob", "dave")
+    INDEX = 50_000_000_000
+    TICK = 1_000_000  # the underlyings' tick: $1
+    OPTION_TICK = 1_000
+    LONG_MS = 100 * 86_400_000  # nothing goes stale in this machine
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.driver = LedgerDriver()
+        self.model = OptionsModel()
+        self.volatility: dict[str, int] = {}
+        self.listed = 0
+
+    @initialize(is_call=st.booleans(), volatility_ppm=st.integers(100_000, 1_500_000))
+    def list_underlyings(self, is_call, volatility_ppm) -> None:
+        """A perpetual, a future, and a call or a put with a volatility on each, so trading starts at once."""
+        driver = self.driver
+        common = dict(tick_size=self.TICK, band_bps=0, stale_after_ms=self.LONG_MS)
+        future_expiry = driver.time_ms + 20 * 86_400_000
+        assert driver.one(create_market(market="BTC-PERP", **common)).ok
+        assert driver.one(create_market(market="BTC-FUT", kind=MarketKind.FUTURE, expiry_ms=future_expiry, **common)).ok
+        self.model.underlyings = {"BTC-PERP": ("perpetual", self.TICK, 0), "BTC-FUT": ("future", self.TICK, future_expiry)}
+        for market in ("BTC-PERP", "BTC-FUT"):
+            driver.price(self.INDEX, market=market)
+            self.model.index[market] = self.INDEX
+        for account in (*self.RICH, "carol"):
+            amount = 10**14 if account in self.RICH else 10**10
+            driver.deposit(account, amount)
+            self.model.cash[account] = amount
+        self.fills = 0
+        for underlying, days in (("BTC-PERP", 5), ("BTC-FUT", 15)):
+            self.list_option(underlying, is_call, 100, False, days, False)
+            self.print_volatility(self.listed - 1, volatility_ppm)
+
+    def live_options(self) -> list[str]:
+        return [name for name in sorted(self.model.options) if name not in self.model.settled]
+
+    def teardown(self) -> None:
+        settled = [o for o in self.model.settled if o in self.model.options]
+        event(f"options listed: {min(len(self.model.options), 5)}+, settled: {min(len(settled), 3)}+, fills: {min(self.fills, 10)}+")
+
+    @rule(underlying=st.sampled_from(("BTC-PERP", "BTC-FUT", "ETH-PERP", "OPT-1")), is_call=st.booleans(),
+          strike_pct=st.integers(70, 130), off_tick=st.sampled_from((False, False, False, True)),
+          expiry_days=st.sampled_from((-1, 0, 1, 3, 10, 19, 20, 21, 40)), no_type=st.sampled_from((False, False, False, True)))
+    def list_option(self, underlying, is_call, strike_pct, off_tick, expiry_days, no_type) -> None:
+        self.listed += 1
+        driver = self.driver
+        cmd = create_market(
+            market=f"OPT-{self.listed}", kind=MarketKind.OPTION, underlying=underlying, tick_size=self.OPTION_TICK,
+            strike_price=self.INDEX * strike_pct // 100 // self.TICK * self.TICK + (1 if off_tick else 0),
+            expiry_ms=driver.time_ms + 1_000 + expiry_days * 86_400_000,  # the entry runs 1 s later
+            option_type=OptionType.NONE if no_type else (OptionType.CALL if is_call else OptionType.PUT),
+            sources=(oracle_source("vol-a"),), band_bps=0, trade_band_bps=10_000, stale_after_ms=self.LONG_MS,
+        )
+        expected = self.model.listing_code(cmd, driver.time_ms + 1_000)
+        result = driver.one(cmd)
+        assert result.code == expected, (result, expected)
+        if result.ok:
+            self.model.list(cmd)
+        else:
+            assert cmd.market not in driver.state.markets
+
+    @rule(pick=st.integers(0, 50), volatility_ppm=st.integers(50_000, 2_500_000))
+    def print_volatility(self, pick, volatility_ppm) -> None:
+        live = self.live_options()
+        if not live:
+            return
+        option = live[pick % len(live)]
+        assert self.driver.price(volatility_ppm, market=option, source="vol-a").ok
+        self.volatility[option] = volatility_ppm
+
+    @rule(underlying=st.sampled_from(("BTC-PERP", "BTC-FUT")), move_pct=st.integers(-20, 20))
+    def move_index(self, underlying, move_pct) -> None:
+        if self.driver.state.markets[underlying].status == MarketStatus.SETTLED:
+            return
+        price = max(self.model.index[underlying] * (100 + move_pct) // 100 // self.TICK, 1) * self.TICK
+        assert self.driver.price(price, market=underlying).ok
+        self.model.index[underlying] = price
+
+    @rule(pick=st.integers(0, 50), buyer=st.sampled_from(("alice", "bob", "dave", "carol", "carol")),
+          seller=st.sampled_from(RICH), quantity=st.integers(1, 5), ticks=st.integers(-3, 3))
+    def trade(self, pick, buyer, seller, quantity, ticks) -> None:
+        live = [name for name in self.live_options() if name in self.volatility]
+        if not live or buyer == seller:
+            return
+        option = live[pick % len(live)]
+        mark = self.driver.state.markets[option].mark_price
+        premium = max(mark // self.OPTION_TICK + ticks, 1) * self.OPTION_TICK
+        result = self.driver.trade(buyer, seller, premium, quantity, market=option)
+        if self.model.outside_trade_band(premium, mark, 10_000, self.OPTION_TICK):
+            assert result.code == ResultCode.PRICE_OUTSIDE_BAND, result
+        elif self.model.buyer_cannot_pay(buyer, premium, quantity):
+            assert result.code == ResultCode.INSUFFICIENT_MARGIN, result
+        elif result.ok:
+            self.model.fill(option, buyer, seller, premium, quantity)
+            self.fills += 1
+        else:  # Follows the ledger: only the seller's scenario margin may refuse it
+            assert result.code == ResultCode.INSUFFICIENT_MARGIN and seller in result.message, result
+
+    @rule(advance_ms=st.sampled_from((3_600_000, 86_400_000, 7 * 86_400_000)))
+    def time_passes(self, advance_ms) -> None:
+        driver = self.driver
+        until = driver.time_ms + advance_ms
+        self.model.pass_time(until)
+        driver.run(time_ms=until)
+
+    @invariant()
+    def cash_and_positions_agree_exactly(self) -> None:
+        state = self.driver.state
+        for account, cash in self.model.cash.items():
+            assert state.accounts[account].collateral == cash, (account, state.accounts[account].collateral, cash)
+        for (account, option), size in self.model.positions.items():
+            position = state.position(account, option)
+            assert (position.size if position else 0) == size, (account, option)
+        for option in self.model.settled:
+            assert state.markets[option].status == MarketStatus.SETTLED
+
+    @invariant()
+    def premiums_are_within_the_pricings_error(self) -> None:
+        state = self.driver.state
+        for option in self.live_options():
+            market = state.markets[option]
+            if option in self.volatility:
+                assert market.mark_volatility_ppm == self.volatility[option]
+                assert self.model.premium_within_error(option, self.volatility[option], market.premium_time_ms, market.mark_price), (
+                    option, market.mark_price)
+
+
+TestOptionsVersusModel = OptionsVersusModel.TestCase
+TestOptionsVersusModel.settings = settings(max_examples=40, stateful_step_count=30, **_settings)

@@ -293,9 +293,11 @@ class MarketSettled(_message.Message):
         METHOD_UNSPECIFIED: _ClassVar[MarketSettled.Method]
         TWAP: _ClassVar[MarketSettled.Method]
         GUARDIAN: _ClassVar[MarketSettled.Method]
+        PAYOFF: _ClassVar[MarketSettled.Method]
     METHOD_UNSPECIFIED: MarketSettled.Method
     TWAP: MarketSettled.Method
     GUARDIAN: MarketSettled.Method
+    PAYOFF: MarketSettled.Method
     MARKET_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     METHOD_FIELD_NUMBER: _ClassVar[int]

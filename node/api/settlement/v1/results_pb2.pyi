@@ -60,6 +60,11 @@ class ResultCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CUSTODY_QUORUM_REQUIRED: _ClassVar[ResultCode]
     NOT_CANCELLABLE: _ClassVar[ResultCode]
     MARKET_SETTLING: _ClassVar[ResultCode]
+    UNKNOWN_UNDERLYING: _ClassVar[ResultCode]
+    INVALID_UNDERLYING: _ClassVar[ResultCode]
+    INVALID_OPTION_EXPIRY: _ClassVar[ResultCode]
+    INVALID_STRIKE: _ClassVar[ResultCode]
+    INVALID_OPTION_TYPE: _ClassVar[ResultCode]
 OK: ResultCode
 DUPLICATE: ResultCode
 INVALID_ID: ResultCode
@@ -113,6 +118,11 @@ RAISE_STEP_TOO_LARGE: ResultCode
 CUSTODY_QUORUM_REQUIRED: ResultCode
 NOT_CANCELLABLE: ResultCode
 MARKET_SETTLING: ResultCode
+UNKNOWN_UNDERLYING: ResultCode
+INVALID_UNDERLYING: ResultCode
+INVALID_OPTION_EXPIRY: ResultCode
+INVALID_STRIKE: ResultCode
+INVALID_OPTION_TYPE: ResultCode
 
 class Result(_message.Message):
     __slots__ = ("id", "code", "message", "collateral", "counterparty_collateral", "original_code")

@@ -37,7 +37,7 @@ class MarginCall(_message.Message):
     def __init__(self, since_ms: _Optional[int] = ..., equity: _Optional[int] = ..., level: _Optional[int] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("id", "collateral", "status", "positions", "applied_index", "margin_call")
+    __slots__ = ("id", "collateral", "status", "positions", "applied_index", "margin_call", "option_risk")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Account.Status]
@@ -56,13 +56,15 @@ class Account(_message.Message):
     POSITIONS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_INDEX_FIELD_NUMBER: _ClassVar[int]
     MARGIN_CALL_FIELD_NUMBER: _ClassVar[int]
+    OPTION_RISK_FIELD_NUMBER: _ClassVar[int]
     id: str
     collateral: int
     status: Account.Status
     positions: _containers.RepeatedCompositeFieldContainer[Position]
     applied_index: int
     margin_call: MarginCall
-    def __init__(self, id: _Optional[str] = ..., collateral: _Optional[int] = ..., status: _Optional[_Union[Account.Status, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., applied_index: _Optional[int] = ..., margin_call: _Optional[_Union[MarginCall, _Mapping]] = ...) -> None: ...
+    option_risk: _containers.RepeatedCompositeFieldContainer[OptionRisk]
+    def __init__(self, id: _Optional[str] = ..., collateral: _Optional[int] = ..., status: _Optional[_Union[Account.Status, str]] = ..., positions: _Optional[_Iterable[_Union[Position, _Mapping]]] = ..., applied_index: _Optional[int] = ..., margin_call: _Optional[_Union[MarginCall, _Mapping]] = ..., option_risk: _Optional[_Iterable[_Union[OptionRisk, _Mapping]]] = ...) -> None: ...
 
 class Breaker(_message.Message):
     __slots__ = ("market", "tripped_at_ms", "until_ms", "reason")
@@ -77,7 +79,7 @@ class Breaker(_message.Message):
     def __init__(self, market: _Optional[str] = ..., tripped_at_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Market(_message.Message):
-    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool", "volatility_ppm", "volatility_time_ms", "effective_band_bps", "effective_initial_margin_bps", "settlement_valid_ms", "settlement_running_twap", "settlement_valid_ms_needed", "settlement_counting_price", "settlement_price")
+    __slots__ = ("params", "status", "status_reason", "mark_price", "mark_time_ms", "open_interest", "breaker", "applied_index", "status_since_ms", "oracle_verdict", "fresh_until_ms", "twap", "twap_time_ms", "fund", "sources", "liquidated_in_window", "liquidation_window_start_ms", "funding_rate", "next_funding_ms", "funding_index", "funding_premium", "funding_pool", "volatility_ppm", "volatility_time_ms", "effective_band_bps", "effective_initial_margin_bps", "settlement_valid_ms", "settlement_running_twap", "settlement_valid_ms_needed", "settlement_counting_price", "settlement_price", "mark_volatility_ppm", "greeks", "premium_time_ms")
     class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         STATUS_UNSPECIFIED: _ClassVar[Market.Status]
@@ -135,6 +137,9 @@ class Market(_message.Message):
     SETTLEMENT_VALID_MS_NEEDED_FIELD_NUMBER: _ClassVar[int]
     SETTLEMENT_COUNTING_PRICE_FIELD_NUMBER: _ClassVar[int]
     SETTLEMENT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    MARK_VOLATILITY_PPM_FIELD_NUMBER: _ClassVar[int]
+    GREEKS_FIELD_NUMBER: _ClassVar[int]
+    PREMIUM_TIME_MS_FIELD_NUMBER: _ClassVar[int]
     params: _commands_pb2.CreateMarket
     status: Market.Status
     status_reason: str
@@ -166,7 +171,40 @@ class Market(_message.Message):
     settlement_valid_ms_needed: int
     settlement_counting_price: int
     settlement_price: int
-    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ..., settlement_valid_ms: _Optional[int] = ..., settlement_running_twap: _Optional[int] = ..., settlement_valid_ms_needed: _Optional[int] = ..., settlement_counting_price: _Optional[int] = ..., settlement_price: _Optional[int] = ...) -> None: ...
+    mark_volatility_ppm: int
+    greeks: OptionGreeks
+    premium_time_ms: int
+    def __init__(self, params: _Optional[_Union[_commands_pb2.CreateMarket, _Mapping]] = ..., status: _Optional[_Union[Market.Status, str]] = ..., status_reason: _Optional[str] = ..., mark_price: _Optional[int] = ..., mark_time_ms: _Optional[int] = ..., open_interest: _Optional[int] = ..., breaker: _Optional[_Union[Breaker, _Mapping]] = ..., applied_index: _Optional[int] = ..., status_since_ms: _Optional[int] = ..., oracle_verdict: _Optional[_Union[Market.OracleVerdict, str]] = ..., fresh_until_ms: _Optional[int] = ..., twap: _Optional[int] = ..., twap_time_ms: _Optional[int] = ..., fund: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourcePrice, _Mapping]]] = ..., liquidated_in_window: _Optional[int] = ..., liquidation_window_start_ms: _Optional[int] = ..., funding_rate: _Optional[int] = ..., next_funding_ms: _Optional[int] = ..., funding_index: _Optional[str] = ..., funding_premium: _Optional[int] = ..., funding_pool: _Optional[int] = ..., volatility_ppm: _Optional[int] = ..., volatility_time_ms: _Optional[int] = ..., effective_band_bps: _Optional[int] = ..., effective_initial_margin_bps: _Optional[int] = ..., settlement_valid_ms: _Optional[int] = ..., settlement_running_twap: _Optional[int] = ..., settlement_valid_ms_needed: _Optional[int] = ..., settlement_counting_price: _Optional[int] = ..., settlement_price: _Optional[int] = ..., mark_volatility_ppm: _Optional[int] = ..., greeks: _Optional[_Union[OptionGreeks, _Mapping]] = ..., premium_time_ms: _Optional[int] = ...) -> None: ...
+
+class OptionGreeks(_message.Message):
+    __slots__ = ("delta", "gamma", "vega")
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    GAMMA_FIELD_NUMBER: _ClassVar[int]
+    VEGA_FIELD_NUMBER: _ClassVar[int]
+    delta: int
+    gamma: int
+    vega: int
+    def __init__(self, delta: _Optional[int] = ..., gamma: _Optional[int] = ..., vega: _Optional[int] = ...) -> None: ...
+
+class OptionRisk(_message.Message):
+    __slots__ = ("underlying", "greeks", "initial_margin", "maintenance_margin", "worst_scenario", "worst_loss", "short_option_minimum", "net_option_value")
+    UNDERLYING_FIELD_NUMBER: _ClassVar[int]
+    GREEKS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    MAINTENANCE_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    WORST_SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    WORST_LOSS_FIELD_NUMBER: _ClassVar[int]
+    SHORT_OPTION_MINIMUM_FIELD_NUMBER: _ClassVar[int]
+    NET_OPTION_VALUE_FIELD_NUMBER: _ClassVar[int]
+    underlying: str
+    greeks: OptionGreeks
+    initial_margin: int
+    maintenance_margin: int
+    worst_scenario: str
+    worst_loss: int
+    short_option_minimum: int
+    net_option_value: int
+    def __init__(self, underlying: _Optional[str] = ..., greeks: _Optional[_Union[OptionGreeks, _Mapping]] = ..., initial_margin: _Optional[int] = ..., maintenance_margin: _Optional[int] = ..., worst_scenario: _Optional[str] = ..., worst_loss: _Optional[int] = ..., short_option_minimum: _Optional[int] = ..., net_option_value: _Optional[int] = ...) -> None: ...
 
 class SourcePrice(_message.Message):
     __slots__ = ("source", "price", "source_time_ms", "price_since_ms", "counted", "exclusion", "outlier_prints")
