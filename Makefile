@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(PY) -m cluster.bench.store_commit
 	$(PY) -m cluster.bench.event_log
 	$(PY) -m cluster.bench.liquidation_sweep
+	$(PY) -m cluster.bench.portfolio_margin
 	$(PY) -m cluster.bench.batch_signatures
 	$(PY) -m cluster.bench.cluster --seconds 10 --clients 3
 	$(PY) -m cluster.bench.security --seconds 8 --clients 3
