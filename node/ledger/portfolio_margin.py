@@ -21,7 +21,12 @@ the net option value (options at their prices now, longs plus, shorts minus) is 
 SPAN for premium paid at the fill: the buyer paid the premium and the seller received it as
 collateral, and the account's equity counts no option at its price. So
 
-    initial = max(risk - net option value, 0),   maintenance = ceil(initial x maintenance_pct / 100)
+    initial = max(risk - net option value, 0)
+    maintenance = max(ceil(risk x maintenance_pct / 100) - net option value, 0)
+
+Only the risk is scaled for maintenance: the price of the options is counted in full at both
+levels, so an account short options that is worth less than nothing at the marks (its collateral
+below the cost of buying its shorts back) is always below maintenance.
 
 A long option alone needs 0 (its worst loss is at most its value); a short option needs its price
 now (to buy it back) plus its worst loss; a hedge lowers the worst loss of the book below the sum of
@@ -240,7 +245,10 @@ def requirement_from_risk_arrays(
     short_option_minimum = ceil_div(short_option_contracts * index * params.short_option_minimum_bps, bps_denominator)
     risk = max(worst_loss, short_option_minimum)
     initial = max(risk - net_option_value, 0)
-    maintenance = ceil_div(initial * params.maintenance_pct, percent_denominator)
+    # Only the risk is scaled down for maintenance, never the price of the options: an account
+    # whose equity counts no option at its price must still cover buying its shorts back in full,
+    # or it could be worth less than nothing at the marks and stay above maintenance.
+    maintenance = max(ceil_div(risk * params.maintenance_pct, percent_denominator) - net_option_value, 0)
     assert 0 <= maintenance <= initial, (maintenance, initial)
     return UnderlyingRequirement(
         initial, maintenance, worst_scenario, worst_loss, short_option_minimum, net_option_value, losses

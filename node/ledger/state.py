@@ -284,9 +284,10 @@ class LedgerState:
 
     def index_option_holding(self, account_id: str, option_id: str) -> None:
         """Keep option_holders and option_accounts true for this account's options on the option
-        market's underlying (at most positions_per_account_max positions to look at)."""
+        market's underlying (at most positions_per_account_max positions to look at). An insurance
+        fund is never one: funds are never liquidated, so no option sweep may pick one up."""
         underlying = self.option_underlying[option_id]
-        holds = any(
+        holds = not is_fund(account_id) and any(
             p.size and self.option_underlying.get(m) == underlying for m, p in self.positions.get(account_id, {}).items()
         )
         holders = self.option_holders.setdefault(underlying, {})

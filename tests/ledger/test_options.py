@@ -396,3 +396,19 @@ def test_an_option_whose_underlying_mark_is_stale_at_expiry_waits_settling_then_
     driver.run()
     assert driver.state.markets[CALL].status == MarketStatus.SETTLED
     assert driver.collateral("alice") - alice == 2 * 3_000_000_000 == bob - driver.collateral("bob")
+
+
+def test_an_insurance_fund_that_inherits_an_option_is_never_swept_as_a_holder():
+    # Found when the short option's maintenance was raised: the fund took over a bankrupt short
+    # call and the next sweep liquidated the fund into itself (net position -1, the node stopped).
+    driver = listed_option()
+    premium = tick_price(driver.state.markets[CALL].mark_price)
+    driver.deposit("dave", _short_call_requirement(driver, 1, entries_ahead=2) - premium)
+    assert driver.trade("alice", "dave", premium, 1, market=CALL).code == ResultCode.OK
+    for step in (1, 2, 3):
+        driver.run(time_ms=driver.time_ms + 61_000)
+        driver.price(VOLATILITY_PPM, market=CALL, source=VOL_SOURCE)
+        driver.price(INDEX * (100 + 15 * step) // 100)
+    fund = "sys:fund:" + CALL
+    assert driver.size(fund, CALL) == -1 and driver.size("alice", CALL) == 1
+    assert fund not in driver.state.option_accounts

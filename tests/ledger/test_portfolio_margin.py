@@ -128,10 +128,22 @@ def test_the_requirement_is_never_negative():
     assert result.initial == 0 and result.maintenance == 0
 
 
-def test_maintenance_is_maintenance_pct_of_initial_rounded_up():
-    for book in ((option(-1),), (LinearPosition(3, INDEX + 7),), (option(-1, PUT), LinearPosition(-1, INDEX))):
+def test_maintenance_scales_the_risk_rounded_up_and_counts_the_option_prices_in_full():
+    for book in ((option(-1),), (LinearPosition(3, INDEX + 7),), (option(-1, PUT), LinearPosition(-1, INDEX)), (option(2),)):
         result = requirement(*book)
-        assert result.maintenance == -(-result.initial * 80 // 100)
+        risk = max(result.worst_loss, result.short_option_minimum)
+        assert result.maintenance == max(-(-risk * 80 // 100) - result.net_option_value, 0)
+
+
+def test_a_short_options_maintenance_covers_buying_it_back_in_full():
+    # Found by replaying a short strangle through March 2020: with maintenance a share of an
+    # initial that includes the buy-back price, an account worth less than nothing at the marks
+    # stayed above maintenance.
+    result = requirement(option(-10))
+    assert result.net_option_value < 0
+    risk = max(result.worst_loss, result.short_option_minimum)
+    # Beyond the buy-back price, maintenance still holds its share of the risk.
+    assert result.maintenance - (-result.net_option_value) >= -(-risk * 80 // 100)
 
 
 def test_requirements_across_underlyings_add():
@@ -155,7 +167,7 @@ def test_the_pinned_losses_of_a_hedged_book():
         -2_629_097_470, -4_812_409_192, 6_418_555_262, 4_481_690_671, -4_026_384_835, -6_045_075_617,
         9_673_961_619, 8_049_484_615, -2_811_817_762, 11_845_153_395,
     )
-    assert (result.initial, result.maintenance, result.worst_scenario) == (20_974_994_176, 16_779_995_341, EXTREME_DOWN)
+    assert (result.initial, result.maintenance, result.worst_scenario) == (20_974_994_176, 18_605_963_497, EXTREME_DOWN)
 
 
 def test_a_requirement_from_kept_risk_arrays_equals_a_full_revaluation():
