@@ -446,16 +446,15 @@ def _option_setup(table: _Table, option: CreateMarket, listed: list[CreateMarket
         raise table.error(f"no market {option.underlying} listed before this option (listed before it: {names})", "underlying")
     if underlying.kind not in (MarketKind.PERPETUAL, MarketKind.FUTURE):
         raise table.error(f"the underlying {option.underlying} is {underlying.kind.name}: it must be a PERPETUAL or FUTURE", "underlying")
+    if not table.has("option_type"):
+        raise table.error('missing field \'option_type\' ("CALL" or "PUT")')
     if option.option_type not in (OptionType.CALL, OptionType.PUT):
-        raise table.error('missing field \'option_type\' ("CALL" or "PUT")' if not table.has("option_type")
-                          else f'must be "CALL" or "PUT", got {option.option_type.name!r}', "option_type" if table.has("option_type") else None)
+        raise table.error(f'must be "CALL" or "PUT", got {option.option_type.name!r}', "option_type")
     if not table.has("strike_price"):
         raise table.error("missing field 'strike_price' (quote minor units per contract, a multiple of the underlying's tick)")
     if option.strike_price <= 0 or option.strike_price % underlying.tick_size:
         raise table.error(f"must be a positive multiple of {option.underlying}'s tick {underlying.tick_size}, got {option.strike_price}",
                           "strike_price")
-    if table.has("expiry_ms") == table.has("expires_after_ms"):
-        raise table.error("give exactly one of 'expires_after_ms' (ms after the series' first time) and 'expiry_ms' (ledger time)")
     if table.has("expiry_ms"):
         raise table.error("an option's expiry is relative to the series: give 'expires_after_ms' instead", "expiry_ms")
     expires_after_ms = table.integer("expires_after_ms", "ms after the series' first time", minimum=1)
@@ -510,7 +509,7 @@ def _sources(table: _Table) -> tuple[OracleSource, ...]:
 
 
 def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: set[str],
-           option_ids: set[str] = frozenset()) -> SettleTrade:  # type: ignore[assignment]
+           option_ids: frozenset[str] | set[str] = frozenset()) -> SettleTrade:
     market = table.string("market", "the market id")
     if market not in market_ids:
         raise table.error(f"no market {market} in [[markets]] (markets: {', '.join(market_ids)})", "market")
@@ -520,7 +519,9 @@ def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: s
         if account_id not in account_ids:
             raise table.error(f"no account {account_id} in [[accounts]]", key)
         sides.append(account_id)
-    if table.has("price") and table.has("premium_bps") or not (table.has("price") or table.has("premium_bps") or market in option_ids):
+    # A position in an option may give neither: it opens at the model premium (load_scenario).
+    priced = table.has("price") or table.has("premium_bps") or market in option_ids
+    if (table.has("price") and table.has("premium_bps")) or not priced:
         raise table.error("give exactly one of 'price' (quote minor units per contract) and 'premium_bps' (bps off the mark)")
     # A premium-priced trade gets its price at run time (run.py); 0 until then.
     price = table.integer("price", "quote minor units per contract", minimum=1) if table.has("price") else 0
