@@ -50,6 +50,7 @@ replay: $(STAMP)
 	$(PY) -m cluster replay --prices scenarios/luna-2022.csv --scenario scenarios/luna-2022.toml --plot replay-out/luna-2022.png --json replay-out/luna-2022.json
 	$(PY) -m cluster replay --prices scenarios/fund-unwind-long.csv --scenario scenarios/fund-unwind-long.toml --plot replay-out/fund-unwind-long.png --json replay-out/fund-unwind-long.json
 	$(PY) -m cluster replay --prices scenarios/perp-economics.csv --scenario scenarios/perp-economics.toml --plot replay-out/perp-economics.png --json replay-out/perp-economics.json
+	$(PY) -m cluster replay --prices scenarios/march-2020.csv --scenario scenarios/short-strangle-march-2020.toml --plot replay-out/short-strangle-march-2020.png --json replay-out/short-strangle-march-2020.json
 
 proto: $(STAMP)
 	$(PY) -m node.api.generate

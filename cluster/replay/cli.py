@@ -32,7 +32,8 @@ cluster, no network) and print every guard decision, a summary table and the fin
 
   prices CSV     time,market,source,price[,source_time]  (ms of ledger time, quote minor units;
                  rows in time order, one entry per distinct time; '#' lines are comments)
-  scenario TOML  [[markets]] (CreateMarket fields and sources), [funds], [[accounts]],
+  scenario TOML  [[markets]] (CreateMarket fields and sources; an OPTION adds
+                 expires_after_ms and implied_volatility_ppm[_steps]), [funds], [[accounts]],
                  [[positions]], [[events]]
   formats: scenarios/README.md, cluster/replay/prices.py and scenario.py; examples in scenarios/
   exit codes: 0 done; 2 bad input (file:line: what to fix); 1 a ledger invariant broke

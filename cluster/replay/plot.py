@@ -2,7 +2,9 @@
 trips, liquidation slices, ADL, the fund's auction slices and deadline) with a status band under it,
 the insurance funds below (their equity at the mark, solid, which is what the guards judge, and
 their cash, dashed), the contracts each market's fund holds, and, when a market has fees, funding
-or margin calls, the fee account, the funding index and the margin calls placed and lifted.
+or margin calls, the fee account, the funding index and the margin calls placed and lifted, and, when
+the scenario lists options, each option account's equity against its scenario portfolio margin
+(an option market's own panel draws its premium, the mark, over time).
 
 Made for people: the time axis is UTC dates (matplotlib.dates picks ticks and a concise format for
 any span, minutes to years), every legend sits right of its panel instead of over the data, and
@@ -29,7 +31,7 @@ from matplotlib.figure import Figure
 
 from cluster.replay.run import Run
 from node.ledger.records import GlobalMode, MarketStatus
-from node.ledger.state import INSURANCE_FUND
+from node.ledger.state import INSURANCE_FUND, is_fund
 from node.units import usd_minor_units
 
 figure_width_in = 13.0  # the data keeps about 10.5 in; the legends take the rest, right of it
@@ -39,6 +41,7 @@ status_band_height_in = 0.8
 funds_panel_height_in = 2.4
 fund_positions_panel_height_in = 1.8
 economics_panel_height_in = 2.2
+options_panel_height_in = 2.6
 figure_dpi = 100
 # A market whose prices span more than this ratio is drawn on a log axis.
 log_scale_price_ratio = 20
@@ -89,6 +92,9 @@ def build_figure(run: Run) -> Figure:
         economics = _has_economics(run)
         if economics:
             heights.append(economics_panel_height_in)
+        options = bool(run.scenario.options)
+        if options:
+            heights.append(options_panel_height_in)
         figure = Figure(figsize=(figure_width_in, sum(heights)), dpi=figure_dpi)
         FigureCanvasAgg(figure)
         axes = figure.subplots(len(heights), 1, sharex=True, gridspec_kw={"height_ratios": heights})
@@ -98,7 +104,9 @@ def build_figure(run: Run) -> Figure:
         _funds_panel(run, axes[2 * len(markets)])
         _fund_positions_panel(run, axes[2 * len(markets) + 1])
         if economics:
-            _economics_panel(run, axes[-1])
+            _economics_panel(run, axes[2 * len(markets) + 2])
+        if options:
+            _options_panel(run, axes[-1])
         locator = matplotlib.dates.AutoDateLocator(tz=_UTC)
         axes[-1].xaxis.set_major_locator(locator)  # shared by every panel (sharex)
         axes[-1].xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator, tz=_UTC))
@@ -284,3 +292,29 @@ def _economics_panel(run: Run, ax) -> None:
     # Right of the funding index's own axis labels, which sit right of the panel.
     ax.legend(handles + more_handles, labels + more_labels, loc="upper left", bbox_to_anchor=(1.08, 1.0), borderaxespad=0.0,
               fontsize=7, framealpha=0.85)
+
+
+def _options_panel(run: Run, ax) -> None:
+    """Each account that held an option and needed margin (not the funds, on their own panel): its margin equity (solid) against its scenario portfolio
+    margin's initial (dashed) and maintenance (dotted) requirement, its equity with the options at
+    their marks (dash-dot), and its liquidation slices (dots on the equity line)."""
+    end = _x(run.state.ledger_time_ms)
+    margined = [(a, series) for a, series in sorted(run.option_accounts.items())
+                if not is_fund(a) and any(row[2] for row in series)]  # funds: their own panel; longs need no margin
+    for n, (account_id, series) in enumerate(margined):
+        color = f"C{n}"
+        for column, style, what in ((1, "-", "equity"), (2, "--", "initial"), (3, ":", "maintenance"), (4, "-.", "value at the marks")):
+            points = [(row[0], row[column]) for row in series]
+            ax.plot(*_steps(points, end, _dollars), drawstyle="steps-post", lw=1.6 if column == 1 else 1.0, ls=style,
+                    color=color, label=f"{account_id} {what}")
+        equity_at = {row[0]: row[1] for row in series}
+        slices = [t for t, e in run.liquidations if e.account == account_id and t in equity_at]
+        if slices:
+            ax.scatter([_x(t) for t in slices], [_dollars(equity_at[t]) for t in slices], marker="o", s=22, color="tab:orange",
+                       edgecolor="black", lw=0.5, zorder=6, label=f"{account_id} liquidation slice")
+    ax.axhline(0, color="grey", lw=0.8, ls=":")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylabel("option accounts, USD\n(portfolio margin)")
+    ax.grid(True, alpha=0.3)
+    ax.set_label("option accounts")
+    _legend(ax)

@@ -115,7 +115,7 @@ def summary(run: Run) -> dict:
         "accounts": called,
         "open_at_end": sorted(state.margin_calls),
     }
-    return {
+    data = {
         "title": run.scenario.title,
         "t0_ms": run.t0_ms,
         "markets": markets,
@@ -129,6 +129,58 @@ def summary(run: Run) -> dict:
         "ledger_time_ms": state.ledger_time_ms,
         "state_hash": hash_bytes(state.state_hash).hex(),
     }
+    if run.scenario.options:  # only scenarios with options: the others' output is unchanged
+        data["options"] = option_summary(run)
+    return data
+
+
+def option_summary(run: Run) -> dict:
+    """The option markets' premiums and the option accounts' equity against their scenario
+    portfolio margin (docs/design.md#options), as raw integers."""
+    state = run.state
+    markets = {}
+    for option in run.scenario.options:
+        premiums = [mark for _, mark in run.marks.get(option.market, [])]
+        market = state.markets[option.market]
+        markets[option.market] = {
+            "underlying": option.underlying,
+            "option_type": market.option_type.name,
+            "strike_price": market.strike_price,
+            "expiry_ms": market.expiry_ms,
+            "premium_first": premiums[0] if premiums else 0,
+            "premium_max": max(premiums, default=0),
+            "premium_end": market.mark_price,
+            "volatility_ppm_end": market.mark_volatility_ppm,
+        }
+    option_ids = set(markets)
+    accounts = {}
+    for account_id, series in sorted(run.option_accounts.items()):
+        slices = [e for _, e in run.liquidations if e.account == account_id]
+        short_of_maintenance = [t for t, equity, _, maintenance, _ in series if equity < maintenance]
+        underwater = [t for t, _, _, _, value in series if value < 0]
+        held = state.positions.get(account_id) or {}
+        accounts[account_id] = {
+            "equity_start": series[0][1],
+            "equity_min": min(row[1] for row in series),
+            "equity_end": series[-1][1],
+            "initial_start": series[0][2],
+            "initial_max": max(row[2] for row in series),
+            "initial_end": series[-1][2],
+            "maintenance_max": max(row[3] for row in series),
+            "maintenance_end": series[-1][3],
+            "first_below_maintenance_ms": short_of_maintenance[0] if short_of_maintenance else None,
+            "entries_below_maintenance": len(short_of_maintenance),
+            "value_at_marks_min": min(row[4] for row in series),
+            "value_at_marks_end": series[-1][4],
+            "entries_underwater_at_marks": len(underwater),
+            "first_underwater_at_marks_ms": underwater[0] if underwater else None,
+            "liquidation_slices": len(slices),
+            "option_liquidation_slices": sum(1 for e in slices if e.market in option_ids),
+            "liquidated_contracts": sum(abs(e.size) for e in slices),
+            "positions_end": {m: p.size for m, p in sorted(held.items()) if p.size},
+            "status_end": state.accounts[account_id].status.name,
+        }
+    return {"markets": markets, "accounts": accounts}
 
 
 def format_summary(run: Run) -> str:
@@ -194,7 +246,35 @@ def format_summary(run: Run) -> str:
     lines.append(f"  ledger time            {utc_date(data['ledger_time_ms'])} ({duration(data['ledger_time_ms'] - run.t0_ms)} "
                  f"after the start; {data['ledger_time_ms']} ms)")
     lines.append(f"  state hash             {data['state_hash']}")
+    if "options" in data:
+        lines += [""] + _format_options(run, data["options"])
     return "\n".join(lines)
+
+
+def _format_options(run: Run, options: dict) -> list[str]:
+    lines = ["  options: the premium is the option's mark (option_pricing from the underlying's mark and the"
+             " signed implied volatility)"]
+    for market_id, m in options["markets"].items():
+        lines.append(f"  {market_id:<16} {m['option_type']} {usd(m['strike_price'])} on {m['underlying']}, expires "
+                     f"{utc_date(m['expiry_ms'])}: premium {usd(m['premium_first'])} first, {usd(m['premium_max'])} max, "
+                     f"{usd(m['premium_end'])} at the end (volatility {m['volatility_ppm_end'] / 10_000:.0f}%)")
+    lines.append("  option accounts: margin equity (collateral + linear pnl) against the scenario portfolio margin,"
+                 " whose requirements hold the options' value; value = equity with the options at their marks")
+    for account_id, a in options["accounts"].items():
+        below = a["first_below_maintenance_ms"]
+        when = (f"below maintenance in {a['entries_below_maintenance']} entries from {utc_date(below)}" if below is not None
+                else "never below maintenance")
+        under = a["first_underwater_at_marks_ms"]
+        if under is not None:
+            when += f"; value below zero in {a['entries_underwater_at_marks']} entries from {utc_date(under)}"
+        held = ", ".join(f"{m} {size:+d}" for m, size in a["positions_end"].items()) or "flat"
+        lines.append(f"  {account_id:<16} equity {usd(a['equity_start'])} -> {usd(a['equity_end'])} (min {usd(a['equity_min'])}); "
+                     f"initial {usd(a['initial_start'])} -> {usd(a['initial_end'])} (max {usd(a['initial_max'])}), "
+                     f"maintenance max {usd(a['maintenance_max'])}; value {usd(a['value_at_marks_end'])} "
+                     f"(min {usd(a['value_at_marks_min'])})")
+        lines.append(f"  {'':<16} {when}; {a['liquidation_slices']} liquidation slices ({a['liquidated_contracts']} contracts); "
+                     f"{a['status_end']}, holds {held}")
+    return lines
 
 
 def _rate(billionths: int) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from cluster.replay.full_check import FullCheck
 from cluster.replay.governance import BatchSigner, genesis, register_backstop
 from cluster.replay.prices import PriceRow
-from cluster.replay.scenario import Scenario, ScenarioError, Scheduled, source_key
+from cluster.replay.scenario import OptionSetup, Scenario, ScenarioError, Scheduled, source_key
 from node.identity.keys import sign_price, verify_ed25519
 from node.ledger import INSURANCE_FUND, LedgerState, LogEntry, apply
 from node.ledger.commands import Command, CreateMarket, Deposit, PriceUpdate, SettleTrade, Withdraw
@@ -41,6 +41,7 @@ from node.ledger.events import (
 )
 from node.ledger.fees import fee_balance
 from node.ledger.fund_equity import fund_equity
+from node.ledger.margin import account_valuation
 from node.ledger.funding import current_index
 from node.ledger.limits import entry_commands_max
 from node.ledger.records import AccountStatus, GlobalMode, GlobalReason, MarketStatus, OracleVerdict, SettlementMethod, StatusReason
@@ -114,6 +115,12 @@ class Run:
     margin_call_events: list[tuple[int, MarginCall | MarginCallLifted]] = field(default_factory=list)
     trades: list[tuple[int, SettleTrade]] = field(default_factory=list)  # the scenario's fills the ledger accepted, as sent
     full_check: FullCheck | None = None  # what the default full check did (None with --quick)
+    # Accounts that ever held an option -> (time, equity, initial, maintenance, value at the marks)
+    # after each entry: the margin equity the ledger judges (collateral + the linear positions' pnl;
+    # a premium is cash at the fill), the scenario portfolio margin's requirements, which hold the
+    # options' value (node/ledger/option_margin.py), and the equity with the options at their marks.
+    option_accounts: dict[str, list[tuple[int, int, int, int, int]]] = field(default_factory=dict)
+    volatility_prints: int = 0  # the implied volatilities the run signed for the options' sources
 
     @property
     def fund_ids(self) -> list[str]:
@@ -140,7 +147,7 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
     previous_status: dict[str, AccountStatus] = {}
     previous_marks: dict[str, int] = {}
 
-    def run_entry(time_ms: int, commands: list[Command], labels: dict[str, Scheduled | PriceRow]) -> None:
+    def run_entry(time_ms: int, commands: list[Command], labels: dict[str, Scheduled | PriceRow | OptionSetup]) -> None:
         nonlocal index
         if len(commands) > entry_commands_max:
             raise ScenarioError(f"{scenario.path}: {len(commands)} commands at time {time_ms}: at most {entry_commands_max} fit one entry")
@@ -198,6 +205,14 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
                 run.funds_min[fund] = min(run.funds_min[fund], balance)
             previous_funds[fund] = balance
         run.fee_account.append((time_ms, fee_balance(state)))
+        for account_id in sorted(state.option_accounts):
+            run.option_accounts.setdefault(account_id, [])
+        for account_id, series in run.option_accounts.items():
+            pnl, _, initial, maintenance = account_valuation(state, account_id)
+            equity = state.accounts[account_id].collateral + pnl
+            options_value = sum(p.size * state.markets[m].mark_price for m, p in (state.positions.get(account_id) or {}).items()
+                                if m in state.option_underlying)
+            series.append((time_ms, equity, initial, maintenance, equity + options_value))
         run.global_modes.append((time_ms, state.global_mode))
         for market_id in sorted(run.stats):
             market = state.markets[market_id]
@@ -209,8 +224,10 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
                     run.add(time_ms, index, "MARK", market_id, f"mark {usd(market.mark_price)} ({market.oracle_verdict.name})")
                 previous_marks[market_id] = market.mark_price
 
-    # Entry 1: list the markets, seed the funds, fund the accounts.
-    setup: list[Command] = list(scenario.markets)
+    # Entry 1: list the markets (an option's expiry is relative to the series' first time), seed
+    # the funds, fund the accounts.
+    expiries = {o.market: run.t0_ms + o.expires_after_ms for o in scenario.options}
+    setup: list[Command] = [replace(m, expiry_ms=expiries[m.market]) if m.market in expiries else m for m in scenario.markets]
     if scenario.insurance:
         setup.append(Deposit("fund-insurance", INSURANCE_FUND, scenario.insurance))
     setup += [Deposit(f"fund-{i + 1}", market_fund(m), amount) for i, (m, amount) in enumerate(scenario.market_funds) if amount]
@@ -248,12 +265,13 @@ def replay(scenario: Scenario, rows: tuple[PriceRow, ...], *, full_check: bool =
 
     for time_ms in times:
         commands: list[Command] = []
-        labels: dict[str, Scheduled | PriceRow] = {}
+        labels: dict[str, Scheduled | PriceRow | OptionSetup] = {}
         for row in rows_at.get(time_ms, ()):
             signature = sign_price(keys[row.source], row.market, row.source, row.price, row.source_time_ms)
             command = PriceUpdate(f"px-{row.line}", row.market, row.source, row.price, row.source_time_ms, signature)
             commands.append(command)
             labels[command.id] = row
+        commands += _volatility_prints(run, keys, time_ms, {row.market for row in rows_at.get(time_ms, ())}, labels)
         for item in scheduled_at.get(time_ms, ()):
             if item.premium_bps is None:
                 commands.append(item.command)
@@ -293,6 +311,23 @@ def _priced(state: LedgerState, item: Scheduled) -> Scheduled:
     return replace(item, command=replace(item.command, price=price))
 
 
+def _volatility_prints(run: Run, keys: dict, time_ms: int, priced: set[str], labels: dict) -> list[Command]:
+    """Each option's implied volatility in force at `time_ms`, signed by each of its sources, when
+    its underlying has price rows at that time (scenario.OptionSetup)."""
+    commands: list[Command] = []
+    for option in run.scenario.options:
+        if option.underlying not in priced:
+            continue
+        volatility_ppm = option.volatility_ppm(time_ms - run.t0_ms)
+        for source in run.scenario.source_names(option.market):
+            run.volatility_prints += 1
+            signature = sign_price(keys[source], option.market, source, volatility_ppm, time_ms)
+            command = PriceUpdate(f"iv-{run.volatility_prints}", option.market, source, volatility_ppm, time_ms, signature)
+            commands.append(command)
+            labels[command.id] = option
+    return commands
+
+
 def _valid_mark(state: LedgerState, market_id: str) -> bool:
     market = state.markets[market_id]
     return bool(market.mark_price) and market.oracle_verdict == OracleVerdict.VALID
@@ -330,8 +365,9 @@ def _record_result(run: Run, time_ms: int, index: int, command: Command, result:
             run.refused_rows.append(label)
         verdict = _PRICE_VERDICT.get(result.code, "REFUSED")
         where = f" (csv line {label.line})" if isinstance(label, PriceRow) else ""
+        shown = f"volatility {command.price} ppm" if isinstance(label, OptionSetup) else usd(command.price)
         run.add(time_ms, index, "PRICE", command.market,
-                f"{verdict} {command.source} {usd(command.price)} {'not counted' if result.code in _EXCLUDED else 'refused'} "
+                f"{verdict} {command.source} {shown} {'not counted' if result.code in _EXCLUDED else 'refused'} "
                 f"{result.code.name}: {result.message}{where}",
                 repeat_key=f"{command.market}/{command.source}/{command.price}/{result.code.name}")
         return

@@ -37,6 +37,27 @@ timed events, parsed into ledger commands (`load_scenario`).
     account = "whale"
     amount = 1_000_000_000
 
+An OPTION market (docs/design.md#options) names its underlying, an earlier [[markets]] entry of
+kind PERPETUAL or FUTURE, and its terms; its expiry is relative to the series' first time, and its
+implied volatility (ppm) is a constant or steps (ms after the series' first time, ppm), which the
+run signs from each of the option's sources at every time the underlying has price rows (rows of
+the CSV naming the option market are signed as any row, too):
+
+    [[markets]]
+    market = "BTC-C-12000"
+    kind = "OPTION"
+    underlying = "BTC-PERP"
+    option_type = "CALL"               # or "PUT"
+    strike_price = 12_000_000_000
+    expires_after_ms = 2_592_000_000   # 30 days after the series' first time
+    implied_volatility_ppm = 600_000   # 60%, or steps:
+    # implied_volatility_ppm_steps = [[0, 600_000], [60_000, 1_000_000], [120_000, 1_500_000]]
+    sources = ["iv-a", "iv-b", "iv-c"]
+    ...                                # CreateMarket's other fields as for any market
+
+A position in an option with neither `price` nor `premium_bps` opens at the model premium: the
+option's mark after its first volatility print, rounded down to the tick.
+
 A market's fee schedule (maker_fee_bps, taker_fee_bps, fee_fund_share_bps), funding
 (funding_interval_ms, funding_rate_cap_bps) and margin-call level (margin_call_bps) are CreateMarket
 fields like the others. A trade (position or event) may name `maker_side = "buyer" | "seller"`:
@@ -86,6 +107,8 @@ event_kinds = ("withdraw", "deposit", "trade")
 # CreateMarket fields the replay sets itself, and defaults it adds to CreateMarket's.
 _derived_market_fields = ("id",)
 _market_field_defaults = {"kind": "PERPETUAL"}
+# [[markets]] keys of an OPTION market that are the replay's, not CreateMarket's (OptionSetup).
+option_scenario_fields = ("expires_after_ms", "implied_volatility_ppm", "implied_volatility_ppm_steps")
 
 
 class ScenarioError(Exception):
@@ -117,6 +140,26 @@ class Backstop:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionSetup:
+    """What the replay adds to an OPTION market's listing: its expiry after the series' first time
+    and the implied volatility its sources sign, as (ms after the first time, ppm) steps."""
+
+    market: str
+    underlying: str
+    expires_after_ms: int
+    volatility_steps: tuple[tuple[int, int], ...]  # first step at 0 ms
+
+    def volatility_ppm(self, after_ms: int) -> int:
+        """The step in force `after_ms` after the series' first time."""
+        current = self.volatility_steps[0][1]
+        for at_ms, ppm in self.volatility_steps:
+            if at_ms > after_ms:
+                break
+            current = ppm
+        return current
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     path: Path
     title: str
@@ -128,6 +171,7 @@ class Scenario:
     positions: tuple[Scheduled, ...]
     events: tuple[Scheduled, ...]
     backstops: tuple[Backstop, ...] = ()
+    options: tuple[OptionSetup, ...] = ()  # the replay's terms of each OPTION market, scenario order
 
     def market(self, market_id: str) -> CreateMarket | None:
         return next((m for m in self.markets if m.market == market_id), None)
@@ -263,14 +307,17 @@ def load_scenario(path: Path) -> Scenario:
     top.check_keys(("title", "markets", "funds", "accounts", "positions", "events", "backstops"))
     title = top.string("title", "a title for the output", default=path.stem)
 
-    markets, market_lines = [], []
+    markets, market_lines, options = [], [], []
     for n, data in enumerate(_array(raw, "markets", path, locator, required=True)):
         table = _Table(path, locator, "markets", n, f"[[markets]] #{n + 1}", data)
         market = _market(table)
         if any(m.market == market.market for m in markets):
             raise table.error(f"market {market.market} is listed twice", "market")
+        if market.kind == MarketKind.OPTION:
+            options.append(_option_setup(table, market, markets))
         markets.append(market)
         market_lines.append(locator.table("markets", n))
+    option_ids = {o.market for o in options}
     market_ids = [m.market for m in markets]
 
     insurance, market_funds = 0, []
@@ -302,10 +349,13 @@ def load_scenario(path: Path) -> Scenario:
     for n, data in enumerate(_array(raw, "positions", path, locator, required=False)):
         table = _Table(path, locator, "positions", n, f"[[positions]] #{n + 1}", data)
         table.check_keys(("buyer", "seller", "market", "price", "quantity", "time", "note") + _trade_options)
-        trade = _trade(table, f"pos-{n + 1}", market_ids, account_ids)
+        trade = _trade(table, f"pos-{n + 1}", market_ids, account_ids, option_ids)
         time_ms = table.integer("time", "ledger time in ms", minimum=0) if table.has("time") else None
+        premium = _premium(table)
+        if trade.market in option_ids and not trade.price and premium is None:
+            premium = 0  # at the model premium: the option's mark, rounded down to the tick (run.py)
         positions.append(Scheduled(f"positions #{n + 1}", locator.table("positions", n), time_ms, trade.market, trade,
-                                   table.string("note", "a note", default=""), _premium(table)))
+                                   table.string("note", "a note", default=""), premium))
 
     events = []
     for n, data in enumerate(_array(raw, "events", path, locator, required=False)):
@@ -350,12 +400,12 @@ def load_scenario(path: Path) -> Scenario:
         ))
 
     return Scenario(path, title, tuple(markets), tuple(market_lines), insurance, tuple(market_funds), tuple(accounts),
-                    tuple(positions), tuple(events), tuple(backstops))
+                    tuple(positions), tuple(events), tuple(backstops), tuple(options))
 
 
 def _market(table: _Table) -> CreateMarket:
     fields = {f.name: f for f in dataclasses.fields(CreateMarket)}
-    allowed = tuple(name for name in fields if name not in _derived_market_fields)
+    allowed = tuple(name for name in fields if name not in _derived_market_fields) + option_scenario_fields
     market_id = table.string("market", "the market id")
     if not is_valid_id(market_id, market_id_bytes_max):
         raise table.error(f"{market_id!r} is not a market id: 1-{market_id_bytes_max} of [A-Za-z0-9._:-]", "market")
@@ -372,11 +422,69 @@ def _market(table: _Table) -> CreateMarket:
             values[name] = _enum(table, name, OptionType, "NONE")
         elif name == "sources":
             values[name] = _sources(table)
+        elif name == "underlying":
+            values[name] = table.string(name, "the PERPETUAL or FUTURE market the option is on", default="")
         elif not required and not table.has(name):
             continue  # CreateMarket's default
         else:
             values[name] = table.integer(name, "an integer CreateMarket parameter")
+    if values["kind"] != MarketKind.OPTION:
+        for key in option_scenario_fields + ("underlying",):
+            if table.has(key):
+                raise table.error(f"only an OPTION market takes '{key}' (this one is {values['kind'].name})", key)
     return CreateMarket(**values)  # type: ignore[arg-type]
+
+
+def _option_setup(table: _Table, option: CreateMarket, listed: list[CreateMarket]) -> OptionSetup:
+    """An OPTION market's terms checked against the markets listed before it, and the replay's own
+    fields (expiry after the series' first time, implied volatility)."""
+    if not option.underlying:
+        raise table.error("missing field 'underlying' (the PERPETUAL or FUTURE market the option is on)")
+    underlying = next((m for m in listed if m.market == option.underlying), None)
+    if underlying is None:
+        names = ", ".join(m.market for m in listed) or "none"
+        raise table.error(f"no market {option.underlying} listed before this option (listed before it: {names})", "underlying")
+    if underlying.kind not in (MarketKind.PERPETUAL, MarketKind.FUTURE):
+        raise table.error(f"the underlying {option.underlying} is {underlying.kind.name}: it must be a PERPETUAL or FUTURE", "underlying")
+    if not table.has("option_type"):
+        raise table.error('missing field \'option_type\' ("CALL" or "PUT")')
+    if option.option_type not in (OptionType.CALL, OptionType.PUT):
+        raise table.error(f'must be "CALL" or "PUT", got {option.option_type.name!r}', "option_type")
+    if not table.has("strike_price"):
+        raise table.error("missing field 'strike_price' (quote minor units per contract, a multiple of the underlying's tick)")
+    if option.strike_price <= 0 or option.strike_price % underlying.tick_size:
+        raise table.error(f"must be a positive multiple of {option.underlying}'s tick {underlying.tick_size}, got {option.strike_price}",
+                          "strike_price")
+    if table.has("expiry_ms"):
+        raise table.error("an option's expiry is relative to the series: give 'expires_after_ms' instead", "expiry_ms")
+    expires_after_ms = table.integer("expires_after_ms", "ms after the series' first time", minimum=1)
+    if table.has("implied_volatility_ppm") == table.has("implied_volatility_ppm_steps"):
+        raise table.error("give exactly one of 'implied_volatility_ppm' (a constant, ppm: 600_000 = 60%) and "
+                          "'implied_volatility_ppm_steps' ([[ms after the first time, ppm], ...])")
+    if table.has("implied_volatility_ppm"):
+        steps: tuple[tuple[int, int], ...] = ((0, table.integer("implied_volatility_ppm", "ppm, 600_000 = 60%", minimum=1)),)
+    else:
+        steps = _volatility_steps(table)
+    return OptionSetup(option.market, option.underlying, expires_after_ms, steps)
+
+
+def _volatility_steps(table: _Table) -> tuple[tuple[int, int], ...]:
+    key = "implied_volatility_ppm_steps"
+    raw = table.data[key]
+    shape = "a list of [ms after the series' first time, ppm] pairs starting at 0"
+    if not isinstance(raw, list) or not raw:
+        raise table.error(f"expected {shape}, got {_show(raw)}", key)
+    steps: list[tuple[int, int]] = []
+    for pair in raw:
+        if (not isinstance(pair, list) or len(pair) != 2 or any(type(v) is not int for v in pair)
+                or not 0 <= pair[0] <= INT64_MAX or not 0 < pair[1] <= INT64_MAX):
+            raise table.error(f"expected {shape} (ppm positive), got {pair!r}", key)
+        if steps and pair[0] <= steps[-1][0]:
+            raise table.error(f"times must increase: {pair[0]} after {steps[-1][0]}", key)
+        steps.append((pair[0], pair[1]))
+    if steps[0][0] != 0:
+        raise table.error(f"the first step must be at 0 (the series' first time), got {steps[0][0]}", key)
+    return tuple(steps)
 
 
 def _enum(table: _Table, key: str, enum_type: type, default: str):
@@ -400,7 +508,8 @@ def _sources(table: _Table) -> tuple[OracleSource, ...]:
     return tuple(OracleSource(name, raw_public_key(source_key(name))) for name in names)
 
 
-def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: set[str]) -> SettleTrade:
+def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: set[str],
+           option_ids: frozenset[str] | set[str] = frozenset()) -> SettleTrade:
     market = table.string("market", "the market id")
     if market not in market_ids:
         raise table.error(f"no market {market} in [[markets]] (markets: {', '.join(market_ids)})", "market")
@@ -410,7 +519,9 @@ def _trade(table: _Table, command_id: str, market_ids: list[str], account_ids: s
         if account_id not in account_ids:
             raise table.error(f"no account {account_id} in [[accounts]]", key)
         sides.append(account_id)
-    if table.has("price") == table.has("premium_bps"):
+    # A position in an option may give neither: it opens at the model premium (load_scenario).
+    priced = table.has("price") or table.has("premium_bps") or market in option_ids
+    if (table.has("price") and table.has("premium_bps")) or not priced:
         raise table.error("give exactly one of 'price' (quote minor units per contract) and 'premium_bps' (bps off the mark)")
     # A premium-priced trade gets its price at run time (run.py); 0 until then.
     price = table.integer("price", "quote minor units per contract", minimum=1) if table.has("price") else 0

@@ -22,11 +22,12 @@ from node.ledger.state_hash import hash_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "scenarios"
-SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long", "perp-economics")
+SHIPPED = ("march-2020", "luna-2022", "fund-unwind-long", "perp-economics", "short-strangle-march-2020")
+PRICES_OF = {"short-strangle-march-2020": "march-2020"}  # scenarios that replay another one's series
 
 
 def files(name: str) -> tuple[Path, Path]:
-    return SCENARIOS / f"{name}.csv", SCENARIOS / f"{name}.toml"
+    return SCENARIOS / f"{PRICES_OF.get(name, name)}.csv", SCENARIOS / f"{name}.toml"
 
 
 def replayed(name: str) -> Run:
