@@ -247,15 +247,12 @@ def test_the_strangle_liquidates_the_covered_call_after_its_perpetual_slices(str
     assert strangle.state.position("hedger", "BTC-7D-C-12000").size == 0
 
 
-def test_the_strangle_is_not_liquidated_at_the_wick_that_halts_its_underlying(strangle):
-    accounts = summary(strangle)["options"]["accounts"]
-    wick_ms, _ = strangle.band_trips[0]
-    assert accounts["strangler"]["first_below_maintenance_ms"] == wick_ms
-    assert not [e for _, e in strangle.liquidations if e.account == "strangler"]
+def test_the_strangle_is_liquidated_put_first_as_the_put_goes_into_the_money(strangle):
+    liquidated = [e for _, e in strangle.liquidations if e.account == "strangler"]
+    assert liquidated and liquidated[0].market == "BTC-7D-P-8000"
+    assert strangle.state.position("strangler", "BTC-7D-P-8000").size == 0
 
 
-@pytest.mark.xfail(strict=True, reason="ledger: maintenance is a fraction of (worst loss + the short options' value), so only "
-                   "part of a short option's current liability is covered at maintenance (report of the replay helper, issue 19)")
 def test_an_option_account_worth_less_than_nothing_at_the_marks_is_below_maintenance(strangle):
     for _, equity, _, maintenance, value in strangle.option_accounts["strangler"]:
         assert value >= 0 or equity < maintenance
