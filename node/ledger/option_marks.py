@@ -25,7 +25,7 @@ from dataclasses import replace
 from .breakers import band_move, set_status
 from .events import BreakerTripped, Event, OracleVerdictChanged
 from .liquidation import liquidate_accounts
-from .oracle import fresh_prices, mark_stale, readmit_outliers
+from .oracle import fresh_prices, lower_median, mark_stale, readmit_outliers
 from .option_pricing import option_price
 from .records import MarketStatus, OracleVerdict, StatusReason
 from .state import LedgerState
@@ -69,7 +69,7 @@ def judge_volatility(state: LedgerState, option_id: str, events: list[Event]) ->
         mark_stale(state, option_id, len(fresh), events)
         return
     volatilities = sorted(volatility for _, volatility in fresh)
-    volatility = volatilities[(len(volatilities) - 1) // 2]  # the lower median, as for any market
+    volatility = lower_median(volatilities)  # as for any market
     now = state.ledger_time_ms
     start, low, high, reference = band_move(option, option.mark_volatility_ppm, volatility, now)
     option = replace(

@@ -201,6 +201,11 @@ def fresh_prices(state: LedgerState, market_id: str, market: Market) -> list[tup
     return fresh
 
 
+def lower_median(sorted_values: list[int]) -> int:
+    """The lower median of a sorted, non-empty list: always a value some source signed."""
+    return sorted_values[(len(sorted_values) - 1) // 2]
+
+
 def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> None:
     """Recompute the mark and the verdict from the fresh sources; act on the verdict."""
     market = state.markets[market_id]
@@ -209,7 +214,7 @@ def judge_market(state: LedgerState, market_id: str, events: list[Event]) -> Non
         mark_stale(state, market_id, len(fresh), events)
         return
     prices = sorted(price for _, price in fresh)
-    mark = prices[(len(prices) - 1) // 2]  # the lower median: always a price some source signed
+    mark = lower_median(prices)
     # Fresh until the min_sources-th newest source ages out.
     fresh_until = fresh[market.min_sources - 1][0] + market.stale_after_ms + 1
     now = state.ledger_time_ms
