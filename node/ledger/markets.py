@@ -142,22 +142,23 @@ def _judging_problem(cmd: CreateMarket) -> str | None:
 
 
 def settlement_window_problem(cmd: CreateMarket) -> str | None:
-    """The settlement window (docs/design.md#settlement-price): an expiring market's, 0 = the
-    default; a perpetual has none. (Not longer than the time to expiry: create_market checks it
+    """The settlement window (docs/design.md#settlement-price): a future's, 0 = the default; a
+    perpetual and an option have none. (Not longer than the time to expiry: create_market checks it
     against the listing time, which a later SET_MARKET_PARAMS no longer has.)"""
     if not is_int64(cmd.settlement_window_ms):
         return "parameters must be int64"
-    if cmd.kind == MarketKind.PERPETUAL:
-        return "a perpetual has no settlement window" if cmd.settlement_window_ms else None
+    if cmd.kind != MarketKind.FUTURE:
+        # An option settles against its underlying's price (option_expiry.py), never its own marks.
+        return f"a {cmd.kind.name.lower()} has no settlement window" if cmd.settlement_window_ms else None
     if not 0 <= cmd.settlement_window_ms <= settlement_window_ms_max:
         return f"settlement_window_ms must be within 0..{settlement_window_ms_max} (0 = {settlement_window_ms_default})"
     return None
 
 
 def listed_settlement_window_ms(cmd: CreateMarket, ledger_time_ms: int) -> int | str:
-    """The window an expiring market is listed with (0 for a perpetual), or why it cannot be:
+    """The window a future is listed with (0 for a perpetual or an option), or why it cannot be:
     the default shortens to the time left to expiry; a window asked for explicitly must fit in it."""
-    if cmd.kind == MarketKind.PERPETUAL:
+    if cmd.kind != MarketKind.FUTURE:
         return 0
     to_expiry_ms = cmd.expiry_ms - ledger_time_ms
     if not cmd.settlement_window_ms:

@@ -412,3 +412,13 @@ def test_an_insurance_fund_that_inherits_an_option_is_never_swept_as_a_holder():
     fund = "sys:fund:" + CALL
     assert driver.size(fund, CALL) == -1 and driver.size("alice", CALL) == 1
     assert fund not in driver.state.option_accounts
+
+
+def test_an_option_has_no_settlement_window_of_its_own():
+    # It settles against its underlying's price (option_expiry.py), never its own premium marks.
+    driver = _perpetual()
+    refused = driver.one(option_market(driver, settlement_window_ms=60_000, id="create-with-window"))
+    assert refused.code == ResultCode.INVALID_MARKET_PARAMS and "option has no settlement window" in refused.message
+    assert CALL not in driver.state.markets
+    assert driver.one(option_market(driver)).code == ResultCode.OK
+    assert driver.state.markets[CALL].settlement_window_ms == 0
