@@ -22,6 +22,7 @@ import json
 import platform
 import time
 
+from node.ledger import option_margin
 from node.ledger.commands import OptionType
 from node.ledger.portfolio_margin import (
     LinearPosition,
@@ -38,12 +39,14 @@ from node.runtime import tune_garbage_collector
 INDEX = 100_000 * 10**6  # $100,000 in quote minor units
 NOW_MS = 1_700_000_000_000
 DAY_MS = 86_400_000
+# The grid the ledger margins option holders with (node/ledger/option_margin.py), on an underlying
+# whose initial margin is 1,500 bps (the price scan) and whose maintenance is 80% of it.
 PARAMS = ScenarioParams(
     price_scan_bps=1_500,
-    vol_scan_ppm=100_000,
-    extreme_move_multiple=3,
-    extreme_fraction_pct=33,
-    short_option_minimum_bps=100,
+    vol_scan_ppm=option_margin.option_vol_scan_ppm,
+    extreme_move_multiple=option_margin.option_extreme_move_multiple,
+    extreme_fraction_pct=option_margin.option_extreme_fraction_pct,
+    short_option_minimum_bps=option_margin.short_option_minimum_bps,
     maintenance_pct=80,
 )
 
